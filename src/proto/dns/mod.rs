@@ -1,0 +1,1 @@
+//! dns app-layer parser (placeholder until implemented).

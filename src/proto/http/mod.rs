@@ -1,0 +1,1 @@
+//! http app-layer parser (placeholder until implemented).

@@ -1,0 +1,1 @@
+//! tls app-layer parser (placeholder until implemented).

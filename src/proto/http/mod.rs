@@ -1,1 +1,90 @@
-//! http app-layer parser (placeholder until implemented).
+//! HTTP/1.x app-layer parser: request heads, response status lines, CONNECT tunnels, and the
+//! Suricata EVE `http` object.
+//!
+//! The engine feeds each direction of a TCP stream (reassembled, in order) and gets back one step
+//! at a time:
+//!
+//! * [`probe_request`]: does the client->server stream start like an HTTP/1.x request?
+//! * [`next_request`]: parse the next request head; [`RequestStep::Request`] says how many bytes it
+//!   takes (head + Content-Length body), [`RequestStep::BodyUnknown`] that the body is unframed
+//!   (chunked, invalid Content-Length...) so no further requests can be found on that flow.
+//! * [`next_response`]: the same for the server->client stream (needs the request method, since
+//!   HEAD responses have no body and a 2xx to CONNECT starts a tunnel).
+//!
+//! Head parsing is done by `httparse` (at most [`MAX_HEADERS`] headers and [`MAX_HEAD_LEN`]
+//! bytes of head). Empty lines before a message are skipped, as libhtp does. All functions are
+//! pure and never panic, whatever the input.
+//!
+//! **Consumed counts may exceed the bytes given**: a head is reported as soon as it is complete,
+//! with `consumed` covering the whole Content-Length body even when that body has not arrived yet.
+//! The caller skips the missing part of the body as it arrives.
+//!
+//! Host names follow Suricata (libhtp): see [`Request::hostname`] and [`Request::eve`].
+
+mod eve;
+mod head;
+mod host;
+mod request;
+mod response;
+
+#[cfg(test)]
+mod captures;
+#[cfg(test)]
+mod tests;
+
+pub use head::{MAX_HEADERS, MAX_HEAD_LEN};
+pub use request::{next_request, Request, RequestStep};
+pub use response::{next_response, ResponseStep};
+
+/// Answer of [`probe_request`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// The stream starts with a known method token and a space.
+    Match,
+    /// The stream cannot be an HTTP/1.x request.
+    NoMatch,
+    /// Too few bytes to tell (a prefix of some `METHOD `, or only empty lines so far).
+    NeedMore,
+}
+
+/// Methods that [`probe_request`] recognises (case-sensitive, as on the wire).
+pub const PROBE_METHODS: [&str; 9] = [
+    "GET", "POST", "PUT", "HEAD", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
+];
+
+/// Does this client->server TCP stream start like an HTTP/1.x request?
+///
+/// A known method token (see [`PROBE_METHODS`]) followed by a space, after any empty lines
+/// (CR/LF), gives [`Probe::Match`]; [`Probe::NeedMore`] while the prefix is still ambiguous.
+pub fn probe_request(stream: &[u8]) -> Probe {
+    let s = head::skip_empty_lines(stream);
+    if s.is_empty() {
+        return Probe::NeedMore;
+    }
+    let mut need_more = false;
+    for method in PROBE_METHODS {
+        match probe_one(s, method.as_bytes()) {
+            Probe::Match => return Probe::Match,
+            Probe::NeedMore => need_more = true,
+            Probe::NoMatch => {}
+        }
+    }
+    if need_more {
+        Probe::NeedMore
+    } else {
+        Probe::NoMatch
+    }
+}
+
+/// Compares `s` with `method` followed by one space.
+fn probe_one(s: &[u8], method: &[u8]) -> Probe {
+    let expected = method.iter().chain(b" ");
+    let compared = s.iter().zip(expected).take_while(|(a, b)| a == b).count();
+    if compared == method.len() + 1 {
+        Probe::Match
+    } else if compared == s.len() {
+        Probe::NeedMore
+    } else {
+        Probe::NoMatch
+    }
+}

@@ -1,0 +1,89 @@
+//! Client->server side: one request head at a time, with its Content-Length body framing.
+
+use super::head::{self, Framing, Head};
+
+/// One parsed request head, owned, ready for EVE and detection.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Request {
+    /// Method token as sent (e.g. "GET", "CONNECT").
+    pub method: String,
+    /// Request target as sent (origin form, absolute form, or the CONNECT authority), lossy UTF-8.
+    pub uri: String,
+    /// "HTTP/1.0" or "HTTP/1.1".
+    pub protocol: String,
+    /// Raw Host header value (repeated headers joined with ", ", as libhtp does).
+    pub host_header: Option<String>,
+    /// User-Agent value: `Some("")` for an empty header, `None` when absent.
+    pub user_agent: Option<String>,
+    /// Content-Length when present and valid.
+    pub content_length: Option<u64>,
+}
+
+/// Answer of [`next_request`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestStep {
+    /// The head is not complete yet.
+    NeedMore,
+    /// A request and the bytes it takes: skipped empty lines + head + Content-Length body. The
+    /// count may exceed the bytes given when the body has not fully arrived.
+    Request(Request, usize),
+    /// A request whose body is chunked or otherwise unframed, and the bytes its head takes
+    /// (with skipped empty lines): no further request can be located on this flow.
+    BodyUnknown(Request, usize),
+    /// Not an HTTP/1.x request head (or over [`super::MAX_HEADERS`] / [`super::MAX_HEAD_LEN`]).
+    Invalid(&'static str),
+}
+
+/// Parses the next request head at the start of the client->server stream.
+///
+/// Empty lines before it are skipped (and counted in the consumed length). A request without
+/// Content-Length or Transfer-Encoding has no body.
+pub fn next_request(stream: &[u8]) -> RequestStep {
+    let s = head::skip_empty_lines(stream);
+    let skipped = stream.len() - s.len();
+    match parse_head(s) {
+        Head::NeedMore => RequestStep::NeedMore,
+        Head::Invalid(why) => RequestStep::Invalid(why),
+        Head::Complete((req, framing), n) => match framing {
+            Framing::Absent => RequestStep::Request(req, head::consumed(skipped, n, 0)),
+            Framing::Length(len) => RequestStep::Request(req, head::consumed(skipped, n, len)),
+            Framing::Unframed => RequestStep::BodyUnknown(req, head::consumed(skipped, n, 0)),
+        },
+    }
+}
+
+/// Runs httparse on the head and builds the owned [`Request`] with its body framing.
+fn parse_head(s: &[u8]) -> Head<(Request, Framing)> {
+    let window = head::head_window(s);
+    let mut headers = [httparse::EMPTY_HEADER; head::MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    let status = parser_config().parse_request(&mut req, window);
+    head::finish(status, window, || (build(&req), head::framing(req.headers)))
+}
+
+/// Lenient settings, closer to what servers (and libhtp) accept.
+fn parser_config() -> httparse::ParserConfig {
+    let mut cfg = httparse::ParserConfig::default();
+    cfg.allow_multiple_spaces_in_request_line_delimiters(true)
+        .ignore_invalid_headers_in_requests(true);
+    cfg
+}
+
+/// Copies what EVE and detection need out of a complete httparse request.
+fn build(req: &httparse::Request<'_, '_>) -> Request {
+    let headers: &[httparse::Header<'_>] = req.headers;
+    Request {
+        method: req.method.unwrap_or_default().to_string(),
+        uri: req.path.unwrap_or_default().to_string(),
+        protocol: protocol_name(req.version),
+        host_header: head::header_value(headers, "host"),
+        user_agent: head::header_value(headers, "user-agent"),
+        content_length: head::header_value(headers, "content-length")
+            .and_then(|v| head::parse_content_length(&v)),
+    }
+}
+
+/// "HTTP/1.<minor>" (httparse only accepts HTTP/1.0 and HTTP/1.1).
+fn protocol_name(minor: Option<u8>) -> String {
+    format!("HTTP/1.{}", minor.unwrap_or(1))
+}

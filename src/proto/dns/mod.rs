@@ -1,1 +1,386 @@
-//! dns app-layer parser (placeholder until implemented).
+//! DNS app-layer parser: one DNS message in, an owned [`DnsMessage`] out,
+//! plus its Suricata EVE v3 `dns` object ([`DnsMessage::eve`]).
+//!
+//! * [`parse_message`] parses one message (a UDP payload, or a TCP message
+//!   without its 2-byte length). Parsing uses the `domain` crate; see
+//!   `names` and `rdata` for the two cases `domain` refuses (forward
+//!   compression pointers, names over 255 octets) and how they are handled.
+//! * It never panics, and on a damaged section it stops and keeps what
+//!   parsed so far ([`DnsMessage::damaged`] says where it stopped), so a
+//!   corrupt additional section does not lose the answers.
+//! * Work is bounded: at most [`MAX_QUESTIONS`] questions and
+//!   [`MAX_RECORDS`] records per section are decoded (the rest are skipped
+//!   without decoding and counted), each name at most 256 steps.
+//! * [`split_tcp`] cuts a DNS-over-TCP byte stream into messages and
+//!   [`probe_udp`] recognises DNS on non-standard ports.
+
+mod eve;
+mod names;
+mod rdata;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+
+use domain::base::Message;
+use domain::dep::octseq::Parser;
+
+pub use eve::{rcode_name, rrtype_name};
+pub use names::{bytes_to_string, DnsName, MAX_NAME_LEN};
+pub use rdata::{Rdata, Soa};
+
+use names::{read_name, skip_name};
+use rdata::{parse_rdata, rtype};
+
+/// Questions decoded per message; further ones are skipped and counted.
+pub const MAX_QUESTIONS: usize = 256;
+/// Records decoded per section; further ones are skipped and counted.
+pub const MAX_RECORDS: usize = 256;
+
+/// Why a message could not be parsed at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DnsError {
+    #[error("DNS message shorter than its 12-byte header")]
+    ShortHeader,
+    #[error("first DNS question does not parse")]
+    BadQuestion,
+}
+
+/// A message section, to say where parsing stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Question,
+    Answer,
+    Authority,
+    Additional,
+}
+
+/// One entry of the question section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Question {
+    /// No trailing dot; the root is "".
+    pub name: String,
+    pub rtype: u16,
+    pub rclass: u16,
+    /// The name exceeded [`MAX_NAME_LEN`] bytes and was cut there.
+    pub name_truncated: bool,
+}
+
+/// One resource record (answer or authority section).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub name: String,
+    pub rtype: u16,
+    pub rclass: u16,
+    pub ttl: u32,
+    pub rdata: Rdata,
+    pub name_truncated: bool,
+    /// A name inside the record data was truncated.
+    pub rdata_truncated: bool,
+}
+
+/// One parsed DNS message, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsMessage {
+    pub id: u16,
+    /// The raw 16-bit header flags word.
+    pub flags: u16,
+    pub is_response: bool,
+    pub opcode: u8,
+    /// Header rcode, extended by the EDNS OPT record's upper bits if present.
+    pub rcode: u16,
+    pub queries: Vec<Question>,
+    pub answers: Vec<Answer>,
+    pub authorities: Vec<Answer>,
+    /// Questions beyond [`MAX_QUESTIONS`] that were skipped, not decoded.
+    pub dropped_queries: u32,
+    /// Answer/authority records beyond [`MAX_RECORDS`] skipped, not decoded.
+    pub dropped_records: u32,
+    /// The section where parsing stopped on malformed data, if any.
+    pub damaged: Option<Section>,
+}
+
+/// Parses one DNS message.
+pub fn parse_message(msg: &[u8]) -> Result<DnsMessage, DnsError> {
+    let parsed = Message::from_slice(msg).map_err(|_| DnsError::ShortHeader)?;
+    let (header, counts) = (parsed.header(), parsed.header_counts());
+    let mut out = DnsMessage {
+        id: header.id(),
+        flags: u16::from_be_bytes([msg[2], msg[3]]),
+        is_response: header.qr(),
+        opcode: header.opcode().to_int(),
+        rcode: u16::from(header.rcode().to_int()),
+        queries: Vec::new(),
+        answers: Vec::new(),
+        authorities: Vec::new(),
+        dropped_queries: 0,
+        dropped_records: 0,
+        damaged: None,
+    };
+    let pos = parse_questions(msg, usize::from(counts.qdcount()), &mut out)?;
+    parse_rest(
+        msg,
+        pos,
+        counts.ancount(),
+        counts.nscount(),
+        counts.arcount(),
+        &mut out,
+    );
+    Ok(out)
+}
+
+/// Question section; only an unparseable *first* question is an error.
+fn parse_questions(msg: &[u8], count: usize, out: &mut DnsMessage) -> Result<usize, DnsError> {
+    let mut pos = 12;
+    for i in 0..count {
+        let next = if i < MAX_QUESTIONS {
+            read_question(msg, pos).map(|(q, next)| {
+                out.queries.push(q);
+                next
+            })
+        } else {
+            out.dropped_queries += 1;
+            skip_name(msg, pos).and_then(|p| fixed(msg, p, 4))
+        };
+        match next {
+            Some(next) => pos = next,
+            None if i == 0 => return Err(DnsError::BadQuestion),
+            None => {
+                out.damaged = Some(Section::Question);
+                return Ok(msg.len());
+            }
+        }
+    }
+    Ok(pos)
+}
+
+/// Answer, authority and additional sections, stopping at the first damage.
+fn parse_rest(msg: &[u8], pos: usize, an: u16, ns: u16, ar: u16, out: &mut DnsMessage) {
+    if out.damaged.is_some() {
+        return;
+    }
+    let mut answers = Vec::new();
+    let Some(pos) = parse_records(msg, pos, an, &mut answers, &mut out.dropped_records) else {
+        out.answers = answers;
+        out.damaged = Some(Section::Answer);
+        return;
+    };
+    out.answers = answers;
+    let mut auths = Vec::new();
+    let parsed = parse_records(msg, pos, ns, &mut auths, &mut out.dropped_records);
+    out.authorities = auths;
+    let Some(pos) = parsed else {
+        out.damaged = Some(Section::Authority);
+        return;
+    };
+    if scan_additionals(msg, pos, ar, out).is_none() {
+        out.damaged = Some(Section::Additional);
+    }
+}
+
+/// Decodes up to [`MAX_RECORDS`] records into `into`, skips the rest.
+/// Returns the position after the section, `None` when it is damaged.
+fn parse_records(
+    msg: &[u8],
+    mut pos: usize,
+    count: u16,
+    into: &mut Vec<Answer>,
+    dropped: &mut u32,
+) -> Option<usize> {
+    for i in 0..usize::from(count) {
+        if i < MAX_RECORDS {
+            let (answer, next) = read_record(msg, pos)?;
+            into.push(answer);
+            pos = next;
+        } else {
+            pos = skip_record(msg, pos)?.1;
+            *dropped += 1;
+        }
+    }
+    Some(pos)
+}
+
+/// Additional section: only the EDNS OPT record matters (extended rcode).
+fn scan_additionals(msg: &[u8], mut pos: usize, count: u16, out: &mut DnsMessage) -> Option<()> {
+    for _ in 0..count {
+        let (header, next) = skip_record(msg, pos)?;
+        if header.rtype == rtype::OPT {
+            let ext = (header.ttl >> 24) as u16;
+            out.rcode = (ext << 4) | (out.flags & 0x000F);
+        }
+        pos = next;
+    }
+    Some(())
+}
+
+/// Checks that `len` bytes follow `pos`; returns the position after them.
+fn fixed(msg: &[u8], pos: usize, len: usize) -> Option<usize> {
+    let end = pos.checked_add(len)?;
+    (end <= msg.len()).then_some(end)
+}
+
+fn read_question(msg: &[u8], pos: usize) -> Option<(Question, usize)> {
+    let (name, pos) = read_name(msg, pos)?;
+    let mut parser = parser_at(msg, pos)?;
+    let rtype = parser.parse_u16_be().ok()?;
+    let rclass = parser.parse_u16_be().ok()?;
+    let question = Question {
+        name: name.text,
+        rtype,
+        rclass,
+        name_truncated: name.truncated,
+    };
+    Some((question, parser.pos()))
+}
+
+/// The fixed part of a record after its owner name.
+struct RecordHeader {
+    rtype: u16,
+    rclass: u16,
+    ttl: u32,
+    rdlen: usize,
+}
+
+/// Reads the fixed record header at `pos`; returns it and the rdata start.
+fn record_header(msg: &[u8], pos: usize) -> Option<(RecordHeader, usize)> {
+    let mut parser = parser_at(msg, pos)?;
+    let header = RecordHeader {
+        rtype: parser.parse_u16_be().ok()?,
+        rclass: parser.parse_u16_be().ok()?,
+        ttl: parser.parse_u32_be().ok()?,
+        rdlen: usize::from(parser.parse_u16_be().ok()?),
+    };
+    parser.check_len(header.rdlen).ok()?;
+    Some((header, parser.pos()))
+}
+
+fn read_record(msg: &[u8], pos: usize) -> Option<(Answer, usize)> {
+    let (name, pos) = read_name(msg, pos)?;
+    let (header, start) = record_header(msg, pos)?;
+    let parsed = parse_rdata(msg, header.rtype, start, header.rdlen);
+    let answer = Answer {
+        name: name.text,
+        rtype: header.rtype,
+        rclass: header.rclass,
+        ttl: header.ttl,
+        rdata: parsed.rdata,
+        name_truncated: name.truncated,
+        rdata_truncated: parsed.truncated,
+    };
+    Some((answer, start + header.rdlen))
+}
+
+/// Skips a record without decoding names; returns its header and the end.
+fn skip_record(msg: &[u8], pos: usize) -> Option<(RecordHeader, usize)> {
+    let (header, start) = record_header(msg, skip_name(msg, pos)?)?;
+    let end = start + header.rdlen;
+    Some((header, end))
+}
+
+fn parser_at(msg: &[u8], pos: usize) -> Option<Parser<'_, [u8]>> {
+    let mut parser = Parser::from_ref(msg);
+    parser.advance(pos).ok()?;
+    Some(parser)
+}
+
+/// Strict check that a UDP payload on a non-DNS port is a DNS message:
+/// full header, opcode 0..=5, 1..=16 questions, record counts that fit the
+/// payload's size, and a first question that parses.
+pub fn probe_udp(payload: &[u8]) -> bool {
+    let Ok(msg) = Message::from_slice(payload) else {
+        return false;
+    };
+    let (header, counts) = (msg.header(), msg.header_counts());
+    let records = usize::from(counts.ancount())
+        + usize::from(counts.nscount())
+        + usize::from(counts.arcount());
+    let qd = usize::from(counts.qdcount());
+    // Smallest wire sizes: question 5 bytes (root + type/class), record 11.
+    let min_len = 12 + qd * 5 + records * 11;
+    header.opcode().to_int() <= 5
+        && (1..=16).contains(&qd)
+        && min_len <= payload.len()
+        && read_question(payload, 12).is_some()
+}
+
+/// DNS over TCP framing: split the contiguous stream (one direction) into
+/// complete length-prefixed messages. Returns the complete messages and how
+/// many bytes were consumed; a partial message at the end stays (NeedMore).
+/// A zero length prefix is consumed and yields no message.
+pub fn split_tcp(stream: &[u8]) -> (Vec<&[u8]>, usize) {
+    let mut messages = Vec::new();
+    let mut pos = 0;
+    while let Some(prefix) = stream.get(pos..pos + 2) {
+        let len = usize::from(u16::from_be_bytes([prefix[0], prefix[1]]));
+        let Some(message) = stream.get(pos + 2..pos + 2 + len) else {
+            break;
+        };
+        if !message.is_empty() {
+            messages.push(message);
+        }
+        pos += 2 + len;
+    }
+    (messages, pos)
+}
+
+impl DnsMessage {
+    /// Every (ip, ttl) this response resolves, with the name it answers:
+    /// the question name when the record's owner is that name or is reached
+    /// from it through the message's CNAME chain, else the owner name.
+    /// Empty for requests.
+    pub fn resolved_addrs(&self) -> Vec<(String, IpAddr, u32)> {
+        if !self.is_response {
+            return Vec::new();
+        }
+        let aliases = self.query_aliases();
+        let qname = self.queries.first().map(|q| q.name.as_str());
+        self.answers
+            .iter()
+            .filter_map(|a| {
+                let ip = match a.rdata {
+                    Rdata::A(v4) => IpAddr::V4(v4),
+                    Rdata::Aaaa(v6) => IpAddr::V6(v6),
+                    _ => return None,
+                };
+                let is_alias = aliases.contains(&a.name.to_ascii_lowercase());
+                let name = match qname {
+                    Some(q) if is_alias => q,
+                    _ => a.name.as_str(),
+                };
+                Some((name.to_owned(), ip, a.ttl))
+            })
+            .collect()
+    }
+
+    /// The first question's name and every CNAME target chained from it,
+    /// lowercased (walked once over a map, so linear in the answers).
+    fn query_aliases(&self) -> HashSet<String> {
+        let mut chain = HashSet::new();
+        let Some(first) = self.queries.first() else {
+            return chain;
+        };
+        let mut links: HashMap<String, Vec<&str>> = HashMap::new();
+        for a in self.answers.iter().filter(|a| a.rtype == rtype::CNAME) {
+            if let Rdata::Name(target) = &a.rdata {
+                links
+                    .entry(a.name.to_ascii_lowercase())
+                    .or_default()
+                    .push(target);
+            }
+        }
+        let mut todo = vec![first.name.to_ascii_lowercase()];
+        while let Some(name) = todo.pop() {
+            if let Some(targets) = links.get(&name) {
+                todo.extend(
+                    targets
+                        .iter()
+                        .map(|t| t.to_ascii_lowercase())
+                        .filter(|t| !chain.contains(t)),
+                );
+            }
+            chain.insert(name);
+        }
+        chain
+    }
+}

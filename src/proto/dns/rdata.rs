@@ -1,0 +1,267 @@
+//! Record data: typed values for what EVE and detection use.
+//!
+//! Record data is parsed with `domain`'s [`AllRecordData`]. If `domain`
+//! refuses it (typically a name inside it with a forward pointer or longer
+//! than 255 octets), the few layouts EVE prints (CNAME/NS/PTR, MX, SOA, SRV,
+//! TXT) are read field by field with the lenient name decoder; anything
+//! else is kept as raw bytes.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use domain::base::iana::Rtype;
+use domain::base::name::ParsedName;
+use domain::base::ParseRecordData;
+use domain::dep::octseq::Parser;
+use domain::rdata::AllRecordData;
+
+use super::names::{bytes_to_string, parsed_name_text, read_name, DnsName};
+
+/// Record types this module gives a typed value.
+pub(crate) mod rtype {
+    pub const NS: u16 = 2;
+    pub const CNAME: u16 = 5;
+    pub const SOA: u16 = 6;
+    pub const PTR: u16 = 12;
+    pub const MX: u16 = 15;
+    pub const TXT: u16 = 16;
+    pub const SRV: u16 = 33;
+    pub const OPT: u16 = 41;
+}
+
+/// SOA record data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Soa {
+    pub mname: String,
+    pub rname: String,
+    pub serial: u32,
+    pub refresh: u32,
+    pub retry: u32,
+    pub expire: u32,
+    pub minimum: u32,
+    pub mname_truncated: bool,
+    pub rname_truncated: bool,
+}
+
+/// Typed record data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rdata {
+    A(Ipv4Addr),
+    Aaaa(Ipv6Addr),
+    /// CNAME, NS or PTR target (the record's `rtype` says which).
+    Name(String),
+    Mx {
+        pref: u16,
+        exchange: String,
+    },
+    Soa(Soa),
+    Srv {
+        priority: u16,
+        weight: u16,
+        port: u16,
+        target: String,
+    },
+    /// One entry per character-string (Suricata logs one answer each).
+    Txt(Vec<String>),
+    Null(Vec<u8>),
+    Sshfp {
+        algo: u8,
+        fp_type: u8,
+        fingerprint: Vec<u8>,
+    },
+    /// Any other type, or data that did not parse: the raw bytes.
+    Other(Vec<u8>),
+}
+
+/// Record data plus whether a name inside it was truncated.
+pub(crate) struct ParsedRdata {
+    pub rdata: Rdata,
+    pub truncated: bool,
+}
+
+impl ParsedRdata {
+    fn plain(rdata: Rdata) -> Self {
+        ParsedRdata {
+            rdata,
+            truncated: false,
+        }
+    }
+}
+
+/// Parses the `len` bytes of record data at `start` of `msg`.
+pub(crate) fn parse_rdata(msg: &[u8], rtype: u16, start: usize, len: usize) -> ParsedRdata {
+    strict_rdata(msg, rtype, start, len).unwrap_or_else(|| lenient_rdata(msg, rtype, start, len))
+}
+
+fn strict_rdata(msg: &[u8], rtype: u16, start: usize, len: usize) -> Option<ParsedRdata> {
+    let mut outer = Parser::from_ref(msg);
+    outer.advance(start).ok()?;
+    let mut parser = outer.parse_parser(len).ok()?;
+    let data =
+        AllRecordData::<&[u8], ParsedName<&[u8]>>::parse_rdata(Rtype::from_int(rtype), &mut parser)
+            .ok()??;
+    if parser.remaining() != 0 {
+        return None;
+    }
+    let raw = &msg[start..start + len];
+    Some(ParsedRdata::plain(from_domain(data, raw)))
+}
+
+fn from_domain(data: AllRecordData<&[u8], ParsedName<&[u8]>>, raw: &[u8]) -> Rdata {
+    match data {
+        AllRecordData::A(a) => Rdata::A(a.addr()),
+        AllRecordData::Aaaa(a) => Rdata::Aaaa(a.addr()),
+        AllRecordData::Cname(c) => Rdata::Name(parsed_name_text(c.cname())),
+        AllRecordData::Ns(n) => Rdata::Name(parsed_name_text(n.nsdname())),
+        AllRecordData::Ptr(p) => Rdata::Name(parsed_name_text(p.ptrdname())),
+        AllRecordData::Mx(m) => Rdata::Mx {
+            pref: m.preference(),
+            exchange: parsed_name_text(m.exchange()),
+        },
+        AllRecordData::Soa(s) => Rdata::Soa(Soa {
+            mname: parsed_name_text(s.mname()),
+            rname: parsed_name_text(s.rname()),
+            serial: s.serial().into_int(),
+            refresh: s.refresh().as_secs(),
+            retry: s.retry().as_secs(),
+            expire: s.expire().as_secs(),
+            minimum: s.minimum().as_secs(),
+            mname_truncated: false,
+            rname_truncated: false,
+        }),
+        AllRecordData::Srv(s) => Rdata::Srv {
+            priority: s.priority(),
+            weight: s.weight(),
+            port: s.port(),
+            target: parsed_name_text(s.target()),
+        },
+        AllRecordData::Txt(t) => Rdata::Txt(t.iter().map(bytes_to_string).collect()),
+        AllRecordData::Null(n) => Rdata::Null(n.data().to_vec()),
+        AllRecordData::Sshfp(s) => Rdata::Sshfp {
+            algo: s.algorithm().to_int(),
+            fp_type: s.fingerprint_type().to_int(),
+            fingerprint: s.fingerprint().to_vec(),
+        },
+        _ => Rdata::Other(raw.to_vec()),
+    }
+}
+
+/// Field-by-field reader over one record's data (names may point anywhere
+/// in the message, but their wire form must stay inside the record data).
+struct RdataReader<'a> {
+    msg: &'a [u8],
+    pos: usize,
+    end: usize,
+}
+
+impl RdataReader<'_> {
+    fn u16(&mut self) -> Option<u16> {
+        let bytes = self.take(2)?;
+        Some(u16::from_be_bytes([bytes[0], bytes[1]]))
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        let b = self.take(4)?;
+        Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.end)?;
+        let bytes = self.msg.get(self.pos..end)?;
+        self.pos = end;
+        Some(bytes)
+    }
+
+    fn name(&mut self) -> Option<DnsName> {
+        let (name, next) = read_name(self.msg, self.pos)?;
+        if next > self.end {
+            return None;
+        }
+        self.pos = next;
+        Some(name)
+    }
+}
+
+fn lenient_rdata(msg: &[u8], rtype: u16, start: usize, len: usize) -> ParsedRdata {
+    let end = start.saturating_add(len).min(msg.len());
+    let raw = msg.get(start..end).unwrap_or_default();
+    let mut rd = RdataReader {
+        msg,
+        pos: start,
+        end,
+    };
+    let parsed = match rtype {
+        rtype::CNAME | rtype::NS | rtype::PTR => lenient_name_rdata(&mut rd),
+        rtype::MX => lenient_mx(&mut rd),
+        rtype::SOA => lenient_soa(&mut rd),
+        rtype::SRV => lenient_srv(&mut rd),
+        rtype::TXT => lenient_txt(raw),
+        _ => None,
+    };
+    parsed.unwrap_or_else(|| ParsedRdata::plain(Rdata::Other(raw.to_vec())))
+}
+
+fn lenient_name_rdata(rd: &mut RdataReader) -> Option<ParsedRdata> {
+    let name = rd.name()?;
+    Some(ParsedRdata {
+        truncated: name.truncated,
+        rdata: Rdata::Name(name.text),
+    })
+}
+
+fn lenient_mx(rd: &mut RdataReader) -> Option<ParsedRdata> {
+    let pref = rd.u16()?;
+    let name = rd.name()?;
+    Some(ParsedRdata {
+        truncated: name.truncated,
+        rdata: Rdata::Mx {
+            pref,
+            exchange: name.text,
+        },
+    })
+}
+
+fn lenient_srv(rd: &mut RdataReader) -> Option<ParsedRdata> {
+    let (priority, weight, port) = (rd.u16()?, rd.u16()?, rd.u16()?);
+    let name = rd.name()?;
+    let rdata = Rdata::Srv {
+        priority,
+        weight,
+        port,
+        target: name.text,
+    };
+    Some(ParsedRdata {
+        truncated: name.truncated,
+        rdata,
+    })
+}
+
+fn lenient_soa(rd: &mut RdataReader) -> Option<ParsedRdata> {
+    let (mname, rname) = (rd.name()?, rd.name()?);
+    let soa = Soa {
+        serial: rd.u32()?,
+        refresh: rd.u32()?,
+        retry: rd.u32()?,
+        expire: rd.u32()?,
+        minimum: rd.u32()?,
+        mname_truncated: mname.truncated,
+        rname_truncated: rname.truncated,
+        mname: mname.text,
+        rname: rname.text,
+    };
+    Some(ParsedRdata::plain(Rdata::Soa(soa)))
+}
+
+/// TXT whose last character-string overruns the data: keep the complete
+/// strings (as Suricata does); none complete means not TXT at all.
+fn lenient_txt(raw: &[u8]) -> Option<ParsedRdata> {
+    let mut strings = Vec::new();
+    let mut rest = raw;
+    while let Some((&len, tail)) = rest.split_first() {
+        let Some(text) = tail.get(..usize::from(len)) else {
+            break;
+        };
+        strings.push(bytes_to_string(text));
+        rest = &tail[usize::from(len)..];
+    }
+    (!strings.is_empty()).then(|| ParsedRdata::plain(Rdata::Txt(strings)))
+}

@@ -1,0 +1,260 @@
+//! JA3 and JA4 client fingerprints, version names and the EVE `tls` object of a [`ClientHello`].
+//!
+//! JA3 follows the Salesforce definition; JA4 (TLS client) follows FoxIO's JA4 specification
+//! (BSD-3-Clause). Where its prose and the reference implementations disagree (a non-ASCII
+//! first ALPN value; the `_` before an empty signature-algorithm list) it follows the
+//! implementations, whose values the test vectors (FoxIO's and suricata-verify's) record.
+
+use std::fmt::Write as _;
+
+use md5::Md5;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::ClientHello;
+
+/// JA4's value for an empty cipher or extension list.
+const EMPTY_JA4_HASH: &str = "000000000000";
+/// Extension types left out of JA4's extension hash (they are in JA4_a already).
+const SNI: u16 = 0x0000;
+const ALPN: u16 = 0x0010;
+
+/// A GREASE value (RFC 8701): both bytes equal and of the form 0x?A.
+pub fn is_grease(v: u16) -> bool {
+    v & 0x0f0f == 0x0a0a && v >> 8 == v & 0xff
+}
+
+/// `items` without GREASE values.
+fn degrease(items: &[u16]) -> impl Iterator<Item = u16> + '_ {
+    items.iter().copied().filter(|&v| !is_grease(v))
+}
+
+/// Lowercase hex of some bytes.
+fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// MD5 of `s`, lowercase hex (JA3 hash).
+pub fn md5_hex(s: &str) -> String {
+    hex(&Md5::digest(s.as_bytes()))
+}
+
+/// First 12 hex characters of SHA-256 of `s`.
+fn sha256_12(s: &str) -> String {
+    let mut h = hex(&Sha256::digest(s.as_bytes()));
+    h.truncate(12);
+    h
+}
+
+/// Join numbers in decimal with '-'.
+fn dash_join<T: ToString>(items: impl Iterator<Item = T>) -> String {
+    items.map(|v| v.to_string()).collect::<Vec<_>>().join("-")
+}
+
+/// Join u16 values as 4-digit lowercase hex with ','.
+fn hex_join(items: impl Iterator<Item = u16>) -> String {
+    items
+        .map(|v| format!("{v:04x}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// JA3 string: `SSLVersion,Ciphers,Extensions,EllipticCurves,EllipticCurvePointFormats`.
+pub fn ja3_string(h: &ClientHello) -> String {
+    format!(
+        "{},{},{},{},{}",
+        h.legacy_version,
+        dash_join(degrease(&h.cipher_suites)),
+        dash_join(degrease(&h.extensions)),
+        dash_join(degrease(&h.supported_groups)),
+        dash_join(h.ec_point_formats.iter()),
+    )
+}
+
+/// The version a client offered at most: highest non-GREASE supported_versions entry, else
+/// the legacy (or SSLv2 hello) version.
+pub fn offered_version(h: &ClientHello) -> u16 {
+    degrease(&h.supported_versions)
+        .max()
+        .unwrap_or(h.legacy_version)
+}
+
+/// JA4's two-character version code.
+fn ja4_version(v: u16) -> &'static str {
+    match v {
+        0x0304 => "13",
+        0x0303 => "12",
+        0x0302 => "11",
+        0x0301 => "10",
+        0x0300 => "s3",
+        0x0002 => "s2",
+        0xfeff => "d1",
+        0xfefd => "d2",
+        0xfefc => "d3",
+        _ => "00",
+    }
+}
+
+/// JA4's ALPN characters from the ALPN protocol list: the first non-GREASE value decides.
+///
+/// Empty list or value: `None` ("00"). Both end bytes ASCII alphanumeric: those two characters
+/// (a one-byte value gives its character twice). An end byte that is not ASCII becomes '9', as
+/// FoxIO's implementations and their `tls-non-ascii-alpn` vector do. Otherwise (an ASCII
+/// punctuation or control end byte) the spec's rule: first and last characters of the value's hex.
+pub fn ja4_alpn_chars(protos: &[&[u8]]) -> Option<[char; 2]> {
+    let first = protos.iter().find(|p| !is_grease_alpn(p))?;
+    let (&a, &z) = (first.first()?, first.last()?);
+    if a.is_ascii_alphanumeric() && z.is_ascii_alphanumeric() {
+        return Some([char::from(a), char::from(z)]);
+    }
+    if !a.is_ascii() || !z.is_ascii() {
+        let keep = |b: u8| if b.is_ascii() { char::from(b) } else { '9' };
+        return Some([keep(a), keep(z)]);
+    }
+    Some([nibble_char(a >> 4), nibble_char(z & 0x0f)])
+}
+
+/// A 2-byte ALPN value that is a GREASE code point.
+fn is_grease_alpn(p: &[u8]) -> bool {
+    matches!(p, [a, b] if is_grease(u16::from_be_bytes([*a, *b])))
+}
+
+/// Lowercase hex digit of a nibble.
+fn nibble_char(n: u8) -> char {
+    char::from_digit(u32::from(n & 0x0f), 16).unwrap_or('0')
+}
+
+/// JA4 for `transport` ('t' TCP, 'q' QUIC, 'd' DTLS).
+pub fn ja4(h: &ClientHello, transport: char) -> String {
+    let ciphers: Vec<u16> = degrease(&h.cipher_suites).collect();
+    let exts: Vec<u16> = degrease(&h.extensions).collect();
+    let ja4_a = format!(
+        "{transport}{}{}{:02}{:02}{}{}",
+        ja4_version(offered_version(h)),
+        if h.sni_present { 'd' } else { 'i' },
+        ciphers.len().min(99),
+        exts.len().min(99),
+        h.ja4_alpn[0],
+        h.ja4_alpn[1],
+    );
+    format!("{ja4_a}_{}_{}", ja4_b(ciphers), ja4_c(exts, h))
+}
+
+/// JA4_b: hash of the sorted cipher list.
+fn ja4_b(mut ciphers: Vec<u16>) -> String {
+    if ciphers.is_empty() {
+        return EMPTY_JA4_HASH.to_owned();
+    }
+    ciphers.sort_unstable();
+    sha256_12(&hex_join(ciphers.into_iter()))
+}
+
+/// JA4_c: hash of the sorted extensions (without SNI and ALPN), `_`, then the signature
+/// algorithms in their original order.
+///
+/// The `_` is kept even with no signature algorithms: the spec's prose drops it, but FoxIO's
+/// Python implementation and Suricata keep it, and the corpus value for a TLS 1.0 hello
+/// without signature_algorithms (`t10i070600_c50f5591e341_ce66f3b797c1`) needs it.
+fn ja4_c(mut exts: Vec<u16>, h: &ClientHello) -> String {
+    exts.retain(|&e| e != SNI && e != ALPN);
+    if exts.is_empty() {
+        return EMPTY_JA4_HASH.to_owned();
+    }
+    exts.sort_unstable();
+    let raw = format!(
+        "{}_{}",
+        hex_join(exts.into_iter()),
+        hex_join(degrease(&h.signature_algorithms))
+    );
+    sha256_12(&raw)
+}
+
+/// Suricata's name for a protocol version ("TLS 1.2", "TLSv1", "TLS 1.3 draft-28", ...),
+/// `0x%04x` for values it has no name for.
+pub fn version_name(v: u16) -> String {
+    let name = match v {
+        0x0002 | 0x0200 => "SSLv2",
+        0x0300 => "SSLv3",
+        0x0301 => "TLSv1",
+        0x0302 => "TLS 1.1",
+        0x0303 => "TLS 1.2",
+        0x0304 => "TLS 1.3",
+        0x7f01 => "TLS 1.3 draft-<16",
+        0x7f10..=0x7f1c => return format!("TLS 1.3 draft-{}", v & 0xff),
+        0xfb14..=0xfb17 | 0xfb1a => return format!("TLS 1.3 draft-{}-fb", v & 0xff),
+        _ => return format!("0x{v:04x}"),
+    };
+    name.to_owned()
+}
+
+/// The EVE `tls` object for a hello: `sni`, `version`, `ja3{hash,string}`, `ja4`,
+/// `client_alpns`; keys without a value are left out.
+pub fn eve(h: &ClientHello) -> Value {
+    let mut m = Map::new();
+    if let Some(sni) = &h.sni {
+        m.insert("sni".into(), json!(sni));
+    }
+    m.insert("version".into(), json!(version_name(offered_version(h))));
+    if let (Some(hash), Some(string)) = (&h.ja3_hash, &h.ja3_string) {
+        m.insert("ja3".into(), json!({ "hash": hash, "string": string }));
+    }
+    m.insert("ja4".into(), json!(h.ja4));
+    if !h.alpns.is_empty() {
+        m.insert("client_alpns".into(), json!(h.alpns));
+    }
+    Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grease_values_are_recognised() {
+        assert!(is_grease(0x0a0a) && is_grease(0xfafa) && is_grease(0x6a6a));
+        assert!(!is_grease(0x0a1a) && !is_grease(0x0303) && !is_grease(0x000a));
+    }
+
+    #[test]
+    fn alpn_chars_follow_spec_and_foxio_vectors() {
+        let c = |v: &[&[u8]]| ja4_alpn_chars(v).map(|[a, b]| format!("{a}{b}"));
+        assert_eq!(c(&[]), None);
+        assert_eq!(c(&[b""]), None);
+        assert_eq!(c(&[b"h2", b"http/1.1"]), Some("h2".into()));
+        assert_eq!(c(&[b"http/1.1"]), Some("h1".into()));
+        assert_eq!(c(&[b"x"]), Some("xx".into()));
+        assert_eq!(c(&[&[0x1a, 0x1a], b"h3"]), Some("h3".into()));
+        // FoxIO tls-non-ascii-alpn vector: 0xba 0xad -> "99".
+        assert_eq!(c(&[&[0xba, 0xad]]), Some("99".into()));
+        assert_eq!(c(&[&[0x78, 0xad]]), Some("x9".into()));
+        // ASCII but not alphanumeric: hex of the value, first and last characters.
+        assert_eq!(c(&[b"h2-"]), Some("6d".into()));
+        assert_eq!(c(&[&[0x30, 0x01, 0x31, 0x2f]]), Some("3f".into()));
+    }
+
+    #[test]
+    fn version_names_match_suricata() {
+        assert_eq!(version_name(0x0301), "TLSv1");
+        assert_eq!(version_name(0x0303), "TLS 1.2");
+        assert_eq!(version_name(0x0304), "TLS 1.3");
+        assert_eq!(version_name(0x7f1c), "TLS 1.3 draft-28");
+        assert_eq!(version_name(0xfb1a), "TLS 1.3 draft-26-fb");
+        assert_eq!(version_name(0x0300), "SSLv3");
+        assert_eq!(version_name(0x0002), "SSLv2");
+        assert_eq!(version_name(0x1234), "0x1234");
+    }
+
+    #[test]
+    fn ja4_spec_example_hashes() {
+        let ciphers = [
+            0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013, 0xc014,
+            0x009c, 0x009d, 0x002f, 0x0035,
+        ];
+        assert_eq!(ja4_b(ciphers.to_vec()), "8daaf6152771");
+        assert_eq!(ja4_b(Vec::new()), EMPTY_JA4_HASH);
+    }
+}

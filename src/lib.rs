@@ -1,6 +1,14 @@
 //! egress-ids: a passive network IDS for CI subnets.
 //!
 //! The pipeline is `capture -> decode -> flow -> proto (app-layer) -> detect -> output`.
-//! Each stage is a module with one job; [`engine`] wires them together for one shard of flows.
+//! Each stage is a module with one job; [`engine`] wires them together for one shard of flows,
+//! and [`replay`] drives the engine over capture files.
 
+pub mod capture;
+pub mod decode;
+pub mod detect;
+pub mod engine;
+pub mod flow;
+pub mod output;
 pub mod proto;
+pub mod replay;

@@ -288,7 +288,25 @@ fn parser_at(msg: &[u8], pos: usize) -> Option<Parser<'_, [u8]>> {
 /// full header, opcode 0..=5, 1..=16 questions, record counts that fit the
 /// payload's size, and a first question that parses.
 pub fn probe_udp(payload: &[u8]) -> bool {
-    let Ok(msg) = Message::from_slice(payload) else {
+    plausible_message(payload, payload.len(), 16)
+}
+
+/// Strict check that a TCP stream starts with a length-prefixed DNS message (for DNS on non-DNS
+/// ports). The counts are checked against the declared length, so a large message whose first
+/// segment alone has arrived is recognised; up to 4096 questions are allowed.
+pub fn probe_tcp(stream: &[u8]) -> bool {
+    let Some(prefix) = stream.get(..2) else {
+        return false;
+    };
+    let declared = usize::from(u16::from_be_bytes([prefix[0], prefix[1]]));
+    let available = &stream[2..stream.len().min(2 + declared)];
+    declared >= 17 && plausible_message(available, declared, 4096)
+}
+
+/// Header sanity (opcode, question count, counts that fit `declared_len`) and a parsable first
+/// question within the bytes at hand.
+fn plausible_message(bytes: &[u8], declared_len: usize, max_questions: usize) -> bool {
+    let Ok(msg) = Message::from_slice(bytes) else {
         return false;
     };
     let (header, counts) = (msg.header(), msg.header_counts());
@@ -299,9 +317,9 @@ pub fn probe_udp(payload: &[u8]) -> bool {
     // Smallest wire sizes: question 5 bytes (root + type/class), record 11.
     let min_len = 12 + qd * 5 + records * 11;
     header.opcode().to_int() <= 5
-        && (1..=16).contains(&qd)
-        && min_len <= payload.len()
-        && read_question(payload, 12).is_some()
+        && (1..=max_questions).contains(&qd)
+        && min_len <= declared_len
+        && read_question(bytes, 12).is_some()
 }
 
 /// DNS over TCP framing: split the contiguous stream (one direction) into

@@ -1,0 +1,233 @@
+//! Reads pcap and pcapng capture files with pcap-parser, streaming, in constant memory.
+//!
+//! A damaged or truncated file keeps every complete frame before the damage: the reader stops
+//! there and reports the byte offset, so the caller can warn and still write the alerts it has.
+
+use super::{Frame, Timestamp};
+use pcap_parser::pcapng::Block;
+use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// Initial reader buffer; grown up to [`MAX_BUFFER`] for frames larger than it.
+const INITIAL_BUFFER: usize = 1 << 20;
+/// Largest record we accept (pcapng allows more, but no real frame needs it).
+const MAX_BUFFER: usize = 16 << 20;
+
+/// Why a capture file could not be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("{path}: cannot open: {source}")]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a pcap or pcapng capture (unrecognised file header); give a file written by tcpdump, tshark or dumpcap")]
+    NotACapture { path: PathBuf },
+    #[error("{path}: the file is empty; give a capture that holds at least its file header")]
+    Empty { path: PathBuf },
+}
+
+/// What a finished read says about the file.
+#[derive(Debug, Default, Clone)]
+pub struct FileReport {
+    /// Frames handed to the callback.
+    pub frames: u64,
+    /// Bytes of the file read and understood.
+    pub bytes: u64,
+    /// Set when the file ends early or is corrupt: where, and what was wrong.
+    pub damage: Option<String>,
+    /// pcapng blocks that carry no packets and were skipped on purpose (statistics, secrets, ...).
+    pub skipped_blocks: u64,
+}
+
+/// Link type and timestamp resolution of one pcapng interface.
+#[derive(Clone, Copy)]
+struct Interface {
+    linktype: i32,
+    units_per_sec: u64,
+    ts_offset: i64,
+}
+
+/// Checks that `path` can be opened and starts with a pcap or pcapng header.
+pub fn check_capture_file(path: &Path) -> Result<(), CaptureError> {
+    let file = File::open(path).map_err(|source| CaptureError::Open {
+        path: path.to_owned(),
+        source,
+    })?;
+    if path.is_dir() {
+        return Err(CaptureError::NotACapture {
+            path: path.to_owned(),
+        });
+    }
+    match create_reader(INITIAL_BUFFER, file) {
+        Ok(_) => Ok(()),
+        Err(PcapError::Eof) => Err(CaptureError::Empty {
+            path: path.to_owned(),
+        }),
+        Err(_) => Err(CaptureError::NotACapture {
+            path: path.to_owned(),
+        }),
+    }
+}
+
+/// Reads every frame of the capture at `path` and hands it to `on_frame`.
+pub fn read_capture_file(
+    path: &Path,
+    mut on_frame: impl FnMut(&Frame<'_>),
+) -> Result<FileReport, CaptureError> {
+    let file = File::open(path).map_err(|source| CaptureError::Open {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mut reader = match create_reader(INITIAL_BUFFER, file) {
+        Ok(r) => r,
+        Err(PcapError::Eof) => {
+            return Err(CaptureError::Empty {
+                path: path.to_owned(),
+            })
+        }
+        Err(_) => {
+            return Err(CaptureError::NotACapture {
+                path: path.to_owned(),
+            })
+        }
+    };
+    let mut report = FileReport::default();
+    let mut legacy_linktype = 1i32;
+    let mut legacy_units = 1_000_000u64;
+    let mut interfaces: Vec<Interface> = Vec::new();
+    let mut buffer_size = INITIAL_BUFFER;
+    loop {
+        match reader.next() {
+            Ok((offset, block)) => {
+                match block {
+                    PcapBlockOwned::LegacyHeader(hdr) => {
+                        legacy_linktype = hdr.network.0;
+                        legacy_units = if hdr.is_nanosecond_precision() {
+                            1_000_000_000
+                        } else {
+                            1_000_000
+                        };
+                    }
+                    PcapBlockOwned::Legacy(b) => {
+                        report.frames += 1;
+                        let caplen = (b.caplen as usize).min(b.data.len());
+                        on_frame(&Frame {
+                            index: report.frames,
+                            ts: Timestamp::from_parts(
+                                b.ts_sec as i64,
+                                b.ts_usec as u64,
+                                legacy_units,
+                            ),
+                            linktype: legacy_linktype,
+                            data: &b.data[..caplen],
+                            orig_len: b.origlen,
+                        });
+                    }
+                    PcapBlockOwned::NG(Block::SectionHeader(_)) => interfaces.clear(),
+                    PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                        interfaces.push(Interface {
+                            linktype: idb.linktype.0,
+                            units_per_sec: idb.ts_resolution().unwrap_or(1_000_000),
+                            ts_offset: idb.if_tsoffset,
+                        });
+                    }
+                    PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                        report.frames += 1;
+                        match interfaces.get(epb.if_id as usize) {
+                            Some(ifc) => {
+                                let raw = ((epb.ts_high as u64) << 32) | epb.ts_low as u64;
+                                let units = ifc.units_per_sec.max(1);
+                                let secs = (raw / units) as i64 + ifc.ts_offset;
+                                let caplen = (epb.caplen as usize).min(epb.data.len());
+                                on_frame(&Frame {
+                                    index: report.frames,
+                                    ts: Timestamp::from_parts(secs, raw % units, units),
+                                    linktype: ifc.linktype,
+                                    data: &epb.data[..caplen],
+                                    orig_len: epb.origlen,
+                                });
+                            }
+                            None => {
+                                report.damage = Some(format!(
+                                    "packet {} at byte {} names interface {} that no Interface Description Block declared",
+                                    report.frames, report.bytes, epb.if_id
+                                ));
+                                return Ok(report);
+                            }
+                        }
+                    }
+                    PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                        report.frames += 1;
+                        if let Some(ifc) = interfaces.first() {
+                            let caplen = (spb.origlen as usize).min(spb.data.len());
+                            on_frame(&Frame {
+                                index: report.frames,
+                                ts: Timestamp::default(),
+                                linktype: ifc.linktype,
+                                data: &spb.data[..caplen],
+                                orig_len: spb.origlen,
+                            });
+                        }
+                    }
+                    PcapBlockOwned::NG(_) => report.skipped_blocks += 1,
+                }
+                report.bytes += offset as u64;
+                reader.consume(offset);
+            }
+            Err(PcapError::Eof) => return Ok(report),
+            Err(PcapError::Incomplete(_)) => {
+                let before = reader.consumed();
+                if reader.refill().is_err() {
+                    report.damage = Some(format!("read error after byte {}", report.bytes));
+                    return Ok(report);
+                }
+                // `refill` cannot make progress when the buffer is full of one huge record or the
+                // file ended in the middle of a record.
+                if reader.consumed() == before && !reader_has_progress(&mut reader) {
+                    if buffer_size < MAX_BUFFER && reader.grow(buffer_size * 2) {
+                        buffer_size *= 2;
+                        continue;
+                    }
+                    report.damage = Some(format!(
+                        "truncated or corrupt record at byte {} (after packet {}): the file ends inside it or it claims more than {} MiB",
+                        report.bytes,
+                        report.frames,
+                        MAX_BUFFER >> 20
+                    ));
+                    return Ok(report);
+                }
+            }
+            Err(e) => {
+                report.damage = Some(format!(
+                    "corrupt record at byte {} (after packet {}): {}",
+                    report.bytes,
+                    report.frames,
+                    describe(&e)
+                ));
+                return Ok(report);
+            }
+        }
+    }
+}
+
+/// After a refill, tries the next block once more: `true` when it is no longer incomplete.
+fn reader_has_progress(
+    reader: &mut Box<dyn pcap_parser::traits::PcapReaderIterator + Send>,
+) -> bool {
+    !matches!(reader.next(), Err(PcapError::Incomplete(_)))
+}
+
+fn describe(e: &PcapError<&[u8]>) -> String {
+    match e {
+        PcapError::NomError(_, kind) => format!("malformed block ({kind:?})"),
+        PcapError::OwnedNomError(_, kind) => format!("malformed block ({kind:?})"),
+        PcapError::HeaderNotRecognized => "unrecognised block header".into(),
+        PcapError::UnexpectedEof => "unexpected end of file".into(),
+        PcapError::BufferTooSmall => "record larger than the read buffer".into(),
+        PcapError::ReadError => "read error".into(),
+        PcapError::Incomplete(_) => "incomplete record".into(),
+        PcapError::Eof => "end of file".into(),
+    }
+}

@@ -1,0 +1,289 @@
+//! Decodes a captured frame from its link layer down to TCP/UDP: Ethernet with 802.1Q/QinQ, Linux
+//! cooked capture v1 and v2, BSD loopback, raw IPv4/IPv6; IPv6 extension headers. The result borrows
+//! from the frame. IP fragments are handed to [`defrag`]; damaged packets get a [`SkipReason`].
+
+pub mod defrag;
+pub mod link;
+
+use etherparse::{LaxNetSlice, LaxSlicedPacket, TransportSlice};
+use std::net::IpAddr;
+
+/// Transport protocol of a decoded packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    /// The name EVE uses in `proto`.
+    pub fn eve_name(self) -> &'static str {
+        match self {
+            Proto::Tcp => "TCP",
+            Proto::Udp => "UDP",
+        }
+    }
+}
+
+/// TCP header fields the flow engine needs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpMeta {
+    pub seq: u32,
+    pub ack: u32,
+    pub syn: bool,
+    pub ack_flag: bool,
+    pub fin: bool,
+    pub rst: bool,
+}
+
+/// A TCP or UDP packet, borrowed from the frame (or from a reassembled datagram).
+#[derive(Clone, Copy, Debug)]
+pub struct Packet<'a> {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub proto: Proto,
+    /// Present for TCP.
+    pub tcp: Option<TcpMeta>,
+    pub payload: &'a [u8],
+    /// 802.1Q VLAN ids, outermost first (up to 3).
+    pub vlan: [u16; 3],
+    pub vlan_count: u8,
+}
+
+impl Packet<'_> {
+    /// The VLAN ids present, outermost first.
+    pub fn vlans(&self) -> &[u16] {
+        &self.vlan[..self.vlan_count as usize]
+    }
+}
+
+/// An IP fragment to hand to the reassembler.
+#[derive(Clone, Copy, Debug)]
+pub struct Fragment<'a> {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// Fragment identification (IPv4: 16 bits; IPv6: 32 bits).
+    pub id: u32,
+    /// Upper-layer protocol number of the reassembled datagram.
+    pub protocol: u8,
+    /// Byte offset of this fragment's data in the datagram.
+    pub offset: u32,
+    pub more: bool,
+    pub data: &'a [u8],
+    pub vlan: [u16; 3],
+    pub vlan_count: u8,
+}
+
+/// Why a frame produced no packet. Every reason is counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SkipReason {
+    /// The link type is not one we decode.
+    UnsupportedLinkType,
+    /// A link-layer header was cut short.
+    TruncatedLink,
+    /// Not IP (ARP, LLDP, ...).
+    NotIp,
+    /// The IP header is damaged or cut short.
+    MalformedIp,
+    /// IP but neither TCP nor UDP (ICMP, ...).
+    OtherTransport,
+    /// The TCP/UDP header is damaged or cut short (often a snaplen cut).
+    MalformedTransport,
+}
+
+impl SkipReason {
+    /// Stable name for counters and the summary.
+    pub fn name(self) -> &'static str {
+        match self {
+            SkipReason::UnsupportedLinkType => "unsupported_link_type",
+            SkipReason::TruncatedLink => "truncated_link_header",
+            SkipReason::NotIp => "not_ip",
+            SkipReason::MalformedIp => "malformed_ip",
+            SkipReason::OtherTransport => "other_transport",
+            SkipReason::MalformedTransport => "malformed_transport",
+        }
+    }
+}
+
+/// What decoding one frame gave.
+#[derive(Debug)]
+pub enum Decoded<'a> {
+    Packet(Packet<'a>),
+    Fragment(Fragment<'a>),
+    Skip(SkipReason),
+}
+
+/// Decodes one frame of link type `linktype`.
+pub fn decode_frame(linktype: i32, data: &[u8]) -> Decoded<'_> {
+    match link::slice_link(linktype, data) {
+        Ok(sliced) => decode_sliced(sliced),
+        Err(reason) => Decoded::Skip(reason),
+    }
+}
+
+fn decode_sliced(sliced: LaxSlicedPacket<'_>) -> Decoded<'_> {
+    let mut vlan = [0u16; 3];
+    let mut vlan_count = 0u8;
+    for id in sliced.vlan_ids().iter().take(3) {
+        vlan[vlan_count as usize] = id.value();
+        vlan_count += 1;
+    }
+    let (src, dst, fragment) = match &sliced.net {
+        Some(LaxNetSlice::Ipv4(ip)) => {
+            let h = ip.header();
+            let frag = ip.is_payload_fragmented().then(|| {
+                (
+                    h.identification() as u32,
+                    h.protocol().0,
+                    h.fragments_offset().byte_offset() as u32,
+                    h.more_fragments(),
+                )
+            });
+            (
+                IpAddr::V4(h.source_addr()),
+                IpAddr::V4(h.destination_addr()),
+                frag,
+            )
+        }
+        Some(LaxNetSlice::Ipv6(ip)) => {
+            let h = ip.header();
+            let frag = if ip.is_payload_fragmented() {
+                ipv6_fragment_info(ip)
+            } else {
+                None
+            };
+            (
+                IpAddr::V6(h.source_addr()),
+                IpAddr::V6(h.destination_addr()),
+                frag,
+            )
+        }
+        Some(_) => return Decoded::Skip(SkipReason::NotIp),
+        None => {
+            return Decoded::Skip(match sliced.stop_err {
+                Some(_) => SkipReason::MalformedIp,
+                None => SkipReason::NotIp,
+            })
+        }
+    };
+    if let Some((id, protocol, offset, more)) = fragment {
+        let data = match sliced.ip_payload() {
+            Some(p) => p.payload,
+            None => return Decoded::Skip(SkipReason::MalformedIp),
+        };
+        return Decoded::Fragment(Fragment {
+            src,
+            dst,
+            id,
+            protocol,
+            offset,
+            more,
+            data,
+            vlan,
+            vlan_count,
+        });
+    }
+    let l3 = L3 {
+        src,
+        dst,
+        vlan,
+        vlan_count,
+    };
+    match sliced.transport {
+        Some(TransportSlice::Tcp(tcp)) => Decoded::Packet(tcp_packet(&l3, &tcp)),
+        Some(TransportSlice::Udp(udp)) => Decoded::Packet(udp_packet(&l3, &udp)),
+        Some(_) => Decoded::Skip(SkipReason::OtherTransport),
+        None => match sliced.ip_payload().map(|p| p.ip_number.0) {
+            Some(6) | Some(17) => Decoded::Skip(SkipReason::MalformedTransport),
+            _ => Decoded::Skip(SkipReason::OtherTransport),
+        },
+    }
+}
+
+/// Network-layer facts shared by every packet built from one IP header.
+struct L3 {
+    src: IpAddr,
+    dst: IpAddr,
+    vlan: [u16; 3],
+    vlan_count: u8,
+}
+
+fn tcp_packet<'a>(l3: &L3, tcp: &etherparse::TcpSlice<'a>) -> Packet<'a> {
+    Packet {
+        src: l3.src,
+        dst: l3.dst,
+        src_port: tcp.source_port(),
+        dst_port: tcp.destination_port(),
+        proto: Proto::Tcp,
+        tcp: Some(TcpMeta {
+            seq: tcp.sequence_number(),
+            ack: tcp.acknowledgment_number(),
+            syn: tcp.syn(),
+            ack_flag: tcp.ack(),
+            fin: tcp.fin(),
+            rst: tcp.rst(),
+        }),
+        payload: tcp.payload(),
+        vlan: l3.vlan,
+        vlan_count: l3.vlan_count,
+    }
+}
+
+fn udp_packet<'a>(l3: &L3, udp: &etherparse::UdpSlice<'a>) -> Packet<'a> {
+    Packet {
+        src: l3.src,
+        dst: l3.dst,
+        src_port: udp.source_port(),
+        dst_port: udp.destination_port(),
+        proto: Proto::Udp,
+        tcp: None,
+        payload: udp.payload(),
+        vlan: l3.vlan,
+        vlan_count: l3.vlan_count,
+    }
+}
+
+/// Fragment id, upper protocol, offset and more-flag of an IPv6 packet with a fragment header.
+fn ipv6_fragment_info(ip: &etherparse::LaxIpv6Slice<'_>) -> Option<(u32, u8, u32, bool)> {
+    for ext in ip.extensions().clone() {
+        if let etherparse::Ipv6ExtensionSlice::Fragment(f) = ext {
+            return Some((
+                f.identification(),
+                f.next_header().0,
+                f.fragment_offset().byte_offset() as u32,
+                f.more_fragments(),
+            ));
+        }
+    }
+    None
+}
+
+/// Decodes the TCP or UDP header of a reassembled datagram.
+pub fn decode_transport<'a>(
+    src: IpAddr,
+    dst: IpAddr,
+    protocol: u8,
+    datagram: &'a [u8],
+    vlan: [u16; 3],
+    vlan_count: u8,
+) -> Decoded<'a> {
+    let l3 = L3 {
+        src,
+        dst,
+        vlan,
+        vlan_count,
+    };
+    match protocol {
+        6 => match etherparse::TcpSlice::from_slice(datagram) {
+            Ok(tcp) => Decoded::Packet(tcp_packet(&l3, &tcp)),
+            Err(_) => Decoded::Skip(SkipReason::MalformedTransport),
+        },
+        17 => match etherparse::UdpSlice::from_slice(datagram) {
+            Ok(udp) => Decoded::Packet(udp_packet(&l3, &udp)),
+            Err(_) => Decoded::Skip(SkipReason::MalformedTransport),
+        },
+        _ => Decoded::Skip(SkipReason::OtherTransport),
+    }
+}

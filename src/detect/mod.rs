@@ -1,0 +1,443 @@
+//! The detections: what in a flow, a TLS ClientHello, a DNS query or an HTTP request makes an
+//! alert. Inputs are plain values (names, addresses), so this module knows no wire format.
+//! Networks: HOME_NET holds the runners; loopback is ignored; egress is a flow whose client is in
+//! HOME_NET and whose server is not.
+
+pub mod cidr;
+pub mod dns_cache;
+pub mod names;
+pub mod signatures;
+pub mod user_agent;
+
+use cidr::IpSet;
+use ipnet::IpNet;
+use signatures::Signatures;
+use std::net::IpAddr;
+use user_agent::NodeUserAgents;
+
+/// The detections, in the order of the design's table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Detection {
+    IocDomain,
+    IocIp,
+    NonRegistryTls,
+    NoSni,
+    DirectIp,
+    NodeHttpUa,
+}
+
+impl Detection {
+    pub const ALL: [Detection; 6] = [
+        Detection::IocDomain,
+        Detection::IocIp,
+        Detection::NonRegistryTls,
+        Detection::NoSni,
+        Detection::DirectIp,
+        Detection::NodeHttpUa,
+    ];
+
+    /// The name in `alert.metadata.detection`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Detection::IocDomain => "ioc-domain",
+            Detection::IocIp => "ioc-ip",
+            Detection::NonRegistryTls => "non-registry-tls",
+            Detection::NoSni => "no-sni",
+            Detection::DirectIp => "direct-ip",
+            Detection::NodeHttpUa => "node-http-ua",
+        }
+    }
+
+    /// Suricata signature id (9100001-9100005 as in the seed article's rules, then ours).
+    pub fn signature_id(self) -> u64 {
+        match self {
+            Detection::NonRegistryTls => 9_100_001,
+            Detection::IocDomain => 9_100_002,
+            Detection::NodeHttpUa => 9_100_004,
+            Detection::NoSni => 9_100_005,
+            Detection::IocIp => 9_100_006,
+            Detection::DirectIp => 9_100_007,
+        }
+    }
+
+    /// Alert severity (1 = highest).
+    pub fn severity(self) -> u8 {
+        match self {
+            Detection::IocDomain | Detection::IocIp => 1,
+            _ => 2,
+        }
+    }
+
+    /// Suricata classification text.
+    pub fn category(self) -> &'static str {
+        match self {
+            Detection::IocDomain | Detection::IocIp => "A Network Trojan was detected",
+            _ => "Potentially Bad Traffic",
+        }
+    }
+
+    /// Bit in a per-flow "already alerted" mask.
+    pub fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+/// Where in the traffic a detection looked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Flow,
+    TlsSni,
+    TlsClientHello,
+    DnsQuery,
+    HttpHost,
+    HttpConnect,
+    HttpUserAgent,
+}
+
+impl Source {
+    fn describe(self) -> &'static str {
+        match self {
+            Source::Flow => "flow",
+            Source::TlsSni => "TLS SNI",
+            Source::TlsClientHello => "TLS ClientHello",
+            Source::DnsQuery => "DNS query",
+            Source::HttpHost => "HTTP Host",
+            Source::HttpConnect => "HTTP CONNECT target",
+            Source::HttpUserAgent => "HTTP User-Agent",
+        }
+    }
+}
+
+/// One detection that fired, with what matched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hit {
+    pub detection: Detection,
+    /// What matched: a name, an address or a User-Agent.
+    pub indicator: String,
+    pub source: Source,
+}
+
+impl Hit {
+    fn new(detection: Detection, indicator: impl Into<String>, source: Source) -> Self {
+        Hit {
+            detection,
+            indicator: indicator.into(),
+            source,
+        }
+    }
+
+    /// The alert's `signature` text.
+    pub fn signature(&self) -> String {
+        let what = match self.detection {
+            Detection::IocDomain => "IOC domain",
+            Detection::IocIp => "connection to an IOC address",
+            Detection::NonRegistryTls => "egress TLS to a name outside the registry allowlist",
+            Detection::NoSni => "egress TLS without a server name",
+            Detection::DirectIp => "egress to an address no DNS answer resolved",
+            Detection::NodeHttpUa => "Node.js HTTP client to a host outside the registry allowlist",
+        };
+        format!(
+            "EGRESS-IDS {} {} ({})",
+            self.detection.name(),
+            what,
+            self.source.describe()
+        )
+    }
+}
+
+/// How a flow relates to the home networks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Loopback on either side: never alerted on.
+    Ignored,
+    /// Client in HOME_NET, server outside.
+    Egress,
+    /// Anything else (internal, inbound, or both external).
+    Other,
+}
+
+/// HOME_NET by default.
+pub const DEFAULT_HOME_NET: [&str; 7] = [
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "169.254.0.0/16",
+    "fc00::/7",
+    "fe80::/10",
+];
+
+/// Applies the detections with one set of signatures and home networks.
+#[derive(Debug)]
+pub struct Detector {
+    pub signatures: Signatures,
+    home_net: IpSet,
+    node_agents: NodeUserAgents,
+}
+
+impl Detector {
+    pub fn new(signatures: Signatures, home_net: Vec<IpNet>) -> Self {
+        Detector {
+            signatures,
+            home_net: IpSet::from_nets(home_net),
+            node_agents: NodeUserAgents::default(),
+        }
+    }
+
+    /// The default HOME_NET prefixes.
+    pub fn default_home_net() -> Vec<IpNet> {
+        DEFAULT_HOME_NET
+            .iter()
+            .map(|n| n.parse().expect("static prefix"))
+            .collect()
+    }
+
+    /// How a flow from `client` to `server` relates to HOME_NET.
+    pub fn scope(&self, client: IpAddr, server: IpAddr) -> Scope {
+        if client.is_loopback() || server.is_loopback() {
+            Scope::Ignored
+        } else if self.home_net.contains(client) && !self.home_net.contains(server) {
+            Scope::Egress
+        } else {
+            Scope::Other
+        }
+    }
+
+    /// `ioc-ip` and `direct-ip` at the start of a TCP/UDP flow. `is_dns` excludes DNS flows from
+    /// `direct-ip`; `resolved` says whether a DNS answer seen so far resolved the server.
+    pub fn on_flow_start(
+        &self,
+        scope: Scope,
+        server: IpAddr,
+        is_dns: bool,
+        resolved: bool,
+    ) -> Vec<Hit> {
+        let mut hits = Vec::new();
+        if scope == Scope::Ignored {
+            return hits;
+        }
+        if self.signatures.ioc_ips.contains(server) {
+            hits.push(Hit::new(Detection::IocIp, server.to_string(), Source::Flow));
+        }
+        if scope == Scope::Egress
+            && !is_dns
+            && !resolved
+            && !self.signatures.allow_ips.contains(server)
+        {
+            hits.push(Hit::new(
+                Detection::DirectIp,
+                server.to_string(),
+                Source::Flow,
+            ));
+        }
+        hits
+    }
+
+    /// `ioc-domain`, `non-registry-tls` or `no-sni` for a ClientHello (at most one).
+    pub fn on_tls_client_hello(
+        &self,
+        scope: Scope,
+        server: IpAddr,
+        sni: Option<&str>,
+    ) -> Option<Hit> {
+        if scope == Scope::Ignored {
+            return None;
+        }
+        match sni.filter(|s| !s.is_empty()) {
+            Some(name) if self.signatures.ioc_domains.contains(name) => Some(Hit::new(
+                Detection::IocDomain,
+                normalise_name(name),
+                Source::TlsSni,
+            )),
+            Some(name)
+                if scope == Scope::Egress && !self.signatures.allow_domains.contains(name) =>
+            {
+                Some(Hit::new(
+                    Detection::NonRegistryTls,
+                    normalise_name(name),
+                    Source::TlsSni,
+                ))
+            }
+            Some(_) => None,
+            None if scope == Scope::Egress => Some(Hit::new(
+                Detection::NoSni,
+                server.to_string(),
+                Source::TlsClientHello,
+            )),
+            None => None,
+        }
+    }
+
+    /// `ioc-domain` for one DNS query name.
+    pub fn on_dns_query(&self, scope: Scope, qname: &str) -> Option<Hit> {
+        (scope != Scope::Ignored && self.signatures.ioc_domains.contains(qname)).then(|| {
+            Hit::new(
+                Detection::IocDomain,
+                normalise_name(qname),
+                Source::DnsQuery,
+            )
+        })
+    }
+
+    /// `ioc-domain`, `direct-ip` and `node-http-ua` for an HTTP request.
+    pub fn on_http_request(&self, scope: Scope, req: &HttpFacts<'_>) -> Vec<Hit> {
+        let mut hits = Vec::new();
+        if scope == Scope::Ignored {
+            return hits;
+        }
+        if let Some(target) = req
+            .connect_host
+            .filter(|h| self.signatures.ioc_domains.contains(h))
+        {
+            hits.push(Hit::new(
+                Detection::IocDomain,
+                normalise_name(target),
+                Source::HttpConnect,
+            ));
+        } else if let Some(host) = req.host.filter(|h| self.signatures.ioc_domains.contains(h)) {
+            hits.push(Hit::new(
+                Detection::IocDomain,
+                normalise_name(host),
+                Source::HttpHost,
+            ));
+        }
+        if scope != Scope::Egress {
+            return hits;
+        }
+        if let (Some(host), true) = (req.host, req.host_is_ip) {
+            hits.push(Hit::new(Detection::DirectIp, host, Source::HttpHost));
+        }
+        let allowlisted = req
+            .host
+            .is_some_and(|h| self.signatures.allow_domains.contains(h));
+        if let (Some(ua), false) = (req.user_agent, allowlisted) {
+            if self.node_agents.family(ua).is_some() {
+                hits.push(Hit::new(Detection::NodeHttpUa, ua, Source::HttpUserAgent));
+            }
+        }
+        hits
+    }
+}
+
+/// The HTTP request facts the detections read.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HttpFacts<'a> {
+    /// Host name (Host header, or the authority of an absolute URI), without port.
+    pub host: Option<&'a str>,
+    pub host_is_ip: bool,
+    /// Host of a CONNECT target.
+    pub connect_host: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
+
+/// Lowercase, no trailing dot: how names appear in `indicator`.
+pub fn normalise_name(name: &str) -> String {
+    name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detector() -> Detector {
+        Detector::new(Signatures::builtin(), Detector::default_home_net())
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn scopes() {
+        let d = detector();
+        assert_eq!(d.scope(ip("10.1.1.1"), ip("203.0.113.1")), Scope::Egress);
+        assert_eq!(d.scope(ip("fd00::1"), ip("2001:db8::1")), Scope::Egress);
+        assert_eq!(d.scope(ip("10.1.1.1"), ip("10.2.2.2")), Scope::Other);
+        assert_eq!(d.scope(ip("127.0.0.1"), ip("203.0.113.1")), Scope::Ignored);
+    }
+
+    #[test]
+    fn tls_detections_are_exclusive() {
+        let d = detector();
+        let e = Scope::Egress;
+        let server = ip("203.0.113.1");
+        assert_eq!(
+            d.on_tls_client_hello(e, server, Some("C2.Pkg-Validate.net"))
+                .unwrap()
+                .detection,
+            Detection::IocDomain
+        );
+        let hit = d
+            .on_tls_client_hello(e, server, Some("github.com.evil-cdn.io"))
+            .unwrap();
+        assert_eq!(
+            (hit.detection, hit.indicator.as_str()),
+            (Detection::NonRegistryTls, "github.com.evil-cdn.io")
+        );
+        assert_eq!(
+            d.on_tls_client_hello(e, server, Some("api.github.com")),
+            None
+        );
+        assert_eq!(
+            d.on_tls_client_hello(e, server, None).unwrap().indicator,
+            "203.0.113.1"
+        );
+        assert_eq!(d.on_tls_client_hello(Scope::Other, server, None), None);
+        assert_eq!(
+            d.on_tls_client_hello(Scope::Other, server, Some("npm-health-check.io"))
+                .unwrap()
+                .detection,
+            Detection::IocDomain
+        );
+    }
+
+    #[test]
+    fn flow_start_direct_ip_respects_dns_and_allowlist() {
+        let d = detector();
+        let e = Scope::Egress;
+        assert_eq!(
+            d.on_flow_start(e, ip("203.0.113.1"), false, false)[0].detection,
+            Detection::DirectIp
+        );
+        assert!(d
+            .on_flow_start(e, ip("203.0.113.1"), false, true)
+            .is_empty());
+        assert!(d
+            .on_flow_start(e, ip("203.0.113.1"), true, false)
+            .is_empty());
+        assert!(d
+            .on_flow_start(e, ip("168.63.129.16"), false, false)
+            .is_empty());
+    }
+
+    #[test]
+    fn http_detections() {
+        let d = detector();
+        let facts = HttpFacts {
+            host: Some("203.0.113.9"),
+            host_is_ip: true,
+            connect_host: None,
+            user_agent: Some("axios/1.7.9"),
+        };
+        let names: Vec<_> = d
+            .on_http_request(Scope::Egress, &facts)
+            .iter()
+            .map(|h| h.detection)
+            .collect();
+        assert_eq!(names, vec![Detection::DirectIp, Detection::NodeHttpUa]);
+        let registry = HttpFacts {
+            host: Some("registry.npmjs.org"),
+            user_agent: Some("node-fetch/1.0"),
+            ..Default::default()
+        };
+        assert!(d.on_http_request(Scope::Egress, &registry).is_empty());
+        let connect = HttpFacts {
+            connect_host: Some("plain-crypto-js.net"),
+            ..Default::default()
+        };
+        assert_eq!(
+            d.on_http_request(Scope::Egress, &connect)[0].source,
+            Source::HttpConnect
+        );
+    }
+}

@@ -1,0 +1,475 @@
+//! The app layer of one flow: which protocol its bytes speak (found by content, on any port), the
+//! parser state for it, and when to stop looking (bypass). Parsed values go to the detections and
+//! out as EVE events.
+
+use super::context::{event, Ctx};
+use crate::decode::{Packet, Proto};
+use crate::detect::{HttpFacts, Scope};
+use crate::flow::stream::{Added, Stream, MAX_BUFFERED};
+use crate::flow::{Direction, FlowMeta};
+use crate::proto::{dns, http, tls};
+use serde_json::Value;
+use std::collections::VecDeque;
+
+/// Bytes a classifier may wait for before it gives up on an unknown stream.
+const CLASSIFY_LIMIT: usize = 64;
+/// HTTP requests kept waiting for their response at most.
+const MAX_PENDING_REQUESTS: usize = 32;
+/// Ports where DNS is assumed without a content probe.
+const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
+
+/// Which protocol a flow's client bytes speak.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppProto {
+    /// Not decided yet.
+    Unknown,
+    Tls,
+    Http,
+    Dns,
+    /// Nothing we parse: the flow is bypassed.
+    Failed,
+}
+
+impl AppProto {
+    /// EVE `app_proto`.
+    pub fn eve_name(self) -> Option<&'static str> {
+        match self {
+            AppProto::Unknown => None,
+            AppProto::Tls => Some("tls"),
+            AppProto::Http => Some("http"),
+            AppProto::Dns => Some("dns"),
+            AppProto::Failed => Some("failed"),
+        }
+    }
+}
+
+/// HTTP transactions waiting for their response.
+#[derive(Debug, Default)]
+struct HttpState {
+    pending: VecDeque<(http::Request, Value)>,
+    /// Responses can still be located on the server stream.
+    responses_ok: bool,
+    /// Requests can still be located on the client stream.
+    requests_ok: bool,
+}
+
+/// App-layer state of one flow.
+#[derive(Debug)]
+pub struct FlowState {
+    /// Protocol of the client bytes now (a CONNECT tunnel starts over at `Unknown`).
+    pub app: AppProto,
+    /// The first protocol recognised, for the flow log.
+    pub first_app: Option<&'static str>,
+    /// TCP reassembly `[to_server, to_client]`; `None` for UDP or once bypassed.
+    streams: Option<Box<[Stream; 2]>>,
+    /// Still inspecting (false = bypassed: later packets only count).
+    pub inspecting: bool,
+    /// Detections already alerted on this flow.
+    pub alerted: u8,
+    http: HttpState,
+    dns_requests: u64,
+    pub gaps: u32,
+}
+
+impl Default for FlowState {
+    fn default() -> Self {
+        FlowState {
+            app: AppProto::Unknown,
+            first_app: None,
+            streams: None,
+            inspecting: true,
+            alerted: 0,
+            http: HttpState {
+                pending: VecDeque::new(),
+                responses_ok: true,
+                requests_ok: true,
+            },
+            dns_requests: 0,
+            gaps: 0,
+        }
+    }
+}
+
+fn index(dir: Direction) -> usize {
+    match dir {
+        Direction::ToServer => 0,
+        Direction::ToClient => 1,
+    }
+}
+
+impl FlowState {
+    fn set_app(&mut self, app: AppProto) {
+        self.app = app;
+        if self.first_app.is_none() {
+            self.first_app = app.eve_name();
+        }
+    }
+
+    /// Stops inspecting: frees the buffers; later packets only count.
+    fn bypass(&mut self) {
+        self.inspecting = false;
+        self.streams = None;
+    }
+
+    /// Requests still waiting for a response (flushed without status when the flow ends).
+    pub fn take_pending_http(&mut self) -> Vec<Value> {
+        self.http.pending.drain(..).map(|(_, v)| v).collect()
+    }
+
+    /// Handles one TCP packet of the flow.
+    pub fn on_tcp(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta, dir: Direction, pkt: &Packet<'_>) {
+        let Some(tcp) = pkt.tcp else { return };
+        if !self.inspecting {
+            return;
+        }
+        let mut streams = self.streams.take().unwrap_or_default();
+        let own = index(dir);
+        let other = 1 - own;
+        if tcp.syn {
+            streams[own].on_syn(tcp.seq);
+        }
+        let data_seq = if tcp.syn {
+            tcp.seq.wrapping_add(1)
+        } else {
+            tcp.seq
+        };
+        if streams[own].add(data_seq, pkt.payload) == Added::Dropped {
+            ctx.counters.stream_overflows += 1;
+        }
+        let mut gap = [false; 2];
+        if tcp.ack_flag && streams[other].on_peer_ack(tcp.ack) {
+            gap[other] = true;
+        }
+        if (tcp.fin || tcp.rst) && streams[own].skip_gap() {
+            gap[own] = true;
+        }
+        for (i, g) in gap.iter().enumerate() {
+            if *g {
+                ctx.counters.tcp_gaps += 1;
+                self.gaps += 1;
+                self.on_gap(i);
+            }
+        }
+        self.parse_to_server(ctx, meta, &mut streams[0]);
+        if self.inspecting {
+            self.parse_to_client(ctx, meta, &mut streams[1]);
+        }
+        if self.inspecting {
+            self.streams = Some(streams);
+        }
+    }
+
+    /// After a gap in direction `i`, only a message-framed protocol can go on.
+    fn on_gap(&mut self, i: usize) {
+        match (self.app, i) {
+            (AppProto::Dns, _) => {}
+            (AppProto::Http, 1) => self.http.responses_ok = false,
+            _ => self.bypass(),
+        }
+    }
+
+    fn parse_to_server(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta, s: &mut Stream) {
+        while self.inspecting {
+            let data = s.data();
+            if data.is_empty() {
+                return;
+            }
+            let progressed = match self.app {
+                AppProto::Unknown => self.classify_tcp(meta, data),
+                AppProto::Tls => self.tls_step(ctx, meta, s),
+                AppProto::Http => self.http_request_step(ctx, meta, s),
+                AppProto::Dns => self.dns_tcp_step(ctx, meta, Direction::ToServer, s),
+                AppProto::Failed => {
+                    self.bypass();
+                    false
+                }
+            };
+            if !progressed {
+                if s.data().len() >= MAX_BUFFERED {
+                    ctx.counters.stream_overflows += 1;
+                    self.bypass();
+                }
+                return;
+            }
+        }
+    }
+
+    fn parse_to_client(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta, s: &mut Stream) {
+        loop {
+            if s.data().is_empty() || !self.inspecting {
+                return;
+            }
+            let progressed = if self.app == AppProto::Dns {
+                self.dns_tcp_step(ctx, meta, Direction::ToClient, s)
+            } else if !self.http.pending.is_empty() && self.http.responses_ok {
+                self.http_response_step(ctx, meta, s)
+            } else {
+                // Nobody needs these bytes.
+                let n = s.data().len();
+                s.consume(n);
+                return;
+            };
+            if !progressed {
+                if s.data().len() >= MAX_BUFFERED {
+                    ctx.counters.stream_overflows += 1;
+                    self.http.responses_ok = false;
+                }
+                return;
+            }
+        }
+    }
+
+    /// Decides the protocol of a client stream from its first bytes; `true` when decided.
+    fn classify_tcp(&mut self, meta: &FlowMeta, data: &[u8]) -> bool {
+        let tls = tls::probe(data);
+        if tls == tls::Probe::Match {
+            self.set_app(AppProto::Tls);
+            return true;
+        }
+        let http = http::probe_request(data);
+        if http == http::Probe::Match {
+            self.set_app(AppProto::Http);
+            return true;
+        }
+        let dns_port = DNS_PORTS.contains(&meta.server.1);
+        if dns_port || dns::probe_tcp(data) {
+            self.set_app(AppProto::Dns);
+            return true;
+        }
+        let waiting =
+            tls == tls::Probe::NeedMore || http == http::Probe::NeedMore || data.len() < 14;
+        if waiting && data.len() < CLASSIFY_LIMIT {
+            return false;
+        }
+        self.set_app(AppProto::Failed);
+        self.bypass();
+        false
+    }
+
+    fn tls_step(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta, s: &mut Stream) -> bool {
+        match tls::next_step(s.data()) {
+            tls::Step::NeedMore => false,
+            tls::Step::Skip(n) => {
+                s.consume(n);
+                true
+            }
+            tls::Step::Hello(hello, n) => {
+                s.consume(n);
+                ctx.counters.tls_client_hellos += 1;
+                let object = hello.eve();
+                let scope = ctx.scope(meta);
+                if let Some(hit) =
+                    ctx.detector
+                        .on_tls_client_hello(scope, meta.server.0, hello.sni.as_deref())
+                {
+                    ctx.alert(
+                        meta,
+                        Some(&mut self.alerted),
+                        &hit,
+                        Some("tls"),
+                        Some(("tls", &object)),
+                    );
+                }
+                ctx.emit_app(meta, Direction::ToServer, "tls", object);
+                true
+            }
+            tls::Step::End | tls::Step::Invalid(_) => {
+                self.bypass();
+                false
+            }
+        }
+    }
+
+    fn http_request_step(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta, s: &mut Stream) -> bool {
+        if !self.http.requests_ok {
+            let n = s.data().len();
+            s.consume(n);
+            return false;
+        }
+        let (req, consumed, more) = match http::next_request(s.data()) {
+            http::RequestStep::NeedMore => return false,
+            http::RequestStep::Invalid(_) => {
+                self.http.requests_ok = false;
+                return true;
+            }
+            http::RequestStep::Request(r, n) => (r, n, true),
+            http::RequestStep::BodyUnknown(r, n) => (r, n, false),
+        };
+        s.consume(consumed);
+        self.http.requests_ok = more;
+        self.on_http_request(ctx, meta, req);
+        true
+    }
+
+    fn on_http_request(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta, req: http::Request) {
+        ctx.counters.http_requests += 1;
+        let object = req.eve(None);
+        let connect = req.connect_target();
+        let facts = HttpFacts {
+            host: req.hostname(),
+            host_is_ip: req.host_is_ip_literal(),
+            connect_host: connect.as_ref().map(|(h, _)| h.as_str()),
+            user_agent: req.user_agent.as_deref(),
+        };
+        let scope = ctx.scope(meta);
+        if scope != Scope::Ignored {
+            for hit in ctx.detector.on_http_request(scope, &facts) {
+                ctx.alert(
+                    meta,
+                    Some(&mut self.alerted),
+                    &hit,
+                    Some("http"),
+                    Some(("http", &object)),
+                );
+            }
+        }
+        if connect.is_some() {
+            // What follows the CONNECT request is the tunnel: classify it afresh.
+            self.app = AppProto::Unknown;
+            self.http.requests_ok = true;
+        }
+        if self.http.pending.len() >= MAX_PENDING_REQUESTS {
+            if let Some((_, old)) = self.http.pending.pop_front() {
+                ctx.emit_app(meta, Direction::ToServer, "http", old);
+            }
+        }
+        self.http.pending.push_back((req, object));
+    }
+
+    fn http_response_step(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta, s: &mut Stream) -> bool {
+        let Some((req, _)) = self.http.pending.front() else {
+            return false;
+        };
+        let (status, consumed) = match http::next_response(s.data(), &req.method) {
+            http::ResponseStep::NeedMore => return false,
+            http::ResponseStep::Invalid(_) => {
+                self.http.responses_ok = false;
+                return false;
+            }
+            http::ResponseStep::Response { status, consumed } => (status, Some(consumed)),
+            http::ResponseStep::BodyUnknown { status } => (status, None),
+        };
+        if (100..200).contains(&status) && status != 101 {
+            if let Some(n) = consumed {
+                s.consume(n);
+            }
+            return true;
+        }
+        let Some((req, _)) = self.http.pending.pop_front() else {
+            return false;
+        };
+        let object = req.eve(Some(status));
+        ctx.emit_app(meta, Direction::ToServer, "http", object);
+        match consumed {
+            Some(n) => s.consume(n),
+            None => self.http.responses_ok = false,
+        }
+        true
+    }
+
+    fn dns_tcp_step(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        meta: &FlowMeta,
+        dir: Direction,
+        s: &mut Stream,
+    ) -> bool {
+        let (messages, consumed) = dns::split_tcp(s.data());
+        for m in &messages {
+            self.on_dns_message(ctx, meta, dir, m);
+        }
+        s.consume(consumed);
+        consumed > 0
+    }
+
+    /// Handles one UDP packet of the flow; `first` is the flow's first packet.
+    pub fn on_udp(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        meta: &FlowMeta,
+        dir: Direction,
+        pkt: &Packet<'_>,
+        first: bool,
+    ) {
+        if self.app == AppProto::Unknown {
+            let port_says_dns =
+                DNS_PORTS.contains(&meta.server.1) || DNS_PORTS.contains(&meta.client.1);
+            if port_says_dns || dns::probe_udp(pkt.payload) {
+                self.set_app(AppProto::Dns);
+            } else {
+                self.set_app(AppProto::Failed);
+                self.inspecting = false;
+            }
+        }
+        if first {
+            ctx.flow_start(meta, &mut self.alerted, self.app == AppProto::Dns);
+        }
+        if self.app == AppProto::Dns && !pkt.payload.is_empty() {
+            self.on_dns_message(ctx, meta, dir, pkt.payload);
+        }
+    }
+
+    fn on_dns_message(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta, dir: Direction, bytes: &[u8]) {
+        let msg = match dns::parse_message(bytes) {
+            Ok(m) => m,
+            Err(_) => {
+                ctx.counters.dns_parse_errors += 1;
+                return;
+            }
+        };
+        ctx.counters.dns_messages += 1;
+        ctx.dns.messages_seen += 1;
+        let tx_id = if msg.is_response {
+            self.dns_requests.saturating_sub(1)
+        } else {
+            self.dns_requests += 1;
+            self.dns_requests - 1
+        };
+        let object = msg.eve(tx_id);
+        if msg.is_response {
+            for (_, ip, ttl) in msg.resolved_addrs() {
+                ctx.dns.insert(ip, ttl, ctx.ts);
+            }
+        } else {
+            let scope = ctx.scope(meta);
+            for q in &msg.queries {
+                if let Some(hit) = ctx.detector.on_dns_query(scope, &q.name) {
+                    ctx.alert(meta, None, &hit, Some("dns"), Some(("dns", &object)));
+                }
+            }
+        }
+        // Logged in the packet's own direction: a response travels from the side that answers.
+        ctx.emit_app(meta, dir, "dns", object);
+    }
+}
+
+/// Builds the EVE `flow` event of a finished flow.
+pub fn flow_event(
+    meta: &FlowMeta,
+    state: &FlowState,
+    reason: &'static str,
+) -> crate::output::Event {
+    let mut ev = event(meta, Direction::ToServer, meta.last_ts, None, "flow");
+    ev.app_proto = state.first_app;
+    let state_name = match (meta.proto, meta.tcp_phase) {
+        (Proto::Udp, _) => "established",
+        (_, crate::flow::TcpPhase::New) => "new",
+        (_, crate::flow::TcpPhase::Established) => "established",
+        (_, crate::flow::TcpPhase::Closed) => "closed",
+    };
+    ev.with(
+        "flow",
+        serde_json::json!({
+            "pkts_toserver": meta.pkts[0],
+            "pkts_toclient": meta.pkts[1],
+            "bytes_toserver": meta.bytes[0],
+            "bytes_toclient": meta.bytes[1],
+            "start": crate::output::eve::format_timestamp(meta.first_ts),
+            "end": crate::output::eve::format_timestamp(meta.last_ts),
+            "age": meta.last_ts.secs_since(meta.first_ts),
+            "state": state_name,
+            "reason": reason,
+            "alerted": state.alerted != 0,
+        }),
+    )
+}

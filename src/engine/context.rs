@@ -1,0 +1,114 @@
+//! What the app-layer handlers of one packet share: the detector, the DNS answer cache, the event
+//! sink and the counters, plus how to turn a flow and a direction into an EVE event.
+
+use crate::capture::Timestamp;
+use crate::decode::Proto;
+use crate::detect::dns_cache::DnsCache;
+use crate::detect::{Detection, Detector, Hit, Scope};
+use crate::flow::{Direction, FlowMeta};
+use crate::output::summary::Counters;
+use crate::output::{Event, EventSink};
+use serde_json::{Map, Value};
+
+/// Per-packet context handed to the handlers.
+pub struct Ctx<'a> {
+    pub detector: &'a Detector,
+    pub dns: &'a mut DnsCache,
+    pub sink: &'a mut dyn EventSink,
+    pub counters: &'a mut Counters,
+    pub ts: Timestamp,
+    pub pcap_cnt: Option<u64>,
+}
+
+/// An event of `event_type` on `meta`'s flow, travelling in `dir`.
+pub fn event(
+    meta: &FlowMeta,
+    dir: Direction,
+    ts: Timestamp,
+    pcap_cnt: Option<u64>,
+    event_type: &'static str,
+) -> Event {
+    let (src, dst) = match dir {
+        Direction::ToServer => (meta.client, meta.server),
+        Direction::ToClient => (meta.server, meta.client),
+    };
+    Event {
+        timestamp: ts,
+        flow_id: meta.id,
+        pcap_cnt,
+        event_type,
+        vlan: meta.vlan[..meta.vlan_count as usize].to_vec(),
+        src_ip: src.0,
+        src_port: src.1,
+        dest_ip: dst.0,
+        dest_port: dst.1,
+        proto: match meta.proto {
+            Proto::Tcp => "TCP",
+            Proto::Udp => "UDP",
+        },
+        direction: None,
+        app_proto: None,
+        objects: Map::new(),
+    }
+}
+
+impl Ctx<'_> {
+    /// Emits an app-layer event (`tls`, `dns`, `http`) carrying `object`.
+    pub fn emit_app(&mut self, meta: &FlowMeta, dir: Direction, key: &'static str, object: Value) {
+        let mut ev = event(meta, dir, self.ts, self.pcap_cnt, key).with(key, object);
+        ev.app_proto = Some(key);
+        self.counters.events += 1;
+        self.sink.emit(ev);
+    }
+
+    /// Emits an alert for `hit` unless the flow already alerted on its detection (`alerted` is the
+    /// flow's mask; DNS queries pass `None`: one alert per query). `app` is the flow's app-layer
+    /// object the alert carries.
+    pub fn alert(
+        &mut self,
+        meta: &FlowMeta,
+        alerted: Option<&mut u8>,
+        hit: &Hit,
+        app_proto: Option<&'static str>,
+        app: Option<(&'static str, &Value)>,
+    ) {
+        if let Some(mask) = alerted {
+            if *mask & hit.detection.bit() != 0 {
+                return;
+            }
+            *mask |= hit.detection.bit();
+        }
+        let mut ev = event(meta, Direction::ToServer, self.ts, self.pcap_cnt, "alert");
+        ev.direction = Some("to_server");
+        ev.app_proto = app_proto;
+        ev.objects.insert("alert".into(), Event::alert_object(hit));
+        if let Some((key, object)) = app {
+            ev.objects.insert(key.into(), object.clone());
+        }
+        self.counters.alert(hit.detection);
+        self.counters.events += 1;
+        self.sink.emit(ev);
+    }
+
+    /// The scope of `meta`'s flow.
+    pub fn scope(&self, meta: &FlowMeta) -> Scope {
+        self.detector.scope(meta.client.0, meta.server.0)
+    }
+
+    /// Runs the flow-start detections (`ioc-ip`, `direct-ip`).
+    pub fn flow_start(&mut self, meta: &FlowMeta, alerted: &mut u8, is_dns: bool) {
+        let scope = self.scope(meta);
+        let resolved = self.dns.resolved(meta.server.0, self.ts);
+        for hit in self
+            .detector
+            .on_flow_start(scope, meta.server.0, is_dns, resolved)
+        {
+            self.alert(meta, Some(alerted), &hit, None, None);
+        }
+    }
+}
+
+/// Whether a detection already fired on a flow with mask `alerted`.
+pub fn has_alerted(alerted: u8, d: Detection) -> bool {
+    alerted & d.bit() != 0
+}

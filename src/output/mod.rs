@@ -1,0 +1,6 @@
+//! Output: EVE JSON events and the end-of-run summary.
+
+pub mod eve;
+pub mod summary;
+
+pub use eve::{EveWriter, Event, EventSink};

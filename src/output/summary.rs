@@ -1,0 +1,100 @@
+//! Run counters and the human summary printed on stderr when a run ends.
+
+use crate::detect::Detection;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::time::Duration;
+
+/// Everything a run counts.
+#[derive(Clone, Debug, Default)]
+pub struct Counters {
+    pub packets: u64,
+    pub bytes: u64,
+    /// Packets skipped, by reason (decode errors, snaplen cuts, unsupported link types).
+    pub skipped: BTreeMap<&'static str, u64>,
+    pub flows: u64,
+    pub events: u64,
+    pub alerts: BTreeMap<Detection, u64>,
+    pub tls_client_hellos: u64,
+    pub dns_messages: u64,
+    pub dns_parse_errors: u64,
+    pub http_requests: u64,
+    pub tcp_gaps: u64,
+    /// Flows whose app layer was abandoned because a buffer limit was reached.
+    pub stream_overflows: u64,
+    pub ip_fragments: u64,
+    pub ip_reassembled: u64,
+    pub ip_fragments_dropped: u64,
+}
+
+impl Counters {
+    pub fn skip(&mut self, reason: &'static str) {
+        *self.skipped.entry(reason).or_default() += 1;
+    }
+
+    pub fn alert(&mut self, d: Detection) {
+        *self.alerts.entry(d).or_default() += 1;
+    }
+
+    pub fn total_alerts(&self) -> u64 {
+        self.alerts.values().sum()
+    }
+
+    /// The summary block: packets, flows, events, alerts by detection, time and throughput.
+    pub fn render(&self, elapsed: Duration) -> String {
+        let secs = elapsed.as_secs_f64().max(1e-9);
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "egress-ids: {} packets ({} bytes), {} flows, {} events, {} alerts in {:.3} s ({:.0} packets/s, {:.1} Mbit/s)",
+            self.packets,
+            self.bytes,
+            self.flows,
+            self.events,
+            self.total_alerts(),
+            secs,
+            self.packets as f64 / secs,
+            self.bytes as f64 * 8.0 / secs / 1e6
+        );
+        let by: Vec<String> = Detection::ALL
+            .iter()
+            .map(|d| format!("{} {}", d.name(), self.alerts.get(d).copied().unwrap_or(0)))
+            .collect();
+        let _ = writeln!(s, "  alerts by detection: {}", by.join(", "));
+        let _ = writeln!(
+            s,
+            "  app layer: {} TLS ClientHellos, {} DNS messages ({} unparsable), {} HTTP requests",
+            self.tls_client_hellos, self.dns_messages, self.dns_parse_errors, self.http_requests
+        );
+        if !self.skipped.is_empty() {
+            let parts: Vec<String> = self
+                .skipped
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            let _ = writeln!(s, "  packets skipped: {}", parts.join(", "));
+        }
+        if self.ip_fragments > 0 {
+            let _ = writeln!(
+                s,
+                "  IP fragments: {} received, {} datagrams reassembled, {} dropped",
+                self.ip_fragments, self.ip_reassembled, self.ip_fragments_dropped
+            );
+        }
+        if self.tcp_gaps > 0 || self.stream_overflows > 0 {
+            let _ = writeln!(
+                s,
+                "  TCP: {} gaps skipped, {} flows over the reassembly limit",
+                self.tcp_gaps, self.stream_overflows
+            );
+        }
+        if self.alerts.get(&Detection::DirectIp).copied().unwrap_or(0) > 0 && self.dns_messages == 0
+        {
+            let _ = writeln!(
+                s,
+                "  note: direct-ip fired but the input held no DNS at all; the capture may simply lack DNS (capture on the runner, or include the resolver's traffic)"
+            );
+        }
+        s
+    }
+}

@@ -1,0 +1,245 @@
+//! Helpers shared by the integration tests: run the real binary, read its EVE output and validate
+//! every line against Suricata's EVE schema (read from ../shared/corpus, never copied here).
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The crate root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared` next to the checkout, when present.
+pub fn shared() -> Option<PathBuf> {
+    let dir = root().join("../shared");
+    if dir.join("corpus/eve-schema.json").is_file() {
+        return Some(dir);
+    }
+    let msg = format!(
+        "../shared is absent (looked in {}); the tests that need it are skipped",
+        dir.display()
+    );
+    // In CI ../shared is always beside the clone: its absence is a setup error there.
+    assert!(
+        std::env::var("CI").map(|v| v != "true").unwrap_or(true),
+        "{msg}"
+    );
+    eprintln!("NOTE: {msg}");
+    None
+}
+
+/// A fresh scratch directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = root().join("target/test-scratch").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// Runs `egress-ids` with `args`.
+pub fn egress_ids(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_egress-ids"))
+        .args(args)
+        .output()
+        .expect("run egress-ids")
+}
+
+/// Result of a replay: exit code, stderr, and the EVE events (each validated against the schema).
+pub struct Replay {
+    pub code: i32,
+    pub stderr: String,
+    pub events: Vec<Value>,
+}
+
+impl Replay {
+    /// Events of one type.
+    pub fn of_type(&self, t: &str) -> Vec<&Value> {
+        self.events
+            .iter()
+            .filter(|e| e["event_type"] == t)
+            .collect()
+    }
+}
+
+/// Replays `pcaps` with extra `args` into a scratch EVE file and validates its lines.
+pub fn replay(name: &str, pcaps: &[&Path], args: &[&str]) -> Replay {
+    let dir = scratch(name);
+    let eve = dir.join("eve.json");
+    let mut all: Vec<String> = vec!["replay".into(), "--eve".into(), eve.display().to_string()];
+    all.extend(args.iter().map(|s| s.to_string()));
+    all.extend(pcaps.iter().map(|p| p.display().to_string()));
+    let refs: Vec<&str> = all.iter().map(|s| s.as_str()).collect();
+    let out = egress_ids(&refs);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let code = out.status.code().unwrap_or(-1);
+    assert!(
+        code == 0 || code == 1,
+        "replay of {pcaps:?} exited {code}: {stderr}"
+    );
+    let text = std::fs::read_to_string(&eve).unwrap_or_default();
+    let events = parse_and_validate(&text, &format!("{pcaps:?}"));
+    Replay {
+        code,
+        stderr,
+        events,
+    }
+}
+
+/// Parses EVE lines and validates each against the schema (when ../shared is present).
+pub fn parse_and_validate(text: &str, what: &str) -> Vec<Value> {
+    let mut events = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let v: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("{what}: EVE line {} is not JSON ({e}): {line}", i + 1));
+        if let Some(validator) = schema() {
+            let errors: Vec<String> = validator
+                .iter_errors(&v)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "{what}: EVE line {} fails the schema: {errors:?}\n{line}",
+                i + 1
+            );
+        }
+        events.push(v);
+    }
+    events
+}
+
+fn schema() -> Option<&'static jsonschema::Validator> {
+    static SCHEMA: OnceLock<Option<jsonschema::Validator>> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            let path = shared()?.join("corpus/eve-schema.json");
+            let text = std::fs::read_to_string(&path).expect("read eve-schema.json");
+            let json: Value = serde_json::from_str(&text).expect("schema is JSON");
+            Some(jsonschema::validator_for(&json).expect("schema compiles"))
+        })
+        .as_ref()
+}
+
+/// Alerts as comparable rows: `detection<TAB>indicator<TAB>src_ip<TAB>dest_ip<TAB>dest_port`, sorted,
+/// addresses in their canonical short form.
+pub fn alert_rows(events: &[Value]) -> Vec<String> {
+    let mut rows: Vec<String> = events
+        .iter()
+        .filter(|e| e["event_type"] == "alert")
+        .map(|e| {
+            format!(
+                "{}\t{}\t{}\t{}\t{}",
+                e["alert"]["metadata"]["detection"][0]
+                    .as_str()
+                    .unwrap_or("?"),
+                e["alert"]["metadata"]["indicator"][0]
+                    .as_str()
+                    .unwrap_or("?"),
+                canon_ip(e["src_ip"].as_str().unwrap_or("")),
+                canon_ip(e["dest_ip"].as_str().unwrap_or("")),
+                e["dest_port"]
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// An address in its canonical short form ("2001:0db8:0000:..." becomes "2001:db8::...").
+pub fn canon_ip(s: &str) -> String {
+    s.parse::<std::net::IpAddr>()
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|_| s.to_owned())
+}
+
+/// Writes a classic little-endian pcap with microsecond timestamps; each record is
+/// (seconds, micros, captured bytes, original length).
+pub fn write_pcap(path: &Path, linktype: u32, records: &[(u32, u32, Vec<u8>, u32)]) {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&0i32.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&262144u32.to_le_bytes());
+    out.extend_from_slice(&linktype.to_le_bytes());
+    for (sec, usec, data, orig) in records {
+        out.extend_from_slice(&sec.to_le_bytes());
+        out.extend_from_slice(&usec.to_le_bytes());
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out.extend_from_slice(&orig.to_le_bytes());
+        out.extend_from_slice(data);
+    }
+    std::fs::write(path, out).expect("write pcap");
+}
+
+/// Transport header fields of a synthetic packet.
+#[derive(Clone, Copy)]
+pub struct L4 {
+    /// 6 for TCP, 17 for UDP.
+    pub proto: u8,
+    pub sport: u16,
+    pub dport: u16,
+    /// TCP only.
+    pub seq: u32,
+    /// TCP flags byte (0x02 SYN, 0x10 ACK, 0x18 PSH+ACK).
+    pub flags: u8,
+}
+
+impl L4 {
+    pub fn udp(sport: u16, dport: u16) -> Self {
+        L4 {
+            proto: 17,
+            sport,
+            dport,
+            seq: 0,
+            flags: 0,
+        }
+    }
+    pub fn tcp(sport: u16, dport: u16, seq: u32, flags: u8) -> Self {
+        L4 {
+            proto: 6,
+            sport,
+            dport,
+            seq,
+            flags,
+        }
+    }
+}
+
+/// A raw IPv4 packet (LINKTYPE_RAW) with a TCP or UDP header and `payload`.
+pub fn ipv4_packet(src: [u8; 4], dst: [u8; 4], l4: L4, payload: &[u8]) -> Vec<u8> {
+    let l4_len = if l4.proto == 6 { 20 } else { 8 };
+    let total = 20 + l4_len + payload.len();
+    let mut p = vec![
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        1,
+        0x40,
+        0,
+        64,
+        l4.proto,
+        0,
+        0,
+    ];
+    p.extend_from_slice(&src);
+    p.extend_from_slice(&dst);
+    p.extend_from_slice(&l4.sport.to_be_bytes());
+    p.extend_from_slice(&l4.dport.to_be_bytes());
+    if l4.proto == 6 {
+        p.extend_from_slice(&l4.seq.to_be_bytes());
+        p.extend_from_slice(&0u32.to_be_bytes());
+        p.extend_from_slice(&[0x50, l4.flags, 0xff, 0xff, 0, 0, 0, 0]);
+    } else {
+        p.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+        p.extend_from_slice(&[0, 0]);
+    }
+    p.extend_from_slice(payload);
+    p
+}

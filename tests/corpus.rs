@@ -1,0 +1,255 @@
+//! Third-party captures (../shared/corpus): every pcap replays without error, every EVE line is
+//! valid, and every TLS, DNS and HTTP fact recorded for it (tshark's, suricata-verify's, FoxIO's)
+//! is found in our EVE output. QUIC facts belong to the QUIC issue and are not counted here.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Facts we know we cannot match, with the reason (kept empty unless a fact is wrong or out of scope).
+const KNOWN_UNMATCHED: &[(&str, &str, &str)] = &[];
+
+#[derive(Default)]
+struct Tally {
+    /// kind -> (matched, total)
+    per_kind: BTreeMap<String, (u32, u32)>,
+    unmatched: Vec<String>,
+}
+
+impl Tally {
+    /// Counts one fact: `got` is the event's value (`Null` when the event lacks the key), or
+    /// `None` when no event matched the fact's flow at all.
+    fn check(&mut self, pcap: &str, kind: &str, want: &Value, got: Option<&Value>, ctx: &str) {
+        let entry = self.per_kind.entry(kind.to_owned()).or_default();
+        entry.1 += 1;
+        let ok = got.is_some_and(|g| values_match(want, g));
+        if ok {
+            entry.0 += 1;
+        } else if !KNOWN_UNMATCHED
+            .iter()
+            .any(|(p, k, _)| *p == pcap && *k == kind)
+        {
+            self.unmatched.push(format!(
+                "{pcap}: {kind} {ctx}: want {want}, got {}",
+                got.map_or("nothing".into(), |g| g.to_string())
+            ));
+        }
+    }
+}
+
+/// Compares a fact with an EVE value: objects by the fact's keys, arrays element-wise, IPs canonically.
+fn values_match(want: &Value, got: &Value) -> bool {
+    match (want, got) {
+        (Value::Object(w), Value::Object(g)) => w.iter().all(|(k, wv)| match k.as_str() {
+            // Length of the logged name, in bytes.
+            "rrname_len" => g["rrname"].as_str().map(|n| n.len() as u64) == wv.as_u64(),
+            _ => g.get(k).is_some_and(|gv| values_match(wv, gv)),
+        }),
+        (Value::Array(w), Value::Array(g)) => {
+            w.len() == g.len() && w.iter().zip(g).all(|(a, b)| values_match(a, b))
+        }
+        (Value::String(w), Value::String(g)) => w == g || canon_ip(w) == canon_ip(g),
+        _ => want == got,
+    }
+}
+
+fn same_tuple(fact: &Value, ev: &Value) -> bool {
+    canon_ip(fact["src_ip"].as_str().unwrap_or("")) == canon_ip(ev["src_ip"].as_str().unwrap_or(""))
+        && canon_ip(fact["dest_ip"].as_str().unwrap_or(""))
+            == canon_ip(ev["dest_ip"].as_str().unwrap_or(""))
+        && fact["src_port"] == ev["src_port"]
+        && fact["dest_port"] == ev["dest_port"]
+}
+
+/// The candidate event that agrees with the most of `fields` (ties: the first).
+fn best<'a>(candidates: &[&'a Value], key: &str, fields: &[(&str, Value)]) -> Option<&'a Value> {
+    candidates
+        .iter()
+        .max_by_key(|ev| {
+            fields
+                .iter()
+                .filter(|(p, want)| lookup(&ev[key], p).is_some_and(|g| values_match(want, g)))
+                .count()
+        })
+        .copied()
+}
+
+/// Follows a dotted path ("ja3.hash") into a value.
+fn lookup<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(v, |v, k| v.get(k))
+}
+
+fn check_tls(t: &mut Tally, pcap: &str, facts: &[Value], events: &[Value]) {
+    let tls: Vec<&Value> = events.iter().filter(|e| e["event_type"] == "tls").collect();
+    for f in facts {
+        let ft = &f["tls"];
+        let mut fields: Vec<(&str, Value)> = vec![("sni", ft["sni"].clone())];
+        if !ft["ja3"].is_null() {
+            fields.push(("ja3.hash", ft["ja3"]["hash"].clone()));
+            fields.push(("ja3.string", ft["ja3"]["string"].clone()));
+        }
+        if !ft["ja4"].is_null() {
+            fields.push(("ja4", ft["ja4"].clone()));
+        }
+        if !ft["client_alpns"].is_null() {
+            fields.push(("client_alpns", ft["client_alpns"].clone()));
+        }
+        let candidates: Vec<&Value> = tls.iter().copied().filter(|e| same_tuple(f, e)).collect();
+        let ev = best(&candidates, "tls", &fields);
+        let ctx = format!("frame {}", f["frame"]);
+        for (path, want) in &fields {
+            let got = ev.map(|e| lookup(&e["tls"], path).unwrap_or(&Value::Null));
+            t.check(pcap, &format!("tls.{path}"), want, got, &ctx);
+        }
+    }
+}
+
+fn check_ja4_repo(t: &mut Tally, pcap: &str, records: &[Value], events: &[Value]) {
+    for r in records.iter().filter(|r| r["proto"] == "TCP") {
+        let got = events
+            .iter()
+            .filter(|e| e["event_type"] == "tls" && same_tuple(r, e))
+            .map(|e| &e["tls"]["ja4"])
+            .find(|j| **j == r["ja4"]);
+        t.check(
+            pcap,
+            "tls.ja4 (FoxIO)",
+            &r["ja4"],
+            got,
+            &format!("{}:{}", r["src_ip"], r["src_port"]),
+        );
+    }
+}
+
+fn check_dns(t: &mut Tally, pcap: &str, facts: &[Value], events: &[Value]) {
+    let dns: Vec<&Value> = events.iter().filter(|e| e["event_type"] == "dns").collect();
+    for f in facts {
+        let fd = &f["dns"];
+        let candidates: Vec<&Value> = dns
+            .iter()
+            .copied()
+            .filter(|e| {
+                same_tuple(f, e) && e["dns"]["id"] == fd["id"] && e["dns"]["type"] == fd["type"]
+            })
+            .collect();
+        let (queries, listed) = expected_queries(fd);
+        let mut fields: Vec<(&str, Value)> =
+            vec![("type", fd["type"].clone()), ("queries", queries)];
+        for k in ["rcode", "answers", "authorities"] {
+            if !fd[k].is_null() {
+                fields.push((k, fd[k].clone()));
+            }
+        }
+        let ev = best(&candidates, "dns", &fields);
+        let ctx = format!("frame {} id {}", f["frame"], fd["id"]);
+        for (path, want) in &fields {
+            let mut got = ev.map(|e| lookup(&e["dns"], path).unwrap_or(&Value::Null).clone());
+            if let (Some(n), "queries", Some(Value::Array(a))) = (listed, *path, got.as_mut()) {
+                a.truncate(n);
+            }
+            t.check(pcap, &format!("dns.{path}"), want, got.as_ref(), &ctx);
+        }
+    }
+}
+
+/// The queries a DNS fact expects, and how many of ours to compare when tshark listed only the
+/// first few. tshark writes a name it cannot show as `rrname: null` with a placeholder; Suricata
+/// (suricata-verify dns-truncated-rname) logs such a name cut to 1025 bytes with
+/// `rrname_truncated: true`, which is what we expect instead.
+fn expected_queries(fd: &Value) -> (Value, Option<usize>) {
+    let queries: Vec<Value> = array(&fd["queries"])
+        .iter()
+        .map(|q| {
+            if q["tshark_placeholder"].is_null() {
+                q.clone()
+            } else {
+                serde_json::json!({"rrtype": q["rrtype"], "rrname_truncated": true, "rrname_len": 1025})
+            }
+        })
+        .collect();
+    let listed = fd["queries_listed"].is_string().then_some(queries.len());
+    (Value::Array(queries), listed)
+}
+
+fn check_http(t: &mut Tally, pcap: &str, facts: &[Value], events: &[Value]) {
+    let http: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event_type"] == "http")
+        .collect();
+    for f in facts {
+        let fh = &f["http"];
+        let mut fields: Vec<(&str, Value)> = Vec::new();
+        for k in [
+            "http_method",
+            "url",
+            "protocol",
+            "hostname",
+            "http_port",
+            "http_user_agent",
+            "status",
+        ] {
+            if !fh[k].is_null() {
+                fields.push((k, fh[k].clone()));
+            }
+        }
+        let candidates: Vec<&Value> = http.iter().copied().filter(|e| same_tuple(f, e)).collect();
+        let ev = best(&candidates, "http", &fields);
+        let ctx = format!("frame {}", f["frame"]);
+        for (path, want) in &fields {
+            let got = ev.map(|e| lookup(&e["http"], path).unwrap_or(&Value::Null));
+            t.check(pcap, &format!("http.{path}"), want, got, &ctx);
+        }
+    }
+}
+
+fn array(v: &Value) -> &[Value] {
+    v.as_array().map(|a| a.as_slice()).unwrap_or(&[])
+}
+
+#[test]
+fn every_corpus_capture_replays_and_its_tls_dns_http_facts_match() {
+    let Some(shared) = shared() else { return };
+    let corpus = shared.join("corpus");
+    let mut pcaps: Vec<PathBuf> = std::fs::read_dir(corpus.join("pcaps"))
+        .expect("corpus pcaps")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    pcaps.sort();
+    assert_eq!(pcaps.len(), 60, "the corpus holds 60 captures");
+    let mut tally = Tally::default();
+    for pcap in &pcaps {
+        let name = pcap.file_stem().unwrap().to_string_lossy().into_owned();
+        let expected: Value = serde_json::from_str(
+            &std::fs::read_to_string(corpus.join("expected").join(format!("{name}.json")))
+                .expect("expected file"),
+        )
+        .expect("expected JSON");
+        let r = replay(&format!("corpus-{name}"), &[pcap], &[]);
+        let facts = &expected["facts"];
+        check_tls(&mut tally, &name, array(&facts["tls"]), &r.events);
+        check_dns(&mut tally, &name, array(&facts["dns"]), &r.events);
+        check_http(&mut tally, &name, array(&facts["http"]), &r.events);
+        check_ja4_repo(
+            &mut tally,
+            &name,
+            array(&expected["ja4_repo_expected"]["snapshot_records"]),
+            &r.events,
+        );
+    }
+    eprintln!("corpus facts matched/total per kind:");
+    for (kind, (m, n)) in &tally.per_kind {
+        eprintln!("  {kind:<24} {m}/{n}");
+    }
+    for (p, k, why) in KNOWN_UNMATCHED {
+        eprintln!("  known unmatched: {p} {k}: {why}");
+    }
+    assert!(
+        tally.unmatched.is_empty(),
+        "{} unmatched corpus facts:\n{}",
+        tally.unmatched.len(),
+        tally.unmatched.join("\n")
+    );
+}

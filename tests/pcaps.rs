@@ -1,0 +1,110 @@
+//! The project's own captures of real clients (pcaps/, made by pcaps/make-captures.sh in network
+//! namespaces) give exactly their expected alerts; and a fresh capture made now, with the same
+//! script, gives them again.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The expected alert rows of `<name>.expected`, sorted.
+fn expected_rows(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut rows: Vec<String> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            assert_eq!(f.len(), 5, "{}: bad expected line {l:?}", path.display());
+            format!(
+                "{}\t{}\t{}\t{}\t{}",
+                f[0],
+                f[1],
+                canon_ip(f[2]),
+                canon_ip(f[3]),
+                f[4]
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// Replays every `*.pcap` of `dir` that has a `.expected` file and compares; returns how many.
+fn check_dir(dir: &Path, tag: &str) -> usize {
+    let mut pcaps: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "pcap") && p.with_extension("expected").is_file()
+        })
+        .collect();
+    pcaps.sort();
+    let mut failures = Vec::new();
+    for pcap in &pcaps {
+        let name = pcap.file_stem().unwrap().to_string_lossy().into_owned();
+        let r = replay(&format!("{tag}-{name}"), &[pcap], &[]);
+        let got = alert_rows(&r.events);
+        let want = expected_rows(&pcap.with_extension("expected"));
+        if got != want {
+            failures.push(format!(
+                "{name}:\n  expected {want:#?}\n  got      {got:#?}\n  stderr: {}",
+                r.stderr
+            ));
+        }
+        let expect_code = if want.is_empty() { 0 } else { 1 };
+        if r.code != expect_code {
+            failures.push(format!(
+                "{name}: exit code {} (expected {expect_code})",
+                r.code
+            ));
+        }
+        eprintln!("{tag}: {name}: {} alerts as expected", got.len());
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} captures differ:\n{}",
+        failures.len(),
+        pcaps.len(),
+        failures.join("\n")
+    );
+    pcaps.len()
+}
+
+#[test]
+fn committed_captures_give_exactly_their_expected_alerts() {
+    let n = check_dir(&root().join("pcaps"), "committed");
+    assert!(
+        n >= 11,
+        "expected at least 11 committed scenarios, found {n}"
+    );
+}
+
+#[test]
+fn fresh_captures_of_real_clients_give_the_expected_alerts() {
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    if !is_root {
+        assert!(
+            std::env::var("CI").map(|v| v != "true").unwrap_or(true),
+            "CI runs as root: the live capture test must run"
+        );
+        eprintln!(
+            "NOTE: not root: skipping the fresh capture of real clients in network namespaces"
+        );
+        return;
+    }
+    let out_dir = scratch("fresh-captures");
+    let status = Command::new("bash")
+        .arg(root().join("pcaps/make-captures.sh"))
+        .arg(&out_dir)
+        .status()
+        .expect("run pcaps/make-captures.sh");
+    assert!(status.success(), "pcaps/make-captures.sh failed: {status}");
+    let n = check_dir(&out_dir, "fresh");
+    assert!(n >= 11, "the script made only {n} scenarios");
+}

@@ -12,3 +12,5 @@ pub mod flow;
 pub mod output;
 pub mod proto;
 pub mod replay;
+#[cfg(test)]
+mod testutil;

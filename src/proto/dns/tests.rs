@@ -2,6 +2,7 @@
 //! (`testdata/*.bin`: the UDP payload, or the TCP stream bytes, verbatim)
 //! with the values Suricata / tshark report for them.
 
+use crate::testutil::XorShift;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde_json::{json, Value};
@@ -316,22 +317,6 @@ fn eve_objects_validate_against_schema() {
         let eve = parse(msg).eve(7);
         let errors: Vec<String> = validator.iter_errors(&eve).map(|e| e.to_string()).collect();
         assert!(errors.is_empty(), "{errors:?}");
-    }
-}
-
-/// Constant-seed xorshift64 PRNG for the robustness test.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
     }
 }
 

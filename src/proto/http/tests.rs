@@ -3,6 +3,7 @@
 
 use super::captures::*;
 use super::*;
+use crate::testutil::XorShift;
 use serde_json::{json, Value};
 
 /// The request at the start of `s` and the bytes it takes (framed or not).
@@ -829,28 +830,13 @@ fn repeated_headers_are_joined_and_odd_bytes_are_lossy() {
 
 // ---- robustness ----
 
-/// xorshift64 with a constant seed: the same inputs on every run.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn byte(&mut self) -> u8 {
-        const INTERESTING: &[u8] = b"\r\n :[]/?#@0123456789GETPOSHCNT\x00\xff";
-        if self.next() % 2 == 0 {
-            INTERESTING[self.below(INTERESTING.len())]
-        } else {
-            self.next() as u8
-        }
+/// A random byte, biased towards the bytes HTTP parsing cares about.
+fn interesting_byte(rng: &mut XorShift) -> u8 {
+    const INTERESTING: &[u8] = b"\r\n :[]/?#@0123456789GETPOSHCNT\x00\xff";
+    if rng.next() % 2 == 0 {
+        INTERESTING[rng.below(INTERESTING.len())]
+    } else {
+        rng.next() as u8
     }
 }
 
@@ -859,7 +845,7 @@ fn fuzz_input(rng: &mut XorShift) -> Vec<u8> {
     let seeds: Vec<&[u8]> = HEADS.iter().map(|(s, _)| *s).collect();
     if rng.below(5) == 0 {
         let len = rng.below(300);
-        return (0..len).map(|_| rng.byte()).collect();
+        return (0..len).map(|_| interesting_byte(rng)).collect();
     }
     let mut v = seeds[rng.below(seeds.len())].to_vec();
     for _ in 0..=rng.below(4) {
@@ -872,8 +858,8 @@ fn mutate(rng: &mut XorShift, v: &mut Vec<u8>, seeds: &[&[u8]]) {
     let at = rng.below(v.len() + 1);
     match rng.below(6) {
         0 => v.truncate(at),
-        1 if at < v.len() => v[at] = rng.byte(),
-        2 => v.insert(at, rng.byte()),
+        1 if at < v.len() => v[at] = interesting_byte(rng),
+        2 => v.insert(at, interesting_byte(rng)),
         3 if at < v.len() => {
             v.remove(at);
         }

@@ -1,6 +1,7 @@
 //! Unit tests for the TLS ClientHello parser: real hellos from the corpus pcaps with their
 //! expected JA3/JA4 values, record reassembly over every prefix, and a no-panic fuzz loop.
 
+use crate::testutil::XorShift;
 use serde_json::json;
 
 use super::vectors::*;
@@ -330,22 +331,6 @@ fn message_parser_errors() {
     let bytes = unhex(JA4REPO_TLS12);
     let h = parse_client_hello_message(&bytes[5..]).expect("real hello parses");
     assert_eq!(h.ja4, "t13d1715h2_5b57614c22b0_3d5424432f57");
-}
-
-/// xorshift64 PRNG for the fuzz loop.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % n.max(1) as u64).unwrap_or(0)
-    }
 }
 
 /// A random input: random bytes with a TLS-ish start, or a mutated real hello.

@@ -1,0 +1,19 @@
+//! Fuzzes the TLS stream walker and the ClientHello parser: never panic, always make progress.
+#![no_main]
+use egress_ids::proto::tls;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = tls::probe(data);
+    let _ = tls::parse_client_hello_message(data);
+    let mut rest = data;
+    for _ in 0..64 {
+        match tls::next_step(rest) {
+            tls::Step::Hello(_, n) | tls::Step::Skip(n) => {
+                assert!(n > 0 && n <= rest.len());
+                rest = &rest[n..];
+            }
+            _ => break,
+        }
+    }
+});

@@ -300,12 +300,37 @@ pub fn probe_tcp(stream: &[u8]) -> bool {
     };
     let declared = usize::from(u16::from_be_bytes([prefix[0], prefix[1]]));
     let available = &stream[2..stream.len().min(2 + declared)];
-    declared >= 17 && plausible_message(available, declared, 4096)
+    if declared < 17 {
+        return false;
+    }
+    if available.len() == declared {
+        return plausible_message(available, declared, 4096);
+    }
+    // Only part of the message is here: the header must be sane and the first name well formed
+    // as far as it goes.
+    plausible_header(available, declared, 4096) && labels_well_formed(available, 12)
 }
 
-/// Header sanity (opcode, question count, counts that fit `declared_len`) and a parsable first
-/// question within the bytes at hand.
+/// Whether the labels from `pos` are well formed up to the end of the name or of `bytes`.
+fn labels_well_formed(bytes: &[u8], mut pos: usize) -> bool {
+    while let Some(&len) = bytes.get(pos) {
+        match len {
+            0 => return true,
+            1..=63 => pos += 1 + usize::from(len),
+            0xc0..=0xff => return true,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Header sanity and a parsable first question within the bytes at hand.
 fn plausible_message(bytes: &[u8], declared_len: usize, max_questions: usize) -> bool {
+    plausible_header(bytes, declared_len, max_questions) && read_question(bytes, 12).is_some()
+}
+
+/// Header sanity: a known opcode, 1 to `max_questions` questions, counts that fit `declared_len`.
+fn plausible_header(bytes: &[u8], declared_len: usize, max_questions: usize) -> bool {
     let Ok(msg) = Message::from_slice(bytes) else {
         return false;
     };
@@ -316,10 +341,7 @@ fn plausible_message(bytes: &[u8], declared_len: usize, max_questions: usize) ->
     let qd = usize::from(counts.qdcount());
     // Smallest wire sizes: question 5 bytes (root + type/class), record 11.
     let min_len = 12 + qd * 5 + records * 11;
-    header.opcode().to_int() <= 5
-        && (1..=max_questions).contains(&qd)
-        && min_len <= declared_len
-        && read_question(bytes, 12).is_some()
+    header.opcode().to_int() <= 5 && (1..=max_questions).contains(&qd) && min_len <= declared_len
 }
 
 /// DNS over TCP framing: split the contiguous stream (one direction) into

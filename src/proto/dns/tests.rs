@@ -279,6 +279,22 @@ fn probe_udp_accepts_dns_and_rejects_other_payloads() {
 }
 
 #[test]
+fn probe_tcp_recognises_a_large_message_from_its_first_segment() {
+    // The 1500-question request of dns-truncated-rname (TCP port 1053): the UDP probe's limit of
+    // 16 questions refuses it; the TCP probe checks counts against the declared length.
+    assert!(probe_tcp(TRUNCATED_RNAME_TCP));
+    // A first segment of typical MSS holds the header and the (1 KiB long) first question.
+    assert!(probe_tcp(&TRUNCATED_RNAME_TCP[..1400]));
+    assert!(!probe_udp(&TRUNCATED_RNAME_TCP[2..]));
+    let mut framed = (DIG_REQ.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(DIG_REQ);
+    assert!(probe_tcp(&framed));
+    assert!(!probe_tcp(b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"));
+    assert!(!probe_tcp(&[0u8, 5, 1, 2, 3, 4, 5]));
+    assert!(!probe_tcp(b""));
+}
+
+#[test]
 fn type_and_rcode_names() {
     assert_eq!(rrtype_name(1), "A");
     assert_eq!(rrtype_name(28), "AAAA");

@@ -1,0 +1,495 @@
+#!/usr/bin/env bash
+# make-captures.sh OUTDIR [SCENARIO...]
+#
+# Makes egress-ids' test captures from REAL clients (curl, dig, npm, node with node-fetch/axios)
+# talking to REAL servers (dnsmasq, a python HTTP(S) server acting as the hosts and as a tiny npm
+# registry), all inside two network namespaces made here and joined only to each other by a veth
+# pair: "runner" (the CI runner, 10.77.0.2 / fd00:10:77::2) and "internet" (documentation
+# addresses only: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32).
+# Nothing touches the root namespace's network or any real external address.
+#
+# For each scenario it writes OUTDIR/<name>.pcap (tcpdump on the runner's veth) and
+# OUTDIR/<name>.expected (the alerts egress-ids must raise, see pcaps/README.md), and checks the
+# capture against the expected file (DNS queries for IOC names, TCP connections) with tcpdump -r.
+#
+# Must run as root. Before the namespaced part it needs the npm registry once, to fill a cache
+# (node-fetch@2 + axios from fixtures/clients/package-lock.json, and the is-number tarball):
+#   ${EGRESS_IDS_FIXTURES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/egress-ids-fixtures}
+# Exits non-zero with a message naming the failed step.
+set -euo pipefail
+
+prog=make-captures
+log() { printf '%s: %s\n' "$prog" "$*" >&2; }
+die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
+
+ALL_SCENARIOS=(benign-registry ioc-sni npm-postinstall-ioc tls-ip-literal non-registry-tls
+  node-http-ua dns-ioc-udp-tcp ipv6-ioc split-clienthello tls-port-8443 http-ip-host)
+
+[ $# -ge 1 ] || die "usage: $0 OUTDIR [SCENARIO...]  (scenarios: ${ALL_SCENARIOS[*]})"
+OUTDIR=$1; shift
+if [ $# -gt 0 ]; then SCENARIOS=("$@"); else SCENARIOS=("${ALL_SCENARIOS[@]}"); fi
+for s in "${SCENARIOS[@]}"; do
+  [[ " ${ALL_SCENARIOS[*]} " == *" $s "* ]] || die "unknown scenario '$s' (known: ${ALL_SCENARIOS[*]})"
+done
+[ "$(id -u)" -eq 0 ] || die "must run as root (it creates network namespaces and captures)"
+for t in ip tcpdump dig dnsmasq openssl curl node npm python3 timeout; do
+  command -v "$t" >/dev/null || die "'$t' not found (run scripts/install-deps.sh)"
+done
+mkdir -p "$OUTDIR" || die "cannot create $OUTDIR"
+OUTDIR=$(cd "$OUTDIR" && pwd)
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+FIX=$HERE/fixtures
+CACHE=${EGRESS_IDS_FIXTURES_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/egress-ids-fixtures}
+PY=$(python3 -c 'import sys; print(sys.executable)')  # the real interpreter, not a pyenv shim
+START=$SECONDS
+
+# ---------------------------------------------------------------- address plan
+RUN4=10.77.0.2;        RUN6=fd00:10:77::2        # the CI runner
+GW4=192.0.2.1;         GW6=2001:db8::1           # the internet side of the veth
+RES4=198.51.100.53;    RES6=2001:db8::53         # dnsmasq
+RUN_MAC=02:00:0a:4d:00:02; INET_MAC=02:00:c0:00:02:01
+declare -A HOST4=(
+  [registry.npmjs.org]=203.0.113.10  [api.github.com]=203.0.113.11
+  [pkg-validate.net]=203.0.113.20    [npm-health-check.io]=203.0.113.21
+  [plain-crypto-js.net]=203.0.113.22 [axios-update-service.com]=203.0.113.23
+  [github.com.evil-cdn.io]=203.0.113.30 [telemetry.example-cdn.net]=203.0.113.31
+  [cdn.evil-mirror.net]=203.0.113.32 [builds.example-ci.net]=203.0.113.33
+)
+declare -A HOST6=([axios-update-service.com]=2001:db8::23)
+TLS_IP_LITERAL=203.0.113.7     # HTTPS by IP, no DNS, no SNI
+HTTP_IP_LITERAL=203.0.113.9    # plain HTTP by IP, no DNS
+IOC_DOMAINS=(pkg-validate.net npm-health-check.io plain-crypto-js.net axios-update-service.com)
+SPLIT_MTU=200                  # MSS 160: curl's ~520-byte ClientHello takes 4 segments
+
+# ---------------------------------------------------------------- cleanup
+TAG=$$
+RNS=eids-runner-$TAG
+INS=eids-inet-$TAG
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/egress-ids-captures.XXXXXX")
+BG_PIDS=()
+cleanup() {
+  local rc=$?
+  set +e
+  for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${BG_PIDS[@]}"; do
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null
+  done
+  ip netns del "$RNS" 2>/dev/null
+  ip netns del "$INS" 2>/dev/null
+  rm -rf "/etc/netns/$RNS"
+  rmdir /etc/netns 2>/dev/null
+  if [ $rc -ne 0 ] && [ -z "${KEEP_WORK:-}" ]; then
+    for f in "$WORK"/*.log; do [ -s "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }; done
+  fi
+  [ -n "${KEEP_WORK:-}" ] && log "work dir kept: $WORK" || rm -rf "$WORK"
+  [ $rc -ne 0 ] && log "FAILED (exit $rc)"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- fixtures (root namespace; needs the npm registry once)
+prepare_fixtures() {
+  local cdir=$CACHE/clients
+  mkdir -p "$cdir" "$CACHE/tarballs"
+  if ! cmp -s "$FIX/clients/package-lock.json" "$cdir/package-lock.json" \
+     || [ ! -f "$cdir/node_modules/node-fetch/package.json" ] || [ ! -f "$cdir/node_modules/axios/package.json" ]; then
+    log "fixtures: npm ci node-fetch@2 + axios into $cdir (needs the npm registry)"
+    cp "$FIX/clients/package.json" "$FIX/clients/package-lock.json" "$cdir/"
+    (cd "$cdir" && timeout 180 npm ci --userconfig /dev/null --no-audit --no-fund --no-update-notifier \
+       --loglevel=error >"$WORK/npm-ci.log" 2>&1) || { cat "$WORK/npm-ci.log" >&2; die "npm ci of the client fixtures failed"; }
+  fi
+  if [ ! -s "$CACHE/tarballs/is-number-7.0.0.tgz" ]; then
+    log "fixtures: npm pack is-number@7.0.0 into $CACHE/tarballs (needs the npm registry)"
+    (cd "$CACHE/tarballs" && timeout 120 npm pack --userconfig /dev/null --loglevel=error is-number@7.0.0 \
+       >"$WORK/npm-pack.log" 2>&1) || { cat "$WORK/npm-pack.log" >&2; die "npm pack is-number@7.0.0 failed"; }
+  fi
+  # The postinstall fixture is packed fresh each run (no network needed).
+  mkdir -p "$WORK/evil-proj/fixtures"
+  (cd "$FIX/evil-postinstall" && npm pack --userconfig /dev/null --loglevel=error \
+     --pack-destination "$WORK/evil-proj/fixtures" >"$WORK/npm-pack-evil.log" 2>&1) \
+     || { cat "$WORK/npm-pack-evil.log" >&2; die "npm pack of fixtures/evil-postinstall failed"; }
+  EVIL_TGZ=egress-ids-test-postinstall-1.0.0.tgz
+  [ -s "$WORK/evil-proj/fixtures/$EVIL_TGZ" ] || die "npm pack did not produce $EVIL_TGZ"
+}
+
+make_certs() {
+  local d=$WORK/tls san=""
+  mkdir -p "$d"
+  for h in "${!HOST4[@]}"; do san+="DNS:$h,"; done
+  san+="IP:$TLS_IP_LITERAL"
+  {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+      -subj "/CN=egress-ids test CA" -keyout "$d/ca.key" -out "$d/ca.pem" \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=egress-ids test server" \
+      -keyout "$d/server.key" -out "$d/server.csr"
+    printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' "$san" >"$d/ext.cnf"
+    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+      -days 30 -extfile "$d/ext.cnf" -out "$d/server.pem"
+  } >"$WORK/openssl.log" 2>&1 || die "openssl could not make the test certificates (see $WORK/openssl.log)"
+  CA=$d/ca.pem
+}
+
+# ---------------------------------------------------------------- namespaces
+rx() { ip netns exec "$RNS" "$@"; }   # in the runner namespace
+ix() { ip netns exec "$INS" "$@"; }   # in the internet namespace
+# A client in the runner namespace, with a clean environment (no proxies, no rc files).
+client() {
+  ip netns exec "$RNS" env -i PATH="$PATH" HOME="$WORK/home" LANG=C.UTF-8 "$@"
+}
+
+write_resolv() {  # nameserver address
+  printf 'nameserver %s\noptions timeout:5 attempts:1\n' "$1" >"/etc/netns/$RNS/resolv.conf"
+}
+
+setup_ipv6() {  # idempotent; also after an MTU below 1280 removed IPv6 from the veth
+  rx ip -6 addr replace "$RUN6/64" dev runner0 nodad
+  rx ip -6 route replace "$GW6/128" dev runner0
+  rx ip -6 route replace default via "$GW6" dev runner0
+  rx ip -6 neigh replace "$GW6" lladdr "$INET_MAC" dev runner0 nud permanent
+  ix ip -6 addr replace "$GW6/128" dev inet0 nodad
+  ix ip -6 route replace fd00:10:77::/64 dev inet0
+  ix ip -6 neigh replace "$RUN6" lladdr "$RUN_MAC" dev inet0 nud permanent
+}
+
+setup_netns() {
+  ip netns add "$RNS" || die "ip netns add $RNS failed"
+  ip netns add "$INS" || die "ip netns add $INS failed"
+  local ns
+  for ns in "$RNS" "$INS"; do
+    # Quiet links: no router solicitations, no DAD, no link-local addresses, no ARP/ND
+    # (static neighbours below), so captures hold only what the clients send.
+    # MLD reports go out at once (interval 0), not seconds later into a capture.
+    ip netns exec "$ns" sh -c 'for k in accept_ra=0 router_solicitations=0 accept_dad=0 dad_transmits=0 addr_gen_mode=1 \
+        mldv1_unsolicited_report_interval=0 mldv2_unsolicited_report_interval=0; do
+        for c in default all; do sysctl -qw net.ipv6.conf.$c.$k 2>/dev/null || true; done; done' 
+    ip -n "$ns" link set lo up
+  done
+  # The veth pair is created directly inside the two namespaces: it never exists in the root one.
+  ip -n "$RNS" link add runner0 address "$RUN_MAC" type veth peer name inet0 netns "$INS" address "$INET_MAC" \
+    || die "cannot create the veth pair between $RNS and $INS"
+  # No GSO/TSO super-packets: every captured TCP packet is one MSS-sized segment, as on a wire.
+  rx ip link set runner0 gso_max_segs 1 || die "cannot set gso_max_segs on the veth (iproute2/kernel too old?)"
+  ix ip link set inet0 gso_max_segs 1 || die "cannot set gso_max_segs on the veth (iproute2/kernel too old?)"
+  rx ip link set runner0 up
+  ix ip link set inet0 up
+  rx ip addr add "$RUN4/24" dev runner0
+  rx ip route add "$GW4/32" dev runner0
+  rx ip route add default via "$GW4" dev runner0
+  rx ip neigh replace "$GW4" lladdr "$INET_MAC" dev runner0 nud permanent
+  ix ip addr add "$GW4/32" dev inet0
+  ix ip route add 10.77.0.0/24 dev inet0
+  ix ip neigh replace "$RUN4" lladdr "$RUN_MAC" dev inet0 nud permanent
+  # Service addresses live on the internet namespace's loopback.
+  local a
+  for a in "$RES4" "$TLS_IP_LITERAL" "$HTTP_IP_LITERAL" $(printf '%s\n' "${HOST4[@]}" | sort -u); do
+    ix ip addr add "$a/32" dev lo
+  done
+  for a in "$RES6" $(printf '%s\n' "${HOST6[@]}" | sort -u); do
+    ix ip -6 addr add "$a/128" dev lo
+  done
+  setup_ipv6
+  # Resolver config seen by `ip netns exec $RNS` (bind-mounted over /etc/*).
+  mkdir -p "/etc/netns/$RNS"
+  write_resolv "$RES4"
+  printf '127.0.0.1 localhost\n::1 localhost\n' >"/etc/netns/$RNS/hosts"
+  printf 'hosts: files dns\n' >"/etc/netns/$RNS/nsswitch.conf"
+}
+
+start_servers() {
+  local args=() h
+  # --host-record: dnsmasq answers for exactly these names, A (and AAAA where HOST6 has one);
+  # --local: the other type gets NOERROR with no answer (not REFUSED), nothing is forwarded.
+  for h in "${!HOST4[@]}"; do
+    args+=("--host-record=$h,${HOST4[$h]}${HOST6[$h]:+,${HOST6[$h]}}" "--local=/$h/")
+  done
+  # Background jobs run `ip netns exec` directly (not through a shell function), so $! is the
+  # server's own pid: ip execs the command.
+  ip netns exec "$INS" dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --no-poll --bind-interfaces \
+     --listen-address="$RES4" --listen-address="$RES6" --local-ttl=300 --user=root \
+     --pid-file= --log-queries --log-facility="$WORK/dnsmasq.log" "${args[@]}" 2>"$WORK/dnsmasq.err.log" &
+  BG_PIDS+=($!)
+  ip netns exec "$INS" "$PY" "$FIX/servers.py" --cert "$WORK/tls/server.pem" --key "$WORK/tls/server.key" \
+     --tarballs "$CACHE/tarballs" --ready "$WORK/servers.ready" --lifetime 600 >"$WORK/servers.log" 2>&1 &
+  BG_PIDS+=($!)
+  local i
+  for i in $(seq 1 100); do
+    [ -f "$WORK/servers.ready" ] && ix dig +short +time=1 +tries=1 "@$RES4" registry.npmjs.org A 2>/dev/null | grep -q . \
+      && ix dig +short +time=1 +tries=1 "@$RES6" axios-update-service.com AAAA 2>/dev/null | grep -q . && return 0
+    sleep 0.1
+  done
+  die "servers did not come up in 10 s (dnsmasq/servers.py; see logs above)"
+}
+
+# ---------------------------------------------------------------- capture + checks
+TPID=
+start_capture() {  # name
+  local pcap=$WORK/cap/$1.pcap i
+  mkdir -p "$WORK/cap"
+  ip netns exec "$RNS" tcpdump -i runner0 -U -Z root -w "$pcap" 2>"$WORK/tcpdump.log" &
+  TPID=$!; BG_PIDS+=($TPID)
+  for i in $(seq 1 100); do
+    grep -q 'listening on' "$WORK/tcpdump.log" && { sleep 0.2; return 0; }
+    kill -0 "$TPID" 2>/dev/null || die "tcpdump exited: $(cat "$WORK/tcpdump.log")"
+    sleep 0.1
+  done
+  die "tcpdump did not start capturing within 10 s"
+}
+
+stop_capture() {
+  sleep 1   # let FIN/ACKs and late answers arrive
+  kill -INT "$TPID"
+  local i
+  for i in $(seq 1 50); do kill -0 "$TPID" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$TPID" 2>/dev/null && die "tcpdump did not stop on SIGINT"
+  wait "$TPID" || true
+  grep -q 'packets captured' "$WORK/tcpdump.log" || die "tcpdump did not report its capture: $(cat "$WORK/tcpdump.log")"
+  grep -q '^0 packets dropped by kernel' "$WORK/tcpdump.log" || die "tcpdump dropped packets: $(cat "$WORK/tcpdump.log")"
+}
+
+# DNS queries for IOC names in a capture, as the ioc-domain lines they must produce.
+dns_ioc_lines() {  # pcap
+  tcpdump -nn -t -r "$1" 'port 53' 2>/dev/null | awk -v iocs="${IOC_DOMAINS[*]}" '
+    BEGIN { n = split(iocs, ioc, " ") }
+    $3 == ">" && $4 ~ /\.53:$/ {
+      if (!match($0, / (A|AAAA|[A-Z]+)\? [^ ]+ /)) next
+      q = substr($0, RSTART + 1, RLENGTH - 2); sub(/^[A-Z]+\? /, "", q); sub(/\.$/, "", q); q = tolower(q)
+      src = $2; sub(/\.[0-9]+$/, "", src); dst = $4; sub(/\.53:$/, "", dst)
+      for (i = 1; i <= n; i++)
+        if (q == ioc[i] || substr(q, length(q) - length(ioc[i])) == "." ioc[i])
+          printf "ioc-domain\t%s\t%s\t%s\t53\n", q, src, dst
+    }' | LC_ALL=C sort
+}
+
+# TCP connections opened in a capture: "src dst dport", one line per SYN.
+tcp_syns() {  # pcap
+  tcpdump -nn -t -r "$1" tcp 2>/dev/null | awk '$3 == ">" && /Flags \[S\],/ {
+      s = $2; sub(/\.[0-9]+$/, "", s); d = $4; sub(/:$/, "", d); p = d; sub(/.*\./, "", p); sub(/\.[0-9]+$/, "", d)
+      print s, d, p }' | LC_ALL=C sort
+}
+
+# Client payload segments sent before the server's first payload, on the first TCP flow to PORT.
+segments_before_reply() {  # pcap port
+  tcpdump -nn -t -r "$1" "tcp port $2" 2>/dev/null | awk -v port="$2" '
+    $3 == ">" { len = $NF + 0; if (len == 0) next
+      if ($4 ~ ("\\." port ":$")) n++; else { print n + 0; exit } }'
+}
+
+EXPECTED=()
+expect() { EXPECTED+=("$(printf '%s\t' "$@" | sed 's/\t$//')"); }
+
+# finish NAME "COMMENT" "EXPECTED TCP CONNECTIONS (src dst port; lines), or ANY-TO:ip:port"
+finish() {
+  local name=$1 comment=$2 flows=$3 pcap=$WORK/cap/$1.pcap exp
+  exp=$WORK/cap/$name.expected
+  {
+    printf '%s\n' "$comment" | sed 's/^/# /'
+    [ ${#EXPECTED[@]} -gt 0 ] && printf '%s\n' "${EXPECTED[@]}" | LC_ALL=C sort
+  } >"$exp"
+  EXPECTED=()
+  # Check 1: ioc-domain lines for DNS queries == what the capture really holds.
+  diff <(grep -v '^#' "$exp" | awk -F'\t' '$1 == "ioc-domain" && $5 == "53"') <(dns_ioc_lines "$pcap") >"$WORK/diff.log" \
+    || die "$name: DNS queries for IOC names in the capture differ from $name.expected:
+$(cat "$WORK/diff.log")"
+  # Check 2: the TCP connections are exactly the ones the expected file was written for.
+  if [[ $flows == ANY-TO:* ]]; then
+    local want=${flows#ANY-TO:}
+    [ "$(tcp_syns "$pcap" | wc -l)" -ge 1 ] || die "$name: no TCP connection in the capture"
+    tcp_syns "$pcap" | awk -v w="$want" '{ if ($2 ":" $3 != w) { print; bad = 1 } } END { exit bad }' >"$WORK/diff.log" \
+      || die "$name: unexpected TCP connections: $(cat "$WORK/diff.log")"
+  else
+    diff <(printf '%s' "$flows" | sed '/^$/d' | LC_ALL=C sort) <(tcp_syns "$pcap") >"$WORK/diff.log" \
+      || die "$name: TCP connections in the capture differ from the plan:
+$(cat "$WORK/diff.log")"
+  fi
+  # Check 3: every DNS answer is NOERROR, and nothing but TCP/UDP was captured.
+  if tcpdump -nn -t -r "$pcap" 'udp port 53 or tcp port 53' 2>/dev/null | grep -E ' (Refused|NXDomain|ServFail|FormErr|NotImp) ' >"$WORK/diff.log"; then
+    die "$name: a DNS query was not answered NOERROR: $(cat "$WORK/diff.log")"
+  fi
+  tcpdump -nn -t -r "$pcap" 'not tcp and not udp' 2>/dev/null >"$WORK/diff.log"
+  [ -s "$WORK/diff.log" ] && log "$name: warning: the capture holds packets other than TCP/UDP: $(head -3 "$WORK/diff.log")"
+  cp "$pcap" "$OUTDIR/$name.pcap"
+  cp "$exp" "$OUTDIR/$name.expected"
+  log "$name: $(tcpdump -r "$pcap" 2>/dev/null | wc -l) packets, $(grep -vc '^#' "$exp" || true) expected alerts"
+}
+
+CURL=(curl -q -sS --fail --max-time 10 --noproxy '*' -o /dev/null)
+
+# ---------------------------------------------------------------- scenarios
+sc_benign-registry() {
+  local reg=${HOST4[registry.npmjs.org]} proj=$WORK/benign-proj
+  mkdir -p "$proj" "$WORK/home"
+  printf '{"name":"benign-proj","version":"1.0.0","private":true}\n' >"$proj/package.json"
+  : >"$WORK/empty-npmrc"; : >"$WORK/empty-npmrc-global"
+  start_capture benign-registry
+  client "${CURL[@]}" -4 --cacert "$CA" https://registry.npmjs.org/is-number || die "benign-registry: curl failed"
+  (cd "$proj" && client timeout 60 npm install is-number@7.0.0 --registry=https://registry.npmjs.org/ \
+     --cafile="$CA" --userconfig="$WORK/empty-npmrc" --globalconfig="$WORK/empty-npmrc-global" --cache="$WORK/npm-cache-benign" \
+     --no-audit --no-fund --no-update-notifier --prefer-online --loglevel=warn >"$WORK/npm-benign.log" 2>&1) \
+    || die "benign-registry: npm install is-number failed: $(cat "$WORK/npm-benign.log")"
+  [ -f "$proj/node_modules/is-number/package.json" ] || die "benign-registry: is-number was not installed"
+  stop_capture
+  finish benign-registry "curl https://registry.npmjs.org/is-number, then a real npm install of is-number@7.0.0
+from registry.npmjs.org (HTTPS). Only the allowlisted registry: no alerts." "ANY-TO:$reg:443"
+}
+
+sc_ioc-sni() {
+  local ip=${HOST4[pkg-validate.net]}
+  start_capture ioc-sni
+  client "${CURL[@]}" -4 --cacert "$CA" https://pkg-validate.net/ || die "ioc-sni: curl failed"
+  stop_capture
+  expect ioc-domain pkg-validate.net "$RUN4" "$RES4" 53
+  expect ioc-domain pkg-validate.net "$RUN4" "$ip" 443
+  finish ioc-sni "curl -4 https://pkg-validate.net/ : one A query and one TLS flow, both name an IOC domain." \
+    "$RUN4 $ip 443"
+}
+
+sc_npm-postinstall-ioc() {
+  local ip=${HOST4[npm-health-check.io]} proj=$WORK/evil-proj
+  mkdir -p "$WORK/home"
+  printf '{"name":"victim-proj","version":"1.0.0","private":true}\n' >"$proj/package.json"
+  : >"$WORK/empty-npmrc"; : >"$WORK/empty-npmrc-global"
+  start_capture npm-postinstall-ioc
+  (cd "$proj" && client NODE_EXTRA_CA_CERTS="$CA" timeout 60 npm install "./fixtures/$EVIL_TGZ" --offline \
+     --userconfig="$WORK/empty-npmrc" --globalconfig="$WORK/empty-npmrc-global" --cache="$WORK/npm-cache-evil" \
+     --no-audit --no-fund --no-update-notifier --foreground-scripts --loglevel=warn >"$WORK/npm-evil.log" 2>&1) \
+    || die "npm-postinstall-ioc: npm install failed: $(cat "$WORK/npm-evil.log")"
+  grep -q 'beacon 200' "$WORK/npm-evil.log" || die "npm-postinstall-ioc: the postinstall beacon did not get through: $(cat "$WORK/npm-evil.log")"
+  stop_capture
+  # Node's https.get with the default lookup asks for A and AAAA (getaddrinfo AF_UNSPEC).
+  expect ioc-domain npm-health-check.io "$RUN4" "$RES4" 53
+  expect ioc-domain npm-health-check.io "$RUN4" "$RES4" 53
+  expect ioc-domain npm-health-check.io "$RUN4" "$ip" 443
+  finish npm-postinstall-ioc "npm install ./fixtures/$EVIL_TGZ (--offline: npm itself uses no network); its
+postinstall runs node setup.js, which GETs https://npm-health-check.io/v1/ping with Node's https
+module: A + AAAA queries, then one TLS flow with the IOC SNI." "$RUN4 $ip 443"
+}
+
+sc_tls-ip-literal() {
+  local ip=$TLS_IP_LITERAL
+  start_capture tls-ip-literal
+  client "${CURL[@]}" -k "https://$ip/" || die "tls-ip-literal: curl failed"
+  stop_capture
+  expect no-sni "$ip" "$RUN4" "$ip" 443
+  expect direct-ip "$ip" "$RUN4" "$ip" 443
+  finish tls-ip-literal "curl -k https://$ip/ : no DNS, and curl sends no SNI for an IP literal." "$RUN4 $ip 443"
+}
+
+sc_non-registry-tls() {
+  local ip=${HOST4[github.com.evil-cdn.io]} gh=${HOST4[api.github.com]}
+  start_capture non-registry-tls
+  client "${CURL[@]}" -4 --cacert "$CA" https://github.com.evil-cdn.io/ || die "non-registry-tls: curl evil-cdn failed"
+  client "${CURL[@]}" -4 --cacert "$CA" https://api.github.com/ || die "non-registry-tls: curl api.github.com failed"
+  stop_capture
+  expect non-registry-tls github.com.evil-cdn.io "$RUN4" "$ip" 443
+  finish non-registry-tls "curl -4 https://github.com.evil-cdn.io/ (not github.com: label boundary) and
+curl -4 https://api.github.com/ (allowlisted via github.com: no alert)." "$RUN4 $ip 443
+$RUN4 $gh 443"
+}
+
+sc_node-http-ua() {
+  local ip=${HOST4[telemetry.example-cdn.net]} reg=${HOST4[registry.npmjs.org]} out
+  start_capture node-http-ua
+  out=$(client NODE_PATH="$CACHE/clients/node_modules" timeout 20 node --dns-result-order=ipv4first \
+        "$FIX/node-http-ua.js" 2>&1) || die "node-http-ua: client failed: $out"
+  stop_capture
+  local nf ax
+  nf='node-fetch/1.0 (+https://github.com/bitinn/node-fetch)'   # node-fetch v2's fixed User-Agent
+  ax="axios/$(node -p "require('$CACHE/clients/node_modules/axios/package.json').version")"
+  # The User-Agent each client really sent, read back from the capture.
+  tcpdump -nn -A -r "$WORK/cap/node-http-ua.pcap" 'tcp dst port 80' 2>/dev/null | grep -i '^User-Agent:' \
+    | tr -d '\r' | sed 's/^[^:]*: //' >"$WORK/uas.log"
+  grep -qxF "$nf" "$WORK/uas.log" || die "node-http-ua: no '$nf' User-Agent in the capture: $(cat "$WORK/uas.log")"
+  grep -qxF "$ax" "$WORK/uas.log" || die "node-http-ua: no '$ax' User-Agent in the capture: $(cat "$WORK/uas.log")"
+  grep -qxF "node" "$WORK/uas.log" || die "node-http-ua: built-in fetch did not send 'User-Agent: node': $(cat "$WORK/uas.log")"
+  expect node-http-ua "$nf" "$RUN4" "$ip" 80
+  expect node-http-ua "$ax" "$RUN4" "$ip" 80
+  expect node-http-ua node "$RUN4" "$ip" 80
+  finish node-http-ua "Plain HTTP GET http://telemetry.example-cdn.net/collect with node-fetch 2.7.0,
+$ax and the built-in fetch (UA 'node'), then node-fetch to http://registry.npmjs.org/is-number
+(allowlisted: no alert). Each request is its own TCP flow (the server closes)." "$RUN4 $ip 80
+$RUN4 $ip 80
+$RUN4 $ip 80
+$RUN4 $reg 80"
+}
+
+sc_dns-ioc-udp-tcp() {
+  start_capture dns-ioc-udp-tcp
+  client dig +tries=1 +time=5 +short plain-crypto-js.net A | grep -qxF "${HOST4[plain-crypto-js.net]}" \
+    || die "dns-ioc-udp-tcp: dig over UDP failed"
+  client dig +tcp +tries=1 +time=5 +short axios-update-service.com A | grep -qxF "${HOST4[axios-update-service.com]}" \
+    || die "dns-ioc-udp-tcp: dig over TCP failed"
+  stop_capture
+  expect ioc-domain plain-crypto-js.net "$RUN4" "$RES4" 53
+  expect ioc-domain axios-update-service.com "$RUN4" "$RES4" 53
+  finish dns-ioc-udp-tcp "dig plain-crypto-js.net A (UDP) and dig +tcp axios-update-service.com A (TCP). No TLS." \
+    "$RUN4 $RES4 53"
+}
+
+sc_ipv6-ioc() {
+  local ip=${HOST6[axios-update-service.com]}
+  write_resolv "$RES6"
+  start_capture ipv6-ioc
+  client "${CURL[@]}" -6 --cacert "$CA" https://axios-update-service.com/ || die "ipv6-ioc: curl -6 failed"
+  stop_capture
+  write_resolv "$RES4"
+  # curl 7.88 with -6 still resolves with A and AAAA queries (both over IPv6 here).
+  expect ioc-domain axios-update-service.com "$RUN6" "$RES6" 53
+  expect ioc-domain axios-update-service.com "$RUN6" "$RES6" 53
+  expect ioc-domain axios-update-service.com "$RUN6" "$ip" 443
+  finish ipv6-ioc "curl -6 https://axios-update-service.com/ with the resolver at $RES6: A and AAAA queries over
+IPv6, then one TLS flow over IPv6 with the IOC SNI." "$RUN6 $ip 443"
+}
+
+sc_split-clienthello() {
+  local ip=${HOST4[cdn.evil-mirror.net]} n
+  rx ip link set runner0 mtu "$SPLIT_MTU"
+  ix ip link set inet0 mtu "$SPLIT_MTU"
+  start_capture split-clienthello
+  client "${CURL[@]}" -4 --cacert "$CA" https://cdn.evil-mirror.net/ || die "split-clienthello: curl failed"
+  stop_capture
+  rx ip link set runner0 mtu 1500
+  ix ip link set inet0 mtu 1500
+  setup_ipv6   # an MTU below 1280 took IPv6 off the link
+  n=$(segments_before_reply "$WORK/cap/split-clienthello.pcap" 443)
+  [ "${n:-0}" -ge 3 ] || die "split-clienthello: ClientHello took only ${n:-0} segments (want >= 3)"
+  expect non-registry-tls cdn.evil-mirror.net "$RUN4" "$ip" 443
+  finish split-clienthello "veth MTU $SPLIT_MTU, no GSO: curl -4 https://cdn.evil-mirror.net/ sends its ClientHello in
+segments of at most $((SPLIT_MTU - 52)) bytes (>= 3 of them). The SNI must be found across segments." "$RUN4 $ip 443"
+}
+
+sc_tls-port-8443() {
+  local ip=${HOST4[builds.example-ci.net]}
+  start_capture tls-port-8443
+  client "${CURL[@]}" -4 --cacert "$CA" https://builds.example-ci.net:8443/ || die "tls-port-8443: curl failed"
+  stop_capture
+  expect non-registry-tls builds.example-ci.net "$RUN4" "$ip" 8443
+  finish tls-port-8443 "curl -4 https://builds.example-ci.net:8443/ : TLS on a port other than 443." "$RUN4 $ip 8443"
+}
+
+sc_http-ip-host() {
+  local ip=$HTTP_IP_LITERAL out
+  start_capture http-ip-host
+  out=$(client timeout 20 node "$FIX/http-ip-host.js" 2>&1) || die "http-ip-host: client failed: $out"
+  stop_capture
+  expect direct-ip "$ip" "$RUN4" "$ip" 80
+  expect node-http-ua axios/1.7.9 "$RUN4" "$ip" 80
+  finish http-ip-host "node http.request to http://$ip/beacon with User-Agent: axios/1.7.9, no DNS:
+direct-ip (unresolved IP and an IP-literal Host, one flow: one alert) and node-http-ua." "$RUN4 $ip 80"
+}
+
+# ---------------------------------------------------------------- main
+log "preparing fixtures"
+prepare_fixtures
+make_certs
+log "namespaces $RNS (runner) and $INS (internet)"
+setup_netns
+start_servers
+for s in "${SCENARIOS[@]}"; do
+  log "scenario $s"
+  "sc_$s"
+done
+log "done: ${#SCENARIOS[@]} scenario(s) in $OUTDIR, $((SECONDS - START)) s"

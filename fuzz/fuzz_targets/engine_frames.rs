@@ -12,7 +12,9 @@ use std::sync::Arc;
 const LINKTYPES: [i32; 8] = [0, 1, 101, 108, 113, 228, 229, 276];
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&first, mut rest)) = data.split_first() else { return };
+    let Some((&first, mut rest)) = data.split_first() else {
+        return;
+    };
     let linktype = LINKTYPES[first as usize % LINKTYPES.len()];
     let detector = Detector::new(Signatures::builtin(), Detector::default_home_net());
     let mut engine = Engine::new(EngineConfig {
@@ -28,7 +30,13 @@ fuzz_target!(|data: &[u8]| {
         rest = &rest[2 + len..];
         index += 1;
         engine.process_frame(
-            &Frame { index, ts: Timestamp(index as i64 * 1_000_000), linktype, data: frame, orig_len: frame.len() as u32 },
+            &Frame {
+                index,
+                ts: Timestamp(index as i64 * 1_000_000),
+                linktype,
+                data: frame,
+                orig_len: frame.len() as u32,
+            },
             &mut sink,
         );
     }

@@ -5,8 +5,16 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = http::probe_request(data);
-    if let http::RequestStep::Request(r, _) | http::RequestStep::BodyUnknown(r, _) = http::next_request(data) {
-        let _ = (r.hostname(), r.port(), r.connect_target(), r.host_is_ip_literal(), r.eve(Some(200)));
+    if let http::RequestStep::Request(r, _) | http::RequestStep::BodyUnknown(r, _) =
+        http::next_request(data)
+    {
+        let _ = (
+            r.hostname(),
+            r.port(),
+            r.connect_target(),
+            r.host_is_ip_literal(),
+            r.eve(Some(200)),
+        );
     }
     for method in ["GET", "HEAD", "CONNECT"] {
         let _ = http::next_response(data, method);

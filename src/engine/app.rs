@@ -46,7 +46,7 @@ impl AppProto {
 /// HTTP transactions waiting for their response.
 #[derive(Debug, Default)]
 struct HttpState {
-    pending: VecDeque<(http::Request, Value)>,
+    pending: VecDeque<http::Request>,
     /// Responses can still be located on the server stream.
     responses_ok: bool,
     /// Requests can still be located on the client stream.
@@ -113,7 +113,7 @@ impl FlowState {
 
     /// Requests still waiting for a response (flushed without status when the flow ends).
     pub fn take_pending_http(&mut self) -> Vec<Value> {
-        self.http.pending.drain(..).map(|(_, v)| v).collect()
+        self.http.pending.drain(..).map(|r| r.eve(None)).collect()
     }
 
     /// Handles one TCP packet of the flow.
@@ -303,7 +303,6 @@ impl FlowState {
 
     fn on_http_request(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta, req: http::Request) {
         ctx.counters.http_requests += 1;
-        let object = req.eve(None);
         let connect = req.connect_target();
         let facts = HttpFacts {
             host: req.hostname(),
@@ -312,8 +311,14 @@ impl FlowState {
             user_agent: req.user_agent.as_deref(),
         };
         let scope = ctx.scope(meta);
-        if scope != Scope::Ignored {
-            for hit in ctx.detector.on_http_request(scope, &facts) {
+        let hits = if scope == Scope::Ignored {
+            Vec::new()
+        } else {
+            ctx.detector.on_http_request(scope, &facts)
+        };
+        if !hits.is_empty() {
+            let object = req.eve(None);
+            for hit in hits {
                 ctx.alert(
                     meta,
                     Some(&mut self.alerted),
@@ -329,15 +334,15 @@ impl FlowState {
             self.http.requests_ok = true;
         }
         if self.http.pending.len() >= MAX_PENDING_REQUESTS {
-            if let Some((_, old)) = self.http.pending.pop_front() {
-                ctx.emit_app(meta, Direction::ToServer, "http", old);
+            if let Some(old) = self.http.pending.pop_front() {
+                ctx.emit_app(meta, Direction::ToServer, "http", old.eve(None));
             }
         }
-        self.http.pending.push_back((req, object));
+        self.http.pending.push_back(req);
     }
 
     fn http_response_step(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta, s: &mut Stream) -> bool {
-        let Some((req, _)) = self.http.pending.front() else {
+        let Some(req) = self.http.pending.front() else {
             return false;
         };
         let (status, consumed) = match http::next_response(s.data(), &req.method) {
@@ -355,7 +360,7 @@ impl FlowState {
             }
             return true;
         }
-        let Some((req, _)) = self.http.pending.pop_front() else {
+        let Some(req) = self.http.pending.pop_front() else {
             return false;
         };
         let object = req.eve(Some(status));

@@ -4,7 +4,7 @@
 use crate::capture::Timestamp;
 use crate::decode::Proto;
 use crate::detect::dns_cache::DnsCache;
-use crate::detect::{Detection, Detector, Hit, Scope};
+use crate::detect::{Detector, Hit, Scope};
 use crate::flow::{Direction, FlowMeta};
 use crate::output::summary::Counters;
 use crate::output::{Event, EventSink};
@@ -106,9 +106,4 @@ impl Ctx<'_> {
             self.alert(meta, Some(alerted), &hit, None, None);
         }
     }
-}
-
-/// Whether a detection already fired on a flow with mask `alerted`.
-pub fn has_alerted(alerted: u8, d: Detection) -> bool {
-    alerted & d.bit() != 0
 }

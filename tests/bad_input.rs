@@ -191,14 +191,15 @@ fn truncated_capture_keeps_complete_packets_and_warns_with_offset() {
 fn snaplen_cut_and_garbage_packets_are_counted_not_fatal() {
     let dir = scratch("garbage");
     let mut records = Vec::new();
-    // A ClientHello-looking payload cut by the snaplen: counted, skipped.
+    // A ClientHello cut by the snaplen: counted; its headers still make a flow (and a direct-ip
+    // alert: nothing resolved 203.0.113.7), its partial payload is ignored.
     let hello = ipv4_packet(
         [10, 0, 0, 5],
         [203, 0, 113, 7],
         L4::tcp(40000, 443, 1, 0x18),
         &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01],
     );
-    records.push((1_774_958_400, 0, hello[..30].to_vec(), hello.len() as u32));
+    records.push((1_774_958_400, 0, hello[..44].to_vec(), hello.len() as u32));
     // Garbage on every port we parse, over TCP and UDP, from a bounded pseudo-random generator.
     let mut x: u64 = 0x9e3779b97f4a7c15;
     for i in 0..400u32 {
@@ -234,7 +235,17 @@ fn snaplen_cut_and_garbage_packets_are_counted_not_fatal() {
     let pcap = dir.join("garbage.pcap");
     write_pcap(&pcap, 101, &records);
     let r = replay("garbage-run", &[&pcap], &[]);
-    assert!(r.stderr.contains("snaplen_cut 1"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("packets cut by the snaplen: 1"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.of_type("tls").is_empty(),
+        "a cut ClientHello is never parsed"
+    );
+    assert!(alert_rows(&r.events)
+        .contains(&"direct-ip\t203.0.113.7\t10.0.0.5\t203.0.113.7\t443".to_string()));
     assert!(r.stderr.contains("malformed_ip"), "{}", r.stderr);
 }
 

@@ -24,6 +24,8 @@ pub enum CaptureError {
     },
     #[error("{path}: not a pcap or pcapng capture (unrecognised file header); give a file written by tcpdump, tshark or dumpcap")]
     NotACapture { path: PathBuf },
+    #[error("{path}: is a directory; give capture files (e.g. {path}/*.pcap)")]
+    IsDirectory { path: PathBuf },
     #[error("{path}: the file is empty; give a capture that holds at least its file header")]
     Empty { path: PathBuf },
 }

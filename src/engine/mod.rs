@@ -59,14 +59,21 @@ impl Engine {
         self.counters.packets += 1;
         self.counters.bytes += frame.data.len() as u64;
         self.advance_clock(frame.ts, sink);
-        if (frame.data.len() as u64) < frame.orig_len as u64 {
-            // Cut by the snaplen: its payload is incomplete and would corrupt reassembly.
-            self.counters.skip("snaplen_cut");
-            return;
+        // A packet cut by the snaplen keeps its headers (flow tracking, address detections) but
+        // its payload is incomplete: it is ignored rather than fed to reassembly.
+        let cut = (frame.data.len() as u64) < frame.orig_len as u64;
+        if cut {
+            self.counters.snaplen_cut += 1;
         }
         match decode_frame(frame.linktype, frame.data) {
-            Decoded::Packet(pkt) => self.process_packet(&pkt, frame, sink),
+            Decoded::Packet(mut pkt) => {
+                if cut {
+                    pkt.payload = &[];
+                }
+                self.process_packet(&pkt, frame, sink)
+            }
             Decoded::Skip(reason) => self.counters.skip(reason.name()),
+            Decoded::Fragment(_) if cut => self.counters.skip("cut_fragment"),
             Decoded::Fragment(frag) => {
                 self.counters.ip_fragments += 1;
                 let before = self.defrag.stats.too_large + self.defrag.stats.evicted;
@@ -111,9 +118,9 @@ impl Engine {
     }
 
     fn process_packet(&mut self, pkt: &Packet<'_>, frame: &Frame<'_>, sink: &mut dyn EventSink) {
-        let (flow, dir, created) = self
-            .flows
-            .lookup_or_create(frame.ts, pkt, FlowState::default);
+        let (flow, dir, created) =
+            self.flows
+                .lookup_or_create(frame.ts, pkt, frame.orig_len as u64, FlowState::default);
         if created {
             self.counters.flows += 1;
         }

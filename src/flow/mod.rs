@@ -90,7 +90,7 @@ pub struct FlowMeta {
     pub vlan_count: u8,
     pub first_ts: Timestamp,
     pub last_ts: Timestamp,
-    /// Packets and bytes (IP payload) to the server and to the client.
+    /// Packets and bytes (as on the wire, link layer included) to the server and to the client.
     pub pkts: [u64; 2],
     pub bytes: [u64; 2],
     pub tcp_phase: TcpPhase,
@@ -153,12 +153,14 @@ impl<S> FlowTable<S> {
         self.flows.is_empty()
     }
 
-    /// The flow of `pkt`, created with `new_state` when it is new; with the packet's direction and
-    /// whether the flow was just created. Counters and times are updated.
+    /// The flow of `pkt` (`wire_len` bytes on the wire), created with `new_state` when it is new;
+    /// with the packet's direction and whether the flow was just created. Counters and times are
+    /// updated.
     pub fn lookup_or_create(
         &mut self,
         ts: Timestamp,
         pkt: &Packet<'_>,
+        wire_len: u64,
         new_state: impl FnOnce() -> S,
     ) -> (&mut Flow<S>, Direction, bool) {
         let key = FlowKey::of(pkt);
@@ -197,7 +199,7 @@ impl<S> FlowTable<S> {
         let dir = flow.meta.direction(pkt);
         let i = if dir == Direction::ToServer { 0 } else { 1 };
         flow.meta.pkts[i] += 1;
-        flow.meta.bytes[i] += pkt.payload.len() as u64;
+        flow.meta.bytes[i] += wire_len;
         flow.meta.last_ts = flow.meta.last_ts.max(ts);
         if let Some(tcp) = pkt.tcp {
             if tcp.rst || tcp.fin {
@@ -240,5 +242,84 @@ impl<S> FlowTable<S> {
         for flow in all {
             on_end(flow);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::TcpMeta;
+
+    fn tcp(src: &str, sport: u16, dst: &str, dport: u16, syn: bool, ack: bool) -> Packet<'static> {
+        Packet {
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            src_port: sport,
+            dst_port: dport,
+            proto: Proto::Tcp,
+            tcp: Some(TcpMeta {
+                syn,
+                ack_flag: ack,
+                ..Default::default()
+            }),
+            payload: &[],
+            vlan: [0; 3],
+            vlan_count: 0,
+        }
+    }
+
+    #[test]
+    fn both_directions_share_one_key_and_hash() {
+        let a = tcp("10.0.0.1", 40000, "203.0.113.5", 443, false, true);
+        let b = tcp("203.0.113.5", 443, "10.0.0.1", 40000, false, true);
+        assert_eq!(FlowKey::of(&a), FlowKey::of(&b));
+        assert_eq!(
+            FlowKey::of(&a).symmetric_hash(),
+            FlowKey::of(&b).symmetric_hash()
+        );
+    }
+
+    #[test]
+    fn the_syn_sender_is_the_client_whatever_its_port() {
+        let mut t: FlowTable<()> = FlowTable::new(Timeouts::default());
+        let syn = tcp("203.0.113.5", 80, "10.0.0.1", 40000, true, false);
+        let (flow, dir, created) = t.lookup_or_create(Timestamp(0), &syn, 60, || ());
+        assert!(created);
+        assert_eq!(dir, Direction::ToServer);
+        assert_eq!(flow.meta.client.1, 80);
+    }
+
+    #[test]
+    fn a_syn_ack_seen_first_makes_its_receiver_the_client() {
+        let mut t: FlowTable<()> = FlowTable::new(Timeouts::default());
+        let synack = tcp("203.0.113.5", 443, "10.0.0.1", 40000, true, true);
+        let (flow, dir, _) = t.lookup_or_create(Timestamp(0), &synack, 60, || ());
+        assert_eq!(dir, Direction::ToClient);
+        assert_eq!(flow.meta.client.0.to_string(), "10.0.0.1");
+    }
+
+    #[test]
+    fn mid_stream_pickup_guesses_by_well_known_port() {
+        let mut t: FlowTable<()> = FlowTable::new(Timeouts::default());
+        let data_from_server = tcp("203.0.113.5", 443, "10.0.0.1", 40000, false, true);
+        let (flow, dir, _) = t.lookup_or_create(Timestamp(0), &data_from_server, 60, || ());
+        assert_eq!(dir, Direction::ToClient);
+        assert_eq!(flow.meta.server.1, 443);
+    }
+
+    #[test]
+    fn idle_flows_expire_on_packet_time_and_counters_add_up() {
+        let mut t: FlowTable<()> = FlowTable::new(Timeouts::default());
+        let syn = tcp("10.0.0.1", 40000, "203.0.113.5", 443, true, false);
+        let reply = tcp("203.0.113.5", 443, "10.0.0.1", 40000, true, true);
+        t.lookup_or_create(Timestamp(0), &syn, 60, || ());
+        let (flow, _, created) = t.lookup_or_create(Timestamp(0), &reply, 60, || ());
+        assert!(!created);
+        assert_eq!((flow.meta.pkts, flow.meta.bytes), ([1, 1], [60, 60]));
+        let mut ended = 0;
+        t.expire(Timestamp(0).plus_secs(30), |_| ended += 1);
+        assert_eq!((ended, t.len()), (0, 1));
+        t.expire(Timestamp(0).plus_secs(61), |_| ended += 1);
+        assert_eq!((ended, t.len()), (1, 0));
     }
 }

@@ -10,8 +10,10 @@ use std::time::Duration;
 pub struct Counters {
     pub packets: u64,
     pub bytes: u64,
-    /// Packets skipped, by reason (decode errors, snaplen cuts, unsupported link types).
+    /// Packets skipped, by reason (decode errors, unsupported link types, non-IP).
     pub skipped: BTreeMap<&'static str, u64>,
+    /// Packets cut by the snaplen: headers used, payload ignored.
+    pub snaplen_cut: u64,
     pub flows: u64,
     pub events: u64,
     pub alerts: BTreeMap<Detection, u64>,
@@ -73,6 +75,13 @@ impl Counters {
                 .map(|(k, v)| format!("{k} {v}"))
                 .collect();
             let _ = writeln!(s, "  packets skipped: {}", parts.join(", "));
+        }
+        if self.snaplen_cut > 0 {
+            let _ = writeln!(
+                s,
+                "  packets cut by the snaplen: {} (headers used, payload ignored; capture with a larger snaplen, e.g. tcpdump -s 0)",
+                self.snaplen_cut
+            );
         }
         if self.ip_fragments > 0 {
             let _ = writeln!(

@@ -10,7 +10,9 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// Initial reader buffer; grown up to [`MAX_BUFFER`] for frames larger than it.
-const INITIAL_BUFFER: usize = 1 << 20;
+const INITIAL_BUFFER: usize = 256 << 10;
+/// Enough to recognise a pcap or pcapng file header.
+const HEADER_PROBE: usize = 4 << 10;
 /// Largest record we accept (pcapng allows more, but no real frame needs it).
 const MAX_BUFFER: usize = 16 << 20;
 
@@ -62,8 +64,9 @@ pub fn check_capture_file(path: &Path) -> Result<(), CaptureError> {
             path: path.to_owned(),
         });
     }
-    match create_reader(INITIAL_BUFFER, file) {
-        Ok(_) => Ok(()),
+    match create_reader(HEADER_PROBE, file) {
+        // A header larger than the probe is left to the reader, which grows its buffer.
+        Ok(_) | Err(PcapError::Incomplete(_)) => Ok(()),
         Err(PcapError::Eof) => Err(CaptureError::Empty {
             path: path.to_owned(),
         }),

@@ -1,0 +1,144 @@
+//! Replay options and the DNS-answer semantics of `direct-ip`, as a user drives them: HOME_NET,
+//! replacing the built-in signatures, several captures as one stream, and an answer's lifetime
+//! (TTL plus grace).
+
+mod common;
+
+use common::*;
+use std::path::PathBuf;
+
+/// A DNS response: `name` A `addr` with `ttl`, from the resolver 198.51.100.53 to the runner.
+fn dns_answer(name: &str, addr: [u8; 4], ttl: u32) -> Vec<u8> {
+    let mut dns = vec![0x42, 0x42, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
+    for label in name.split('.') {
+        dns.push(label.len() as u8);
+        dns.extend_from_slice(label.as_bytes());
+    }
+    dns.extend_from_slice(&[0, 0, 1, 0, 1]);
+    dns.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1]);
+    dns.extend_from_slice(&ttl.to_be_bytes());
+    dns.extend_from_slice(&[0, 4]);
+    dns.extend_from_slice(&addr);
+    ipv4_packet([198, 51, 100, 53], [10, 0, 0, 5], L4::udp(53, 40000), &dns)
+}
+
+/// A TCP SYN from the runner to `addr`:443.
+fn syn_to(addr: [u8; 4], sport: u16) -> Vec<u8> {
+    ipv4_packet([10, 0, 0, 5], addr, L4::tcp(sport, 443, 1000, 0x02), &[])
+}
+
+const T0: u32 = 1_774_958_400;
+
+fn pcap(dir: &std::path::Path, name: &str, records: &[(u32, Vec<u8>)]) -> PathBuf {
+    let path = dir.join(name);
+    let records: Vec<_> = records
+        .iter()
+        .map(|(t, p)| (*t, 0, p.clone(), p.len() as u32))
+        .collect();
+    write_pcap(&path, 101, &records);
+    path
+}
+
+#[test]
+fn an_answer_in_an_earlier_file_counts_for_a_later_one() {
+    let dir = scratch("two-files");
+    let answers = pcap(
+        &dir,
+        "dns.pcap",
+        &[(T0, dns_answer("cdn.example.net", [203, 0, 113, 50], 60))],
+    );
+    let connects = pcap(
+        &dir,
+        "syn.pcap",
+        &[(T0 + 1, syn_to([203, 0, 113, 50], 40001))],
+    );
+    let alone = replay("two-files-alone", &[&connects], &[]);
+    assert_eq!(
+        alert_rows(&alone.events),
+        vec!["direct-ip\t203.0.113.50\t10.0.0.5\t203.0.113.50\t443"]
+    );
+    assert!(
+        alone.stderr.contains("the input held no DNS at all"),
+        "{}",
+        alone.stderr
+    );
+    let both = replay("two-files-both", &[&answers, &connects], &[]);
+    assert_eq!(both.code, 0, "{}", both.stderr);
+    assert!(alert_rows(&both.events).is_empty());
+}
+
+#[test]
+fn an_answer_counts_for_its_ttl_plus_the_grace_period() {
+    let dir = scratch("ttl");
+    let capture = pcap(
+        &dir,
+        "ttl.pcap",
+        &[
+            (T0, dns_answer("cdn.example.net", [203, 0, 113, 50], 60)),
+            (T0 + 100, syn_to([203, 0, 113, 50], 40001)),
+            (T0 + 400, syn_to([203, 0, 113, 50], 40002)),
+        ],
+    );
+    // Default grace 300 s: +100 s is within 60 + 300, +400 s is not.
+    let r = replay("ttl-default", &[&capture], &[]);
+    assert_eq!(
+        alert_rows(&r.events),
+        vec!["direct-ip\t203.0.113.50\t10.0.0.5\t203.0.113.50\t443"]
+    );
+    let late = r
+        .events
+        .iter()
+        .find(|e| e["event_type"] == "alert")
+        .unwrap();
+    assert_eq!(late["src_port"], 40002);
+    // With no grace, +100 s is past the 60 s TTL too.
+    let r = replay("ttl-no-grace", &[&capture], &["--dns-grace", "0"]);
+    assert_eq!(alert_rows(&r.events).len(), 2);
+}
+
+#[test]
+fn home_net_decides_what_is_egress() {
+    let pcap = root().join("pcaps/tls-ip-literal.pcap");
+    let default = replay("homenet-default", &[&pcap], &[]);
+    assert_eq!(default.code, 1);
+    let elsewhere = replay(
+        "homenet-elsewhere",
+        &[&pcap],
+        &["--home-net", "192.168.0.0/16,fd00:1::/64"],
+    );
+    assert_eq!(
+        elsewhere.code, 0,
+        "a runner outside HOME_NET makes no egress: {}",
+        elsewhere.stderr
+    );
+    assert!(alert_rows(&elsewhere.events).is_empty());
+    assert_eq!(
+        elsewhere.of_type("tls").len(),
+        1,
+        "the ClientHello is still logged"
+    );
+}
+
+#[test]
+fn replacing_the_default_signatures_drops_the_builtin_lists() {
+    let pcap = root().join("pcaps/ioc-sni.pcap");
+    let dir = scratch("nodefault");
+    let allow = dir.join("allow-domains.txt");
+    std::fs::write(&allow, "registry.npmjs.org\n").unwrap();
+    let r = replay(
+        "nodefault-run",
+        &[&pcap],
+        &[
+            "--no-default-signatures",
+            "--signatures",
+            allow.to_str().unwrap(),
+        ],
+    );
+    // Without the IOC list pkg-validate.net is just a name outside the allowlist.
+    let rows = alert_rows(&r.events);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(
+        rows[0].starts_with("non-registry-tls\tpkg-validate.net\t"),
+        "{rows:?}"
+    );
+}

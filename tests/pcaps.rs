@@ -108,3 +108,36 @@ fn fresh_captures_of_real_clients_give_the_expected_alerts() {
     let n = check_dir(&out_dir, "fresh");
     assert!(n >= 11, "the script made only {n} scenarios");
 }
+
+#[test]
+fn flow_start_alerts_carry_the_flows_app_layer_object() {
+    let r = replay(
+        "carry-tls",
+        &[&root().join("pcaps/tls-ip-literal.pcap")],
+        &[],
+    );
+    let direct = r
+        .events
+        .iter()
+        .find(|e| e["alert"]["metadata"]["detection"][0] == "direct-ip")
+        .expect("direct-ip alert");
+    assert_eq!(direct["app_proto"], "tls");
+    assert!(
+        direct["tls"]["ja4"]
+            .as_str()
+            .is_some_and(|j| j.starts_with("t13i")),
+        "{direct}"
+    );
+    let r = replay(
+        "carry-http",
+        &[&root().join("pcaps/http-ip-host.pcap")],
+        &[],
+    );
+    let direct = r
+        .events
+        .iter()
+        .find(|e| e["alert"]["metadata"]["detection"][0] == "direct-ip")
+        .expect("direct-ip alert");
+    assert_eq!(direct["http"]["hostname"], "203.0.113.9", "{direct}");
+    assert_eq!(direct["http"]["http_user_agent"], "axios/1.7.9", "{direct}");
+}

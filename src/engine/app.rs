@@ -4,7 +4,7 @@
 
 use super::context::{event, Ctx};
 use crate::decode::{Packet, Proto};
-use crate::detect::{HttpFacts, Scope};
+use crate::detect::{Hit, HttpFacts, Scope};
 use crate::flow::stream::{Added, Stream, MAX_BUFFERED};
 use crate::flow::{Direction, FlowMeta};
 use crate::proto::{dns, http, tls};
@@ -15,6 +15,8 @@ use std::collections::VecDeque;
 const CLASSIFY_LIMIT: usize = 64;
 /// HTTP requests kept waiting for their response at most.
 const MAX_PENDING_REQUESTS: usize = 32;
+/// Seconds of packet time a flow-start alert may wait for the flow's first app-layer object.
+const FLOW_START_HOLD_SECS: u64 = 1;
 /// Ports where DNS is assumed without a content probe.
 const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
 
@@ -69,6 +71,9 @@ pub struct FlowState {
     http: HttpState,
     dns_requests: u64,
     pub gaps: u32,
+    /// Flow-start detections (`ioc-ip`, `direct-ip`) held until the flow's first app-layer
+    /// object exists, so that their alert carries it.
+    held: Vec<Hit>,
 }
 
 impl Default for FlowState {
@@ -86,6 +91,7 @@ impl Default for FlowState {
             },
             dns_requests: 0,
             gaps: 0,
+            held: Vec::new(),
         }
     }
 }
@@ -102,6 +108,38 @@ impl FlowState {
         self.app = app;
         if self.first_app.is_none() {
             self.first_app = app.eve_name();
+        }
+    }
+
+    /// Holds the flow-start detections of a new flow.
+    pub fn hold(&mut self, hits: Vec<Hit>) {
+        self.held = hits;
+    }
+
+    /// Alerts the held flow-start detections, with the flow's app-layer object when there is one.
+    pub fn release_held(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        meta: &FlowMeta,
+        app: Option<(&'static str, &Value)>,
+    ) {
+        for hit in std::mem::take(&mut self.held) {
+            ctx.alert(
+                meta,
+                Some(&mut self.alerted),
+                &hit,
+                app.map(|(k, _)| k),
+                app,
+            );
+        }
+    }
+
+    /// Releases held detections whose wait is over: the app layer will not produce an object
+    /// (bypassed, not recognised) or the flow is older than [`FLOW_START_HOLD_SECS`].
+    pub fn release_held_if_due(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta) {
+        let waited = ctx.ts.secs_since(meta.first_ts) >= FLOW_START_HOLD_SECS;
+        if !self.held.is_empty() && (!self.inspecting || waited) {
+            self.release_held(ctx, meta, None);
         }
     }
 
@@ -257,6 +295,7 @@ impl FlowState {
                 s.consume(n);
                 ctx.counters.tls_client_hellos += 1;
                 let object = hello.eve();
+                self.release_held(ctx, meta, Some(("tls", &object)));
                 let scope = ctx.scope(meta);
                 if let Some(hit) =
                     ctx.detector
@@ -316,8 +355,9 @@ impl FlowState {
         } else {
             ctx.detector.on_http_request(scope, &facts)
         };
-        if !hits.is_empty() {
+        if !hits.is_empty() || !self.held.is_empty() {
             let object = req.eve(None);
+            self.release_held(ctx, meta, Some(("http", &object)));
             for hit in hits {
                 ctx.alert(
                     meta,
@@ -407,7 +447,8 @@ impl FlowState {
             }
         }
         if first {
-            ctx.flow_start(meta, &mut self.alerted, self.app == AppProto::Dns);
+            let hits = ctx.flow_start(meta, self.app == AppProto::Dns);
+            self.hold(hits);
         }
         if self.app == AppProto::Dns && !pkt.payload.is_empty() {
             self.on_dns_message(ctx, meta, dir, pkt.payload);
@@ -431,6 +472,7 @@ impl FlowState {
             self.dns_requests - 1
         };
         let object = msg.eve(tx_id);
+        self.release_held(ctx, meta, Some(("dns", &object)));
         if msg.is_response {
             for (_, ip, ttl) in msg.resolved_addrs() {
                 ctx.dns.insert(ip, ttl, ctx.ts);

@@ -95,15 +95,11 @@ impl Ctx<'_> {
         self.detector.scope(meta.client.0, meta.server.0)
     }
 
-    /// Runs the flow-start detections (`ioc-ip`, `direct-ip`).
-    pub fn flow_start(&mut self, meta: &FlowMeta, alerted: &mut u8, is_dns: bool) {
+    /// The flow-start detections (`ioc-ip`, `direct-ip`) that fire for this flow now.
+    pub fn flow_start(&mut self, meta: &FlowMeta, is_dns: bool) -> Vec<Hit> {
         let scope = self.scope(meta);
         let resolved = self.dns.resolved(meta.server.0, self.ts);
-        for hit in self
-            .detector
+        self.detector
             .on_flow_start(scope, meta.server.0, is_dns, resolved)
-        {
-            self.alert(meta, Some(alerted), &hit, None, None);
-        }
     }
 }

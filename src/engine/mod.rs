@@ -137,21 +137,32 @@ impl Engine {
             Proto::Tcp => {
                 if created {
                     let is_dns = [53, 5353].contains(&meta.server.1);
-                    ctx.flow_start(meta, &mut state.alerted, is_dns);
+                    let hits = ctx.flow_start(meta, is_dns);
+                    state.hold(hits);
                 }
                 state.on_tcp(&mut ctx, meta, dir, pkt);
             }
             Proto::Udp => state.on_udp(&mut ctx, meta, dir, pkt, created),
         }
+        state.release_held_if_due(&mut ctx, meta);
     }
 
-    /// Logs a finished flow: its unanswered HTTP requests, then the flow record.
+    /// Logs a finished flow: its held alerts, its unanswered HTTP requests, then the flow record.
     fn end_flow(
         &mut self,
         mut flow: Flow<FlowState>,
         reason: &'static str,
         sink: &mut dyn EventSink,
     ) {
+        let mut ctx = Ctx {
+            detector: &self.config.detector,
+            dns: &mut self.dns,
+            sink: &mut *sink,
+            counters: &mut self.counters,
+            ts: flow.meta.last_ts,
+            pcap_cnt: None,
+        };
+        flow.state.release_held(&mut ctx, &flow.meta, None);
         for object in flow.state.take_pending_http() {
             let ev = event(
                 &flow.meta,

@@ -109,35 +109,30 @@ fn fresh_captures_of_real_clients_give_the_expected_alerts() {
     assert!(n >= 11, "the script made only {n} scenarios");
 }
 
+/// The `direct-ip` alert of the committed capture `name`.
+fn direct_ip_alert(name: &str) -> serde_json::Value {
+    let r = replay(
+        &format!("carry-{name}"),
+        &[&root().join(format!("pcaps/{name}.pcap"))],
+        &[],
+    );
+    r.events
+        .into_iter()
+        .find(|e| e["alert"]["metadata"]["detection"][0] == "direct-ip")
+        .unwrap_or_else(|| panic!("{name}: no direct-ip alert"))
+}
+
 #[test]
 fn flow_start_alerts_carry_the_flows_app_layer_object() {
-    let r = replay(
-        "carry-tls",
-        &[&root().join("pcaps/tls-ip-literal.pcap")],
-        &[],
-    );
-    let direct = r
-        .events
-        .iter()
-        .find(|e| e["alert"]["metadata"]["detection"][0] == "direct-ip")
-        .expect("direct-ip alert");
-    assert_eq!(direct["app_proto"], "tls");
+    let tls = direct_ip_alert("tls-ip-literal");
+    assert_eq!(tls["app_proto"], "tls");
     assert!(
-        direct["tls"]["ja4"]
+        tls["tls"]["ja4"]
             .as_str()
             .is_some_and(|j| j.starts_with("t13i")),
-        "{direct}"
+        "{tls}"
     );
-    let r = replay(
-        "carry-http",
-        &[&root().join("pcaps/http-ip-host.pcap")],
-        &[],
-    );
-    let direct = r
-        .events
-        .iter()
-        .find(|e| e["alert"]["metadata"]["detection"][0] == "direct-ip")
-        .expect("direct-ip alert");
-    assert_eq!(direct["http"]["hostname"], "203.0.113.9", "{direct}");
-    assert_eq!(direct["http"]["http_user_agent"], "axios/1.7.9", "{direct}");
+    let http = direct_ip_alert("http-ip-host");
+    assert_eq!(http["http"]["hostname"], "203.0.113.9", "{http}");
+    assert_eq!(http["http"]["http_user_agent"], "axios/1.7.9", "{http}");
 }

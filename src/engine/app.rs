@@ -197,11 +197,15 @@ impl FlowState {
         }
     }
 
-    /// After a gap in direction `i`, only a message-framed protocol can go on.
+    /// After a gap in direction `i` (0 to the server, 1 to the client): a length-framed protocol
+    /// (DNS) resynchronises; HTTP stops locating responses after a server-side gap; a gap in the
+    /// client bytes of anything else ends inspection. Server bytes of other protocols are never
+    /// parsed, so a gap there changes nothing.
     fn on_gap(&mut self, i: usize) {
         match (self.app, i) {
             (AppProto::Dns, _) => {}
             (AppProto::Http, 1) => self.http.responses_ok = false,
+            (_, 1) => {}
             _ => self.bypass(),
         }
     }

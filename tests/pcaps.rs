@@ -136,3 +136,45 @@ fn flow_start_alerts_carry_the_flows_app_layer_object() {
     assert_eq!(http["http"]["hostname"], "203.0.113.9", "{http}");
     assert_eq!(http["http"]["http_user_agent"], "axios/1.7.9", "{http}");
 }
+
+#[test]
+fn a_client_hello_in_reversed_and_retransmitted_segments_parses_the_same() {
+    let original = root().join("pcaps/split-clienthello.pcap");
+    let (linktype, records) = read_pcap(&original);
+    let hello: Vec<usize> = records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| eth_ipv4_tcp(&r.2).is_some_and(|(dport, len)| dport == 443 && len > 0))
+        .map(|(i, _)| i)
+        .take_while(|i| *i < records.len())
+        .collect();
+    assert!(
+        hello.len() >= 4,
+        "the ClientHello should span at least 4 data segments, found {hello:?}"
+    );
+    let first_four = &hello[..4];
+    let mut shuffled = records.clone();
+    for (slot, from) in first_four.iter().zip(first_four.iter().rev()) {
+        shuffled[*slot] = records[*from].clone();
+    }
+    // A retransmission of the second segment with its payload overwritten: first copy wins.
+    let mut forged = records[first_four[1]].clone();
+    let len = forged.2.len();
+    forged.2[len - 20..].fill(b'X');
+    shuffled.insert(first_four[3] + 1, forged);
+    let dir = scratch("reordered-hello");
+    let reordered = dir.join("reordered.pcap");
+    write_pcap(&reordered, linktype, &shuffled);
+
+    let want = replay("hello-original", &[&original], &[]);
+    let got = replay("hello-reordered", &[&reordered], &[]);
+    let tls = |r: &Replay| {
+        r.of_type("tls")
+            .first()
+            .map(|e| e["tls"].clone())
+            .expect("one tls event")
+    };
+    assert_eq!(tls(&got), tls(&want));
+    assert_eq!(tls(&got)["sni"], "cdn.evil-mirror.net");
+    assert_eq!(alert_rows(&got.events), alert_rows(&want.events));
+}

@@ -174,15 +174,41 @@ impl FlowState {
         if streams[own].add(data_seq, pkt.payload) == Added::Dropped {
             ctx.counters.stream_overflows += 1;
         }
-        let mut gap = [false; 2];
-        if tcp.ack_flag && streams[other].on_peer_ack(tcp.ack) {
-            gap[other] = true;
+        if tcp.ack_flag {
+            streams[other].on_peer_ack(tcp.ack);
         }
-        if (tcp.fin || tcp.rst) && streams[own].skip_gap() {
-            gap[own] = true;
+        let mut gap = [streams[0].age_hole(), streams[1].age_hole()];
+        if tcp.fin || tcp.rst {
+            gap[own] |= streams[own].skip_gap();
         }
-        for (i, g) in gap.iter().enumerate() {
-            if *g {
+        self.parse_after_gaps(ctx, meta, streams, gap);
+    }
+
+    /// The flow ends: bytes still waiting behind a hole will not be completed, so skip the holes
+    /// and parse what is left.
+    pub fn on_flow_end(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta) {
+        let Some(mut streams) = self.streams.take() else {
+            return;
+        };
+        if !self.inspecting {
+            return;
+        }
+        let gap = [streams[0].skip_gap(), streams[1].skip_gap()];
+        if gap != [false, false] {
+            self.parse_after_gaps(ctx, meta, streams, gap);
+        }
+    }
+
+    /// Tells the app layer about skipped gaps, then parses both directions.
+    fn parse_after_gaps(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        meta: &FlowMeta,
+        mut streams: Box<[Stream; 2]>,
+        gap: [bool; 2],
+    ) {
+        for (i, skipped) in gap.iter().enumerate() {
+            if *skipped {
                 ctx.counters.tcp_gaps += 1;
                 self.gaps += 1;
                 self.on_gap(i);

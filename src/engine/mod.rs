@@ -162,6 +162,7 @@ impl Engine {
             ts: flow.meta.last_ts,
             pcap_cnt: None,
         };
+        flow.state.on_flow_end(&mut ctx, &flow.meta);
         flow.state.release_held(&mut ctx, &flow.meta, None);
         for object in flow.state.take_pending_http() {
             let ev = event(

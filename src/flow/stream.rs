@@ -1,12 +1,16 @@
 //! One direction of a TCP connection, reassembled in sequence order: out-of-order segments wait
 //! (bounded), retransmissions and overlaps keep the first copy of each byte, and a gap that the
-//! peer's ACK proves we missed is skipped so the parser can resynchronise. Bytes are kept only
-//! until the app-layer parser consumes them.
+//! peer's ACK proves we missed is skipped so the parser can resynchronise. A capture point may
+//! see an ACK before the data it acknowledges (the two directions are merged with some skew), so
+//! an acknowledged hole is skipped only once it has stayed open for [`GAP_PATIENCE`] packets.
+//! Bytes are kept only until the app-layer parser consumes them.
 
 /// Most in-order bytes kept unconsumed before the engine gives up on the flow's app layer.
 pub const MAX_BUFFERED: usize = 64 * 1024;
 /// Most out-of-order bytes kept waiting for a missing segment.
 const MAX_OUT_OF_ORDER: usize = 64 * 1024;
+/// Packets of the flow an acknowledged hole may stay open before it is declared a gap.
+pub const GAP_PATIENCE: u16 = 16;
 
 /// What adding a segment changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +35,8 @@ pub struct Stream {
     pending_bytes: usize,
     /// Bytes still to drop as they arrive (a body the parser consumed before it was all here).
     skip: u64,
+    /// Packets since the peer acknowledged bytes that are missing here (`None`: no such hole).
+    acked_hole_age: Option<u16>,
     /// Gaps skipped so far.
     pub gaps: u32,
 }
@@ -90,13 +96,27 @@ impl Stream {
         Added::Data
     }
 
-    /// The peer acknowledged up to `ack`: bytes we never saw but the peer received form a gap.
-    /// Skips to the earliest waiting segment when that is so; returns `true` when a gap was skipped.
-    pub fn on_peer_ack(&mut self, ack: u32) -> bool {
-        let Some(next) = self.next_seq else {
+    /// The peer acknowledged up to `ack`: if that covers bytes missing here while later bytes
+    /// wait, the hole starts ageing (see [`Stream::age_hole`]).
+    pub fn on_peer_ack(&mut self, ack: u32) {
+        let Some(next) = self.next_seq else { return };
+        if !self.pending.is_empty() && (ack.wrapping_sub(next) as i32) > 0 {
+            self.acked_hole_age.get_or_insert(0);
+        }
+    }
+
+    /// Called once per packet of the flow: ages an acknowledged hole and skips it once it has
+    /// stayed open for [`GAP_PATIENCE`] packets; `true` when a gap was skipped.
+    pub fn age_hole(&mut self) -> bool {
+        let Some(age) = self.acked_hole_age else {
             return false;
         };
-        if self.pending.is_empty() || (ack.wrapping_sub(next) as i32) <= 0 {
+        if self.pending.is_empty() {
+            self.acked_hole_age = None;
+            return false;
+        }
+        if age + 1 < GAP_PATIENCE {
+            self.acked_hole_age = Some(age + 1);
             return false;
         }
         self.skip_gap()
@@ -121,6 +141,7 @@ impl Stream {
         self.gaps += 1;
         self.buf.clear();
         self.skip = 0;
+        self.acked_hole_age = None;
         self.next_seq = Some(earliest);
         self.drain_pending();
         true
@@ -209,16 +230,34 @@ mod tests {
     }
 
     #[test]
-    fn a_gap_the_peer_acked_is_skipped() {
+    fn a_gap_the_peer_acked_is_skipped_once_it_stays_open() {
         let mut s = Stream::default();
         s.on_syn(0);
         s.add(1, b"aaaa");
         s.consume(4);
         s.add(9, b"cccc");
-        assert!(!s.on_peer_ack(5));
-        assert!(s.on_peer_ack(13));
+        s.on_peer_ack(5);
+        assert!(!s.age_hole(), "an ACK of what we have is no evidence");
+        s.on_peer_ack(13);
+        for _ in 1..GAP_PATIENCE {
+            assert!(!s.age_hole());
+        }
+        assert!(s.age_hole());
         assert_eq!(s.data(), b"cccc");
         assert_eq!(s.gaps, 1);
+    }
+
+    #[test]
+    fn an_ack_seen_before_its_data_is_no_gap() {
+        let mut s = Stream::default();
+        s.on_syn(0);
+        s.add(5, b"bbbb");
+        s.on_peer_ack(9);
+        assert!(!s.age_hole());
+        s.add(1, b"aaaa");
+        assert!(!s.age_hole());
+        assert_eq!(s.data(), b"aaaabbbb");
+        assert_eq!(s.gaps, 0);
     }
 
     #[test]

@@ -155,9 +155,11 @@ pub fn canon_ip(s: &str) -> String {
         .unwrap_or_else(|_| s.to_owned())
 }
 
-/// Writes a classic little-endian pcap with microsecond timestamps; each record is
-/// (seconds, micros, captured bytes, original length).
-pub fn write_pcap(path: &Path, linktype: u32, records: &[(u32, u32, Vec<u8>, u32)]) {
+/// One pcap record: seconds, microseconds, captured bytes, original length.
+pub type Record = (u32, u32, Vec<u8>, u32);
+
+/// Writes a classic little-endian pcap with microsecond timestamps.
+pub fn write_pcap(path: &Path, linktype: u32, records: &[Record]) {
     let mut out = Vec::new();
     out.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
     out.extend_from_slice(&2u16.to_le_bytes());
@@ -242,4 +244,46 @@ pub fn ipv4_packet(src: [u8; 4], dst: [u8; 4], l4: L4, payload: &[u8]) -> Vec<u8
     }
     p.extend_from_slice(payload);
     p
+}
+
+/// Reads a classic little-endian microsecond pcap: its link type and records.
+pub fn read_pcap(path: &Path) -> (u32, Vec<Record>) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+    assert_eq!(
+        u32_at(0),
+        0xa1b2c3d4,
+        "{}: not a little-endian microsecond pcap",
+        path.display()
+    );
+    let linktype = u32_at(20);
+    let mut records = Vec::new();
+    let mut at = 24;
+    while at + 16 <= bytes.len() {
+        let caplen = u32_at(at + 8) as usize;
+        records.push((
+            u32_at(at),
+            u32_at(at + 4),
+            bytes[at + 16..at + 16 + caplen].to_vec(),
+            u32_at(at + 12),
+        ));
+        at += 16 + caplen;
+    }
+    (linktype, records)
+}
+
+/// TCP destination port and payload length of an Ethernet/IPv4 frame, if it is one.
+pub fn eth_ipv4_tcp(frame: &[u8]) -> Option<(u16, usize)> {
+    if frame.len() < 54 || frame[12..14] != [0x08, 0x00] || frame[23] != 6 {
+        return None;
+    }
+    let ip = &frame[14..];
+    let ihl = usize::from(ip[0] & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+    let tcp = ip.get(ihl..)?;
+    let doff = usize::from(tcp.get(12)? >> 4) * 4;
+    Some((
+        u16::from_be_bytes([tcp[2], tcp[3]]),
+        total.checked_sub(ihl + doff)?,
+    ))
 }

@@ -23,7 +23,8 @@ log() { printf '%s: %s\n' "$prog" "$*" >&2; }
 die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 
 ALL_SCENARIOS=(benign-registry ioc-sni npm-postinstall-ioc tls-ip-literal non-registry-tls
-  node-http-ua dns-ioc-udp-tcp ipv6-ioc split-clienthello tls-port-8443 http-ip-host)
+  node-http-ua dns-ioc-udp-tcp ipv6-ioc split-clienthello tls-port-8443 http-ip-host
+  dns-fragmented-answer)
 
 [ $# -ge 1 ] || die "usage: $0 OUTDIR [SCENARIO...]  (scenarios: ${ALL_SCENARIOS[*]})"
 OUTDIR=$1; shift
@@ -60,6 +61,12 @@ TLS_IP_LITERAL=203.0.113.7     # HTTPS by IP, no DNS, no SNI
 HTTP_IP_LITERAL=203.0.113.9    # plain HTTP by IP, no DNS
 IOC_DOMAINS=(pkg-validate.net npm-health-check.io plain-crypto-js.net axios-update-service.com)
 SPLIT_MTU=200                  # MSS 160: curl's ~520-byte ClientHello takes 4 segments
+# One name with many A records (not in HOST4: no certificate SAN, plain HTTP only). 68 answers
+# make a 1139-byte DNS message: under glibc's EDNS0 limit of 1200 (so no TC, no retry over TCP),
+# and over FRAG_MTU, so dnsmasq's UDP answer leaves the internet namespace as 3 IPv4 fragments.
+MIRROR=mirror.example-cdn.net
+MIRROR4=($(seq -f '203.0.113.%g' 100 167))
+FRAG_MTU=576                   # the IPv4 minimum; fragments carry at most 552 bytes
 
 # ---------------------------------------------------------------- cleanup
 TAG=$$
@@ -141,8 +148,8 @@ client() {
   ip netns exec "$RNS" env -i PATH="$PATH" HOME="$WORK/home" LANG=C.UTF-8 "$@"
 }
 
-write_resolv() {  # nameserver address
-  printf 'nameserver %s\noptions timeout:5 attempts:1\n' "$1" >"/etc/netns/$RNS/resolv.conf"
+write_resolv() {  # nameserver-address [extra resolver option]
+  printf 'nameserver %s\noptions timeout:5 attempts:1%s\n' "$1" "${2:+ $2}" >"/etc/netns/$RNS/resolv.conf"
 }
 
 setup_ipv6() {  # idempotent; also after an MTU below 1280 removed IPv6 from the veth
@@ -185,7 +192,7 @@ setup_netns() {
   ix ip neigh replace "$RUN4" lladdr "$RUN_MAC" dev inet0 nud permanent
   # Service addresses live on the internet namespace's loopback.
   local a
-  for a in "$RES4" "$TLS_IP_LITERAL" "$HTTP_IP_LITERAL" $(printf '%s\n' "${HOST4[@]}" | sort -u); do
+  for a in "$RES4" "$TLS_IP_LITERAL" "$HTTP_IP_LITERAL" $(printf '%s\n' "${HOST4[@]}" | sort -u) "${MIRROR4[@]}"; do
     ix ip addr add "$a/32" dev lo
   done
   for a in "$RES6" $(printf '%s\n' "${HOST6[@]}" | sort -u); do
@@ -206,6 +213,9 @@ start_servers() {
   for h in "${!HOST4[@]}"; do
     args+=("--host-record=$h,${HOST4[$h]}${HOST6[$h]:+,${HOST6[$h]}}" "--local=/$h/")
   done
+  # A name in several --host-record lines gets all their addresses.
+  for a in "${MIRROR4[@]}"; do args+=("--host-record=$MIRROR,$a"); done
+  args+=("--local=/$MIRROR/")
   # Background jobs run `ip netns exec` directly (not through a shell function), so $! is the
   # server's own pid: ip execs the command.
   ip netns exec "$INS" dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --no-poll --bind-interfaces \
@@ -479,6 +489,44 @@ sc_http-ip-host() {
   expect node-http-ua axios/1.7.9 "$RUN4" "$ip" 80
   finish http-ip-host "node http.request to http://$ip/beacon with User-Agent: axios/1.7.9, no DNS:
 direct-ip (unresolved IP and an IP-literal Host, one flow: one alert) and node-http-ua." "$RUN4 $ip 80"
+}
+
+sc_dns-fragmented-answer() {
+  local ip n frags
+  # Every A record must be served, in one answer that fits glibc's 1200-byte EDNS0 buffer.
+  n=$(ix dig +short +time=2 +tries=1 +bufsize=1200 +ignore "@$RES4" "$MIRROR" A | grep -c . || true)
+  [ "$n" -eq ${#MIRROR4[@]} ] || die "dns-fragmented-answer: dnsmasq serves $n A records for $MIRROR (want ${#MIRROR4[@]})"
+  rx ip link set runner0 mtu "$FRAG_MTU"
+  ix ip link set inet0 mtu "$FRAG_MTU"
+  # edns0: glibc advertises a 1200-byte UDP buffer; without it dnsmasq would truncate the answer at
+  # 512 bytes and glibc would ask again over TCP, so curl's address would not come from fragments.
+  write_resolv "$RES4" edns0
+  start_capture dns-fragmented-answer
+  ip=$(client "${CURL[@]}" -4 -w '%{remote_ip}' "http://$MIRROR/") || die "dns-fragmented-answer: curl failed"
+  stop_capture
+  write_resolv "$RES4"
+  rx ip link set runner0 mtu 1500
+  ix ip link set inet0 mtu 1500
+  setup_ipv6   # an MTU below 1280 took IPv6 off the link
+  [[ " ${MIRROR4[*]} " == *" $ip "* ]] || die "dns-fragmented-answer: curl connected to '$ip', not to an address of $MIRROR"
+  local pcap=$WORK/cap/dns-fragmented-answer.pcap
+  [ -z "$(tcpdump -nn -r "$pcap" 'tcp port 53' 2>/dev/null)" ] \
+    || die "dns-fragmented-answer: DNS over TCP in the capture (the UDP answer was truncated?)"
+  n=$(tcpdump -nn -t -r "$pcap" "udp dst port 53" 2>/dev/null | grep -c ' A? ' || true)
+  [ "$n" -eq 1 ] || die "dns-fragmented-answer: $n A queries in the capture (want 1)"
+  # The resolver's answer must be IPv4 fragments: one IP id, offset 0 with MF set, the last without.
+  frags=$(tcpdump -nn -v -t -r "$pcap" "src host $RES4 and dst host $RUN4 and ((ip[6:2] & 0x3fff) != 0)" 2>/dev/null \
+          | grep -c '^IP (.*, offset [0-9]*, flags \[' || true)
+  tcpdump -nn -v -t -r "$pcap" "src host $RES4 and dst host $RUN4" 2>/dev/null | grep '^IP (' >"$WORK/frags.log" || true
+  [ "$frags" -ge 2 ] || die "dns-fragmented-answer: the DNS answer was not fragmented ($frags fragments): $(cat "$WORK/frags.log")"
+  grep -q 'offset 0, flags \[+\]' "$WORK/frags.log" && [ "$(grep -c ', offset [1-9][0-9]*, flags \[none\]' "$WORK/frags.log")" -eq 1 ] \
+    && [ "$(sed 's/.*, id \([0-9]*\),.*/\1/' "$WORK/frags.log" | sort -u | wc -l)" -eq 1 ] \
+    || die "dns-fragmented-answer: the fragments are not one whole datagram: $(cat "$WORK/frags.log")"
+  finish dns-fragmented-answer "veth MTU $FRAG_MTU, resolv.conf 'options edns0': curl -4 http://$MIRROR/ (plain HTTP, no
+--resolve). dnsmasq answers its A query with ${#MIRROR4[@]} addresses (${MIRROR4[0]}-${MIRROR4[-1]}) in one UDP
+datagram sent as $frags IPv4 fragments; curl connects to one of them (dnsmasq shuffles the order). The
+address was resolved (only through the fragments), the name is no IOC, curl's UA is not Node.js:
+no alerts." "$RUN4 $ip 80"
 }
 
 # ---------------------------------------------------------------- main

@@ -106,7 +106,7 @@ fn fresh_captures_of_real_clients_give_the_expected_alerts() {
         .expect("run pcaps/make-captures.sh");
     assert!(status.success(), "pcaps/make-captures.sh failed: {status}");
     let n = check_dir(&out_dir, "fresh");
-    assert!(n >= 11, "the script made only {n} scenarios");
+    assert!(n >= 12, "the script made only {n} scenarios");
 }
 
 /// The `direct-ip` alert of the committed capture `name`.
@@ -177,4 +177,32 @@ fn a_client_hello_in_reversed_and_retransmitted_segments_parses_the_same() {
     assert_eq!(tls(&got), tls(&want));
     assert_eq!(tls(&got)["sni"], "cdn.evil-mirror.net");
     assert_eq!(alert_rows(&got.events), alert_rows(&want.events));
+}
+
+#[test]
+fn a_dns_answer_in_ip_fragments_is_reassembled_and_resolves_the_next_connection() {
+    let r = replay(
+        "fragmented-dns",
+        &[&root().join("pcaps/dns-fragmented-answer.pcap")],
+        &[],
+    );
+    assert!(
+        r.stderr
+            .contains("IP fragments: 3 received, 1 datagrams reassembled"),
+        "{}",
+        r.stderr
+    );
+    let response = r
+        .of_type("dns")
+        .into_iter()
+        .find(|e| e["dns"]["type"] == "response")
+        .expect("the fragmented response is logged");
+    assert_eq!(
+        response["dns"]["answers"].as_array().map(Vec::len),
+        Some(68)
+    );
+    assert!(
+        alert_rows(&r.events).is_empty(),
+        "no direct-ip: the reassembled answer resolved the server"
+    );
 }

@@ -76,8 +76,8 @@ fn check_dir(dir: &Path, tag: &str) -> usize {
 fn committed_captures_give_exactly_their_expected_alerts() {
     let n = check_dir(&root().join("pcaps"), "committed");
     assert!(
-        n >= 11,
-        "expected at least 11 committed scenarios, found {n}"
+        n >= 12,
+        "expected at least 12 committed scenarios, found {n}"
     );
 }
 

@@ -253,3 +253,156 @@ fn every_corpus_capture_replays_and_its_tls_dns_http_facts_match() {
         tally.unmatched.join("\n")
     );
 }
+
+/// Key prefixes of suricata-verify checks that egress-ids does not log, with the reason.
+const NOT_LOGGED: &[(&str, &str)] = &[
+    ("alert", "alerts of the suricata-verify test's own rules"),
+    ("quic", "QUIC is the QUIC issue's"),
+    ("tcp", "per-flow TCP flag logging is not part of EVE here"),
+    (
+        "pcap_cnt",
+        "Suricata numbers app-layer events by the packet that ACKs the data",
+    ),
+    ("tx_id", "Suricata's per-flow transaction ids"),
+    ("packet", "packet/payload logging is not done"),
+    ("payload", "packet/payload logging is not done"),
+    ("pkt_src", "packet/payload logging is not done"),
+    (
+        "tls.subject",
+        "server certificates are not parsed (only the ClientHello)",
+    ),
+    (
+        "tls.issuerdn",
+        "server certificates are not parsed (only the ClientHello)",
+    ),
+    (
+        "tls.fingerprint",
+        "server certificates are not parsed (only the ClientHello)",
+    ),
+    (
+        "tls.notafter",
+        "server certificates are not parsed (only the ClientHello)",
+    ),
+    (
+        "tls.notbefore",
+        "server certificates are not parsed (only the ClientHello)",
+    ),
+    (
+        "tls.serial",
+        "server certificates are not parsed (only the ClientHello)",
+    ),
+    (
+        "tls.client_handshake",
+        "Suricata 8's optional client_handshake object is not logged",
+    ),
+    ("http.length", "response body lengths are not logged"),
+    (
+        "flow.",
+        "the test's flow counters depend on Suricata's flow engine",
+    ),
+];
+
+/// Checks that hold for Suricata's flow engine but not for ours, with the reason.
+const ENGINE_DIFFERENCES: &[(&str, &str)] = &[
+    ("eve-flow-vlan-02", "ICMP-only capture: egress-ids tracks TCP and UDP flows, not ICMP"),
+    (
+        "tcp-fastopen-10-syn-data-ignore",
+        "SYN-ACKs with two different ISNs: Suricata splits the connection into 2 flows (and 2 tls events); egress-ids keeps 1 flow with its 1 ClientHello (the later copies are retransmissions of the same bytes)",
+    ),
+];
+
+/// Follows a suricata-verify key path (`dns.answers[0].rdata`, `x.__len`) into an event.
+fn sv_lookup<'a>(ev: &'a Value, path: &str) -> Option<Value> {
+    let mut cur: &'a Value = ev;
+    for part in path.split('.') {
+        if part == "__len" {
+            return Some(Value::from(
+                cur.as_str()
+                    .map(str::len)
+                    .or(cur.as_array().map(Vec::len))?,
+            ));
+        }
+        let (name, index) = match part.split_once('[') {
+            Some((n, rest)) => (n, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (part, None),
+        };
+        cur = cur.get(name)?;
+        if let Some(i) = index {
+            cur = cur.get(i)?;
+        }
+    }
+    Some(cur.clone())
+}
+
+#[test]
+fn suricata_verify_checks_on_logged_fields_hold() {
+    let Some(shared) = shared() else { return };
+    let corpus = shared.join("corpus");
+    let (mut passed, mut evaluated, mut skipped) = (0, 0, BTreeMap::<&str, u32>::new());
+    let mut failures = Vec::new();
+    for entry in std::fs::read_dir(corpus.join("expected")).expect("expected dir") {
+        let path = entry.expect("entry").path();
+        let expected: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let name = expected["name"].as_str().unwrap_or_default().to_owned();
+        let checks = array(&expected["suricata_verify"]["eve_checks"]);
+        if checks.is_empty() {
+            continue;
+        }
+        let pcap = corpus.join(expected["pcap"].as_str().unwrap_or_default());
+        let r = replay(&format!("sv-{name}"), &[&pcap], &[]);
+        for check in checks {
+            let filter = &check["filter"];
+            let Some(matches) = filter["match"].as_object() else {
+                continue;
+            };
+            let reason = matches.keys().find_map(|k| {
+                NOT_LOGGED
+                    .iter()
+                    .find(|(p, _)| k == p || k.starts_with(&format!("{p}.")) || k.starts_with(p))
+                    .map(|(_, why)| *why)
+            });
+            let event_type = matches
+                .get("event_type")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let reason = reason.or((!["tls", "dns", "http", "flow"].contains(&event_type))
+                .then_some("event type not logged"));
+            let engine = ENGINE_DIFFERENCES.iter().find(|(p, _)| *p == name);
+            let reason = reason.or(engine.map(|(_, why)| *why));
+            if let Some(why) = reason {
+                *skipped.entry(why).or_default() += 1;
+                continue;
+            }
+            evaluated += 1;
+            let count = r
+                .events
+                .iter()
+                .filter(|ev| {
+                    matches.iter().all(|(k, want)| {
+                        sv_lookup(ev, k).is_some_and(|got| values_match(want, &got))
+                    })
+                })
+                .count();
+            if Some(count as u64) == filter["count"].as_u64() {
+                passed += 1;
+            } else {
+                failures.push(format!(
+                    "{name}: {count} events match (want {}): {}",
+                    filter["count"],
+                    Value::Object(matches.clone())
+                ));
+            }
+        }
+    }
+    eprintln!("suricata-verify checks on logged fields: {passed}/{evaluated} hold");
+    for (why, n) in &skipped {
+        eprintln!("  skipped {n}: {why}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} checks fail:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

@@ -60,8 +60,10 @@ struct HttpState {
 pub struct FlowState {
     /// Protocol of the client bytes now (a CONNECT tunnel starts over at `Unknown`).
     pub app: AppProto,
-    /// The first protocol recognised, for the flow log.
+    /// The first protocol recognised ("failed" when none was), for the flow log.
     pub first_app: Option<&'static str>,
+    /// The last protocol recognised (differs from the first after a CONNECT tunnel).
+    last_app: Option<&'static str>,
     /// TCP reassembly `[to_server, to_client]`; `None` for UDP or once bypassed.
     streams: Option<Box<[Stream; 2]>>,
     /// Still inspecting (false = bypassed: later packets only count).
@@ -81,6 +83,7 @@ impl Default for FlowState {
         FlowState {
             app: AppProto::Unknown,
             first_app: None,
+            last_app: None,
             streams: None,
             inspecting: true,
             alerted: 0,
@@ -106,8 +109,10 @@ fn index(dir: Direction) -> usize {
 impl FlowState {
     fn set_app(&mut self, app: AppProto) {
         self.app = app;
-        if self.first_app.is_none() {
-            self.first_app = app.eve_name();
+        let Some(name) = app.eve_name() else { return };
+        self.first_app.get_or_insert(name);
+        if app != AppProto::Failed {
+            self.last_app = Some(name);
         }
     }
 
@@ -243,7 +248,18 @@ impl FlowState {
                 return;
             }
             let progressed = match self.app {
-                AppProto::Unknown => self.classify_tcp(meta, data),
+                AppProto::Unknown => match data
+                    .iter()
+                    .take_while(|b| matches!(b, b'\r' | b'\n'))
+                    .count()
+                {
+                    // Blank lines before a request, or left after a CONNECT request, carry nothing.
+                    0 => self.classify_tcp(meta, data),
+                    blank => {
+                        s.consume(blank);
+                        true
+                    }
+                },
                 AppProto::Tls => self.tls_step(ctx, meta, s),
                 AppProto::Http => self.http_request_step(ctx, meta, s),
                 AppProto::Dns => self.dns_tcp_step(ctx, meta, Direction::ToServer, s),
@@ -527,7 +543,10 @@ pub fn flow_event(
     reason: &'static str,
 ) -> crate::output::Event {
     let mut ev = event(meta, Direction::ToServer, meta.last_ts, None, "flow");
-    ev.app_proto = state.first_app;
+    ev.app_proto = state.last_app.or(state.first_app);
+    if state.last_app.is_some() && state.last_app != state.first_app {
+        ev.app_proto_orig = state.first_app;
+    }
     let state_name = match (meta.proto, meta.tcp_phase) {
         (Proto::Udp, _) => "established",
         (_, crate::flow::TcpPhase::New) => "new",

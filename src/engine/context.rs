@@ -48,6 +48,7 @@ pub fn event(
         },
         direction: None,
         app_proto: None,
+        app_proto_orig: None,
         objects: Map::new(),
     }
 }

@@ -62,6 +62,9 @@ pub struct Event {
     pub direction: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app_proto: Option<&'static str>,
+    /// The flow's first protocol when it changed (a CONNECT tunnel: `http`, then `tls`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_proto_orig: Option<&'static str>,
     /// Type-specific objects (`alert`, `tls`, `dns`, `http`, `flow`), in insertion order.
     #[serde(flatten)]
     pub objects: Map<String, Value>,

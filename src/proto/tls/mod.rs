@@ -112,6 +112,10 @@ fn probe_bytes(stream: &[u8], checks: &[&dyn Fn(u8) -> bool]) -> Probe {
 
 /// Probe a TLS record header plus the first handshake byte.
 fn probe_record(stream: &[u8]) -> Probe {
+    // An empty handshake record is TLS framing without a hello yet (Suricata calls it TLS too).
+    if matches!(stream.get(..5), Some(&[HANDSHAKE, 3, minor, 0, 0]) if minor <= 4) {
+        return Probe::Match;
+    }
     if matches!(stream.get(3..5), Some([0, 0])) {
         return Probe::NoMatch;
     }

@@ -38,7 +38,7 @@ enum Command {
         /// Do not print the summary on stderr
         #[arg(long, short)]
         quiet: bool,
-        /// Capture files (pcap or pcapng), replayed in order as one stream
+        /// Capture files (pcap or pcapng), replayed in order as one stream; '-' reads standard input
         #[arg(value_name = "PCAP", required = true)]
         pcaps: Vec<PathBuf>,
     },

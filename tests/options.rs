@@ -142,3 +142,52 @@ fn replacing_the_default_signatures_drops_the_builtin_lists() {
         "{rows:?}"
     );
 }
+
+#[test]
+fn standard_input_replays_like_a_file_and_alerts_are_written_at_once() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let pcap = root().join("pcaps/npm-postinstall-ioc.pcap");
+    let from_file = replay("stdin-file", &[&pcap], &[]);
+    let dir = scratch("stdin-pipe");
+    let eve = dir.join("eve.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_egress-ids"))
+        .args(["replay", "-q", "--eve", eve.to_str().unwrap(), "-"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("start egress-ids");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(&std::fs::read(&pcap).unwrap())
+        .expect("feed the capture");
+    stdin.flush().unwrap();
+    // The pipe stays open, so the replay has not ended: the alerts must be on disk already.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut alerts = 0;
+    while Instant::now() < deadline {
+        let text = std::fs::read_to_string(&eve).unwrap_or_default();
+        alerts = text
+            .lines()
+            .filter(|l| l.contains("\"event_type\":\"alert\""))
+            .count();
+        if alerts == alert_rows(&from_file.events).len() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        child.try_wait().expect("poll").is_none(),
+        "the replay is still reading its input"
+    );
+    assert_eq!(alerts, 3, "alerts written while the input is still open");
+    drop(stdin);
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(1));
+    let text = std::fs::read_to_string(&eve).unwrap();
+    assert_eq!(
+        alert_rows(&parse_and_validate(&text, "stdin")),
+        alert_rows(&from_file.events)
+    );
+}

@@ -2,11 +2,13 @@
 //!
 //! A damaged or truncated file keeps every complete frame before the damage: the reader stops
 //! there and reports the byte offset, so the caller can warn and still write the alerts it has.
+//! The path `-` reads a capture from standard input (`tcpdump -U -w - | egress-ids replay -`).
 
 use super::{Frame, Timestamp};
 use pcap_parser::pcapng::Block;
 use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
 use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Initial reader buffer; grown up to [`MAX_BUFFER`] for frames larger than it.
@@ -53,8 +55,58 @@ struct Interface {
     ts_offset: i64,
 }
 
-/// Checks that `path` can be opened and starts with a pcap or pcapng header.
+/// Whether `path` names standard input.
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Opens `path`, or standard input for `-`.
+fn open(path: &Path) -> Result<Box<dyn Read + Send>, CaptureError> {
+    if is_stdin(path) {
+        return stdin_reader().map_err(|source| CaptureError::Open {
+            path: path.to_owned(),
+            source,
+        });
+    }
+    let file = File::open(path).map_err(|source| CaptureError::Open {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(Box::new(file))
+}
+
+/// Standard input, with its file header read up front. pcap-parser reads twice while it opens a
+/// capture; on a pipe the second read would wait for more packets, holding back the ones already
+/// there. Handing it exactly the header first makes its second read take only what has arrived.
+fn stdin_reader() -> std::io::Result<Box<dyn Read + Send>> {
+    let mut stdin = std::io::stdin();
+    let mut head = Vec::with_capacity(64);
+    (&mut stdin).take(12).read_to_end(&mut head)?;
+    let header_len = match head.get(..12) {
+        // pcapng: the Section Header Block's total length, in the byte order its magic gives.
+        Some([0x0a, 0x0d, 0x0d, 0x0a, l0, l1, l2, l3, bom @ ..]) => {
+            let len = if bom == [0x4d, 0x3c, 0x2b, 0x1a] {
+                u32::from_le_bytes([*l0, *l1, *l2, *l3])
+            } else {
+                u32::from_be_bytes([*l0, *l1, *l2, *l3])
+            };
+            (len as usize).min(MAX_BUFFER)
+        }
+        // Classic pcap: a 24-byte file header.
+        _ => 24,
+    };
+    (&mut stdin)
+        .take(header_len.saturating_sub(head.len()) as u64)
+        .read_to_end(&mut head)?;
+    Ok(Box::new(std::io::Cursor::new(head).chain(stdin)))
+}
+
+/// Checks that `path` can be opened and starts with a pcap or pcapng header (standard input is
+/// checked as it is read: it cannot be read twice).
 pub fn check_capture_file(path: &Path) -> Result<(), CaptureError> {
+    if is_stdin(path) {
+        return Ok(());
+    }
     let file = File::open(path).map_err(|source| CaptureError::Open {
         path: path.to_owned(),
         source,
@@ -81,11 +133,7 @@ pub fn read_capture_file(
     path: &Path,
     mut on_frame: impl FnMut(&Frame<'_>),
 ) -> Result<FileReport, CaptureError> {
-    let file = File::open(path).map_err(|source| CaptureError::Open {
-        path: path.to_owned(),
-        source,
-    })?;
-    let mut reader = match create_reader(INITIAL_BUFFER, file) {
+    let mut reader = match create_reader(INITIAL_BUFFER, open(path)?) {
         Ok(r) => r,
         Err(PcapError::Eof) => {
             return Err(CaptureError::Empty {

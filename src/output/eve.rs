@@ -148,6 +148,15 @@ impl EventSink for EveWriter {
         let result = serde_json::to_writer(&mut self.out, &event)
             .map_err(io::Error::from)
             .and_then(|_| self.out.write_all(b"\n"));
+        // An alert is flushed at once: it reaches the file or pipe within the packet that raised
+        // it, and an interrupted run never loses it in a buffer.
+        let result = result.and_then(|_| {
+            if event.event_type == "alert" {
+                self.out.flush()
+            } else {
+                Ok(())
+            }
+        });
         match result {
             Ok(()) => self.written += 1,
             Err(e) => self.error = Some(e),

@@ -267,3 +267,32 @@ fn corrupt_record_in_a_real_capture_stops_cleanly() {
         "the ClientHello before the damage is still logged"
     );
 }
+
+#[test]
+fn a_record_larger_than_the_read_buffer_is_read_and_the_next_packet_still_alerts() {
+    let dir = scratch("huge-record");
+    let mut dns = vec![0x00, 0x07, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    for label in ["npm-health-check", "io"] {
+        dns.push(label.len() as u8);
+        dns.extend_from_slice(label.as_bytes());
+    }
+    dns.extend_from_slice(&[0, 0, 1, 0, 1]);
+    let query = ipv4_packet([10, 0, 0, 5], [198, 51, 100, 53], L4::udp(40000, 53), &dns);
+    let huge = vec![0x45u8; 600_000];
+    let pcap = dir.join("huge.pcap");
+    write_pcap(
+        &pcap,
+        101,
+        &[
+            (1_774_958_400, 0, huge.clone(), huge.len() as u32),
+            (1_774_958_401, 0, query.clone(), query.len() as u32),
+        ],
+    );
+    let r = replay("huge-record-run", &[&pcap], &[]);
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+    assert!(r.stderr.contains("2 packets (600065 bytes)"), "{}", r.stderr);
+    assert_eq!(
+        alert_rows(&r.events),
+        vec!["ioc-domain\tnpm-health-check.io\t10.0.0.5\t198.51.100.53\t53"]
+    );
+}

@@ -230,27 +230,28 @@ pub fn read_capture_file(
                 reader.consume(offset);
             }
             Err(PcapError::Eof) => return Ok(report),
+            // More bytes are needed: read them (at the end of the input pcap-parser then reports
+            // UnexpectedEof, which is damage).
             Err(PcapError::Incomplete(_)) => {
-                let before = reader.consumed();
-                if reader.refill().is_err() {
-                    report.damage = Some(format!("read error after byte {}", report.bytes));
+                if let Err(e) = reader.refill() {
+                    let why = describe(&e);
+                    report.damage = Some(format!("read error after byte {}: {why}", report.bytes));
                     return Ok(report);
                 }
-                // `refill` cannot make progress when the buffer is full of one huge record or the
-                // file ended in the middle of a record.
-                if reader.consumed() == before && !reader_has_progress(&mut reader) {
-                    if buffer_size < MAX_BUFFER && reader.grow(buffer_size * 2) {
-                        buffer_size *= 2;
-                        continue;
-                    }
-                    report.damage = Some(format!(
-                        "truncated or corrupt record at byte {} (after packet {}): the file ends inside it or it claims more than {} MiB",
-                        report.bytes,
-                        report.frames,
-                        MAX_BUFFER >> 20
-                    ));
-                    return Ok(report);
+            }
+            Err(PcapError::BufferTooSmall) => {
+                // A record larger than the buffer: grow it, up to a bound no real frame needs.
+                if buffer_size < MAX_BUFFER && reader.grow(buffer_size * 2) {
+                    buffer_size *= 2;
+                    continue;
                 }
+                report.damage = Some(format!(
+                    "corrupt record at byte {} (after packet {}): it claims more than {} MiB",
+                    report.bytes,
+                    report.frames,
+                    MAX_BUFFER >> 20
+                ));
+                return Ok(report);
             }
             Err(e) => {
                 report.damage = Some(format!(
@@ -265,19 +266,12 @@ pub fn read_capture_file(
     }
 }
 
-/// After a refill, tries the next block once more: `true` when it is no longer incomplete.
-fn reader_has_progress(
-    reader: &mut Box<dyn pcap_parser::traits::PcapReaderIterator + Send>,
-) -> bool {
-    !matches!(reader.next(), Err(PcapError::Incomplete(_)))
-}
-
 fn describe(e: &PcapError<&[u8]>) -> String {
     match e {
         PcapError::NomError(_, kind) => format!("malformed block ({kind:?})"),
         PcapError::OwnedNomError(_, kind) => format!("malformed block ({kind:?})"),
         PcapError::HeaderNotRecognized => "unrecognised block header".into(),
-        PcapError::UnexpectedEof => "unexpected end of file".into(),
+        PcapError::UnexpectedEof => "the file ends inside this record (truncated capture)".into(),
         PcapError::BufferTooSmall => "record larger than the read buffer".into(),
         PcapError::ReadError => "read error".into(),
         PcapError::Incomplete(_) => "incomplete record".into(),

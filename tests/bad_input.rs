@@ -290,7 +290,11 @@ fn a_record_larger_than_the_read_buffer_is_read_and_the_next_packet_still_alerts
     );
     let r = replay("huge-record-run", &[&pcap], &[]);
     assert!(!r.stderr.contains("warning"), "{}", r.stderr);
-    assert!(r.stderr.contains("2 packets (600065 bytes)"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("2 packets (600065 bytes)"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(
         alert_rows(&r.events),
         vec!["ioc-domain\tnpm-health-check.io\t10.0.0.5\t198.51.100.53\t53"]

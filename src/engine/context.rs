@@ -54,12 +54,17 @@ pub fn event(
 }
 
 impl Ctx<'_> {
+    /// Emits an event and counts it.
+    pub fn emit(&mut self, ev: Event) {
+        self.counters.events += 1;
+        self.sink.emit(ev);
+    }
+
     /// Emits an app-layer event (`tls`, `dns`, `http`) carrying `object`.
     pub fn emit_app(&mut self, meta: &FlowMeta, dir: Direction, key: &'static str, object: Value) {
         let mut ev = event(meta, dir, self.ts, self.pcap_cnt, key).with(key, object);
         ev.app_proto = Some(key);
-        self.counters.events += 1;
-        self.sink.emit(ev);
+        self.emit(ev);
     }
 
     /// Emits an alert for `hit` unless the flow already alerted on its detection (`alerted` is the
@@ -87,8 +92,7 @@ impl Ctx<'_> {
             ev.objects.insert(key.into(), object.clone());
         }
         self.counters.alert(hit.detection);
-        self.counters.events += 1;
-        self.sink.emit(ev);
+        self.emit(ev);
     }
 
     /// The scope of `meta`'s flow.

@@ -10,11 +10,11 @@ use crate::decode::defrag::Defragmenter;
 use crate::decode::{decode_frame, decode_transport, Decoded, Packet, Proto};
 use crate::detect::dns_cache::DnsCache;
 use crate::detect::Detector;
-use crate::flow::{Flow, FlowTable, Timeouts};
+use crate::flow::{Direction, Flow, FlowTable, Timeouts};
 use crate::output::summary::Counters;
 use crate::output::EventSink;
 use app::{flow_event, FlowState};
-use context::{event, Ctx};
+use context::Ctx;
 use std::sync::Arc;
 
 /// Seconds a DNS answer keeps counting past its TTL, by default.
@@ -165,20 +165,9 @@ impl Engine {
         flow.state.on_flow_end(&mut ctx, &flow.meta);
         flow.state.release_held(&mut ctx, &flow.meta, None);
         for object in flow.state.take_pending_http() {
-            let ev = event(
-                &flow.meta,
-                crate::flow::Direction::ToServer,
-                flow.meta.last_ts,
-                None,
-                "http",
-            );
-            let mut ev = ev.with("http", object);
-            ev.app_proto = Some("http");
-            self.counters.events += 1;
-            sink.emit(ev);
+            ctx.emit_app(&flow.meta, Direction::ToServer, "http", object);
         }
-        self.counters.events += 1;
-        sink.emit(flow_event(&flow.meta, &flow.state, reason));
+        ctx.emit(flow_event(&flow.meta, &flow.state, reason));
     }
 
     /// Ends every flow (end of input) and returns the counters.

@@ -108,12 +108,7 @@ fn user_signatures_extend_the_defaults() {
     let list = dir.join("corp.ioc-domains.txt");
     std::fs::write(&list, "evil.example\n").unwrap();
     // A DNS query for c2.evil.example from a runner.
-    let mut dns = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
-    for label in ["c2", "evil", "example"] {
-        dns.push(label.len() as u8);
-        dns.extend_from_slice(label.as_bytes());
-    }
-    dns.extend_from_slice(&[0, 0, 1, 0, 1]);
+    let dns = dns_a_query(0x1234, "c2.evil.example");
     let pkt = ipv4_packet([10, 0, 0, 5], [10, 0, 0, 53], L4::udp(40000, 53), &dns);
     let pcap = dir.join("q.pcap");
     write_pcap(
@@ -139,12 +134,7 @@ fn user_signatures_extend_the_defaults() {
 fn truncated_capture_keeps_complete_packets_and_warns_with_offset() {
     let dir = scratch("truncated");
     let ioc_query = |id: u8| {
-        let mut dns = vec![0x00, id, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
-        for label in ["pkg-validate", "net"] {
-            dns.push(label.len() as u8);
-            dns.extend_from_slice(label.as_bytes());
-        }
-        dns.extend_from_slice(&[0, 0, 1, 0, 1]);
+        let dns = dns_a_query(u16::from(id), "pkg-validate.net");
         ipv4_packet(
             [10, 0, 0, 5],
             [198, 51, 100, 53],
@@ -271,12 +261,7 @@ fn corrupt_record_in_a_real_capture_stops_cleanly() {
 #[test]
 fn a_record_larger_than_the_read_buffer_is_read_and_the_next_packet_still_alerts() {
     let dir = scratch("huge-record");
-    let mut dns = vec![0x00, 0x07, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
-    for label in ["npm-health-check", "io"] {
-        dns.push(label.len() as u8);
-        dns.extend_from_slice(label.as_bytes());
-    }
-    dns.extend_from_slice(&[0, 0, 1, 0, 1]);
+    let dns = dns_a_query(7, "npm-health-check.io");
     let query = ipv4_packet([10, 0, 0, 5], [198, 51, 100, 53], L4::udp(40000, 53), &dns);
     let huge = vec![0x45u8; 600_000];
     let pcap = dir.join("huge.pcap");

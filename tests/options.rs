@@ -9,12 +9,10 @@ use std::path::PathBuf;
 
 /// A DNS response: `name` A `addr` with `ttl`, from the resolver 198.51.100.53 to the runner.
 fn dns_answer(name: &str, addr: [u8; 4], ttl: u32) -> Vec<u8> {
-    let mut dns = vec![0x42, 0x42, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
-    for label in name.split('.') {
-        dns.push(label.len() as u8);
-        dns.extend_from_slice(label.as_bytes());
-    }
-    dns.extend_from_slice(&[0, 0, 1, 0, 1]);
+    let mut dns = dns_a_query(0x4242, name);
+    // A response (QR, RD, RA) with one answer: the query name (pointer to offset 12) A IN.
+    dns[2..4].copy_from_slice(&[0x81, 0x80]);
+    dns[7] = 1;
     dns.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1]);
     dns.extend_from_slice(&ttl.to_be_bytes());
     dns.extend_from_slice(&[0, 4]);

@@ -178,6 +178,18 @@ pub fn write_pcap(path: &Path, linktype: u32, records: &[Record]) {
     std::fs::write(path, out).expect("write pcap");
 }
 
+/// A DNS query message (recursion desired): `name` A IN, with transaction `id`.
+pub fn dns_a_query(id: u16, name: &str) -> Vec<u8> {
+    let mut dns = id.to_be_bytes().to_vec();
+    dns.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+    for label in name.split('.') {
+        dns.push(label.len() as u8);
+        dns.extend_from_slice(label.as_bytes());
+    }
+    dns.extend_from_slice(&[0, 0, 1, 0, 1]);
+    dns
+}
+
 /// Transport header fields of a synthetic packet.
 #[derive(Clone, Copy)]
 pub struct L4 {

@@ -1,0 +1,2 @@
+//! Benchmark capture generator (placeholder until written).
+fn main() {}

@@ -10,6 +10,7 @@ pub mod detect;
 pub mod engine;
 pub mod flow;
 pub mod output;
+pub mod pipeline;
 pub mod proto;
 pub mod replay;
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! The `egress-ids` command line: parses arguments and calls the library. Nothing else lives here.
 
 use clap::{Parser, Subcommand};
+use egress_ids::flow::table::MIN_MEMCAP;
+use egress_ids::flow::Timeouts;
 use egress_ids::replay::{replay, EveTarget, ReplayOptions};
 use ipnet::IpNet;
 use std::path::PathBuf;
@@ -35,6 +37,27 @@ enum Command {
         /// Seconds a DNS answer still counts past its TTL for direct-ip
         #[arg(long, value_name = "SECS", default_value_t = egress_ids::engine::DEFAULT_DNS_GRACE_SECS)]
         dns_grace: u64,
+        /// Worker threads; 1 runs everything on one thread (default: one per core)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+        threads: Option<u16>,
+        /// Flow memory cap (flows and their buffers, all workers); the flows idle longest are evicted to stay under it
+        #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
+        flow_memcap: usize,
+        /// Seconds of packet time a TCP flow may wait for its handshake to complete
+        #[arg(long, value_name = "SECS", default_value_t = Timeouts::default().tcp_new)]
+        tcp_new_timeout: u64,
+        /// Seconds of packet time an established TCP flow may stay idle
+        #[arg(long, value_name = "SECS", default_value_t = Timeouts::default().tcp_established)]
+        tcp_established_timeout: u64,
+        /// Seconds of packet time a TCP flow is kept after FIN or RST
+        #[arg(long, value_name = "SECS", default_value_t = Timeouts::default().tcp_closed)]
+        tcp_closed_timeout: u64,
+        /// Seconds of packet time a UDP flow may stay idle
+        #[arg(long, value_name = "SECS", default_value_t = Timeouts::default().udp)]
+        udp_timeout: u64,
+        /// Seconds of packet time between EVE stats events; 0 writes only the final one
+        #[arg(long, value_name = "SECS", default_value_t = egress_ids::pipeline::DEFAULT_STATS_INTERVAL)]
+        stats_interval: u64,
         /// Do not print the summary on stderr
         #[arg(long, short)]
         quiet: bool,
@@ -60,6 +83,13 @@ fn main() -> ExitCode {
             no_default_signatures,
             home_net,
             dns_grace,
+            threads,
+            flow_memcap,
+            tcp_new_timeout,
+            tcp_established_timeout,
+            tcp_closed_timeout,
+            udp_timeout,
+            stats_interval,
             quiet,
             pcaps,
         } => {
@@ -73,6 +103,17 @@ fn main() -> ExitCode {
             opts.replace_default_signatures = no_default_signatures;
             opts.home_net = (!home_net.is_empty()).then_some(home_net);
             opts.dns_grace_secs = dns_grace;
+            if let Some(n) = threads {
+                opts.threads = n.into();
+            }
+            opts.flow_memcap = flow_memcap;
+            opts.timeouts = Timeouts {
+                tcp_new: tcp_new_timeout,
+                tcp_established: tcp_established_timeout,
+                tcp_closed: tcp_closed_timeout,
+                udp: udp_timeout,
+            };
+            opts.stats_interval = stats_interval;
             match replay(&opts) {
                 Ok(outcome) => {
                     for w in &outcome.warnings {
@@ -93,5 +134,45 @@ fn main() -> ExitCode {
                 }
             }
         }
+    }
+}
+
+/// Parses a byte size: a number with an optional unit (B, KiB, MiB, GiB, or K/M/G and KB/MB/GB as
+/// powers of 1024), at least the smallest flow memcap.
+fn parse_size(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (examples: 256MiB, 1GiB, 64M)"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        other => return Err(format!("unknown size unit {other:?} (use KiB, MiB or GiB)")),
+    };
+    let bytes = n
+        .checked_mul(1usize << shift)
+        .ok_or_else(|| format!("{text:?} is too large"))?;
+    if bytes < MIN_MEMCAP {
+        return Err(format!("{text:?} is below the smallest flow memcap, 1MiB"));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_binary_units_and_refuse_nonsense() {
+        assert_eq!(parse_size("256MiB"), Ok(256 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("2097152"), Ok(2 << 20));
+        assert!(parse_size("12").unwrap_err().contains("below"));
+        assert!(parse_size("5 parsecs").unwrap_err().contains("unit"));
+        assert!(parse_size("lots").unwrap_err().contains("not a size"));
     }
 }

@@ -1,14 +1,16 @@
-//! Replay: runs the engine over capture files in order, as one continuous stream of packets, and
+//! Replay: runs the pipeline over capture files in order, as one continuous stream of packets, and
 //! writes EVE to a file or stdout. Every input is checked before any output is written.
 
 use crate::capture::file::check_capture_file;
 use crate::capture::{read_capture_file, CaptureError};
 use crate::detect::signatures::{SignatureError, Signatures};
 use crate::detect::Detector;
-use crate::engine::{Engine, EngineConfig, DEFAULT_DNS_GRACE_SECS};
+use crate::engine::DEFAULT_DNS_GRACE_SECS;
+use crate::flow::table::DEFAULT_MEMCAP;
 use crate::flow::Timeouts;
 use crate::output::summary::Counters;
-use crate::output::{EveWriter, EventSink};
+use crate::output::EveWriter;
+use crate::pipeline::{PipelineConfig, DEFAULT_STATS_INTERVAL};
 use ipnet::IpNet;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -32,6 +34,18 @@ pub struct ReplayOptions {
     /// HOME_NET; `None` for the default.
     pub home_net: Option<Vec<IpNet>>,
     pub dns_grace_secs: u64,
+    /// Worker threads (1: single-threaded).
+    pub threads: usize,
+    pub timeouts: Timeouts,
+    /// Flow memory cap in bytes, all workers together.
+    pub flow_memcap: usize,
+    /// Seconds of packet time between `stats` events (0: only the final one).
+    pub stats_interval: u64,
+}
+
+/// The default thread count: one worker per core.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 impl ReplayOptions {
@@ -44,6 +58,10 @@ impl ReplayOptions {
             replace_default_signatures: false,
             home_net: None,
             dns_grace_secs: DEFAULT_DNS_GRACE_SECS,
+            threads: default_threads(),
+            timeouts: Timeouts::default(),
+            flow_memcap: DEFAULT_MEMCAP,
+            stats_interval: DEFAULT_STATS_INTERVAL,
         }
     }
 }
@@ -105,29 +123,36 @@ pub fn replay(opts: &ReplayOptions) -> Result<ReplayOutcome, ReplayError> {
             )
         }
     };
-    let mut writer = EveWriter::new(out);
     let started = Instant::now();
-    let mut engine = Engine::new(EngineConfig {
+    let config = PipelineConfig {
         detector: Arc::new(detector),
-        timeouts: Timeouts::default(),
+        timeouts: opts.timeouts,
+        flow_memcap: opts.flow_memcap,
+        threads: opts.threads.max(1),
         dns_grace_secs: opts.dns_grace_secs,
-    });
-    let mut warnings = Vec::new();
-    for path in &opts.pcaps {
-        let report = read_capture_file(path, |frame| engine.process_frame(frame, &mut writer))?;
-        if let Some(damage) = report.damage {
-            warnings.push(format!(
-                "{}: {damage}; kept the events of the {} complete packets before it",
-                path.display(),
-                report.frames
-            ));
+        stats_interval: opts.stats_interval,
+    };
+    let (read, finished) = crate::pipeline::run(&config, EveWriter::new(out), |on_frame| {
+        let mut warnings = Vec::new();
+        for path in &opts.pcaps {
+            let report = read_capture_file(path, on_frame)?;
+            if let Some(damage) = report.damage {
+                warnings.push(format!(
+                    "{}: {damage}; kept the events of the {} complete packets before it",
+                    path.display(),
+                    report.frames
+                ));
+            }
         }
-    }
-    let counters = engine.finish(&mut writer as &mut dyn EventSink).clone();
+        Ok::<_, CaptureError>(warnings)
+    });
+    let mut writer = finished.sink;
+    let counters = finished.counters;
     writer.finish().map_err(|source| ReplayError::Eve {
         path: eve_name,
         source,
     })?;
+    let warnings = read?;
     Ok(ReplayOutcome {
         counters,
         elapsed: started.elapsed(),

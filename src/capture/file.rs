@@ -4,7 +4,7 @@
 //! there and reports the byte offset, so the caller can warn and still write the alerts it has.
 //! The path `-` reads a capture from standard input (`tcpdump -U -w - | egress-ids replay -`).
 
-use super::{Frame, Timestamp};
+use super::{Frame, FrameSink, Timestamp};
 use pcap_parser::pcapng::Block;
 use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
 use std::fs::File;
@@ -128,11 +128,12 @@ pub fn check_capture_file(path: &Path) -> Result<(), CaptureError> {
     }
 }
 
-/// Reads every frame of the capture at `path` and hands it to `on_frame`.
+/// Reads every frame of the capture at `path` and hands it to `sink`.
 pub fn read_capture_file(
     path: &Path,
-    mut on_frame: impl FnMut(&Frame<'_>),
+    sink: &mut (impl FrameSink + ?Sized),
 ) -> Result<FileReport, CaptureError> {
+    let waits = is_stdin(path);
     let mut reader = match create_reader(INITIAL_BUFFER, open(path)?) {
         Ok(r) => r,
         Err(PcapError::Eof) => {
@@ -166,7 +167,7 @@ pub fn read_capture_file(
                     PcapBlockOwned::Legacy(b) => {
                         report.frames += 1;
                         let caplen = (b.caplen as usize).min(b.data.len());
-                        on_frame(&Frame {
+                        sink.frame(&Frame {
                             index: report.frames,
                             ts: Timestamp::from_parts(
                                 b.ts_sec as i64,
@@ -194,7 +195,7 @@ pub fn read_capture_file(
                                 let units = ifc.units_per_sec.max(1);
                                 let secs = (raw / units) as i64 + ifc.ts_offset;
                                 let caplen = (epb.caplen as usize).min(epb.data.len());
-                                on_frame(&Frame {
+                                sink.frame(&Frame {
                                     index: report.frames,
                                     ts: Timestamp::from_parts(secs, raw % units, units),
                                     linktype: ifc.linktype,
@@ -215,7 +216,7 @@ pub fn read_capture_file(
                         report.frames += 1;
                         if let Some(ifc) = interfaces.first() {
                             let caplen = (spb.origlen as usize).min(spb.data.len());
-                            on_frame(&Frame {
+                            sink.frame(&Frame {
                                 index: report.frames,
                                 ts: Timestamp::default(),
                                 linktype: ifc.linktype,
@@ -233,6 +234,9 @@ pub fn read_capture_file(
             // More bytes are needed: read them (at the end of the input pcap-parser then reports
             // UnexpectedEof, which is damage).
             Err(PcapError::Incomplete(_)) => {
+                if waits {
+                    sink.idle();
+                }
                 if let Err(e) = reader.refill() {
                     let why = describe(&e);
                     report.damage = Some(format!("read error after byte {}: {why}", report.bytes));

@@ -40,6 +40,20 @@ impl Timestamp {
     }
 }
 
+/// Takes the frames of a source.
+pub trait FrameSink {
+    fn frame(&mut self, frame: &Frame<'_>);
+    /// The source is about to wait for more input (a pipe or a live interface): whatever is
+    /// buffered downstream should be handled now rather than when more frames arrive.
+    fn idle(&mut self) {}
+}
+
+impl<F: FnMut(&Frame<'_>)> FrameSink for F {
+    fn frame(&mut self, frame: &Frame<'_>) {
+        self(frame)
+    }
+}
+
 /// One captured frame, borrowed from the source's buffer.
 #[derive(Clone, Copy, Debug)]
 pub struct Frame<'a> {

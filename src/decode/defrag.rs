@@ -85,6 +85,7 @@ pub struct DefragStats {
 }
 
 /// A reassembled datagram: the transport header and payload, with the addresses it came with.
+#[derive(Debug)]
 pub struct Datagram {
     pub src: IpAddr,
     pub dst: IpAddr,

@@ -3,8 +3,9 @@
 //! out as EVE events.
 
 use super::context::{event, Ctx};
+use super::output::OutKind;
 use crate::decode::{Packet, Proto};
-use crate::detect::{Hit, HttpFacts, Scope};
+use crate::detect::{Detection, Hit, HttpFacts, Scope};
 use crate::flow::stream::{Added, Stream, MAX_BUFFERED};
 use crate::flow::{Direction, FlowMeta};
 use crate::proto::{dns, http, tls};
@@ -99,6 +100,11 @@ impl Default for FlowState {
     }
 }
 
+/// Whether a TCP flow to `port` is DNS for the flow-start detections (no `direct-ip` for DNS).
+pub fn is_dns_port(port: u16) -> bool {
+    [53, 5353].contains(&port)
+}
+
 fn index(dir: Direction) -> usize {
     match dir {
         Direction::ToServer => 0,
@@ -114,6 +120,20 @@ impl FlowState {
         if app != AppProto::Failed {
             self.last_app = Some(name);
         }
+    }
+
+    /// Whether flow-start detections wait for the flow's first app-layer object.
+    pub fn has_held(&self) -> bool {
+        !self.held.is_empty()
+    }
+
+    /// Bytes of buffers this flow holds beyond its table slot (reassembly, pending requests).
+    pub fn heap_bytes(&self) -> usize {
+        let streams = self.streams.as_ref().map_or(0, |s| {
+            std::mem::size_of::<[Stream; 2]>() + s[0].heap_bytes() + s[1].heap_bytes()
+        });
+        let http = self.http.pending.capacity() * std::mem::size_of::<http::Request>();
+        streams + http + self.held.capacity() * std::mem::size_of::<Hit>()
     }
 
     /// Holds the flow-start detections of a new flow.
@@ -510,7 +530,6 @@ impl FlowState {
             }
         };
         ctx.counters.dns_messages += 1;
-        ctx.dns.messages_seen += 1;
         let tx_id = if msg.is_response {
             self.dns_requests.saturating_sub(1)
         } else {
@@ -520,8 +539,14 @@ impl FlowState {
         let object = msg.eve(tx_id);
         self.release_held(ctx, meta, Some(("dns", &object)));
         if msg.is_response {
-            for (_, ip, ttl) in msg.resolved_addrs() {
-                ctx.dns.insert(ip, ttl, ctx.ts);
+            let addrs: Vec<_> = msg
+                .resolved_addrs()
+                .into_iter()
+                .map(|(_, ip, ttl)| (ip, ttl))
+                .collect();
+            if !addrs.is_empty() {
+                let ts = ctx.ts;
+                ctx.send(OutKind::DnsAnswers { ts, addrs });
             }
         } else {
             let scope = ctx.scope(meta);
@@ -565,7 +590,8 @@ pub fn flow_event(
             "age": meta.last_ts.secs_since(meta.first_ts),
             "state": state_name,
             "reason": reason,
-            "alerted": state.alerted != 0,
+            // The merge stage adds `direct-ip`, which only it can decide.
+            "alerted": state.alerted & !Detection::DirectIp.bit() != 0,
         }),
     )
 }

@@ -1,23 +1,24 @@
-//! What the app-layer handlers of one packet share: the detector, the DNS answer cache, the event
-//! sink and the counters, plus how to turn a flow and a direction into an EVE event.
+//! What the app-layer handlers of one packet share: the detector, the shard's outbound messages
+//! and counters, plus how to turn a flow and a direction into an EVE event.
 
+use super::output::{OutKind, Output};
 use crate::capture::Timestamp;
 use crate::decode::Proto;
-use crate::detect::dns_cache::DnsCache;
-use crate::detect::{Detector, Hit, Scope};
+use crate::detect::{Detection, Detector, Hit, Scope};
 use crate::flow::{Direction, FlowMeta};
 use crate::output::summary::Counters;
-use crate::output::{Event, EventSink};
+use crate::output::Event;
 use serde_json::{Map, Value};
 
 /// Per-packet context handed to the handlers.
 pub struct Ctx<'a> {
     pub detector: &'a Detector,
-    pub dns: &'a mut DnsCache,
-    pub sink: &'a mut dyn EventSink,
+    pub out: &'a mut Vec<Output>,
     pub counters: &'a mut Counters,
     pub ts: Timestamp,
     pub pcap_cnt: Option<u64>,
+    /// Sequence number of the item being handled (see [`Output`]).
+    pub seq: u64,
 }
 
 /// An event of `event_type` on `meta`'s flow, travelling in `dir`.
@@ -54,10 +55,17 @@ pub fn event(
 }
 
 impl Ctx<'_> {
-    /// Emits an event and counts it.
+    /// Hands a message to the merge stage.
+    pub fn send(&mut self, kind: OutKind) {
+        self.out.push(Output {
+            seq: self.seq,
+            kind,
+        });
+    }
+
+    /// Emits an event.
     pub fn emit(&mut self, ev: Event) {
-        self.counters.events += 1;
-        self.sink.emit(ev);
+        self.send(OutKind::Event(ev));
     }
 
     /// Emits an app-layer event (`tls`, `dns`, `http`) carrying `object`.
@@ -91,8 +99,14 @@ impl Ctx<'_> {
         if let Some((key, object)) = app {
             ev.objects.insert(key.into(), object.clone());
         }
-        self.counters.alert(hit.detection);
-        self.emit(ev);
+        if hit.detection == Detection::DirectIp {
+            // Stands only if no DNS answer resolved the server before the flow started; the
+            // merge stage knows every shard's answers.
+            let flow_id = meta.id;
+            self.send(OutKind::DirectIp { flow_id, event: ev });
+        } else {
+            self.send(OutKind::Alert(hit.detection, ev));
+        }
     }
 
     /// The scope of `meta`'s flow.
@@ -100,11 +114,21 @@ impl Ctx<'_> {
         self.detector.scope(meta.client.0, meta.server.0)
     }
 
-    /// The flow-start detections (`ioc-ip`, `direct-ip`) that fire for this flow now.
+    /// The flow-start detections (`ioc-ip`, `direct-ip`) that may fire for this flow. A
+    /// `direct-ip` candidate is announced to the merge stage, which decides it against the DNS
+    /// answers seen before this point of the capture.
     pub fn flow_start(&mut self, meta: &FlowMeta, is_dns: bool) -> Vec<Hit> {
         let scope = self.scope(meta);
-        let resolved = self.dns.resolved(meta.server.0, self.ts);
-        self.detector
-            .on_flow_start(scope, meta.server.0, is_dns, resolved)
+        let hits = self
+            .detector
+            .on_flow_start(scope, meta.server.0, is_dns, false);
+        if hits.iter().any(|h| h.detection == Detection::DirectIp) {
+            self.send(OutKind::FlowStart {
+                flow_id: meta.id,
+                server: meta.server.0,
+                ts: meta.first_ts,
+            });
+        }
+        hits
     }
 }

@@ -65,6 +65,17 @@ impl Stream {
         }
     }
 
+    /// Bytes of buffers held (in-order bytes and out-of-order segments).
+    pub fn heap_bytes(&self) -> usize {
+        self.buf.capacity()
+            + self.pending.capacity() * std::mem::size_of::<(u32, Vec<u8>)>()
+            + self
+                .pending
+                .iter()
+                .map(|(_, b)| b.capacity())
+                .sum::<usize>()
+    }
+
     /// Frees all buffers: the flow is bypassed or its app layer finished.
     pub fn release(&mut self) {
         self.buf = Vec::new();

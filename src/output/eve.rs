@@ -106,6 +106,8 @@ impl Event {
 /// Where events go. The replay engine emits into one; tests collect into a `Vec`.
 pub trait EventSink {
     fn emit(&mut self, event: Event);
+    /// A `stats` event at packet time `ts` (ignored unless the sink writes EVE).
+    fn emit_stats(&mut self, _ts: Timestamp, _stats: Value) {}
 }
 
 impl EventSink for Vec<Event> {
@@ -140,27 +142,46 @@ impl EveWriter {
     }
 }
 
-impl EventSink for EveWriter {
-    fn emit(&mut self, event: Event) {
+/// A `stats` record: no flow, just the counters.
+#[derive(Serialize)]
+struct StatsRecord {
+    #[serde(serialize_with = "ser_ts")]
+    timestamp: Timestamp,
+    event_type: &'static str,
+    stats: Value,
+}
+
+impl EveWriter {
+    fn write_line(&mut self, record: &impl Serialize, flush: bool) {
         if self.error.is_some() {
             return;
         }
-        let result = serde_json::to_writer(&mut self.out, &event)
+        let result = serde_json::to_writer(&mut self.out, record)
             .map_err(io::Error::from)
-            .and_then(|_| self.out.write_all(b"\n"));
-        // An alert is flushed at once: it reaches the file or pipe within the packet that raised
-        // it, and an interrupted run never loses it in a buffer.
-        let result = result.and_then(|_| {
-            if event.event_type == "alert" {
-                self.out.flush()
-            } else {
-                Ok(())
-            }
-        });
+            .and_then(|_| self.out.write_all(b"\n"))
+            .and_then(|_| if flush { self.out.flush() } else { Ok(()) });
         match result {
             Ok(()) => self.written += 1,
             Err(e) => self.error = Some(e),
         }
+    }
+}
+
+impl EventSink for EveWriter {
+    fn emit_stats(&mut self, timestamp: Timestamp, stats: Value) {
+        let record = StatsRecord {
+            timestamp,
+            event_type: "stats",
+            stats,
+        };
+        self.write_line(&record, false);
+    }
+
+    fn emit(&mut self, event: Event) {
+        // An alert is flushed at once: it reaches the file or pipe within the packet that raised
+        // it, and an interrupted run never loses it in a buffer.
+        let flush = event.event_type == "alert";
+        self.write_line(&event, flush);
     }
 }
 

@@ -1,5 +1,6 @@
 //! Run counters and the human summary printed on stderr when a run ends.
 
+use crate::capture::Timestamp;
 use crate::detect::Detection;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -27,9 +28,51 @@ pub struct Counters {
     pub ip_fragments: u64,
     pub ip_reassembled: u64,
     pub ip_fragments_dropped: u64,
+    /// Flows ended by their idle timeout.
+    pub flows_timed_out: u64,
+    /// Flows evicted to stay under the flow memcap.
+    pub flows_evicted: u64,
+    /// The flow memcap (all shards) and the most flow memory in use at once (sum of the shards'
+    /// peaks).
+    pub flow_memcap: u64,
+    pub flow_peak_memuse: u64,
+    /// Time of the first packet.
+    pub first_ts: Option<Timestamp>,
 }
 
 impl Counters {
+    /// Adds every count of `other` into `self` (shards, dispatcher and merge stage).
+    pub fn add(&mut self, other: &Counters) {
+        self.packets += other.packets;
+        self.bytes += other.bytes;
+        for (k, v) in &other.skipped {
+            *self.skipped.entry(k).or_default() += v;
+        }
+        self.snaplen_cut += other.snaplen_cut;
+        self.flows += other.flows;
+        self.events += other.events;
+        for (k, v) in &other.alerts {
+            *self.alerts.entry(*k).or_default() += v;
+        }
+        self.tls_client_hellos += other.tls_client_hellos;
+        self.dns_messages += other.dns_messages;
+        self.dns_parse_errors += other.dns_parse_errors;
+        self.http_requests += other.http_requests;
+        self.tcp_gaps += other.tcp_gaps;
+        self.stream_overflows += other.stream_overflows;
+        self.ip_fragments += other.ip_fragments;
+        self.ip_reassembled += other.ip_reassembled;
+        self.ip_fragments_dropped += other.ip_fragments_dropped;
+        self.flows_timed_out += other.flows_timed_out;
+        self.flows_evicted += other.flows_evicted;
+        self.flow_memcap += other.flow_memcap;
+        self.first_ts = match (self.first_ts, other.first_ts) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.flow_peak_memuse += other.flow_peak_memuse;
+    }
+
     pub fn skip(&mut self, reason: &'static str) {
         *self.skipped.entry(reason).or_default() += 1;
     }

@@ -1,0 +1,82 @@
+//! What a shard hands to the merge stage. Every message carries the sequence number of the input
+//! item (packet or timer tick) that produced it, so the merge stage can put the messages of all
+//! shards back into capture order before it writes them, and so that decisions which need other
+//! shards' knowledge (was this address resolved by DNS before the flow started?) are taken at
+//! the right point of the capture, whatever the thread count.
+
+use crate::capture::Timestamp;
+use crate::detect::Detection;
+use crate::flow::TableStats;
+use crate::output::summary::Counters;
+use crate::output::Event;
+use std::net::IpAddr;
+
+/// One message from a shard.
+#[derive(Debug)]
+pub struct Output {
+    /// Sequence number of the item that produced the message.
+    pub seq: u64,
+    pub kind: OutKind,
+}
+
+/// What a message says.
+#[derive(Debug)]
+pub enum OutKind {
+    /// An event to write as it is.
+    Event(Event),
+    /// An alert of `detection` (counted by the merge stage, which writes it).
+    Alert(Detection, Event),
+    /// A flow that would raise `direct-ip` started at `ts` towards `server`: the merge stage
+    /// decides, at this point of the capture, whether a DNS answer seen so far resolved it.
+    FlowStart {
+        flow_id: u64,
+        server: IpAddr,
+        ts: Timestamp,
+    },
+    /// The `direct-ip` alert of a flow announced by [`OutKind::FlowStart`]; written only when the
+    /// server was not resolved.
+    DirectIp { flow_id: u64, event: Event },
+    /// Addresses a DNS response resolved at `ts`, with their TTLs.
+    DnsAnswers {
+        ts: Timestamp,
+        addrs: Vec<(IpAddr, u32)>,
+    },
+    /// The `flow` event of a finished flow (its `alerted` field is completed by the merge stage,
+    /// which knows whether the flow's `direct-ip` alert was written).
+    FlowEnd { flow_id: u64, event: Event },
+    /// A shard's counters at a `stats` tick.
+    Stats(Box<ShardStats>),
+}
+
+/// What a shard has counted so far.
+#[derive(Clone, Debug, Default)]
+pub struct ShardStats {
+    /// Packet time of the snapshot.
+    pub ts: Timestamp,
+    pub counters: Counters,
+    pub table: TableStats,
+    /// Flows live now.
+    pub active: u64,
+    /// Bytes of flow memory in use now, and the shard's cap.
+    pub memuse: u64,
+    pub memcap: u64,
+}
+
+impl ShardStats {
+    /// Adds `other` (another shard, or the dispatcher's counters) into `self`.
+    pub fn add(&mut self, other: &ShardStats) {
+        self.ts = self.ts.max(other.ts);
+        self.counters.add(&other.counters);
+        let (a, b) = (&mut self.table, &other.table);
+        a.created += b.created;
+        a.created_tcp += b.created_tcp;
+        a.created_udp += b.created_udp;
+        a.timed_out += b.timed_out;
+        a.evicted += b.evicted;
+        a.peak_active += b.peak_active;
+        a.peak_memuse += b.peak_memuse;
+        self.active += other.active;
+        self.memuse += other.memuse;
+        self.memcap += other.memcap;
+    }
+}

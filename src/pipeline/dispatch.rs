@@ -1,0 +1,183 @@
+//! The dispatcher: first stage after the capture. It decodes each frame down to TCP/UDP,
+//! reassembles IP fragments (a fragment's shard is only known once the datagram is whole),
+//! numbers every item, keeps packet time, and hands packets and timer ticks to a [`Route`]:
+//! straight into the one shard of a single-threaded run, or into batches for worker threads.
+
+use crate::capture::{Frame, FrameSink, Timestamp};
+use crate::decode::defrag::{Datagram, Defragmenter};
+use crate::decode::{decode_frame, decode_transport, Decoded, Packet};
+use crate::engine::PacketInfo;
+use crate::output::summary::Counters;
+
+/// The bytes a packet was decoded from, for routes that copy it to another thread.
+#[derive(Clone, Copy, Debug)]
+pub enum Raw<'a> {
+    /// A captured frame of `linktype`.
+    Frame { linktype: i32, data: &'a [u8] },
+    /// A datagram reassembled from IP fragments (the transport header and payload).
+    Datagram(&'a Datagram, [u16; 3], u8),
+}
+
+/// Where the dispatcher sends its items.
+pub trait Route {
+    /// A decoded packet; `cut` when the snaplen cut it (its payload is then empty).
+    fn packet(&mut self, info: &PacketInfo, pkt: &Packet<'_>, raw: Raw<'_>, cut: bool);
+    /// Packet time reached `ts` (a new second): time to expire flows.
+    fn tick(&mut self, seq: u64, ts: Timestamp);
+    /// Time for a `stats` event; `dispatcher` holds the dispatcher's own counters.
+    fn stats(&mut self, seq: u64, ts: Timestamp, dispatcher: &Counters);
+    /// The input is waiting for more: pass on whatever is held.
+    fn idle(&mut self) {}
+}
+
+/// A dispatcher and its route, as the sink of a capture source.
+pub struct Dispatch<'a, R: Route> {
+    pub dispatcher: &'a mut Dispatcher,
+    pub route: &'a mut R,
+}
+
+impl<R: Route> FrameSink for Dispatch<'_, R> {
+    fn frame(&mut self, frame: &Frame<'_>) {
+        self.dispatcher.on_frame(frame, self.route);
+    }
+
+    fn idle(&mut self) {
+        self.route.idle();
+    }
+}
+
+/// Decodes, defragments, numbers and times the input.
+pub struct Dispatcher {
+    defrag: Defragmenter,
+    pub counters: Counters,
+    /// Sequence number of the last item handed out.
+    seq: u64,
+    clock: Timestamp,
+    last_tick_secs: i64,
+    /// Seconds of packet time between `stats` events (0: none).
+    stats_interval: u64,
+    next_stats: Option<Timestamp>,
+}
+
+impl Dispatcher {
+    pub fn new(stats_interval: u64) -> Self {
+        Dispatcher {
+            defrag: Defragmenter::default(),
+            counters: Counters::default(),
+            seq: 0,
+            clock: Timestamp::default(),
+            last_tick_secs: i64::MIN,
+            stats_interval,
+            next_stats: None,
+        }
+    }
+
+    /// Packet time now (the latest frame's time).
+    pub fn clock(&self) -> Timestamp {
+        self.clock
+    }
+
+    /// Sequence number of the next item.
+    pub fn next_seq(&self) -> u64 {
+        self.seq + 1
+    }
+
+    /// Handles one captured frame.
+    pub fn on_frame(&mut self, frame: &Frame<'_>, route: &mut impl Route) {
+        self.counters.packets += 1;
+        self.counters.first_ts.get_or_insert(frame.ts);
+        self.counters.bytes += frame.data.len() as u64;
+        self.advance_clock(frame.ts, route);
+        // A packet cut by the snaplen keeps its headers (flow tracking, address detections) but
+        // its payload is incomplete: it is ignored rather than fed to reassembly.
+        let cut = (frame.data.len() as u64) < frame.orig_len as u64;
+        if cut {
+            self.counters.snaplen_cut += 1;
+        }
+        match decode_frame(frame.linktype, frame.data) {
+            Decoded::Packet(mut pkt) => {
+                if cut {
+                    pkt.payload = &[];
+                }
+                let info = self.info(frame);
+                let raw = Raw::Frame {
+                    linktype: frame.linktype,
+                    data: frame.data,
+                };
+                route.packet(&info, &pkt, raw, cut);
+            }
+            Decoded::Skip(reason) => self.counters.skip(reason.name()),
+            Decoded::Fragment(_) if cut => self.counters.skip("cut_fragment"),
+            Decoded::Fragment(frag) => {
+                self.counters.ip_fragments += 1;
+                let before = self.defrag.stats.too_large + self.defrag.stats.evicted;
+                if let Some(dgram) = self.defrag.add(frame.ts, &frag) {
+                    self.counters.ip_reassembled += 1;
+                    match decode_transport(
+                        dgram.src,
+                        dgram.dst,
+                        dgram.protocol,
+                        &dgram.data,
+                        frag.vlan,
+                        frag.vlan_count,
+                    ) {
+                        Decoded::Packet(pkt) => {
+                            let info = self.info(frame);
+                            let raw = Raw::Datagram(&dgram, frag.vlan, frag.vlan_count);
+                            route.packet(&info, &pkt, raw, false);
+                        }
+                        Decoded::Skip(reason) => self.counters.skip(reason.name()),
+                        Decoded::Fragment(_) => self.counters.skip("nested_fragment"),
+                    }
+                }
+                self.counters.ip_fragments_dropped +=
+                    self.defrag.stats.too_large + self.defrag.stats.evicted - before;
+            }
+        }
+    }
+
+    /// End of input: a last `stats` snapshot for the route, and the last sequence number used.
+    pub fn finish(&mut self, route: &mut impl Route) -> u64 {
+        self.seq += 1;
+        route.stats(self.seq, self.clock, &self.counters);
+        self.seq
+    }
+
+    fn info(&mut self, frame: &Frame<'_>) -> PacketInfo {
+        self.seq += 1;
+        PacketInfo {
+            seq: self.seq,
+            ts: frame.ts,
+            pcap_cnt: frame.index,
+            wire_len: frame.orig_len,
+        }
+    }
+
+    /// Moves packet time forward; each new second is a tick (flow and fragment expiry), and
+    /// every `stats_interval` seconds a `stats` snapshot.
+    fn advance_clock(&mut self, ts: Timestamp, route: &mut impl Route) {
+        if ts > self.clock {
+            self.clock = ts;
+        }
+        if self.clock.secs() <= self.last_tick_secs {
+            return;
+        }
+        self.last_tick_secs = self.clock.secs();
+        self.seq += 1;
+        route.tick(self.seq, self.clock);
+        let before = self.defrag.stats.timed_out;
+        self.defrag.expire(self.clock);
+        self.counters.ip_fragments_dropped += self.defrag.stats.timed_out - before;
+        if self.stats_interval == 0 {
+            return;
+        }
+        let due = *self
+            .next_stats
+            .get_or_insert(self.clock.plus_secs(self.stats_interval));
+        if self.clock >= due {
+            self.next_stats = Some(self.clock.plus_secs(self.stats_interval));
+            self.seq += 1;
+            route.stats(self.seq, self.clock, &self.counters);
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! The merge stage: takes the messages of every shard, puts them back into capture order (by the
+//! sequence number of the item that produced each), and writes EVE. It owns what no shard can
+//! know alone: the DNS answers of all flows, so it decides each `direct-ip` candidate at the point
+//! of the capture where its flow started; and the totals of all shards for `stats` events.
+//!
+//! A shard reports its progress with every batch of messages: "every message for items before
+//! sequence number N is in". Messages are released up to the smallest progress of all shards, so
+//! the order (and every decision) is the same whatever the thread count.
+
+use super::stats::stats_object;
+use crate::detect::dns_cache::DnsCache;
+use crate::detect::Detection;
+use crate::engine::output::{OutKind, Output, ShardStats};
+use crate::output::summary::Counters;
+use crate::output::{Event, EventSink};
+use rustc_hash::FxHashSet;
+use std::collections::VecDeque;
+
+/// The merge stage, writing into `W`.
+pub struct Merger<W: EventSink> {
+    pub sink: W,
+    queues: Vec<VecDeque<Output>>,
+    progress: Vec<u64>,
+    dns: DnsCache,
+    /// Flows whose `direct-ip` stands (no DNS answer resolved the server before they started).
+    unresolved: FxHashSet<u64>,
+    /// Flows whose `direct-ip` alert was written.
+    alerted: FxHashSet<u64>,
+    /// Events and alerts written.
+    pub counters: Counters,
+    /// `stats` snapshots of the shards at one tick, summed until all shards have answered.
+    stats: Option<(u64, ShardStats, usize)>,
+    pressure_max: u64,
+}
+
+impl<W: EventSink> Merger<W> {
+    /// A merge stage for `shards` shards writing into `sink`.
+    pub fn new(sink: W, shards: usize, dns_grace_secs: u64) -> Self {
+        Merger {
+            sink,
+            queues: (0..shards).map(|_| VecDeque::new()).collect(),
+            progress: vec![0; shards],
+            dns: DnsCache::new(dns_grace_secs),
+            unresolved: FxHashSet::default(),
+            alerted: FxHashSet::default(),
+            counters: Counters::default(),
+            stats: None,
+            pressure_max: 0,
+        }
+    }
+
+    /// Takes messages of shard `shard`, which has now sent every message for items before
+    /// sequence number `progress`, and writes what can be written.
+    pub fn accept(
+        &mut self,
+        shard: usize,
+        messages: impl IntoIterator<Item = Output>,
+        progress: u64,
+    ) {
+        self.queues[shard].extend(messages);
+        self.progress[shard] = self.progress[shard].max(progress);
+        self.release();
+    }
+
+    /// Handles messages at once: the caller guarantees capture order (a single shard).
+    pub fn accept_in_order(&mut self, messages: impl IntoIterator<Item = Output>) {
+        for m in messages {
+            self.handle(m);
+        }
+    }
+
+    /// Writes every message before the smallest progress, in sequence order.
+    fn release(&mut self) {
+        let horizon = self.progress.iter().copied().min().unwrap_or(0);
+        // Bounded: every turn takes one message off a queue.
+        loop {
+            let next = self
+                .queues
+                .iter()
+                .enumerate()
+                .filter_map(|(i, q)| q.front().map(|m| (m.seq, i)))
+                .filter(|(seq, _)| *seq < horizon)
+                .min();
+            let Some((_, i)) = next else { break };
+            if let Some(m) = self.queues[i].pop_front() {
+                self.handle(m);
+            }
+        }
+    }
+
+    /// Messages held back, waiting for a slower shard.
+    pub fn queued(&self) -> usize {
+        self.queues.iter().map(VecDeque::len).sum()
+    }
+
+    fn handle(&mut self, m: Output) {
+        match m.kind {
+            OutKind::Event(ev) => self.write(ev),
+            OutKind::Alert(detection, ev) => {
+                self.counters.alert(detection);
+                self.write(ev);
+            }
+            OutKind::FlowStart {
+                flow_id,
+                server,
+                ts,
+            } => {
+                if !self.dns.resolved(server, ts) {
+                    self.unresolved.insert(flow_id);
+                }
+            }
+            OutKind::DirectIp { flow_id, event } => {
+                if self.unresolved.contains(&flow_id) {
+                    self.alerted.insert(flow_id);
+                    self.counters.alert(Detection::DirectIp);
+                    self.write(event);
+                }
+            }
+            OutKind::DnsAnswers { ts, addrs } => {
+                for (ip, ttl) in addrs {
+                    self.dns.insert(ip, ttl, ts);
+                }
+            }
+            OutKind::FlowEnd { flow_id, mut event } => {
+                self.unresolved.remove(&flow_id);
+                if self.alerted.remove(&flow_id) {
+                    if let Some(flow) = event.objects.get_mut("flow") {
+                        flow["alerted"] = true.into();
+                    }
+                }
+                self.write(event);
+            }
+            OutKind::Stats(shard) => self.add_stats(m.seq, *shard),
+        }
+    }
+
+    fn write(&mut self, ev: Event) {
+        self.counters.events += 1;
+        self.sink.emit(ev);
+    }
+
+    fn add_stats(&mut self, seq: u64, shard: ShardStats) {
+        let shards = self.queues.len();
+        let (_, sum, answered) = self
+            .stats
+            .get_or_insert_with(|| (seq, ShardStats::default(), 0));
+        sum.add(&shard);
+        *answered += 1;
+        if *answered == shards {
+            let (_, sum, _) = self.stats.take().expect("stats being summed");
+            self.write_stats(sum);
+        }
+    }
+
+    /// Writes a `stats` event of `total` (all shards and the dispatcher), adding the events and
+    /// alerts this stage wrote.
+    pub fn write_stats(&mut self, mut total: ShardStats) {
+        total.counters.events += self.counters.events;
+        for (d, n) in &self.counters.alerts {
+            *total.counters.alerts.entry(*d).or_default() += n;
+        }
+        let pressure = (total.memuse * 100)
+            .checked_div(total.memcap)
+            .unwrap_or_default();
+        self.pressure_max = self.pressure_max.max(pressure);
+        let ts = total.ts;
+        let uptime = ts.secs_since(total.counters.first_ts.unwrap_or(ts));
+        let object = stats_object(&total, uptime, pressure, self.pressure_max);
+        self.counters.events += 1;
+        self.sink.emit_stats(ts, object);
+    }
+}

@@ -1,0 +1,221 @@
+//! The packet pipeline: capture → [`dispatch`] (decode, defragment, number, time) → shards
+//! ([`crate::engine`]: flows, app layer, detections) → [`merge`] (capture order, DNS-dependent
+//! decisions, EVE). With one thread everything runs inline on the caller's thread; with N threads
+//! the caller's thread dispatches to N worker threads over bounded channels ([`threads`]) and one
+//! more thread merges and writes. Both give the same events.
+
+pub mod dispatch;
+pub mod merge;
+pub mod stats;
+pub mod threads;
+
+use crate::capture::{FrameSink, Timestamp};
+use crate::decode::Packet;
+use crate::detect::Detector;
+use crate::engine::output::{OutKind, Output, ShardStats};
+use crate::engine::{Engine, EngineConfig, PacketInfo};
+use crate::flow::table::DEFAULT_MEMCAP;
+use crate::flow::Timeouts;
+use crate::output::summary::Counters;
+use crate::output::EventSink;
+use dispatch::{Dispatch, Dispatcher, Raw, Route};
+use merge::Merger;
+use std::sync::Arc;
+use threads::{run_merger, run_worker, Batch, MergeMsg, ThreadedRoute, WORKER_QUEUE};
+
+/// Default seconds of packet time between `stats` events (Suricata's default interval).
+pub const DEFAULT_STATS_INTERVAL: u64 = 8;
+
+/// How to run the pipeline.
+#[derive(Clone, Debug)]
+pub struct PipelineConfig {
+    pub detector: Arc<Detector>,
+    pub timeouts: Timeouts,
+    /// Flow memory cap for all shards together, in bytes.
+    pub flow_memcap: usize,
+    /// Worker threads (1: everything on the caller's thread).
+    pub threads: usize,
+    pub dns_grace_secs: u64,
+    /// Seconds of packet time between `stats` events (0: only the final one).
+    pub stats_interval: u64,
+}
+
+impl PipelineConfig {
+    /// Every default, with `detector`.
+    pub fn new(detector: Arc<Detector>) -> Self {
+        PipelineConfig {
+            detector,
+            timeouts: Timeouts::default(),
+            flow_memcap: DEFAULT_MEMCAP,
+            threads: 1,
+            dns_grace_secs: crate::engine::DEFAULT_DNS_GRACE_SECS,
+            stats_interval: DEFAULT_STATS_INTERVAL,
+        }
+    }
+
+    fn shard_config(&self) -> EngineConfig {
+        EngineConfig {
+            detector: self.detector.clone(),
+            timeouts: self.timeouts,
+            flow_memcap: self.flow_memcap / self.threads.max(1),
+        }
+    }
+}
+
+/// What a finished run hands back.
+pub struct Finished<W> {
+    pub sink: W,
+    /// Everything counted, all stages together.
+    pub counters: Counters,
+}
+
+/// Runs the pipeline: `feed` is called once with the sink that takes each captured frame;
+/// its result is returned with the sink and the counters once every event is written.
+pub fn run<W, T>(
+    config: &PipelineConfig,
+    sink: W,
+    feed: impl FnOnce(&mut dyn FrameSink) -> T,
+) -> (T, Finished<W>)
+where
+    W: EventSink + Send,
+{
+    if config.threads <= 1 {
+        run_inline(config, sink, feed)
+    } else {
+        run_threaded(config, sink, feed)
+    }
+}
+
+/// The single-threaded route: straight into the one shard, its messages straight to the merger.
+struct InlineRoute<'a, W: EventSink> {
+    engine: &'a mut Engine,
+    merger: &'a mut Merger<W>,
+    out: Vec<Output>,
+}
+
+impl<W: EventSink> InlineRoute<'_, W> {
+    fn pass_on(&mut self) {
+        if !self.out.is_empty() {
+            self.merger.accept_in_order(self.out.drain(..));
+        }
+    }
+}
+
+impl<W: EventSink> Route for InlineRoute<'_, W> {
+    fn packet(&mut self, info: &PacketInfo, pkt: &Packet<'_>, _raw: Raw<'_>, _cut: bool) {
+        self.engine.on_packet(info, pkt, &mut self.out);
+        self.pass_on();
+    }
+
+    fn tick(&mut self, seq: u64, ts: Timestamp) {
+        self.engine.on_tick(seq, ts, &mut self.out);
+        self.pass_on();
+    }
+
+    fn stats(&mut self, seq: u64, ts: Timestamp, dispatcher: &Counters) {
+        let mut stats = self.engine.stats();
+        stats.ts = ts;
+        stats.counters.add(dispatcher);
+        self.out.push(Output {
+            seq,
+            kind: OutKind::Stats(Box::new(stats)),
+        });
+        self.pass_on();
+    }
+}
+
+fn run_inline<W: EventSink + Send, T>(
+    config: &PipelineConfig,
+    sink: W,
+    feed: impl FnOnce(&mut dyn FrameSink) -> T,
+) -> (T, Finished<W>) {
+    let mut engine = Engine::new(config.shard_config());
+    let mut merger = Merger::new(sink, 1, config.dns_grace_secs);
+    let mut dispatcher = Dispatcher::new(config.stats_interval);
+    let mut route = InlineRoute {
+        engine: &mut engine,
+        merger: &mut merger,
+        out: Vec::new(),
+    };
+    let result = feed(&mut Dispatch {
+        dispatcher: &mut dispatcher,
+        route: &mut route,
+    });
+    dispatcher.finish(&mut route);
+    let mut out = Vec::new();
+    let shard = engine.finish(u64::MAX - 1, &mut out);
+    merger.accept_in_order(out);
+    let counters = totals(&dispatcher.counters, &[shard], &merger.counters);
+    (
+        result,
+        Finished {
+            sink: merger.sink,
+            counters,
+        },
+    )
+}
+
+fn run_threaded<W: EventSink + Send, T>(
+    config: &PipelineConfig,
+    sink: W,
+    feed: impl FnOnce(&mut dyn FrameSink) -> T,
+) -> (T, Finished<W>) {
+    let n = config.threads;
+    let (merge_tx, merge_rx) = crossbeam_channel::bounded::<MergeMsg>(n * WORKER_QUEUE);
+    let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Batch>(n * WORKER_QUEUE);
+    std::thread::scope(|scope| {
+        let merger = Merger::new(sink, n, config.dns_grace_secs);
+        let merge_thread = std::thread::Builder::new()
+            .name("eve-merge".into())
+            .spawn_scoped(scope, move || run_merger(merger, merge_rx))
+            .expect("spawning the merge thread");
+        let mut to_workers = Vec::with_capacity(n);
+        let mut workers = Vec::with_capacity(n);
+        for shard in 0..n {
+            let (tx, rx) = crossbeam_channel::bounded::<Batch>(WORKER_QUEUE);
+            to_workers.push(tx);
+            let engine = Engine::new(config.shard_config());
+            let (recycle, merge) = (recycle_tx.clone(), merge_tx.clone());
+            let handle = std::thread::Builder::new()
+                .name(format!("worker-{shard}"))
+                .spawn_scoped(scope, move || run_worker(shard, engine, rx, recycle, merge))
+                .expect("spawning a worker thread");
+            workers.push(handle);
+        }
+        drop((merge_tx, recycle_tx));
+        let mut dispatcher = Dispatcher::new(config.stats_interval);
+        let mut route = ThreadedRoute::new(to_workers, recycle_rx);
+        let result = feed(&mut Dispatch {
+            dispatcher: &mut dispatcher,
+            route: &mut route,
+        });
+        dispatcher.finish(&mut route);
+        route.flush_all();
+        drop(route);
+        let shards: Vec<ShardStats> = workers
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect();
+        let merger = merge_thread
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        let counters = totals(&dispatcher.counters, &shards, &merger.counters);
+        (
+            result,
+            Finished {
+                sink: merger.sink,
+                counters,
+            },
+        )
+    })
+}
+
+/// The run's counters: the dispatcher's, every shard's, and the merge stage's.
+fn totals(dispatcher: &Counters, shards: &[ShardStats], merger: &Counters) -> Counters {
+    let mut all = dispatcher.clone();
+    for s in shards {
+        all.add(&s.counters);
+    }
+    all.add(merger);
+    all
+}

@@ -1,0 +1,40 @@
+//! The `stats` EVE object: Suricata's layout (`decoder`, `flow`, `tcp`, `detect`, `memcap`) filled
+//! with what egress-ids counts. `flow.memcap` counts the flows evicted because the flow memcap was
+//! reached (each one a time the cap was hit), `flow.wrk.flows_evicted` the same flows, and
+//! `flow.mgr.flows_timeout` the flows ended by their idle timeout.
+
+use crate::engine::output::ShardStats;
+use serde_json::{json, Value};
+
+/// The `stats` object of `total` after `uptime` seconds of packet time; `pressure` is the share
+/// of the flow memcap in use now, in percent.
+pub fn stats_object(total: &ShardStats, uptime: u64, pressure: u64, pressure_max: u64) -> Value {
+    let c = &total.counters;
+    let t = &total.table;
+    let invalid: u64 = c.skipped.values().sum();
+    json!({
+        "uptime": uptime,
+        "decoder": {
+            "pkts": c.packets,
+            "bytes": c.bytes,
+            "invalid": invalid,
+            "avg_pkt_size": c.bytes.checked_div(c.packets).unwrap_or(0),
+        },
+        "flow": {
+            "total": t.created,
+            "tcp": t.created_tcp,
+            "udp": t.created_udp,
+            "active": total.active,
+            "memuse": total.memuse,
+            "memcap": t.evicted,
+            "mgr": { "flows_timeout": t.timed_out },
+            "wrk": { "flows_evicted": t.evicted },
+        },
+        "tcp": {
+            "reassembly_gap": c.tcp_gaps,
+            "stream_depth_reached": c.stream_overflows,
+        },
+        "detect": { "alert": c.total_alerts() },
+        "memcap": { "pressure": pressure, "pressure_max": pressure_max },
+    })
+}

@@ -1,0 +1,300 @@
+//! The threaded route: the dispatcher (capture thread) packs items into batches, one open batch
+//! per worker, and sends them over bounded channels; each worker owns one shard of the flow table
+//! and hands its messages to the merge thread with its progress. Both directions of a flow hash
+//! to the same worker. Batches and their byte buffers are recycled: no allocation per packet.
+
+use super::dispatch::{Raw, Route};
+use super::merge::Merger;
+use crate::capture::Timestamp;
+use crate::decode::{decode_frame, decode_transport, Decoded, Packet};
+use crate::engine::output::{OutKind, Output, ShardStats};
+use crate::engine::{Engine, PacketInfo};
+use crate::flow::FlowKey;
+use crate::output::summary::Counters;
+use crate::output::EventSink;
+use crossbeam_channel::{Receiver, Sender};
+use std::net::IpAddr;
+
+/// Items per batch (a batch is also sent when its bytes reach [`BATCH_BYTES`]).
+pub const BATCH_ITEMS: usize = 256;
+const BATCH_BYTES: usize = 256 * 1024;
+/// Every this many items, every worker's open batch is sent, even if short, so that the merge
+/// stage hears from every worker often and can write what it holds.
+const FLUSH_EVERY: u64 = 8192;
+/// Batches queued per worker before the dispatcher waits.
+pub const WORKER_QUEUE: usize = 16;
+
+/// The worker of a flow with symmetric hash `hash` among `workers`.
+pub fn worker_of(hash: u64, workers: usize) -> usize {
+    // The high half of the hash: the flow table indexes with the low bits.
+    (((hash >> 32) * workers as u64) >> 32) as usize
+}
+
+/// What an item of a batch is.
+#[derive(Debug)]
+enum ItemKind {
+    /// A frame of `linktype`, its bytes in the batch buffer.
+    Frame {
+        linktype: i32,
+        cut: bool,
+    },
+    /// A reassembled datagram, its transport bytes in the batch buffer.
+    Datagram {
+        src: IpAddr,
+        dst: IpAddr,
+        protocol: u8,
+        vlan: [u16; 3],
+        vlan_count: u8,
+    },
+    Tick,
+    /// A `stats` snapshot request; the first worker's carries the dispatcher's counters.
+    Stats(Option<Box<Counters>>),
+}
+
+#[derive(Debug)]
+struct Item {
+    info: PacketInfo,
+    kind: ItemKind,
+    start: u32,
+    len: u32,
+}
+
+/// Items for one worker, with the bytes of their packets.
+#[derive(Debug, Default)]
+pub struct Batch {
+    items: Vec<Item>,
+    data: Vec<u8>,
+    /// The worker has every item before this sequence number once it has this batch.
+    horizon: u64,
+}
+
+impl Batch {
+    fn with_capacity() -> Self {
+        Batch {
+            items: Vec::with_capacity(BATCH_ITEMS),
+            data: Vec::with_capacity(BATCH_BYTES + 65_536),
+            horizon: 0,
+        }
+    }
+
+    fn push_bytes(&mut self, bytes: &[u8]) -> (u32, u32) {
+        let start = self.data.len() as u32;
+        self.data.extend_from_slice(bytes);
+        (start, bytes.len() as u32)
+    }
+
+    fn is_full(&self) -> bool {
+        self.items.len() >= BATCH_ITEMS || self.data.len() >= BATCH_BYTES
+    }
+}
+
+/// What a worker tells the merge thread.
+pub struct MergeMsg {
+    pub shard: usize,
+    pub outputs: Vec<Output>,
+    pub progress: u64,
+}
+
+/// The dispatcher's side of the threaded pipeline.
+pub struct ThreadedRoute {
+    to_workers: Vec<Sender<Batch>>,
+    open: Vec<Batch>,
+    recycled: Receiver<Batch>,
+    last_seq: u64,
+    since_flush: u64,
+}
+
+impl ThreadedRoute {
+    pub fn new(to_workers: Vec<Sender<Batch>>, recycled: Receiver<Batch>) -> Self {
+        let open = to_workers.iter().map(|_| Batch::with_capacity()).collect();
+        ThreadedRoute {
+            to_workers,
+            open,
+            recycled,
+            last_seq: 0,
+            since_flush: 0,
+        }
+    }
+
+    fn send(&mut self, w: usize) {
+        let fresh = self
+            .recycled
+            .try_recv()
+            .unwrap_or_else(|_| Batch::with_capacity());
+        let mut batch = std::mem::replace(&mut self.open[w], fresh);
+        batch.horizon = self.last_seq + 1;
+        // A worker that is gone has panicked; its join reports it.
+        let _ = self.to_workers[w].send(batch);
+    }
+
+    /// Sends every open batch (also empty ones: they carry progress).
+    pub fn flush_all(&mut self) {
+        for w in 0..self.open.len() {
+            self.send(w);
+        }
+        self.since_flush = 0;
+    }
+
+    fn counted(&mut self, seq: u64) {
+        self.last_seq = seq;
+        self.since_flush += 1;
+        if self.since_flush >= FLUSH_EVERY {
+            self.flush_all();
+        }
+    }
+}
+
+impl Route for ThreadedRoute {
+    fn packet(&mut self, info: &PacketInfo, pkt: &Packet<'_>, raw: Raw<'_>, cut: bool) {
+        let w = worker_of(FlowKey::of(pkt).symmetric_hash(), self.open.len());
+        let batch = &mut self.open[w];
+        let (kind, (start, len)) = match raw {
+            Raw::Frame { linktype, data } => {
+                (ItemKind::Frame { linktype, cut }, batch.push_bytes(data))
+            }
+            Raw::Datagram(d, vlan, vlan_count) => (
+                ItemKind::Datagram {
+                    src: d.src,
+                    dst: d.dst,
+                    protocol: d.protocol,
+                    vlan,
+                    vlan_count,
+                },
+                batch.push_bytes(&d.data),
+            ),
+        };
+        batch.items.push(Item {
+            info: *info,
+            kind,
+            start,
+            len,
+        });
+        let full = batch.is_full();
+        self.last_seq = info.seq;
+        if full {
+            self.send(w);
+        }
+        self.counted(info.seq);
+    }
+
+    fn tick(&mut self, seq: u64, ts: Timestamp) {
+        for batch in &mut self.open {
+            batch.items.push(Item {
+                info: PacketInfo {
+                    seq,
+                    ts,
+                    pcap_cnt: 0,
+                    wire_len: 0,
+                },
+                kind: ItemKind::Tick,
+                start: 0,
+                len: 0,
+            });
+        }
+        self.counted(seq);
+    }
+
+    fn stats(&mut self, seq: u64, ts: Timestamp, dispatcher: &Counters) {
+        for (w, batch) in self.open.iter_mut().enumerate() {
+            let own = (w == 0).then(|| Box::new(dispatcher.clone()));
+            batch.items.push(Item {
+                info: PacketInfo {
+                    seq,
+                    ts,
+                    pcap_cnt: 0,
+                    wire_len: 0,
+                },
+                kind: ItemKind::Stats(own),
+                start: 0,
+                len: 0,
+            });
+        }
+        self.counted(seq);
+    }
+
+    fn idle(&mut self) {
+        self.flush_all();
+    }
+}
+
+/// A worker thread's loop: runs its shard over every batch, then ends its flows when the
+/// dispatcher hangs up. Returns the shard's counters.
+pub fn run_worker(
+    shard: usize,
+    mut engine: Engine,
+    batches: Receiver<Batch>,
+    recycle: Sender<Batch>,
+    merge: Sender<MergeMsg>,
+) -> ShardStats {
+    for mut batch in batches.iter() {
+        let mut outputs = Vec::new();
+        for item in batch.items.drain(..) {
+            let bytes = &batch.data[item.start as usize..(item.start + item.len) as usize];
+            match item.kind {
+                ItemKind::Frame { linktype, cut } => {
+                    // The dispatcher decoded this frame already: it is a TCP/UDP packet.
+                    if let Decoded::Packet(mut pkt) = decode_frame(linktype, bytes) {
+                        if cut {
+                            pkt.payload = &[];
+                        }
+                        engine.on_packet(&item.info, &pkt, &mut outputs);
+                    }
+                }
+                ItemKind::Datagram {
+                    src,
+                    dst,
+                    protocol,
+                    vlan,
+                    vlan_count,
+                } => {
+                    if let Decoded::Packet(pkt) =
+                        decode_transport(src, dst, protocol, bytes, vlan, vlan_count)
+                    {
+                        engine.on_packet(&item.info, &pkt, &mut outputs);
+                    }
+                }
+                ItemKind::Tick => engine.on_tick(item.info.seq, item.info.ts, &mut outputs),
+                ItemKind::Stats(dispatcher) => {
+                    let mut stats = engine.stats();
+                    stats.ts = item.info.ts;
+                    if let Some(d) = dispatcher {
+                        stats.counters.add(&d);
+                    }
+                    outputs.push(Output {
+                        seq: item.info.seq,
+                        kind: OutKind::Stats(Box::new(stats)),
+                    });
+                }
+            }
+        }
+        let progress = batch.horizon;
+        batch.data.clear();
+        let _ = recycle.try_send(batch);
+        if merge
+            .send(MergeMsg {
+                shard,
+                outputs,
+                progress,
+            })
+            .is_err()
+        {
+            break;
+        }
+    }
+    let mut outputs = Vec::new();
+    let stats = engine.finish(u64::MAX - 1, &mut outputs);
+    let _ = merge.send(MergeMsg {
+        shard,
+        outputs,
+        progress: u64::MAX,
+    });
+    stats
+}
+
+/// The merge thread's loop: until every worker hangs up.
+pub fn run_merger<W: EventSink>(mut merger: Merger<W>, messages: Receiver<MergeMsg>) -> Merger<W> {
+    for m in messages.iter() {
+        merger.accept(m.shard, m.outputs, m.progress);
+    }
+    merger
+}

@@ -118,7 +118,7 @@ pub struct Hit {
 }
 
 impl Hit {
-    fn new(detection: Detection, indicator: impl Into<String>, source: Source) -> Self {
+    pub fn new(detection: Detection, indicator: impl Into<String>, source: Source) -> Self {
         Hit {
             detection,
             indicator: indicator.into(),

@@ -5,7 +5,7 @@
 use super::context::{event, Ctx};
 use super::output::OutKind;
 use crate::decode::{Packet, Proto};
-use crate::detect::{Detection, Hit, HttpFacts, Scope};
+use crate::detect::{Detection, Hit, HttpFacts, Scope, Source};
 use crate::flow::stream::{Added, Stream, MAX_BUFFERED};
 use crate::flow::{Direction, FlowMeta};
 use crate::proto::{dns, http, tls};
@@ -62,21 +62,22 @@ pub struct FlowState {
     /// Protocol of the client bytes now (a CONNECT tunnel starts over at `Unknown`).
     pub app: AppProto,
     /// The first protocol recognised ("failed" when none was), for the flow log.
-    pub first_app: Option<&'static str>,
+    pub first_app: Option<AppProto>,
     /// The last protocol recognised (differs from the first after a CONNECT tunnel).
-    last_app: Option<&'static str>,
+    last_app: Option<AppProto>,
     /// TCP reassembly `[to_server, to_client]`; `None` for UDP or once bypassed.
     streams: Option<Box<[Stream; 2]>>,
     /// Still inspecting (false = bypassed: later packets only count).
     pub inspecting: bool,
     /// Detections already alerted on this flow.
     pub alerted: u8,
-    http: HttpState,
-    dns_requests: u64,
+    /// HTTP transactions; allocated for HTTP flows only.
+    http: Option<Box<HttpState>>,
+    dns_requests: u32,
     pub gaps: u32,
     /// Flow-start detections (`ioc-ip`, `direct-ip`) held until the flow's first app-layer
     /// object exists, so that their alert carries it.
-    held: Vec<Hit>,
+    held: u8,
 }
 
 impl Default for FlowState {
@@ -88,14 +89,10 @@ impl Default for FlowState {
             streams: None,
             inspecting: true,
             alerted: 0,
-            http: HttpState {
-                pending: VecDeque::new(),
-                responses_ok: true,
-                requests_ok: true,
-            },
+            http: None,
             dns_requests: 0,
             gaps: 0,
-            held: Vec::new(),
+            held: 0,
         }
     }
 }
@@ -115,16 +112,29 @@ fn index(dir: Direction) -> usize {
 impl FlowState {
     fn set_app(&mut self, app: AppProto) {
         self.app = app;
-        let Some(name) = app.eve_name() else { return };
-        self.first_app.get_or_insert(name);
+        if app == AppProto::Unknown {
+            return;
+        }
+        self.first_app.get_or_insert(app);
         if app != AppProto::Failed {
-            self.last_app = Some(name);
+            self.last_app = Some(app);
         }
     }
 
     /// Whether flow-start detections wait for the flow's first app-layer object.
     pub fn has_held(&self) -> bool {
-        !self.held.is_empty()
+        self.held != 0
+    }
+
+    /// The flow's HTTP transactions, created on first use.
+    fn http_mut(&mut self) -> &mut HttpState {
+        self.http.get_or_insert_with(|| {
+            Box::new(HttpState {
+                pending: VecDeque::new(),
+                responses_ok: true,
+                requests_ok: true,
+            })
+        })
     }
 
     /// Bytes of buffers this flow holds beyond its table slot (reassembly, pending requests).
@@ -132,13 +142,16 @@ impl FlowState {
         let streams = self.streams.as_ref().map_or(0, |s| {
             std::mem::size_of::<[Stream; 2]>() + s[0].heap_bytes() + s[1].heap_bytes()
         });
-        let http = self.http.pending.capacity() * std::mem::size_of::<http::Request>();
-        streams + http + self.held.capacity() * std::mem::size_of::<Hit>()
+        let http = self.http.as_ref().map_or(0, |h| {
+            std::mem::size_of::<HttpState>()
+                + h.pending.capacity() * std::mem::size_of::<http::Request>()
+        });
+        streams + http
     }
 
     /// Holds the flow-start detections of a new flow.
     pub fn hold(&mut self, hits: Vec<Hit>) {
-        self.held = hits;
+        self.held = hits.iter().fold(0, |m, h| m | h.detection.bit());
     }
 
     /// Alerts the held flow-start detections, with the flow's app-layer object when there is one.
@@ -148,7 +161,12 @@ impl FlowState {
         meta: &FlowMeta,
         app: Option<(&'static str, &Value)>,
     ) {
-        for hit in std::mem::take(&mut self.held) {
+        let held = std::mem::take(&mut self.held);
+        for detection in [Detection::IocIp, Detection::DirectIp] {
+            if held & detection.bit() == 0 {
+                continue;
+            }
+            let hit = Hit::new(detection, meta.server.0.to_string(), Source::Flow);
             ctx.alert(
                 meta,
                 Some(&mut self.alerted),
@@ -163,7 +181,7 @@ impl FlowState {
     /// (bypassed, not recognised) or the flow is older than [`FLOW_START_HOLD_SECS`].
     pub fn release_held_if_due(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta) {
         let waited = ctx.ts.secs_since(meta.first_ts) >= FLOW_START_HOLD_SECS;
-        if !self.held.is_empty() && (!self.inspecting || waited) {
+        if self.held != 0 && (!self.inspecting || waited) {
             self.release_held(ctx, meta, None);
         }
     }
@@ -176,7 +194,10 @@ impl FlowState {
 
     /// Requests still waiting for a response (flushed without status when the flow ends).
     pub fn take_pending_http(&mut self) -> Vec<Value> {
-        self.http.pending.drain(..).map(|r| r.eve(None)).collect()
+        self.http
+            .take()
+            .map(|h| h.pending.into_iter().map(|r| r.eve(None)).collect())
+            .unwrap_or_default()
     }
 
     /// Handles one TCP packet of the flow.
@@ -255,7 +276,7 @@ impl FlowState {
     fn on_gap(&mut self, i: usize) {
         match (self.app, i) {
             (AppProto::Dns, _) => {}
-            (AppProto::Http, 1) => self.http.responses_ok = false,
+            (AppProto::Http, 1) => self.http_mut().responses_ok = false,
             (_, 1) => {}
             _ => self.bypass(),
         }
@@ -305,7 +326,11 @@ impl FlowState {
             }
             let progressed = if self.app == AppProto::Dns {
                 self.dns_tcp_step(ctx, meta, Direction::ToClient, s)
-            } else if !self.http.pending.is_empty() && self.http.responses_ok {
+            } else if self
+                .http
+                .as_ref()
+                .is_some_and(|h| !h.pending.is_empty() && h.responses_ok)
+            {
                 self.http_response_step(ctx, meta, s)
             } else {
                 // Nobody needs these bytes.
@@ -316,7 +341,7 @@ impl FlowState {
             if !progressed {
                 if s.data().len() >= MAX_BUFFERED {
                     ctx.counters.stream_overflows += 1;
-                    self.http.responses_ok = false;
+                    self.http_mut().responses_ok = false;
                 }
                 return;
             }
@@ -386,7 +411,7 @@ impl FlowState {
     }
 
     fn http_request_step(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta, s: &mut Stream) -> bool {
-        if !self.http.requests_ok {
+        if !self.http_mut().requests_ok {
             let n = s.data().len();
             s.consume(n);
             return false;
@@ -394,14 +419,14 @@ impl FlowState {
         let (req, consumed, more) = match http::next_request(s.data()) {
             http::RequestStep::NeedMore => return false,
             http::RequestStep::Invalid(_) => {
-                self.http.requests_ok = false;
+                self.http_mut().requests_ok = false;
                 return true;
             }
             http::RequestStep::Request(r, n) => (r, n, true),
             http::RequestStep::BodyUnknown(r, n) => (r, n, false),
         };
         s.consume(consumed);
-        self.http.requests_ok = more;
+        self.http_mut().requests_ok = more;
         self.on_http_request(ctx, meta, req);
         true
     }
@@ -421,7 +446,7 @@ impl FlowState {
         } else {
             ctx.detector.on_http_request(scope, &facts)
         };
-        if !hits.is_empty() || !self.held.is_empty() {
+        if !hits.is_empty() || self.held != 0 {
             let object = req.eve(None);
             self.release_held(ctx, meta, Some(("http", &object)));
             for hit in hits {
@@ -437,24 +462,26 @@ impl FlowState {
         if connect.is_some() {
             // What follows the CONNECT request is the tunnel: classify it afresh.
             self.app = AppProto::Unknown;
-            self.http.requests_ok = true;
+            self.http_mut().requests_ok = true;
         }
-        if self.http.pending.len() >= MAX_PENDING_REQUESTS {
-            if let Some(old) = self.http.pending.pop_front() {
+        let http = self.http_mut();
+        if http.pending.len() >= MAX_PENDING_REQUESTS {
+            if let Some(old) = http.pending.pop_front() {
                 ctx.emit_app(meta, Direction::ToServer, "http", old.eve(None));
             }
         }
-        self.http.pending.push_back(req);
+        self.http_mut().pending.push_back(req);
     }
 
     fn http_response_step(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta, s: &mut Stream) -> bool {
-        let Some(req) = self.http.pending.front() else {
+        let http = self.http_mut();
+        let Some(req) = http.pending.front() else {
             return false;
         };
         let (status, consumed) = match http::next_response(s.data(), &req.method) {
             http::ResponseStep::NeedMore => return false,
             http::ResponseStep::Invalid(_) => {
-                self.http.responses_ok = false;
+                http.responses_ok = false;
                 return false;
             }
             http::ResponseStep::Response { status, consumed } => (status, Some(consumed)),
@@ -466,14 +493,14 @@ impl FlowState {
             }
             return true;
         }
-        let Some(req) = self.http.pending.pop_front() else {
+        let Some(req) = http.pending.pop_front() else {
             return false;
         };
         let object = req.eve(Some(status));
         ctx.emit_app(meta, Direction::ToServer, "http", object);
         match consumed {
             Some(n) => s.consume(n),
-            None => self.http.responses_ok = false,
+            None => http.responses_ok = false,
         }
         true
     }
@@ -533,10 +560,10 @@ impl FlowState {
         let tx_id = if msg.is_response {
             self.dns_requests.saturating_sub(1)
         } else {
-            self.dns_requests += 1;
+            self.dns_requests = self.dns_requests.saturating_add(1);
             self.dns_requests - 1
         };
-        let object = msg.eve(tx_id);
+        let object = msg.eve(tx_id.into());
         self.release_held(ctx, meta, Some(("dns", &object)));
         if msg.is_response {
             let addrs: Vec<_> = msg
@@ -568,9 +595,12 @@ pub fn flow_event(
     reason: &'static str,
 ) -> crate::output::Event {
     let mut ev = event(meta, Direction::ToServer, meta.last_ts, None, "flow");
-    ev.app_proto = state.last_app.or(state.first_app);
+    ev.app_proto = state
+        .last_app
+        .or(state.first_app)
+        .and_then(AppProto::eve_name);
     if state.last_app.is_some() && state.last_app != state.first_app {
-        ev.app_proto_orig = state.first_app;
+        ev.app_proto_orig = state.first_app.and_then(AppProto::eve_name);
     }
     let state_name = match (meta.proto, meta.tcp_phase) {
         (Proto::Udp, _) => "established",

@@ -173,3 +173,25 @@ impl Engine {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flow_costs_176_bytes_or_less_before_its_buffers() {
+        let (slot, state, meta) = (
+            FlowTable::<FlowState>::flow_bytes(),
+            std::mem::size_of::<FlowState>(),
+            std::mem::size_of::<crate::flow::FlowMeta>(),
+        );
+        // 256 MiB hold 1.5 million flows: the address pair, counters and times (meta), the app
+        // layer's state (buffers boxed, allocated only while inspecting), list links and index.
+        assert!(
+            slot <= 176,
+            "flow slot {slot} bytes (state {state}, meta {meta})"
+        );
+        assert!(state <= 32, "app state {state} bytes");
+        assert_eq!(FlowState::default().heap_bytes(), 0);
+    }
+}

@@ -111,6 +111,14 @@ impl Counters {
             "  app layer: {} TLS ClientHellos, {} DNS messages ({} unparsable), {} HTTP requests",
             self.tls_client_hellos, self.dns_messages, self.dns_parse_errors, self.http_requests
         );
+        let _ = writeln!(
+            s,
+            "  flows: {} timed out, {} evicted by the flow memcap (peak {:.1} MiB of {:.0} MiB)",
+            self.flows_timed_out,
+            self.flows_evicted,
+            self.flow_peak_memuse as f64 / 1048576.0,
+            self.flow_memcap as f64 / 1048576.0
+        );
         if !self.skipped.is_empty() {
             let parts: Vec<String> = self
                 .skipped

@@ -4,8 +4,10 @@
 //! there and reports the byte offset, so the caller can warn and still write the alerts it has.
 //! The path `-` reads a capture from standard input (`tcpdump -U -w - | egress-ids replay -`).
 
+use super::mapped::{self, SliceReader};
 use super::{Frame, FrameSink, Timestamp};
 use pcap_parser::pcapng::Block;
+use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
 use std::fs::File;
 use std::io::Read;
@@ -128,25 +130,49 @@ pub fn check_capture_file(path: &Path) -> Result<(), CaptureError> {
     }
 }
 
-/// Reads every frame of the capture at `path` and hands it to `sink`.
+/// Reads every frame of the capture at `path` and hands it to `sink`. A regular file is
+/// memory-mapped and read in place; standard input and other streams go through a read buffer.
 pub fn read_capture_file(
     path: &Path,
     sink: &mut (impl FrameSink + ?Sized),
 ) -> Result<FileReport, CaptureError> {
-    let waits = is_stdin(path);
-    let mut reader = match create_reader(INITIAL_BUFFER, open(path)?) {
-        Ok(r) => r,
-        Err(PcapError::Eof) => {
-            return Err(CaptureError::Empty {
-                path: path.to_owned(),
-            })
-        }
-        Err(_) => {
-            return Err(CaptureError::NotACapture {
-                path: path.to_owned(),
-            })
-        }
+    let refused = |e: PcapError<&[u8]>| match e {
+        PcapError::Eof => CaptureError::Empty {
+            path: path.to_owned(),
+        },
+        _ => CaptureError::NotACapture {
+            path: path.to_owned(),
+        },
     };
+    if !is_stdin(path) {
+        let file = File::open(path).map_err(|source| CaptureError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        if file.metadata().is_ok_and(|m| m.is_file()) {
+            let mapping = mapped::map(&file).map_err(|source| CaptureError::Open {
+                path: path.to_owned(),
+                source,
+            })?;
+            let Some(mapping) = mapping else {
+                return Err(refused(PcapError::Eof));
+            };
+            let mut reader = SliceReader::over_map(&mapping).map_err(refused)?;
+            return Ok(read_blocks(&mut reader, false, sink));
+        }
+    }
+    let waits = is_stdin(path);
+    let mut reader = create_reader(INITIAL_BUFFER, open(path)?).map_err(refused)?;
+    Ok(read_blocks(&mut *reader, waits, sink))
+}
+
+/// The block loop: frames to `sink`, damage into the report. `waits`: the source may block
+/// (tell the sink before each refill).
+fn read_blocks(
+    reader: &mut (impl PcapReaderIterator + ?Sized),
+    waits: bool,
+    sink: &mut (impl FrameSink + ?Sized),
+) -> FileReport {
     let mut report = FileReport::default();
     let mut legacy_linktype = 1i32;
     let mut legacy_units = 1_000_000u64;
@@ -208,7 +234,7 @@ pub fn read_capture_file(
                                     "packet {} at byte {} names interface {} that no Interface Description Block declared",
                                     report.frames, report.bytes, epb.if_id
                                 ));
-                                return Ok(report);
+                                return report;
                             }
                         }
                     }
@@ -230,7 +256,7 @@ pub fn read_capture_file(
                 report.bytes += offset as u64;
                 reader.consume(offset);
             }
-            Err(PcapError::Eof) => return Ok(report),
+            Err(PcapError::Eof) => return report,
             // More bytes are needed: read them (at the end of the input pcap-parser then reports
             // UnexpectedEof, which is damage).
             Err(PcapError::Incomplete(_)) => {
@@ -240,7 +266,7 @@ pub fn read_capture_file(
                 if let Err(e) = reader.refill() {
                     let why = describe(&e);
                     report.damage = Some(format!("read error after byte {}: {why}", report.bytes));
-                    return Ok(report);
+                    return report;
                 }
             }
             Err(PcapError::BufferTooSmall) => {
@@ -255,7 +281,7 @@ pub fn read_capture_file(
                     report.frames,
                     MAX_BUFFER >> 20
                 ));
-                return Ok(report);
+                return report;
             }
             Err(e) => {
                 report.damage = Some(format!(
@@ -264,7 +290,7 @@ pub fn read_capture_file(
                     report.frames,
                     describe(&e)
                 ));
-                return Ok(report);
+                return report;
             }
         }
     }

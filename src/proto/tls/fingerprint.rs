@@ -29,50 +29,69 @@ fn degrease(items: &[u16]) -> impl Iterator<Item = u16> + '_ {
     items.iter().copied().filter(|&v| !is_grease(v))
 }
 
-/// Lowercase hex of some bytes.
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends the lowercase hex of some bytes.
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    for &b in bytes {
+        out.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(HEX_DIGITS[usize::from(b & 0x0f)]));
     }
-    s
 }
 
 /// MD5 of `s`, lowercase hex (JA3 hash).
 pub fn md5_hex(s: &str) -> String {
-    hex(&Md5::digest(s.as_bytes()))
+    let mut out = String::with_capacity(32);
+    push_hex(&mut out, &Md5::digest(s.as_bytes()));
+    out
 }
 
 /// First 12 hex characters of SHA-256 of `s`.
 fn sha256_12(s: &str) -> String {
-    let mut h = hex(&Sha256::digest(s.as_bytes()));
-    h.truncate(12);
-    h
+    let mut out = String::with_capacity(12);
+    push_hex(&mut out, &Sha256::digest(s.as_bytes())[..6]);
+    out
 }
 
-/// Join numbers in decimal with '-'.
-fn dash_join<T: ToString>(items: impl Iterator<Item = T>) -> String {
-    items.map(|v| v.to_string()).collect::<Vec<_>>().join("-")
+/// Appends numbers in decimal joined with '-'.
+fn push_dash_join<T: std::fmt::Display>(out: &mut String, items: impl Iterator<Item = T>) {
+    for (i, v) in items.enumerate() {
+        if i > 0 {
+            out.push('-');
+        }
+        let _ = write!(out, "{v}");
+    }
 }
 
-/// Join u16 values as 4-digit lowercase hex with ','.
+/// Appends u16 values as 4-digit lowercase hex joined with ','.
+fn push_hex_join(out: &mut String, items: impl Iterator<Item = u16>) {
+    for (i, v) in items.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_hex(out, &v.to_be_bytes());
+    }
+}
+
+/// u16 values as 4-digit lowercase hex joined with ','.
 fn hex_join(items: impl Iterator<Item = u16>) -> String {
-    items
-        .map(|v| format!("{v:04x}"))
-        .collect::<Vec<_>>()
-        .join(",")
+    let mut out = String::with_capacity(64);
+    push_hex_join(&mut out, items);
+    out
 }
 
 /// JA3 string: `SSLVersion,Ciphers,Extensions,EllipticCurves,EllipticCurvePointFormats`.
 pub fn ja3_string(h: &ClientHello) -> String {
-    format!(
-        "{},{},{},{},{}",
-        h.legacy_version,
-        dash_join(degrease(&h.cipher_suites)),
-        dash_join(degrease(&h.extensions)),
-        dash_join(degrease(&h.supported_groups)),
-        dash_join(h.ec_point_formats.iter()),
-    )
+    let mut out = String::with_capacity(256);
+    let _ = write!(out, "{},", h.legacy_version);
+    push_dash_join(&mut out, degrease(&h.cipher_suites));
+    out.push(',');
+    push_dash_join(&mut out, degrease(&h.extensions));
+    out.push(',');
+    push_dash_join(&mut out, degrease(&h.supported_groups));
+    out.push(',');
+    push_dash_join(&mut out, h.ec_point_formats.iter());
+    out
 }
 
 /// The version a client offered at most: highest non-GREASE supported_versions entry, else
@@ -165,11 +184,10 @@ fn ja4_c(mut exts: Vec<u16>, h: &ClientHello) -> String {
         return EMPTY_JA4_HASH.to_owned();
     }
     exts.sort_unstable();
-    let raw = format!(
-        "{}_{}",
-        hex_join(exts.into_iter()),
-        hex_join(degrease(&h.signature_algorithms))
-    );
+    let mut raw = String::with_capacity(256);
+    push_hex_join(&mut raw, exts.into_iter());
+    raw.push('_');
+    push_hex_join(&mut raw, degrease(&h.signature_algorithms));
     sha256_12(&raw)
 }
 

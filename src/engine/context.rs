@@ -1,7 +1,7 @@
 //! What the app-layer handlers of one packet share: the detector, the shard's outbound messages
 //! and counters, plus how to turn a flow and a direction into an EVE event.
 
-use super::output::{OutKind, Output};
+use super::output::{alerted_offset, OutBuf, OutKind, Output};
 use crate::capture::Timestamp;
 use crate::decode::Proto;
 use crate::detect::{Detection, Detector, Hit, Scope};
@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 /// Per-packet context handed to the handlers.
 pub struct Ctx<'a> {
     pub detector: &'a Detector,
-    pub out: &'a mut Vec<Output>,
+    pub out: &'a mut OutBuf,
     pub counters: &'a mut Counters,
     pub ts: Timestamp,
     pub pcap_cnt: Option<u64>,
@@ -57,7 +57,7 @@ pub fn event(
 impl Ctx<'_> {
     /// Hands a message to the merge stage.
     pub fn send(&mut self, kind: OutKind) {
-        self.out.push(Output {
+        self.out.msgs.push(Output {
             seq: self.seq,
             kind,
         });
@@ -65,7 +65,19 @@ impl Ctx<'_> {
 
     /// Emits an event.
     pub fn emit(&mut self, ev: Event) {
-        self.send(OutKind::Event(ev));
+        let line = self.out.line(&ev);
+        self.send(OutKind::Event(line));
+    }
+
+    /// Emits the `flow` event of a finished flow (the merge stage may still mark it alerted).
+    pub fn emit_flow_end(&mut self, flow_id: u64, ev: Event) {
+        let line = self.out.line(&ev);
+        let alerted_at = alerted_offset(line.get(&self.out.lines));
+        self.send(OutKind::FlowEnd {
+            flow_id,
+            line,
+            alerted_at,
+        });
     }
 
     /// Emits an app-layer event (`tls`, `dns`, `http`) carrying `object`.
@@ -103,9 +115,11 @@ impl Ctx<'_> {
             // Stands only if no DNS answer resolved the server before the flow started; the
             // merge stage knows every shard's answers.
             let flow_id = meta.id;
-            self.send(OutKind::DirectIp { flow_id, event: ev });
+            let line = self.out.line(&ev);
+            self.send(OutKind::DirectIp { flow_id, line });
         } else {
-            self.send(OutKind::Alert(hit.detection, ev));
+            let line = self.out.line(&ev);
+            self.send(OutKind::Alert(hit.detection, line));
         }
     }
 

@@ -14,7 +14,7 @@ use crate::flow::{Direction, Flow, FlowTable, Timeouts};
 use crate::output::summary::Counters;
 use app::{flow_event, FlowState};
 use context::Ctx;
-use output::{OutKind, Output, ShardStats};
+use output::{OutBuf, ShardStats};
 use std::sync::Arc;
 
 /// Seconds a DNS answer keeps counting past its TTL, by default.
@@ -32,7 +32,7 @@ pub struct EngineConfig {
 /// Where a packet sits in the input.
 #[derive(Clone, Copy, Debug)]
 pub struct PacketInfo {
-    /// Sequence number of the item (see [`Output`]).
+    /// Sequence number of the item (see [`output::Output`]).
     pub seq: u64,
     pub ts: Timestamp,
     /// Position in its capture file (EVE `pcap_cnt`).
@@ -60,7 +60,7 @@ impl Engine {
     }
 
     /// Handles one decoded packet of this shard's flows.
-    pub fn on_packet(&mut self, info: &PacketInfo, pkt: &Packet<'_>, out: &mut Vec<Output>) {
+    pub fn on_packet(&mut self, info: &PacketInfo, pkt: &Packet<'_>, out: &mut OutBuf) {
         self.now = self.now.max(info.ts);
         let (handle, dir, created) =
             self.flows
@@ -102,7 +102,7 @@ impl Engine {
     }
 
     /// Packet time reached `ts`: ends the flows idle past their timeout.
-    pub fn on_tick(&mut self, seq: u64, ts: Timestamp, out: &mut Vec<Output>) {
+    pub fn on_tick(&mut self, seq: u64, ts: Timestamp, out: &mut OutBuf) {
         self.now = self.now.max(ts);
         let mut ended = Vec::new();
         self.flows.expire(self.now, |f| ended.push(f));
@@ -129,7 +129,7 @@ impl Engine {
     }
 
     /// Ends every flow (end of input) and returns the shard's counters.
-    pub fn finish(&mut self, seq: u64, out: &mut Vec<Output>) -> ShardStats {
+    pub fn finish(&mut self, seq: u64, out: &mut OutBuf) -> ShardStats {
         let mut ended = Vec::new();
         self.flows.drain(|f| ended.push(f));
         for flow in ended {
@@ -139,7 +139,7 @@ impl Engine {
     }
 
     /// Logs the flows the table evicted to stay under its memcap.
-    fn end_evicted(&mut self, seq: u64, out: &mut Vec<Output>) {
+    fn end_evicted(&mut self, seq: u64, out: &mut OutBuf) {
         let evicted: Vec<Flow<FlowState>> = self.flows.take_evicted().collect();
         for flow in evicted {
             self.end_flow(flow, "forced", seq, out);
@@ -152,7 +152,7 @@ impl Engine {
         mut flow: Flow<FlowState>,
         reason: &'static str,
         seq: u64,
-        out: &mut Vec<Output>,
+        out: &mut OutBuf,
     ) {
         let mut ctx = Ctx {
             detector: &self.detector,
@@ -167,10 +167,7 @@ impl Engine {
         for object in flow.state.take_pending_http() {
             ctx.emit_app(&flow.meta, Direction::ToServer, "http", object);
         }
-        ctx.send(OutKind::FlowEnd {
-            flow_id: flow.meta.id,
-            event: flow_event(&flow.meta, &flow.state, reason),
-        });
+        ctx.emit_flow_end(flow.meta.id, flow_event(&flow.meta, &flow.state, reason));
     }
 }
 

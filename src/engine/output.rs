@@ -3,6 +3,10 @@
 //! shards back into capture order before it writes them, and so that decisions which need other
 //! shards' knowledge (was this address resolved by DNS before the flow started?) are taken at
 //! the right point of the capture, whatever the thread count.
+//!
+//! Events travel as finished JSON lines: the shard serialises them into its [`OutBuf`], so the
+//! merge stage only copies bytes, and every allocation of an event is freed by the thread that
+//! made it.
 
 use crate::capture::Timestamp;
 use crate::detect::Detection;
@@ -10,6 +14,57 @@ use crate::flow::TableStats;
 use crate::output::summary::Counters;
 use crate::output::Event;
 use std::net::IpAddr;
+
+/// An EVE line (JSON, no newline) in an [`OutBuf`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LineRef {
+    start: u32,
+    len: u32,
+}
+
+impl LineRef {
+    /// The line's bytes in `lines`.
+    pub fn get(self, lines: &[u8]) -> &[u8] {
+        &lines[self.start as usize..(self.start + self.len) as usize]
+    }
+}
+
+/// Messages of a shard and the EVE lines they refer to.
+#[derive(Debug, Default)]
+pub struct OutBuf {
+    pub msgs: Vec<Output>,
+    pub lines: Vec<u8>,
+}
+
+impl OutBuf {
+    /// Serialises `ev` into the buffer.
+    pub fn line(&mut self, ev: &Event) -> LineRef {
+        let start = self.lines.len();
+        // Serialising to memory cannot fail: every field is a string, number or JSON value.
+        let _ = serde_json::to_writer(&mut self.lines, ev);
+        LineRef {
+            start: start as u32,
+            len: (self.lines.len() - start) as u32,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.msgs.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.msgs.clear();
+        self.lines.clear();
+    }
+}
+
+/// Where in a serialised `flow` event its `alerted` value (`false`) sits, from the line's start.
+pub fn alerted_offset(line: &[u8]) -> Option<u32> {
+    const KEY: &[u8] = b"\"alerted\":false";
+    line.windows(KEY.len())
+        .rposition(|w| w == KEY)
+        .map(|i| (i + KEY.len() - 5) as u32)
+}
 
 /// One message from a shard.
 #[derive(Debug)]
@@ -23,9 +78,9 @@ pub struct Output {
 #[derive(Debug)]
 pub enum OutKind {
     /// An event to write as it is.
-    Event(Event),
+    Event(LineRef),
     /// An alert of `detection` (counted by the merge stage, which writes it).
-    Alert(Detection, Event),
+    Alert(Detection, LineRef),
     /// A flow that would raise `direct-ip` started at `ts` towards `server`: the merge stage
     /// decides, at this point of the capture, whether a DNS answer seen so far resolved it.
     FlowStart {
@@ -35,7 +90,7 @@ pub enum OutKind {
     },
     /// The `direct-ip` alert of a flow announced by [`OutKind::FlowStart`]; written only when the
     /// server was not resolved.
-    DirectIp { flow_id: u64, event: Event },
+    DirectIp { flow_id: u64, line: LineRef },
     /// Addresses a DNS response resolved at `ts`, with their TTLs.
     DnsAnswers {
         ts: Timestamp,
@@ -43,7 +98,12 @@ pub enum OutKind {
     },
     /// The `flow` event of a finished flow (its `alerted` field is completed by the merge stage,
     /// which knows whether the flow's `direct-ip` alert was written).
-    FlowEnd { flow_id: u64, event: Event },
+    FlowEnd {
+        flow_id: u64,
+        line: LineRef,
+        /// Offset in the line of the `false` of `"alerted":false`, when it is false.
+        alerted_at: Option<u32>,
+    },
     /// A shard's counters at a `stats` tick.
     Stats(Box<ShardStats>),
 }

@@ -103,17 +103,12 @@ impl Event {
     }
 }
 
-/// Where events go. The replay engine emits into one; tests collect into a `Vec`.
+/// Where EVE lines go.
 pub trait EventSink {
-    fn emit(&mut self, event: Event);
-    /// A `stats` event at packet time `ts` (ignored unless the sink writes EVE).
-    fn emit_stats(&mut self, _ts: Timestamp, _stats: Value) {}
-}
-
-impl EventSink for Vec<Event> {
-    fn emit(&mut self, event: Event) {
-        self.push(event);
-    }
+    /// One serialised event (JSON without the newline); alerts are to be delivered at once.
+    fn line(&mut self, json: &[u8], is_alert: bool);
+    /// A `stats` event at packet time `ts`.
+    fn emit_stats(&mut self, ts: Timestamp, stats: Value);
 }
 
 /// Writes events as JSON lines.
@@ -152,12 +147,13 @@ struct StatsRecord {
 }
 
 impl EveWriter {
-    fn write_line(&mut self, record: &impl Serialize, flush: bool) {
+    fn write_bytes(&mut self, json: &[u8], flush: bool) {
         if self.error.is_some() {
             return;
         }
-        let result = serde_json::to_writer(&mut self.out, record)
-            .map_err(io::Error::from)
+        let result = self
+            .out
+            .write_all(json)
             .and_then(|_| self.out.write_all(b"\n"))
             .and_then(|_| if flush { self.out.flush() } else { Ok(()) });
         match result {
@@ -174,14 +170,16 @@ impl EventSink for EveWriter {
             event_type: "stats",
             stats,
         };
-        self.write_line(&record, false);
+        match serde_json::to_vec(&record) {
+            Ok(json) => self.write_bytes(&json, false),
+            Err(e) => self.error = Some(e.into()),
+        }
     }
 
-    fn emit(&mut self, event: Event) {
-        // An alert is flushed at once: it reaches the file or pipe within the packet that raised
-        // it, and an interrupted run never loses it in a buffer.
-        let flush = event.event_type == "alert";
-        self.write_line(&event, flush);
+    /// An alert is flushed at once: it reaches the file or pipe within the packet that raised
+    /// it, and an interrupted run never loses it in a buffer.
+    fn line(&mut self, json: &[u8], is_alert: bool) {
+        self.write_bytes(json, is_alert);
     }
 }
 

@@ -10,16 +10,23 @@
 use super::stats::stats_object;
 use crate::detect::dns_cache::DnsCache;
 use crate::detect::Detection;
-use crate::engine::output::{OutKind, Output, ShardStats};
+use crate::engine::output::{OutBuf, OutKind, Output, ShardStats};
 use crate::output::summary::Counters;
-use crate::output::{Event, EventSink};
+use crate::output::EventSink;
 use rustc_hash::FxHashSet;
 use std::collections::VecDeque;
+
+/// Messages of one shard not written yet, with the lines they refer to.
+#[derive(Default)]
+struct Chunk {
+    msgs: VecDeque<Output>,
+    lines: Vec<u8>,
+}
 
 /// The merge stage, writing into `W`.
 pub struct Merger<W: EventSink> {
     pub sink: W,
-    queues: Vec<VecDeque<Output>>,
+    queues: Vec<VecDeque<Chunk>>,
     progress: Vec<u64>,
     dns: DnsCache,
     /// Flows whose `direct-ip` stands (no DNS answer resolved the server before they started).
@@ -51,22 +58,23 @@ impl<W: EventSink> Merger<W> {
 
     /// Takes messages of shard `shard`, which has now sent every message for items before
     /// sequence number `progress`, and writes what can be written.
-    pub fn accept(
-        &mut self,
-        shard: usize,
-        messages: impl IntoIterator<Item = Output>,
-        progress: u64,
-    ) {
-        self.queues[shard].extend(messages);
+    pub fn accept(&mut self, shard: usize, out: OutBuf, progress: u64) {
+        if !out.msgs.is_empty() {
+            self.queues[shard].push_back(Chunk {
+                msgs: out.msgs.into(),
+                lines: out.lines,
+            });
+        }
         self.progress[shard] = self.progress[shard].max(progress);
         self.release();
     }
 
     /// Handles messages at once: the caller guarantees capture order (a single shard).
-    pub fn accept_in_order(&mut self, messages: impl IntoIterator<Item = Output>) {
-        for m in messages {
-            self.handle(m);
+    pub fn accept_in_order(&mut self, out: &mut OutBuf) {
+        for m in out.msgs.drain(..) {
+            self.handle(m, &out.lines);
         }
+        out.lines.clear();
     }
 
     /// Writes every message before the smallest progress, in sequence order.
@@ -78,27 +86,37 @@ impl<W: EventSink> Merger<W> {
                 .queues
                 .iter()
                 .enumerate()
-                .filter_map(|(i, q)| q.front().map(|m| (m.seq, i)))
+                .filter_map(|(i, q)| q.front().and_then(|c| c.msgs.front()).map(|m| (m.seq, i)))
                 .filter(|(seq, _)| *seq < horizon)
                 .min();
             let Some((_, i)) = next else { break };
-            if let Some(m) = self.queues[i].pop_front() {
-                self.handle(m);
+            let Some(mut chunk) = self.queues[i].pop_front() else {
+                break;
+            };
+            if let Some(m) = chunk.msgs.pop_front() {
+                self.handle(m, &chunk.lines);
+            }
+            if !chunk.msgs.is_empty() {
+                self.queues[i].push_front(chunk);
             }
         }
     }
 
     /// Messages held back, waiting for a slower shard.
     pub fn queued(&self) -> usize {
-        self.queues.iter().map(VecDeque::len).sum()
+        self.queues
+            .iter()
+            .flat_map(|q| q.iter())
+            .map(|c| c.msgs.len())
+            .sum()
     }
 
-    fn handle(&mut self, m: Output) {
+    fn handle(&mut self, m: Output, lines: &[u8]) {
         match m.kind {
-            OutKind::Event(ev) => self.write(ev),
-            OutKind::Alert(detection, ev) => {
+            OutKind::Event(line) => self.write(line.get(lines), false),
+            OutKind::Alert(detection, line) => {
                 self.counters.alert(detection);
-                self.write(ev);
+                self.write(line.get(lines), true);
             }
             OutKind::FlowStart {
                 flow_id,
@@ -109,11 +127,11 @@ impl<W: EventSink> Merger<W> {
                     self.unresolved.insert(flow_id);
                 }
             }
-            OutKind::DirectIp { flow_id, event } => {
+            OutKind::DirectIp { flow_id, line } => {
                 if self.unresolved.contains(&flow_id) {
                     self.alerted.insert(flow_id);
                     self.counters.alert(Detection::DirectIp);
-                    self.write(event);
+                    self.write(line.get(lines), true);
                 }
             }
             OutKind::DnsAnswers { ts, addrs } => {
@@ -121,22 +139,32 @@ impl<W: EventSink> Merger<W> {
                     self.dns.insert(ip, ttl, ts);
                 }
             }
-            OutKind::FlowEnd { flow_id, mut event } => {
+            OutKind::FlowEnd {
+                flow_id,
+                line,
+                alerted_at,
+            } => {
                 self.unresolved.remove(&flow_id);
-                if self.alerted.remove(&flow_id) {
-                    if let Some(flow) = event.objects.get_mut("flow") {
-                        flow["alerted"] = true.into();
+                let line = line.get(lines);
+                match alerted_at {
+                    Some(at) if self.alerted.remove(&flow_id) => {
+                        let at = at as usize;
+                        let mut patched = Vec::with_capacity(line.len());
+                        patched.extend_from_slice(&line[..at]);
+                        patched.extend_from_slice(b"true");
+                        patched.extend_from_slice(&line[at + b"false".len()..]);
+                        self.write(&patched, false);
                     }
+                    _ => self.write(line, false),
                 }
-                self.write(event);
             }
             OutKind::Stats(shard) => self.add_stats(m.seq, *shard),
         }
     }
 
-    fn write(&mut self, ev: Event) {
+    fn write(&mut self, line: &[u8], is_alert: bool) {
         self.counters.events += 1;
-        self.sink.emit(ev);
+        self.sink.line(line, is_alert);
     }
 
     fn add_stats(&mut self, seq: u64, shard: ShardStats) {

@@ -12,7 +12,7 @@ pub mod threads;
 use crate::capture::{FrameSink, Timestamp};
 use crate::decode::Packet;
 use crate::detect::Detector;
-use crate::engine::output::{OutKind, Output, ShardStats};
+use crate::engine::output::{OutBuf, OutKind, Output, ShardStats};
 use crate::engine::{Engine, EngineConfig, PacketInfo};
 use crate::flow::table::DEFAULT_MEMCAP;
 use crate::flow::Timeouts;
@@ -90,13 +90,13 @@ where
 struct InlineRoute<'a, W: EventSink> {
     engine: &'a mut Engine,
     merger: &'a mut Merger<W>,
-    out: Vec<Output>,
+    out: OutBuf,
 }
 
 impl<W: EventSink> InlineRoute<'_, W> {
     fn pass_on(&mut self) {
         if !self.out.is_empty() {
-            self.merger.accept_in_order(self.out.drain(..));
+            self.merger.accept_in_order(&mut self.out);
         }
     }
 }
@@ -116,7 +116,7 @@ impl<W: EventSink> Route for InlineRoute<'_, W> {
         let mut stats = self.engine.stats();
         stats.ts = ts;
         stats.counters.add(dispatcher);
-        self.out.push(Output {
+        self.out.msgs.push(Output {
             seq,
             kind: OutKind::Stats(Box::new(stats)),
         });
@@ -135,16 +135,16 @@ fn run_inline<W: EventSink + Send, T>(
     let mut route = InlineRoute {
         engine: &mut engine,
         merger: &mut merger,
-        out: Vec::new(),
+        out: OutBuf::default(),
     };
     let result = feed(&mut Dispatch {
         dispatcher: &mut dispatcher,
         route: &mut route,
     });
     dispatcher.finish(&mut route);
-    let mut out = Vec::new();
+    let mut out = OutBuf::default();
     let shard = engine.finish(u64::MAX - 1, &mut out);
-    merger.accept_in_order(out);
+    merger.accept_in_order(&mut out);
     let counters = totals(&dispatcher.counters, &[shard], &merger.counters);
     (
         result,

@@ -7,7 +7,7 @@ use super::dispatch::{Raw, Route};
 use super::merge::Merger;
 use crate::capture::Timestamp;
 use crate::decode::{decode_frame, decode_transport, Decoded, Packet};
-use crate::engine::output::{OutKind, Output, ShardStats};
+use crate::engine::output::{OutBuf, OutKind, Output, ShardStats};
 use crate::engine::{Engine, PacketInfo};
 use crate::flow::FlowKey;
 use crate::output::summary::Counters;
@@ -91,7 +91,7 @@ impl Batch {
 /// What a worker tells the merge thread.
 pub struct MergeMsg {
     pub shard: usize,
-    pub outputs: Vec<Output>,
+    pub outputs: OutBuf,
     pub progress: u64,
 }
 
@@ -227,7 +227,7 @@ pub fn run_worker(
     merge: Sender<MergeMsg>,
 ) -> ShardStats {
     for mut batch in batches.iter() {
-        let mut outputs = Vec::new();
+        let mut outputs = OutBuf::default();
         for item in batch.items.drain(..) {
             let bytes = &batch.data[item.start as usize..(item.start + item.len) as usize];
             match item.kind {
@@ -260,7 +260,7 @@ pub fn run_worker(
                     if let Some(d) = dispatcher {
                         stats.counters.add(&d);
                     }
-                    outputs.push(Output {
+                    outputs.msgs.push(Output {
                         seq: item.info.seq,
                         kind: OutKind::Stats(Box::new(stats)),
                     });
@@ -281,7 +281,7 @@ pub fn run_worker(
             break;
         }
     }
-    let mut outputs = Vec::new();
+    let mut outputs = OutBuf::default();
     let stats = engine.finish(u64::MAX - 1, &mut outputs);
     let _ = merge.send(MergeMsg {
         shard,

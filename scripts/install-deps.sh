@@ -1,7 +1,18 @@
 #!/usr/bin/env bash
 # Installs what egress-ids' tests and capture scripts need on a fresh Debian machine with Rust.
 # Idempotent: skips apt when every tool is already present.
+#
+#   bash scripts/install-deps.sh           tests, capture scripts, `bench/run.sh --quick`
+#   bash scripts/install-deps.sh --bench   also tshark, the peer that bench/run.sh measures
 set -euo pipefail
+bench=0
+for arg in "$@"; do
+  case "$arg" in
+    --bench) bench=1 ;;
+    -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
+    *) echo "install-deps: unknown argument '$arg' (only --bench)" >&2; exit 2 ;;
+  esac
+done
 need=()
 command -v tcpdump  >/dev/null || need+=(tcpdump)
 command -v dig      >/dev/null || need+=(dnsutils)
@@ -12,9 +23,19 @@ command -v node     >/dev/null || need+=(nodejs)
 command -v npm      >/dev/null || need+=(npm)
 command -v curl     >/dev/null || need+=(curl)
 command -v python3  >/dev/null || need+=(python3)
+# GNU time (peak RSS for bench/run.sh; `time` alone is the shell keyword).
+[ -x /usr/bin/time ]         || need+=(time)
+if [ "$bench" -eq 1 ]; then
+  command -v tshark >/dev/null || need+=(tshark)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   echo "install-deps: installing ${need[*]}" >&2
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  case " ${need[*]} " in
+    # Answer wireshark-common's question (may non-root users capture?) before apt asks it.
+    *" tshark "*)
+      echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections ;;
+  esac
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi

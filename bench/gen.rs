@@ -1754,8 +1754,7 @@ fn write_mix(
     let mut next_plan = 0;
     loop {
         let top = heap.peek().map(|r| r.0 .0);
-        if next_plan < plans.len()
-            && top.map_or(true, |t| EPOCH_US + plans[next_plan].start_us <= t)
+        if next_plan < plans.len() && top.is_none_or(|t| EPOCH_US + plans[next_plan].start_us <= t)
         {
             let pl = plans[next_plan];
             next_plan += 1;

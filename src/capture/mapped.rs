@@ -30,6 +30,25 @@ pub fn map(file: &File) -> std::io::Result<Option<Mmap>> {
     Ok(Some(map))
 }
 
+/// Asks the CPU to fetch the next record's header and the start of its packet (two cache lines)
+/// while this one is processed: records are far apart, so the hardware prefetcher misses them,
+/// and waiting for memory at every packet costs more than decoding it.
+#[inline]
+fn prefetch(next: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        for offset in [0usize, 64] {
+            if let Some(byte) = next.get(offset) {
+                // SAFETY: a prefetch is only a hint; the address is inside the mapping.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>((byte as *const u8).cast()) };
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = next;
+}
+
 type FrameParser = fn(&[u8]) -> IResult<&[u8], LegacyPcapBlock<'_>, PcapError<&[u8]>>;
 
 enum Format {
@@ -168,7 +187,10 @@ impl PcapReaderIterator for SliceReader<'_> {
             }
         };
         match parsed {
-            Ok((rest, block)) => Ok((data.len() - rest.len(), block)),
+            Ok((rest, block)) => {
+                prefetch(rest);
+                Ok((data.len() - rest.len(), block))
+            }
             Err(nom::Err::Error(e)) | Err(nom::Err::Failure(e)) => Err(e),
             // All of the file is here: a record cut short is the end of a truncated capture.
             Err(nom::Err::Incomplete(_)) => Err(PcapError::UnexpectedEof),

@@ -117,9 +117,65 @@ pub enum Decoded<'a> {
 
 /// Decodes one frame of link type `linktype`.
 pub fn decode_frame(linktype: i32, data: &[u8]) -> Decoded<'_> {
+    if linktype == link::LINKTYPE_ETHERNET {
+        if let Some(pkt) = plain_ethernet(data) {
+            return Decoded::Packet(pkt);
+        }
+    }
     match link::slice_link(linktype, data) {
         Ok(sliced) => decode_sliced(sliced),
         Err(reason) => Decoded::Skip(reason),
+    }
+}
+
+/// The common case, decoded without building a whole sliced packet: Ethernet II without VLAN
+/// tags, IPv4 (unfragmented) or IPv6 (no extension headers), then TCP or UDP, all complete.
+/// `None` for anything else, which then takes the general path.
+fn plain_ethernet(data: &[u8]) -> Option<Packet<'_>> {
+    const ETHERNET_LEN: usize = 14;
+    let ether_type = u16::from_be_bytes([*data.get(12)?, *data.get(13)?]);
+    let ip = &data[ETHERNET_LEN..];
+    let (src, dst, protocol, payload) = match ether_type {
+        0x0800 => {
+            let h = etherparse::Ipv4HeaderSlice::from_slice(ip).ok()?;
+            let total = usize::from(h.total_len());
+            let header = h.slice().len();
+            if h.more_fragments() || h.fragments_offset().value() != 0 || total < header {
+                return None;
+            }
+            (
+                IpAddr::V4(h.source_addr()),
+                IpAddr::V4(h.destination_addr()),
+                h.protocol().0,
+                ip.get(header..total)?,
+            )
+        }
+        0x86dd => {
+            let h = etherparse::Ipv6HeaderSlice::from_slice(ip).ok()?;
+            let end = 40 + usize::from(h.payload_length());
+            (
+                IpAddr::V6(h.source_addr()),
+                IpAddr::V6(h.destination_addr()),
+                h.next_header().0,
+                ip.get(40..end)?,
+            )
+        }
+        _ => return None,
+    };
+    let l3 = L3 {
+        src,
+        dst,
+        vlan: [0; 3],
+        vlan_count: 0,
+    };
+    match protocol {
+        6 => etherparse::TcpSlice::from_slice(payload)
+            .ok()
+            .map(|tcp| tcp_packet(&l3, &tcp)),
+        17 => etherparse::UdpSlice::from_slice(payload)
+            .ok()
+            .map(|udp| udp_packet(&l3, &udp)),
+        _ => None,
     }
 }
 

@@ -28,6 +28,7 @@ use egress_ids::detect::cidr::IpSet;
 use egress_ids::detect::signatures::Signatures;
 use egress_ids::detect::Detector;
 use egress_ids::flow::{FlowTable, Timeouts};
+use egress_ids::output::eve::Object;
 use egress_ids::output::Event;
 use egress_ids::proto::{dns, tls};
 use etherparse::{NetSlice, SlicedPacket, TransportSlice};
@@ -512,12 +513,10 @@ fn bench_eve(c: &mut Criterion) {
         direction: Some("to_server"),
         app_proto: Some("tls"),
         app_proto_orig: None,
-        objects: serde_json::Map::new(),
+        objects: Vec::new(),
     };
-    event
-        .objects
-        .insert("alert".into(), Event::alert_object(&hit));
-    event.objects.insert("tls".into(), hello.eve());
+    event.objects.push(("alert", Event::alert_object(&hit)));
+    event.objects.push(("tls", Object::Json(hello.eve())));
 
     let mut buf = Vec::with_capacity(4096);
     serde_json::to_writer(&mut buf, &event).expect("serialisable");

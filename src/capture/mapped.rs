@@ -1,6 +1,6 @@
 //! Zero-copy reading of a capture file that is a regular file: the file is memory-mapped and
 //! pcap-parser's block parsers run over the mapping, so frames borrow the page cache directly
-//! instead of being copied into a read buffer. The mapping is populated a window ahead of the
+//! instead of being copied into a read buffer. The mapping is populated a window (4 MiB) ahead of the
 //! reader and released a window behind it, so a replay's resident memory does not grow with the
 //! file. Exposed as pcap-parser's own [`PcapReaderIterator`], so the block loop is the same for
 //! files and pipes.
@@ -63,7 +63,7 @@ enum Format {
 }
 
 /// Bytes of mapping populated ahead of the reader, and kept behind it before release.
-const WINDOW: usize = 16 << 20;
+const WINDOW: usize = 4 << 20;
 
 /// Blocks of a capture held in memory, as pcap-parser's reader trait.
 pub struct SliceReader<'a> {

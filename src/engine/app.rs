@@ -608,20 +608,20 @@ pub fn flow_event(
         (_, crate::flow::TcpPhase::Established) => "established",
         (_, crate::flow::TcpPhase::Closed) => "closed",
     };
-    ev.with(
-        "flow",
-        serde_json::json!({
-            "pkts_toserver": meta.pkts[0],
-            "pkts_toclient": meta.pkts[1],
-            "bytes_toserver": meta.bytes[0],
-            "bytes_toclient": meta.bytes[1],
-            "start": crate::output::eve::format_timestamp(meta.first_ts),
-            "end": crate::output::eve::format_timestamp(meta.last_ts),
-            "age": meta.last_ts.secs_since(meta.first_ts),
-            "state": state_name,
-            "reason": reason,
-            // The merge stage adds `direct-ip`, which only it can decide.
-            "alerted": state.alerted & !Detection::DirectIp.bit() != 0,
-        }),
-    )
+    let flow = crate::output::eve::FlowObject {
+        pkts_toserver: meta.pkts[0],
+        pkts_toclient: meta.pkts[1],
+        bytes_toserver: meta.bytes[0],
+        bytes_toclient: meta.bytes[1],
+        start: meta.first_ts,
+        end: meta.last_ts,
+        age: meta.last_ts.secs_since(meta.first_ts),
+        state: state_name,
+        reason,
+        // The merge stage adds `direct-ip`, which only it can decide.
+        alerted: state.alerted & !Detection::DirectIp.bit() != 0,
+    };
+    ev.objects
+        .push(("flow", crate::output::eve::Object::Flow(flow)));
+    ev
 }

@@ -6,9 +6,10 @@ use crate::capture::Timestamp;
 use crate::decode::Proto;
 use crate::detect::{Detection, Detector, Hit, Scope};
 use crate::flow::{Direction, FlowMeta};
+use crate::output::eve::Object;
 use crate::output::summary::Counters;
 use crate::output::Event;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Per-packet context handed to the handlers.
 pub struct Ctx<'a> {
@@ -50,7 +51,7 @@ pub fn event(
         direction: None,
         app_proto: None,
         app_proto_orig: None,
-        objects: Map::new(),
+        objects: Vec::new(),
     }
 }
 
@@ -107,9 +108,9 @@ impl Ctx<'_> {
         let mut ev = event(meta, Direction::ToServer, self.ts, self.pcap_cnt, "alert");
         ev.direction = Some("to_server");
         ev.app_proto = app_proto;
-        ev.objects.insert("alert".into(), Event::alert_object(hit));
+        ev.objects.push(("alert", Event::alert_object(hit)));
         if let Some((key, object)) = app {
-            ev.objects.insert(key.into(), object.clone());
+            ev.objects.push((key, Object::Json(object.clone())));
         }
         if hit.detection == Detection::DirectIp {
             // Stands only if no DNS answer resolved the server before the flow started; the

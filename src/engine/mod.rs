@@ -17,6 +17,13 @@ use context::Ctx;
 use output::{OutBuf, ShardStats};
 use std::sync::Arc;
 
+/// Flows one timer tick ends at most.
+pub const MAX_EXPIRED_PER_TICK: usize = 1 << 16;
+/// Messages gathered at the end of input before they are handed on.
+const FLUSH_MESSAGES: usize = 1024;
+/// Sequence number of everything the end of input produces (after every item).
+pub const SHUTDOWN_SEQ: u64 = u64::MAX - 1;
+
 /// Seconds a DNS answer keeps counting past its TTL, by default.
 pub const DEFAULT_DNS_GRACE_SECS: u64 = 300;
 
@@ -101,12 +108,15 @@ impl Engine {
         }
     }
 
-    /// Packet time reached `ts`: ends the flows idle past their timeout.
+    /// Packet time reached `ts`: ends the flows idle past their timeout, at most
+    /// [`MAX_EXPIRED_PER_TICK`] of them (the rest at the next tick), so that a flood's mass
+    /// expiry cannot pile up unbounded output.
     pub fn on_tick(&mut self, seq: u64, ts: Timestamp, out: &mut OutBuf) {
         self.now = self.now.max(ts);
-        let mut ended = Vec::new();
-        self.flows.expire(self.now, |f| ended.push(f));
-        for flow in ended {
+        for _ in 0..MAX_EXPIRED_PER_TICK {
+            let Some(flow) = self.flows.pop_expired(self.now) else {
+                break;
+            };
             self.end_flow(flow, "timeout", seq, out);
         }
     }
@@ -128,13 +138,21 @@ impl Engine {
         }
     }
 
-    /// Ends every flow (end of input) and returns the shard's counters.
-    pub fn finish(&mut self, seq: u64, out: &mut OutBuf) -> ShardStats {
-        let mut ended = Vec::new();
-        self.flows.drain(|f| ended.push(f));
-        for flow in ended {
+    /// Ends every flow (end of input), idle longest first, handing the output to `flush` in
+    /// bounded pieces; returns the shard's counters.
+    pub fn finish(
+        &mut self,
+        seq: u64,
+        out: &mut OutBuf,
+        mut flush: impl FnMut(&mut OutBuf),
+    ) -> ShardStats {
+        while let Some(flow) = self.flows.pop_oldest() {
             self.end_flow(flow, "shutdown", seq, out);
+            if out.msgs.len() >= FLUSH_MESSAGES {
+                flush(out);
+            }
         }
+        flush(out);
         self.stats()
     }
 

@@ -217,48 +217,36 @@ impl<S> FlowTable<S> {
         self.evicted.drain(..)
     }
 
-    /// Removes and hands out every flow idle for longer than its timeout at `now`.
-    pub fn expire(&mut self, now: Timestamp, mut on_end: impl FnMut(Flow<S>)) {
+    /// Removes and returns a flow idle for longer than its timeout at `now`, if there is one
+    /// (the longest idle of its state first).
+    pub fn pop_expired(&mut self, now: Timestamp) -> Option<Flow<S>> {
         for class in [
             Class::TcpNew,
             Class::TcpEstablished,
             Class::TcpClosed,
             Class::Udp,
         ] {
-            let timeout = self.timeout_of(class);
-            // Bounded: every turn removes one flow from this list.
-            loop {
-                let head = self.lists[class as usize].head;
-                if head == NIL {
-                    break;
-                }
-                let last = self.slots[head as usize]
-                    .flow
-                    .as_ref()
-                    .map(|f| f.meta.last_ts)
-                    .unwrap_or_default();
-                if now.secs_since(last) <= timeout {
-                    break;
-                }
-                let flow = self.remove(head);
+            let head = self.lists[class as usize].head;
+            if head == NIL {
+                continue;
+            }
+            let last = self.slots[head as usize]
+                .flow
+                .as_ref()
+                .map(|f| f.meta.last_ts)
+                .unwrap_or_default();
+            if now.secs_since(last) > self.timeout_of(class) {
                 self.stats.timed_out += 1;
-                on_end(flow);
+                return Some(self.remove(head));
             }
         }
+        None
     }
 
-    /// Removes and hands out every flow, oldest first (end of input).
-    pub fn drain(&mut self, mut on_end: impl FnMut(Flow<S>)) {
-        let mut all: Vec<Flow<S>> = Vec::with_capacity(self.live);
-        for i in 0..self.slots.len() as u32 {
-            if self.slots[i as usize].flow.is_some() {
-                all.push(self.remove(i));
-            }
-        }
-        all.sort_by_key(|f| (f.meta.first_ts, f.meta.id));
-        for flow in all {
-            on_end(flow);
-        }
+    /// Removes and returns the flow idle longest (end of input: call until `None`).
+    pub fn pop_oldest(&mut self) -> Option<Flow<S>> {
+        let victim = self.oldest(None)?;
+        Some(self.remove(victim))
     }
 
     fn timeout_of(&self, class: Class) -> u64 {
@@ -346,6 +334,17 @@ impl<S> FlowTable<S> {
 
     /// Evicts the flow idle longest (never `keep`); `false` when there is none.
     fn evict_oldest(&mut self, keep: Option<u32>) -> bool {
+        let Some(victim) = self.oldest(keep) else {
+            return false;
+        };
+        let flow = self.remove(victim);
+        self.stats.evicted += 1;
+        self.evicted.push(flow);
+        true
+    }
+
+    /// The slot of the flow idle longest, never `keep`.
+    fn oldest(&self, keep: Option<u32>) -> Option<u32> {
         let mut best: Option<(Timestamp, u32)> = None;
         for list in &self.lists {
             let mut i = list.head;
@@ -364,13 +363,7 @@ impl<S> FlowTable<S> {
                 best = Some((last, i));
             }
         }
-        let Some((_, victim)) = best else {
-            return false;
-        };
-        let flow = self.remove(victim);
-        self.stats.evicted += 1;
-        self.evicted.push(flow);
-        true
+        best.map(|(_, i)| i)
     }
 
     /// Takes the flow out of slot `idx`: off its list, out of the index, slot freed.
@@ -509,11 +502,10 @@ mod tests {
         assert!(!created);
         let meta = &t.get_mut(h).meta;
         assert_eq!((meta.pkts, meta.bytes), ([1, 1], [60, 60]));
-        let mut ended = 0;
-        t.expire(Timestamp(0).plus_secs(30), |_| ended += 1);
-        assert_eq!((ended, t.len()), (0, 1));
-        t.expire(Timestamp(0).plus_secs(61), |_| ended += 1);
-        assert_eq!((ended, t.len(), t.memuse()), (1, 0, 0));
+        assert!(t.pop_expired(Timestamp(0).plus_secs(30)).is_none());
+        assert_eq!(t.len(), 1);
+        assert!(t.pop_expired(Timestamp(0).plus_secs(61)).is_some());
+        assert_eq!((t.len(), t.memuse()), (0, 0));
         assert_eq!(t.stats.timed_out, 1);
     }
 
@@ -535,7 +527,9 @@ mod tests {
         };
         t.lookup_or_create(Timestamp(0).plus_secs(5), &fin, 60, || ());
         let mut ended = Vec::new();
-        t.expire(Timestamp(0).plus_secs(16), |f| ended.push(f.meta.client.1));
+        while let Some(f) = t.pop_expired(Timestamp(0).plus_secs(16)) {
+            ended.push(f.meta.client.1);
+        }
         assert_eq!(ended, vec![40002]);
         assert_eq!(t.len(), 1);
     }
@@ -593,10 +587,22 @@ mod tests {
                     || (),
                 );
             }
-            t.expire(Timestamp((round + 1) * 1_000_000_000_000), |_| {});
-            assert!(t.is_empty());
+            let mut ended = 0;
+            while t
+                .pop_expired(Timestamp((round + 1) * 1_000_000_000_000))
+                .is_some()
+            {
+                ended += 1;
+            }
+            assert_eq!((ended, t.is_empty()), (100, true));
         }
         assert_eq!(t.slots.len(), 100);
         assert_eq!(t.stats.created, 300);
+        t.lookup_or_create(Timestamp(5), &syn_from_port(7), 60, || ());
+        t.lookup_or_create(Timestamp(4), &syn_from_port(8), 60, || ());
+        let order: Vec<u16> = std::iter::from_fn(|| t.pop_oldest())
+            .map(|f| f.meta.client.1)
+            .collect();
+        assert_eq!(order, vec![7, 8], "in the order they were last seen");
     }
 }

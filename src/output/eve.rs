@@ -5,99 +5,196 @@
 use crate::capture::Timestamp;
 use crate::detect::Hit;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::io::{self, Write};
 use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
 /// Formats packet time as Suricata does: `2026-03-31T12:00:00.123456+0000` (UTC).
 pub fn format_timestamp(ts: Timestamp) -> String {
-    let dt = time::OffsetDateTime::from_unix_timestamp(ts.secs())
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+0000",
-        dt.year(),
-        u8::from(dt.month()),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second(),
-        ts.subsec_micros()
-    )
+    TsDisplay(ts).to_string()
 }
 
 /// Formats an address as Suricata does (IPv6 fully expanded, e.g. `2001:0db8:0000:...`).
 pub fn format_ip(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            format!(
-                "{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}",
-                s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
-            )
+    IpDisplay(ip).to_string()
+}
+
+/// One EVE record.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub timestamp: Timestamp,
+    pub flow_id: u64,
+    /// Position of the packet that produced the event in its capture.
+    pub pcap_cnt: Option<u64>,
+    pub event_type: &'static str,
+    pub vlan: Vec<u16>,
+    pub src_ip: IpAddr,
+    pub src_port: u16,
+    pub dest_ip: IpAddr,
+    pub dest_port: u16,
+    pub proto: &'static str,
+    pub direction: Option<&'static str>,
+    pub app_proto: Option<&'static str>,
+    /// The flow's first protocol when it changed (a CONNECT tunnel: `http`, then `tls`).
+    pub app_proto_orig: Option<&'static str>,
+    /// Type-specific objects (`alert`, `tls`, `dns`, `http`, `flow`), in order.
+    pub objects: Vec<(&'static str, Object)>,
+}
+
+/// A type-specific object of an event: the common ones typed, the rest as JSON values.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Object {
+    Json(Value),
+    Alert(AlertObject),
+    Flow(FlowObject),
+}
+
+/// The `alert` object.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertObject {
+    pub action: &'static str,
+    pub gid: u32,
+    pub signature_id: u64,
+    pub rev: u32,
+    pub signature: String,
+    pub category: &'static str,
+    pub severity: u8,
+    pub metadata: AlertMetadata,
+}
+
+/// `alert.metadata`: which detection fired and on what.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertMetadata {
+    pub detection: [&'static str; 1],
+    pub indicator: [String; 1],
+}
+
+/// The `flow` object of a finished flow.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowObject {
+    pub pkts_toserver: u64,
+    pub pkts_toclient: u64,
+    pub bytes_toserver: u64,
+    pub bytes_toclient: u64,
+    #[serde(serialize_with = "ser_ts")]
+    pub start: Timestamp,
+    #[serde(serialize_with = "ser_ts")]
+    pub end: Timestamp,
+    pub age: u64,
+    pub state: &'static str,
+    pub reason: &'static str,
+    pub alerted: bool,
+}
+
+/// Packet time as Suricata writes it, formatted straight into the output.
+struct TsDisplay(Timestamp);
+
+impl std::fmt::Display for TsDisplay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let dt = time::OffsetDateTime::from_unix_timestamp(self.0.secs())
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+0000",
+            dt.year(),
+            u8::from(dt.month()),
+            dt.day(),
+            dt.hour(),
+            dt.minute(),
+            dt.second(),
+            self.0.subsec_micros()
+        )
+    }
+}
+
+/// An address as Suricata writes it, formatted straight into the output.
+struct IpDisplay(IpAddr);
+
+impl std::fmt::Display for IpDisplay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            IpAddr::V4(v4) => write!(f, "{v4}"),
+            IpAddr::V6(v6) => {
+                let s = v6.segments();
+                write!(
+                    f,
+                    "{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}",
+                    s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
+                )
+            }
         }
     }
 }
 
-/// One EVE record.
-#[derive(Debug, Clone, Serialize)]
-pub struct Event {
-    #[serde(serialize_with = "ser_ts")]
-    pub timestamp: Timestamp,
-    pub flow_id: u64,
-    /// Position of the packet that produced the event in its capture.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pcap_cnt: Option<u64>,
-    pub event_type: &'static str,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub vlan: Vec<u16>,
-    #[serde(serialize_with = "ser_ip")]
-    pub src_ip: IpAddr,
-    pub src_port: u16,
-    #[serde(serialize_with = "ser_ip")]
-    pub dest_ip: IpAddr,
-    pub dest_port: u16,
-    pub proto: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub direction: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub app_proto: Option<&'static str>,
-    /// The flow's first protocol when it changed (a CONNECT tunnel: `http`, then `tls`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub app_proto_orig: Option<&'static str>,
-    /// Type-specific objects (`alert`, `tls`, `dns`, `http`, `flow`), in insertion order.
-    #[serde(flatten)]
-    pub objects: Map<String, Value>,
-}
-
 fn ser_ts<S: serde::Serializer>(ts: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format_timestamp(*ts))
+    s.collect_str(&TsDisplay(*ts))
 }
 
-fn ser_ip<S: serde::Serializer>(ip: &IpAddr, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format_ip(*ip))
+impl Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("timestamp", &DisplayStr(TsDisplay(self.timestamp)))?;
+        m.serialize_entry("flow_id", &self.flow_id)?;
+        if let Some(n) = self.pcap_cnt {
+            m.serialize_entry("pcap_cnt", &n)?;
+        }
+        m.serialize_entry("event_type", self.event_type)?;
+        if !self.vlan.is_empty() {
+            m.serialize_entry("vlan", &self.vlan)?;
+        }
+        m.serialize_entry("src_ip", &DisplayStr(IpDisplay(self.src_ip)))?;
+        m.serialize_entry("src_port", &self.src_port)?;
+        m.serialize_entry("dest_ip", &DisplayStr(IpDisplay(self.dest_ip)))?;
+        m.serialize_entry("dest_port", &self.dest_port)?;
+        m.serialize_entry("proto", self.proto)?;
+        for (key, value) in [
+            ("direction", self.direction),
+            ("app_proto", self.app_proto),
+            ("app_proto_orig", self.app_proto_orig),
+        ] {
+            if let Some(v) = value {
+                m.serialize_entry(key, v)?;
+            }
+        }
+        for (key, object) in &self.objects {
+            m.serialize_entry(key, object)?;
+        }
+        m.end()
+    }
+}
+
+/// Serialises a `Display` value as a JSON string without building a `String` first.
+struct DisplayStr<T>(T);
+
+impl<T: std::fmt::Display> Serialize for DisplayStr<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
 }
 
 impl Event {
     /// Adds a type-specific object under `key`.
-    pub fn with(mut self, key: &str, value: Value) -> Self {
-        self.objects.insert(key.to_owned(), value);
+    pub fn with(mut self, key: &'static str, value: Value) -> Self {
+        self.objects.push((key, Object::Json(value)));
         self
     }
 
     /// The `alert` object Suricata writes for `hit`.
-    pub fn alert_object(hit: &Hit) -> Value {
-        serde_json::json!({
-            "action": "allowed",
-            "gid": 1,
-            "signature_id": hit.detection.signature_id(),
-            "rev": 1,
-            "signature": hit.signature(),
-            "category": hit.detection.category(),
-            "severity": hit.detection.severity(),
-            "metadata": {
-                "detection": [hit.detection.name()],
-                "indicator": [hit.indicator],
+    pub fn alert_object(hit: &Hit) -> Object {
+        Object::Alert(AlertObject {
+            action: "allowed",
+            gid: 1,
+            signature_id: hit.detection.signature_id(),
+            rev: 1,
+            signature: hit.signature(),
+            category: hit.detection.category(),
+            severity: hit.detection.severity(),
+            metadata: AlertMetadata {
+                detection: [hit.detection.name()],
+                indicator: [hit.indicator.clone()],
             },
         })
     }
@@ -109,6 +206,8 @@ pub trait EventSink {
     fn line(&mut self, json: &[u8], is_alert: bool);
     /// A `stats` event at packet time `ts`.
     fn emit_stats(&mut self, ts: Timestamp, stats: Value);
+    /// Delivers what was written (the pipeline is about to wait).
+    fn flush(&mut self) {}
 }
 
 /// Writes events as JSON lines.
@@ -117,7 +216,13 @@ pub struct EveWriter {
     /// The first write error, kept so the caller can report it (events after it are lost).
     pub error: Option<io::Error>,
     pub written: u64,
+    /// An alert was written but not flushed yet.
+    alert_pending: bool,
+    last_flush: Instant,
 }
+
+/// Longest an alert waits in the buffer while more alerts keep coming.
+const ALERT_FLUSH_INTERVAL: Duration = Duration::from_millis(1);
 
 impl EveWriter {
     pub fn new(out: Box<dyn Write + Send>) -> Self {
@@ -125,6 +230,10 @@ impl EveWriter {
             out,
             error: None,
             written: 0,
+            alert_pending: false,
+            last_flush: Instant::now()
+                .checked_sub(ALERT_FLUSH_INTERVAL)
+                .unwrap_or_else(Instant::now),
         }
     }
 
@@ -179,7 +288,28 @@ impl EventSink for EveWriter {
     /// An alert is flushed at once: it reaches the file or pipe within the packet that raised
     /// it, and an interrupted run never loses it in a buffer.
     fn line(&mut self, json: &[u8], is_alert: bool) {
-        self.write_bytes(json, is_alert);
+        if !is_alert {
+            self.write_bytes(json, false);
+            return;
+        }
+        // A burst of alerts is delivered every millisecond rather than one write per alert.
+        let due = self.last_flush.elapsed() >= ALERT_FLUSH_INTERVAL;
+        self.write_bytes(json, due);
+        if due {
+            self.last_flush = Instant::now();
+        } else {
+            self.alert_pending = true;
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.alert_pending && self.error.is_none() {
+            if let Err(e) = self.out.flush() {
+                self.error = Some(e);
+            }
+            self.alert_pending = false;
+            self.last_flush = Instant::now();
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use super::stats::stats_object;
 use crate::detect::dns_cache::DnsCache;
 use crate::detect::Detection;
 use crate::engine::output::{OutBuf, OutKind, Output, ShardStats};
+use crate::engine::SHUTDOWN_SEQ;
 use crate::output::summary::Counters;
 use crate::output::EventSink;
 use rustc_hash::FxHashSet;
@@ -87,7 +88,9 @@ impl<W: EventSink> Merger<W> {
                 .iter()
                 .enumerate()
                 .filter_map(|(i, q)| q.front().and_then(|c| c.msgs.front()).map(|m| (m.seq, i)))
-                .filter(|(seq, _)| *seq < horizon)
+                .filter(|(seq, _)| {
+                    *seq < horizon || (*seq == SHUTDOWN_SEQ && horizon >= SHUTDOWN_SEQ)
+                })
                 .min();
             let Some((_, i)) = next else { break };
             let Some(mut chunk) = self.queues[i].pop_front() else {
@@ -100,6 +103,11 @@ impl<W: EventSink> Merger<W> {
                 self.queues[i].push_front(chunk);
             }
         }
+    }
+
+    /// Nothing to do until more messages come: deliver what was written.
+    pub fn idle(&mut self) {
+        self.sink.flush();
     }
 
     /// Messages held back, waiting for a slower shard.

@@ -13,7 +13,7 @@ use crate::capture::{FrameSink, Timestamp};
 use crate::decode::Packet;
 use crate::detect::Detector;
 use crate::engine::output::{OutBuf, OutKind, Output, ShardStats};
-use crate::engine::{Engine, EngineConfig, PacketInfo};
+use crate::engine::{Engine, EngineConfig, PacketInfo, SHUTDOWN_SEQ};
 use crate::flow::table::DEFAULT_MEMCAP;
 use crate::flow::Timeouts;
 use crate::output::summary::Counters;
@@ -112,6 +112,10 @@ impl<W: EventSink> Route for InlineRoute<'_, W> {
         self.pass_on();
     }
 
+    fn idle(&mut self) {
+        self.merger.idle();
+    }
+
     fn stats(&mut self, seq: u64, ts: Timestamp, dispatcher: &Counters) {
         let mut stats = self.engine.stats();
         stats.ts = ts;
@@ -143,8 +147,7 @@ fn run_inline<W: EventSink + Send, T>(
     });
     dispatcher.finish(&mut route);
     let mut out = OutBuf::default();
-    let shard = engine.finish(u64::MAX - 1, &mut out);
-    merger.accept_in_order(&mut out);
+    let shard = engine.finish(SHUTDOWN_SEQ, &mut out, |o| merger.accept_in_order(o));
     let counters = totals(&dispatcher.counters, &[shard], &merger.counters);
     (
         result,

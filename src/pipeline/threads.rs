@@ -8,11 +8,11 @@ use super::merge::Merger;
 use crate::capture::Timestamp;
 use crate::decode::{decode_frame, decode_transport, Decoded, Packet};
 use crate::engine::output::{OutBuf, OutKind, Output, ShardStats};
-use crate::engine::{Engine, PacketInfo};
+use crate::engine::{Engine, PacketInfo, SHUTDOWN_SEQ};
 use crate::flow::FlowKey;
 use crate::output::summary::Counters;
 use crate::output::EventSink;
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use std::net::IpAddr;
 
 /// Items per batch (a batch is also sent when its bytes reach [`BATCH_BYTES`]).
@@ -72,7 +72,7 @@ impl Batch {
     fn with_capacity() -> Self {
         Batch {
             items: Vec::with_capacity(BATCH_ITEMS),
-            data: Vec::with_capacity(BATCH_BYTES + 65_536),
+            data: Vec::with_capacity(64 * 1024),
             horizon: 0,
         }
     }
@@ -281,19 +281,39 @@ pub fn run_worker(
             break;
         }
     }
+    // Every item is done: the end-of-input messages go out in pieces, each releasable as soon
+    // as every shard has reached the end of input.
     let mut outputs = OutBuf::default();
-    let stats = engine.finish(u64::MAX - 1, &mut outputs);
+    let stats = engine.finish(SHUTDOWN_SEQ, &mut outputs, |o| {
+        let _ = merge.send(MergeMsg {
+            shard,
+            outputs: std::mem::take(o),
+            progress: SHUTDOWN_SEQ,
+        });
+    });
     let _ = merge.send(MergeMsg {
         shard,
-        outputs,
+        outputs: OutBuf::default(),
         progress: u64::MAX,
     });
     stats
 }
 
-/// The merge thread's loop: until every worker hangs up.
+/// The merge thread's loop: until every worker hangs up. Whenever it would wait, it first
+/// delivers what it wrote (alerts reach the file even when traffic stops).
 pub fn run_merger<W: EventSink>(mut merger: Merger<W>, messages: Receiver<MergeMsg>) -> Merger<W> {
-    for m in messages.iter() {
+    loop {
+        let m = match messages.try_recv() {
+            Ok(m) => m,
+            Err(TryRecvError::Empty) => {
+                merger.idle();
+                match messages.recv() {
+                    Ok(m) => m,
+                    Err(_) => break,
+                }
+            }
+            Err(TryRecvError::Disconnected) => break,
+        };
         merger.accept(m.shard, m.outputs, m.progress);
     }
     merger

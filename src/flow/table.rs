@@ -100,7 +100,8 @@ impl<S> FlowTable<S> {
         Self::with_memcap(timeouts, DEFAULT_MEMCAP)
     }
 
-    /// A table that never holds more than `memcap` bytes of flows (at least [`MIN_MEMCAP`]).
+    /// A table that never holds more than `memcap` bytes of flows (the command line asks for at
+    /// least [`MIN_MEMCAP`] in all, split between shards).
     pub fn with_memcap(timeouts: Timeouts, memcap: usize) -> Self {
         FlowTable {
             index: HashTable::new(),
@@ -111,7 +112,8 @@ impl<S> FlowTable<S> {
                 tail: NIL,
             }; 4],
             timeouts,
-            memcap: memcap.max(MIN_MEMCAP),
+            // A shard's share may be small, but never too small for a few flows.
+            memcap: memcap.max(64 * Self::flow_bytes()),
             memuse: 0,
             live: 0,
             evicted: Vec::new(),

@@ -91,21 +91,36 @@ pub struct FlowObject {
 /// Packet time as Suricata writes it, formatted straight into the output.
 struct TsDisplay(Timestamp);
 
+thread_local! {
+    /// The formatted date and time of the last whole second seen: events come in bursts within a
+    /// second, and the calendar conversion costs more than the rest of the timestamp.
+    static LAST_SECOND: std::cell::RefCell<(i64, String)> =
+        const { std::cell::RefCell::new((i64::MIN, String::new())) };
+}
+
 impl std::fmt::Display for TsDisplay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let dt = time::OffsetDateTime::from_unix_timestamp(self.0.secs())
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+0000",
-            dt.year(),
-            u8::from(dt.month()),
-            dt.day(),
-            dt.hour(),
-            dt.minute(),
-            dt.second(),
-            self.0.subsec_micros()
-        )
+        let secs = self.0.secs();
+        LAST_SECOND.with_borrow_mut(|(cached, text)| {
+            if *cached != secs {
+                let dt = time::OffsetDateTime::from_unix_timestamp(secs)
+                    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+                text.clear();
+                use std::fmt::Write as _;
+                let _ = write!(
+                    text,
+                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                    dt.year(),
+                    u8::from(dt.month()),
+                    dt.day(),
+                    dt.hour(),
+                    dt.minute(),
+                    dt.second()
+                );
+                *cached = secs;
+            }
+            write!(f, "{text}.{:06}+0000", self.0.subsec_micros())
+        })
     }
 }
 
@@ -321,6 +336,15 @@ mod tests {
     fn timestamps_and_addresses_look_like_suricata() {
         let ts = Timestamp::from_parts(1_774_958_400, 123_456, 1_000_000);
         assert_eq!(format_timestamp(ts), "2026-03-31T12:00:00.123456+0000");
+        // The per-second cache follows the clock both ways.
+        assert_eq!(
+            format_timestamp(ts.plus_secs(86_400)),
+            "2026-04-01T12:00:00.123456+0000"
+        );
+        assert_eq!(
+            format_timestamp(Timestamp(ts.0 + 7_000)),
+            "2026-03-31T12:00:00.123463+0000"
+        );
         assert_eq!(
             format_ip("2001:db8::1".parse().unwrap()),
             "2001:0db8:0000:0000:0000:0000:0000:0001"

@@ -23,6 +23,14 @@ pub struct LineRef {
 }
 
 impl LineRef {
+    /// The line at `start..start + len` of a buffer.
+    pub fn new(start: usize, len: usize) -> Self {
+        LineRef {
+            start: start as u32,
+            len: len as u32,
+        }
+    }
+
     /// The line's bytes in `lines`.
     pub fn get(self, lines: &[u8]) -> &[u8] {
         &lines[self.start as usize..(self.start + self.len) as usize]
@@ -42,10 +50,7 @@ impl OutBuf {
         let start = self.lines.len();
         // Serialising to memory cannot fail: every field is a string, number or JSON value.
         let _ = serde_json::to_writer(&mut self.lines, ev);
-        LineRef {
-            start: start as u32,
-            len: (self.lines.len() - start) as u32,
-        }
+        LineRef::new(start, self.lines.len() - start)
     }
 
     pub fn is_empty(&self) -> bool {

@@ -206,3 +206,102 @@ impl<W: EventSink> Merger<W> {
         self.sink.emit_stats(ts, object);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Timestamp;
+    use serde_json::Value;
+
+    /// Collects the lines written.
+    #[derive(Default)]
+    struct Lines(Vec<String>);
+
+    impl EventSink for Lines {
+        fn line(&mut self, json: &[u8], _is_alert: bool) {
+            self.0.push(String::from_utf8_lossy(json).into_owned());
+        }
+        fn emit_stats(&mut self, _ts: Timestamp, stats: Value) {
+            self.0.push(stats.to_string());
+        }
+    }
+
+    fn buf(msgs: Vec<(u64, &str, fn(crate::engine::output::LineRef) -> OutKind)>) -> OutBuf {
+        let mut out = OutBuf::default();
+        for (seq, text, kind) in msgs {
+            let start = out.lines.len();
+            out.lines.extend_from_slice(text.as_bytes());
+            let line = crate::engine::output::LineRef::new(start, text.len());
+            out.msgs.push(Output {
+                seq,
+                kind: kind(line),
+            });
+        }
+        out
+    }
+
+    fn ip() -> std::net::IpAddr {
+        "203.0.113.7".parse().unwrap()
+    }
+
+    #[test]
+    fn shards_are_written_in_capture_order_once_every_shard_has_caught_up() {
+        let mut m = Merger::new(Lines::default(), 2, 300);
+        m.accept(
+            0,
+            buf(vec![(2, "a2", OutKind::Event), (6, "a6", OutKind::Event)]),
+            7,
+        );
+        // Shard 1 has not reported: nothing may be written yet.
+        assert!(m.sink.0.is_empty());
+        assert_eq!(m.queued(), 2);
+        m.accept(1, buf(vec![(4, "b4", OutKind::Event)]), 5);
+        assert_eq!(m.sink.0, ["a2", "b4"]);
+        m.accept(1, OutBuf::default(), 10);
+        assert_eq!(m.sink.0, ["a2", "b4", "a6"]);
+        assert_eq!(m.counters.events, 3);
+    }
+
+    #[test]
+    fn direct_ip_is_decided_by_the_answers_before_the_flow_even_from_a_slower_shard() {
+        let t = Timestamp(1_000_000_000_000);
+        for (answer_seq, flow_seq, alerted) in [(3, 5, false), (8, 5, true)] {
+            let mut m = Merger::new(Lines::default(), 2, 300);
+            // Shard 0 runs ahead: its flow starts at `flow_seq` and alerts later.
+            let mut flow = OutBuf::default();
+            flow.msgs.push(Output {
+                seq: flow_seq,
+                kind: OutKind::FlowStart {
+                    flow_id: 42,
+                    server: ip(),
+                    ts: t,
+                },
+            });
+            flow.lines.extend_from_slice(b"alert");
+            flow.msgs.push(Output {
+                seq: flow_seq + 1,
+                kind: OutKind::DirectIp {
+                    flow_id: 42,
+                    line: crate::engine::output::LineRef::new(0, 5),
+                },
+            });
+            m.accept(0, flow, 20);
+            // Shard 1's DNS answer arrives afterwards, but sits at `answer_seq` in the capture.
+            let mut dns = OutBuf::default();
+            dns.msgs.push(Output {
+                seq: answer_seq,
+                kind: OutKind::DnsAnswers {
+                    ts: t,
+                    addrs: vec![(ip(), 60)],
+                },
+            });
+            m.accept(1, dns, 20);
+            let written = m.sink.0.iter().any(|l| l == "alert");
+            assert_eq!(
+                written, alerted,
+                "answer at {answer_seq}, flow at {flow_seq}"
+            );
+            assert_eq!(m.counters.total_alerts(), u64::from(alerted));
+        }
+    }
+}

@@ -226,7 +226,11 @@ mod tests {
         }
     }
 
-    fn buf(msgs: Vec<(u64, &str, fn(crate::engine::output::LineRef) -> OutKind)>) -> OutBuf {
+    /// A message kind made from the line it carries.
+    type Kind = fn(crate::engine::output::LineRef) -> OutKind;
+
+    /// Messages `(seq, line, kind)` and their lines.
+    fn buf(msgs: Vec<(u64, &str, Kind)>) -> OutBuf {
         let mut out = OutBuf::default();
         for (seq, text, kind) in msgs {
             let start = out.lines.len();

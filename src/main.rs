@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use egress_ids::flow::table::MIN_MEMCAP;
 use egress_ids::flow::Timeouts;
+use egress_ids::output::EveTypes;
 use egress_ids::replay::{replay, EveTarget, ReplayOptions};
 use ipnet::IpNet;
 use std::path::PathBuf;
@@ -58,6 +59,9 @@ enum Command {
         /// Seconds of packet time between EVE stats events; 0 writes only the final one
         #[arg(long, value_name = "SECS", default_value_t = egress_ids::pipeline::DEFAULT_STATS_INTERVAL)]
         stats_interval: u64,
+        /// EVE event types to write, comma-separated: alert, tls, dns, http, flow, stats, or all (alerts are always written; a type not written is not built)
+        #[arg(long, value_name = "TYPE,...", default_value = "all", value_parser = EveTypes::parse)]
+        eve_types: EveTypes,
         /// Do not print the summary on stderr
         #[arg(long, short)]
         quiet: bool,
@@ -90,6 +94,7 @@ fn main() -> ExitCode {
             tcp_closed_timeout,
             udp_timeout,
             stats_interval,
+            eve_types,
             quiet,
             pcaps,
         } => {
@@ -114,6 +119,7 @@ fn main() -> ExitCode {
                 udp: udp_timeout,
             };
             opts.stats_interval = stats_interval;
+            opts.eve_types = eve_types;
             match replay(&opts) {
                 Ok(outcome) => {
                     for w in &outcome.warnings {

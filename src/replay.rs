@@ -9,7 +9,7 @@ use crate::engine::DEFAULT_DNS_GRACE_SECS;
 use crate::flow::table::DEFAULT_MEMCAP;
 use crate::flow::Timeouts;
 use crate::output::summary::Counters;
-use crate::output::EveWriter;
+use crate::output::{EveTypes, EveWriter};
 use crate::pipeline::{PipelineConfig, DEFAULT_STATS_INTERVAL};
 use ipnet::IpNet;
 use std::io::{BufWriter, Write};
@@ -41,6 +41,8 @@ pub struct ReplayOptions {
     pub flow_memcap: usize,
     /// Seconds of packet time between `stats` events (0: only the final one).
     pub stats_interval: u64,
+    /// The event types written.
+    pub eve_types: EveTypes,
 }
 
 /// The default thread count: one worker per core.
@@ -62,6 +64,7 @@ impl ReplayOptions {
             timeouts: Timeouts::default(),
             flow_memcap: DEFAULT_MEMCAP,
             stats_interval: DEFAULT_STATS_INTERVAL,
+            eve_types: EveTypes::ALL,
         }
     }
 }
@@ -131,6 +134,7 @@ pub fn replay(opts: &ReplayOptions) -> Result<ReplayOutcome, ReplayError> {
         threads: opts.threads.max(1),
         dns_grace_secs: opts.dns_grace_secs,
         stats_interval: opts.stats_interval,
+        eve_types: opts.eve_types,
     };
     let (read, finished) = crate::pipeline::run(&config, EveWriter::new(out), |on_frame| {
         let mut warnings = Vec::new();

@@ -189,3 +189,27 @@ fn standard_input_replays_like_a_file_and_alerts_are_written_at_once() {
         alert_rows(&from_file.events)
     );
 }
+
+#[test]
+fn eve_types_alert_writes_the_same_alerts_and_nothing_else() {
+    let pcaps: Vec<std::path::PathBuf> = std::fs::read_dir(root().join("pcaps"))
+        .expect("pcaps dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        .collect();
+    let refs: Vec<&std::path::Path> = pcaps.iter().map(|p| p.as_path()).collect();
+    let all = replay("types-all", &refs, &[]);
+    let only = replay("types-alert", &refs, &["--eve-types", "alert"]);
+    let alerts =
+        |r: &Replay| -> Vec<String> { r.of_type("alert").iter().map(|e| e.to_string()).collect() };
+    assert!(alerts(&all).len() >= 20);
+    // The same alert lines, app-layer objects included.
+    assert_eq!(alerts(&only), alerts(&all));
+    assert_eq!(only.events.len(), alerts(&only).len(), "nothing but alerts");
+    let dns = replay("types-dns", &refs, &["--eve-types", "dns"]);
+    assert_eq!(dns.of_type("dns").len(), all.of_type("dns").len());
+    assert!(dns.of_type("flow").is_empty() && dns.of_type("tls").is_empty());
+    let bad = egress_ids(&["replay", "--eve-types", "alert,netflow", "x.pcap"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("netflow"));
+}

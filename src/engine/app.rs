@@ -385,13 +385,18 @@ impl FlowState {
             tls::Step::Hello(hello, n) => {
                 s.consume(n);
                 ctx.counters.tls_client_hellos += 1;
+                let scope = ctx.scope(meta);
+                let hit =
+                    ctx.detector
+                        .on_tls_client_hello(scope, meta.server.0, hello.sni.as_deref());
+                let logged = ctx.logs("tls");
+                if hit.is_none() && self.held == 0 && !logged {
+                    // Nobody needs the object (or its fingerprints).
+                    return true;
+                }
                 let object = hello.eve();
                 self.release_held(ctx, meta, Some(("tls", &object)));
-                let scope = ctx.scope(meta);
-                if let Some(hit) =
-                    ctx.detector
-                        .on_tls_client_hello(scope, meta.server.0, hello.sni.as_deref())
-                {
+                if let Some(hit) = hit {
                     ctx.alert(
                         meta,
                         Some(&mut self.alerted),
@@ -400,7 +405,9 @@ impl FlowState {
                         Some(("tls", &object)),
                     );
                 }
-                ctx.emit_app(meta, Direction::ToServer, "tls", object);
+                if logged {
+                    ctx.emit_app(meta, Direction::ToServer, "tls", object);
+                }
                 true
             }
             tls::Step::End | tls::Step::Invalid(_) => {
@@ -467,7 +474,9 @@ impl FlowState {
         let http = self.http_mut();
         if http.pending.len() >= MAX_PENDING_REQUESTS {
             if let Some(old) = http.pending.pop_front() {
-                ctx.emit_app(meta, Direction::ToServer, "http", old.eve(None));
+                if ctx.logs("http") {
+                    ctx.emit_app(meta, Direction::ToServer, "http", old.eve(None));
+                }
             }
         }
         self.http_mut().pending.push_back(req);
@@ -496,8 +505,10 @@ impl FlowState {
         let Some(req) = http.pending.pop_front() else {
             return false;
         };
-        let object = req.eve(Some(status));
-        ctx.emit_app(meta, Direction::ToServer, "http", object);
+        if ctx.logs("http") {
+            let object = req.eve(Some(status));
+            ctx.emit_app(meta, Direction::ToServer, "http", object);
+        }
         match consumed {
             Some(n) => s.consume(n),
             None => http.responses_ok = false,
@@ -563,8 +574,20 @@ impl FlowState {
             self.dns_requests = self.dns_requests.saturating_add(1);
             self.dns_requests - 1
         };
-        let object = msg.eve(tx_id.into());
-        self.release_held(ctx, meta, Some(("dns", &object)));
+        let scope = ctx.scope(meta);
+        let hits: Vec<Hit> = if msg.is_response {
+            Vec::new()
+        } else {
+            msg.queries
+                .iter()
+                .filter_map(|q| ctx.detector.on_dns_query(scope, &q.name))
+                .collect()
+        };
+        let logged = ctx.logs("dns");
+        let object = (logged || self.held != 0 || !hits.is_empty()).then(|| msg.eve(tx_id.into()));
+        if let Some(object) = &object {
+            self.release_held(ctx, meta, Some(("dns", object)));
+        }
         if msg.is_response {
             let addrs: Vec<_> = msg
                 .resolved_addrs()
@@ -575,16 +598,15 @@ impl FlowState {
                 let ts = ctx.ts;
                 ctx.send(OutKind::DnsAnswers { ts, addrs });
             }
-        } else {
-            let scope = ctx.scope(meta);
-            for q in &msg.queries {
-                if let Some(hit) = ctx.detector.on_dns_query(scope, &q.name) {
-                    ctx.alert(meta, None, &hit, Some("dns"), Some(("dns", &object)));
-                }
+        } else if let Some(object) = &object {
+            for hit in &hits {
+                ctx.alert(meta, None, hit, Some("dns"), Some(("dns", object)));
             }
         }
         // Logged in the packet's own direction: a response travels from the side that answers.
-        ctx.emit_app(meta, dir, "dns", object);
+        if let Some(object) = object.filter(|_| logged) {
+            ctx.emit_app(meta, dir, "dns", object);
+        }
     }
 }
 

@@ -2,13 +2,14 @@
 //! and counters, plus how to turn a flow and a direction into an EVE event.
 
 use super::output::{alerted_offset, OutBuf, OutKind, Output};
+use super::verdicts::ResolvedFlows;
 use crate::capture::Timestamp;
 use crate::decode::Proto;
 use crate::detect::{Detection, Detector, Hit, Scope};
 use crate::flow::{Direction, FlowMeta};
 use crate::output::eve::Object;
 use crate::output::summary::Counters;
-use crate::output::Event;
+use crate::output::{EveTypes, Event};
 use serde_json::Value;
 
 /// Per-packet context handed to the handlers.
@@ -20,6 +21,11 @@ pub struct Ctx<'a> {
     pub pcap_cnt: Option<u64>,
     /// Sequence number of the item being handled (see [`Output`]).
     pub seq: u64,
+    /// The event types written.
+    pub log: EveTypes,
+    /// This shard's number and the `direct-ip` verdicts already reached.
+    pub shard: usize,
+    pub resolved: &'a ResolvedFlows,
 }
 
 /// An event of `event_type` on `meta`'s flow, travelling in `dir`.
@@ -70,6 +76,11 @@ impl Ctx<'_> {
         self.send(OutKind::Event(line));
     }
 
+    /// Whether events of type `name` are written.
+    pub fn logs(&self, name: &str) -> bool {
+        self.log.logs(name)
+    }
+
     /// Emits the `flow` event of a finished flow (the merge stage may still mark it alerted).
     pub fn emit_flow_end(&mut self, flow_id: u64, ev: Event) {
         let line = self.out.line(&ev);
@@ -104,6 +115,10 @@ impl Ctx<'_> {
                 return;
             }
             *mask |= hit.detection.bit();
+        }
+        if hit.detection == Detection::DirectIp && self.resolved.take(self.shard, meta.id) {
+            // The merge stage already found the server resolved: the alert would be dropped.
+            return;
         }
         let mut ev = event(meta, Direction::ToServer, self.ts, self.pcap_cnt, "alert");
         ev.direction = Some("to_server");

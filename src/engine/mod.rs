@@ -6,16 +6,19 @@
 pub mod app;
 pub mod context;
 pub mod output;
+pub mod verdicts;
 
 use crate::capture::Timestamp;
 use crate::decode::{Packet, Proto};
 use crate::detect::Detector;
 use crate::flow::{Direction, Flow, FlowTable, Timeouts};
 use crate::output::summary::Counters;
+use crate::output::EveTypes;
 use app::{flow_event, FlowState};
 use context::Ctx;
 use output::{OutBuf, ShardStats};
 use std::sync::Arc;
+use verdicts::ResolvedFlows;
 
 /// Flows one timer tick ends at most.
 pub const MAX_EXPIRED_PER_TICK: usize = 1 << 16;
@@ -34,6 +37,11 @@ pub struct EngineConfig {
     pub timeouts: Timeouts,
     /// This shard's share of the flow memcap, in bytes.
     pub flow_memcap: usize,
+    /// The event types written.
+    pub eve_types: EveTypes,
+    /// This shard's number, and the `direct-ip` verdicts the merge stage shares.
+    pub shard: usize,
+    pub resolved: Arc<ResolvedFlows>,
 }
 
 /// Where a packet sits in the input.
@@ -51,6 +59,9 @@ pub struct PacketInfo {
 /// One shard's state.
 pub struct Engine {
     detector: Arc<Detector>,
+    log: EveTypes,
+    shard: usize,
+    resolved: Arc<ResolvedFlows>,
     flows: FlowTable<FlowState>,
     pub counters: Counters,
     now: Timestamp,
@@ -60,6 +71,9 @@ impl Engine {
     pub fn new(config: EngineConfig) -> Self {
         Engine {
             detector: config.detector,
+            log: config.eve_types,
+            shard: config.shard,
+            resolved: config.resolved,
             flows: FlowTable::with_memcap(config.timeouts, config.flow_memcap),
             counters: Counters::default(),
             now: Timestamp::default(),
@@ -82,6 +96,9 @@ impl Engine {
             ts: info.ts,
             pcap_cnt: Some(info.pcap_cnt),
             seq: info.seq,
+            log: self.log,
+            shard: self.shard,
+            resolved: &self.resolved,
         };
         let Flow { meta, state } = self.flows.get_mut(handle);
         let heap_before = state.heap_bytes();
@@ -179,13 +196,24 @@ impl Engine {
             ts: flow.meta.last_ts,
             pcap_cnt: None,
             seq,
+            log: self.log,
+            shard: self.shard,
+            resolved: &self.resolved,
         };
         flow.state.on_flow_end(&mut ctx, &flow.meta);
         flow.state.release_held(&mut ctx, &flow.meta, None);
-        for object in flow.state.take_pending_http() {
-            ctx.emit_app(&flow.meta, Direction::ToServer, "http", object);
+        if ctx.logs("http") {
+            for object in flow.state.take_pending_http() {
+                ctx.emit_app(&flow.meta, Direction::ToServer, "http", object);
+            }
         }
-        ctx.emit_flow_end(flow.meta.id, flow_event(&flow.meta, &flow.state, reason));
+        if ctx.logs("flow") {
+            ctx.emit_flow_end(flow.meta.id, flow_event(&flow.meta, &flow.state, reason));
+        } else {
+            ctx.send(output::OutKind::FlowDone {
+                flow_id: flow.meta.id,
+            });
+        }
     }
 }
 

@@ -109,6 +109,8 @@ pub enum OutKind {
         /// Offset in the line of the `false` of `"alerted":false`, when it is false.
         alerted_at: Option<u32>,
     },
+    /// A flow ended whose `flow` event is not logged (the merge stage forgets it).
+    FlowDone { flow_id: u64 },
     /// A shard's counters at a `stats` tick.
     Stats(Box<ShardStats>),
 }

@@ -2,5 +2,7 @@
 
 pub mod eve;
 pub mod summary;
+pub mod types;
 
 pub use eve::{EveWriter, Event, EventSink};
+pub use types::EveTypes;

@@ -11,11 +11,13 @@ use super::stats::stats_object;
 use crate::detect::dns_cache::DnsCache;
 use crate::detect::Detection;
 use crate::engine::output::{OutBuf, OutKind, Output, ShardStats};
+use crate::engine::verdicts::ResolvedFlows;
 use crate::engine::SHUTDOWN_SEQ;
 use crate::output::summary::Counters;
-use crate::output::EventSink;
+use crate::output::{EveTypes, EventSink};
 use rustc_hash::FxHashSet;
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// Messages of one shard not written yet, with the lines they refer to.
 #[derive(Default)]
@@ -39,6 +41,10 @@ pub struct Merger<W: EventSink> {
     /// `stats` snapshots of the shards at one tick, summed until all shards have answered.
     stats: Option<(u64, ShardStats, usize)>,
     pressure_max: u64,
+    /// The event types written.
+    pub log: EveTypes,
+    /// Verdicts shared with the shards, so they skip alerts that would be dropped.
+    pub resolved: Arc<ResolvedFlows>,
 }
 
 impl<W: EventSink> Merger<W> {
@@ -54,6 +60,8 @@ impl<W: EventSink> Merger<W> {
             counters: Counters::default(),
             stats: None,
             pressure_max: 0,
+            log: EveTypes::ALL,
+            resolved: Arc::new(ResolvedFlows::new(shards)),
         }
     }
 
@@ -73,7 +81,7 @@ impl<W: EventSink> Merger<W> {
     /// Handles messages at once: the caller guarantees capture order (a single shard).
     pub fn accept_in_order(&mut self, out: &mut OutBuf) {
         for m in out.msgs.drain(..) {
-            self.handle(m, &out.lines);
+            self.handle(m, &out.lines, 0);
         }
         out.lines.clear();
     }
@@ -97,7 +105,7 @@ impl<W: EventSink> Merger<W> {
                 break;
             };
             if let Some(m) = chunk.msgs.pop_front() {
-                self.handle(m, &chunk.lines);
+                self.handle(m, &chunk.lines, i);
             }
             if !chunk.msgs.is_empty() {
                 self.queues[i].push_front(chunk);
@@ -119,7 +127,7 @@ impl<W: EventSink> Merger<W> {
             .sum()
     }
 
-    fn handle(&mut self, m: Output, lines: &[u8]) {
+    fn handle(&mut self, m: Output, lines: &[u8], shard: usize) {
         match m.kind {
             OutKind::Event(line) => self.write(line.get(lines), false),
             OutKind::Alert(detection, line) => {
@@ -131,7 +139,9 @@ impl<W: EventSink> Merger<W> {
                 server,
                 ts,
             } => {
-                if !self.dns.resolved(server, ts) {
+                if self.dns.resolved(server, ts) {
+                    self.resolved.mark(shard, flow_id);
+                } else {
                     self.unresolved.insert(flow_id);
                 }
             }
@@ -153,6 +163,7 @@ impl<W: EventSink> Merger<W> {
                 alerted_at,
             } => {
                 self.unresolved.remove(&flow_id);
+                self.resolved.forget(shard, flow_id);
                 let line = line.get(lines);
                 match alerted_at {
                     Some(at) if self.alerted.remove(&flow_id) => {
@@ -165,6 +176,11 @@ impl<W: EventSink> Merger<W> {
                     }
                     _ => self.write(line, false),
                 }
+            }
+            OutKind::FlowDone { flow_id } => {
+                self.unresolved.remove(&flow_id);
+                self.resolved.forget(shard, flow_id);
+                self.alerted.remove(&flow_id);
             }
             OutKind::Stats(shard) => self.add_stats(m.seq, *shard),
         }
@@ -184,7 +200,9 @@ impl<W: EventSink> Merger<W> {
         *answered += 1;
         if *answered == shards {
             let (_, sum, _) = self.stats.take().expect("stats being summed");
-            self.write_stats(sum);
+            if self.log.contains(EveTypes::STATS) {
+                self.write_stats(sum);
+            }
         }
     }
 

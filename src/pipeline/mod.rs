@@ -13,11 +13,12 @@ use crate::capture::{FrameSink, Timestamp};
 use crate::decode::Packet;
 use crate::detect::Detector;
 use crate::engine::output::{OutBuf, OutKind, Output, ShardStats};
+use crate::engine::verdicts::ResolvedFlows;
 use crate::engine::{Engine, EngineConfig, PacketInfo, SHUTDOWN_SEQ};
 use crate::flow::table::DEFAULT_MEMCAP;
 use crate::flow::Timeouts;
 use crate::output::summary::Counters;
-use crate::output::EventSink;
+use crate::output::{EveTypes, EventSink};
 use dispatch::{Dispatch, Dispatcher, Raw, Route};
 use merge::Merger;
 use std::sync::Arc;
@@ -38,6 +39,8 @@ pub struct PipelineConfig {
     pub dns_grace_secs: u64,
     /// Seconds of packet time between `stats` events (0: only the final one).
     pub stats_interval: u64,
+    /// The event types written.
+    pub eve_types: EveTypes,
 }
 
 impl PipelineConfig {
@@ -50,14 +53,18 @@ impl PipelineConfig {
             threads: 1,
             dns_grace_secs: crate::engine::DEFAULT_DNS_GRACE_SECS,
             stats_interval: DEFAULT_STATS_INTERVAL,
+            eve_types: EveTypes::ALL,
         }
     }
 
-    fn shard_config(&self) -> EngineConfig {
+    fn shard_config(&self, shard: usize, resolved: &Arc<ResolvedFlows>) -> EngineConfig {
         EngineConfig {
+            shard,
+            resolved: resolved.clone(),
             detector: self.detector.clone(),
             timeouts: self.timeouts,
             flow_memcap: self.flow_memcap / self.threads.max(1),
+            eve_types: self.eve_types,
         }
     }
 }
@@ -133,8 +140,9 @@ fn run_inline<W: EventSink + Send, T>(
     sink: W,
     feed: impl FnOnce(&mut dyn FrameSink) -> T,
 ) -> (T, Finished<W>) {
-    let mut engine = Engine::new(config.shard_config());
     let mut merger = Merger::new(sink, 1, config.dns_grace_secs);
+    merger.log = config.eve_types;
+    let mut engine = Engine::new(config.shard_config(0, &merger.resolved));
     let mut dispatcher = Dispatcher::new(config.stats_interval);
     let mut route = InlineRoute {
         engine: &mut engine,
@@ -167,7 +175,9 @@ fn run_threaded<W: EventSink + Send, T>(
     let (merge_tx, merge_rx) = crossbeam_channel::bounded::<MergeMsg>(n * WORKER_QUEUE);
     let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Batch>(n * WORKER_QUEUE);
     std::thread::scope(|scope| {
-        let merger = Merger::new(sink, n, config.dns_grace_secs);
+        let mut merger = Merger::new(sink, n, config.dns_grace_secs);
+        merger.log = config.eve_types;
+        let resolved = merger.resolved.clone();
         let merge_thread = std::thread::Builder::new()
             .name("eve-merge".into())
             .spawn_scoped(scope, move || run_merger(merger, merge_rx))
@@ -177,7 +187,7 @@ fn run_threaded<W: EventSink + Send, T>(
         for shard in 0..n {
             let (tx, rx) = crossbeam_channel::bounded::<Batch>(WORKER_QUEUE);
             to_workers.push(tx);
-            let engine = Engine::new(config.shard_config());
+            let engine = Engine::new(config.shard_config(shard, &resolved));
             let (recycle, merge) = (recycle_tx.clone(), merge_tx.clone());
             let handle = std::thread::Builder::new()
                 .name(format!("worker-{shard}"))

@@ -217,10 +217,10 @@ pub fn eve(h: &ClientHello) -> Value {
         m.insert("sni".into(), json!(sni));
     }
     m.insert("version".into(), json!(version_name(offered_version(h))));
-    if let (Some(hash), Some(string)) = (&h.ja3_hash, &h.ja3_string) {
+    if let (Some(hash), Some(string)) = (h.ja3_hash(), h.ja3_string()) {
         m.insert("ja3".into(), json!({ "hash": hash, "string": string }));
     }
-    m.insert("ja4".into(), json!(h.ja4));
+    m.insert("ja4".into(), json!(h.ja4()));
     if !h.alpns.is_empty() {
         m.insert("client_alpns".into(), json!(h.alpns));
     }

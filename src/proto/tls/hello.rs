@@ -4,6 +4,7 @@
 //! tls-parser decodes the TLS ClientHello body and each extension; the SSLv2-compatible hello
 //! (which tls-parser does not cover) is decoded here by hand, with bounds-checked reads only.
 
+use std::cell::OnceCell;
 use tls_parser::{
     parse_tls_client_hello_extension, parse_tls_extension_unknown,
     parse_tls_handshake_client_hello, SNIType, TlsClientHelloContents, TlsExtension,
@@ -53,14 +54,49 @@ pub struct ClientHello {
     pub signature_algorithms: Vec<u16>,
     /// True for an SSLv2-format (record header `0x80 len`) hello.
     pub sslv2_format: bool,
-    /// JA3 string; `None` for an SSLv2-format hello (JA3 is undefined there).
-    pub ja3_string: Option<String>,
-    /// MD5 of [`Self::ja3_string`], lowercase hex.
-    pub ja3_hash: Option<String>,
-    /// JA4 for TLS over TCP (`t` prefix); see [`ClientHello::ja4_for`] for QUIC and DTLS.
-    pub ja4: String,
+    /// JA3 and JA4, worked out on first use (only events and rules need them).
+    pub(crate) fingerprints: OnceCell<Fingerprints>,
     /// JA4's two ALPN characters, worked out from the raw first ALPN value.
     pub(crate) ja4_alpn: [char; 2],
+}
+
+/// A hello's fingerprints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fingerprints {
+    /// JA3 string; `None` for an SSLv2-format hello (JA3 is undefined there).
+    pub ja3_string: Option<String>,
+    /// MD5 of the JA3 string, lowercase hex.
+    pub ja3_hash: Option<String>,
+    /// JA4 for TLS over TCP (`t` prefix).
+    pub ja4: String,
+}
+
+impl ClientHello {
+    pub(crate) fn fingerprints(&self) -> &Fingerprints {
+        self.fingerprints.get_or_init(|| {
+            let ja3 = (!self.sslv2_format).then(|| fingerprint::ja3_string(self));
+            Fingerprints {
+                ja3_hash: ja3.as_deref().map(fingerprint::md5_hex),
+                ja3_string: ja3,
+                ja4: self.ja4_for('t'),
+            }
+        })
+    }
+
+    /// JA3 string; `None` for an SSLv2-format hello (JA3 is undefined there).
+    pub fn ja3_string(&self) -> Option<&str> {
+        self.fingerprints().ja3_string.as_deref()
+    }
+
+    /// MD5 of [`Self::ja3_string`], lowercase hex.
+    pub fn ja3_hash(&self) -> Option<&str> {
+        self.fingerprints().ja3_hash.as_deref()
+    }
+
+    /// JA4 for TLS over TCP (`t` prefix); see [`ClientHello::ja4_for`] for QUIC and DTLS.
+    pub fn ja4(&self) -> &str {
+        &self.fingerprints().ja4
+    }
 }
 
 /// Everything decoded from the extensions block.
@@ -108,22 +144,9 @@ fn from_contents(ch: &TlsClientHelloContents<'_>) -> ClientHello {
         ec_point_formats: exts.point_formats,
         signature_algorithms: exts.sig_algs,
         sslv2_format: false,
-        ja3_string: None,
-        ja3_hash: None,
-        ja4: String::new(),
+        fingerprints: OnceCell::new(),
         ja4_alpn: exts.ja4_alpn.unwrap_or(['0', '0']),
     };
-    with_fingerprints(hello)
-}
-
-/// Fill in JA3 (unless SSLv2-format) and the TCP JA4.
-fn with_fingerprints(mut hello: ClientHello) -> ClientHello {
-    if !hello.sslv2_format {
-        let ja3 = fingerprint::ja3_string(&hello);
-        hello.ja3_hash = Some(fingerprint::md5_hex(&ja3));
-        hello.ja3_string = Some(ja3);
-    }
-    hello.ja4 = hello.ja4_for('t');
     hello
 }
 
@@ -226,12 +249,10 @@ pub(crate) fn parse_sslv2_client_hello(msg: &[u8]) -> Result<ClientHello, TlsErr
         ec_point_formats: Vec::new(),
         signature_algorithms: Vec::new(),
         sslv2_format: true,
-        ja3_string: None,
-        ja3_hash: None,
-        ja4: String::new(),
+        fingerprints: OnceCell::new(),
         ja4_alpn: ['0', '0'],
     };
-    Ok(with_fingerprints(hello))
+    Ok(hello)
 }
 
 /// The TLS cipher suites among SSLv2 3-byte cipher specs: those of the form `00 xx yy`.

@@ -40,9 +40,9 @@ fn check(vector: &str, e: &Expect) -> (ClientHello, Vec<u8>) {
     assert_eq!(probe(&bytes), Probe::Match);
     assert_eq!(used, e.consumed);
     assert_eq!(h.sni.as_deref(), e.sni);
-    assert_eq!(h.ja3_string.as_deref(), Some(e.ja3_string));
-    assert_eq!(h.ja3_hash.as_deref(), Some(e.ja3_hash));
-    assert!(h.ja4.starts_with(e.ja4), "ja4 {} vs {}", h.ja4, e.ja4);
+    assert_eq!(h.ja3_string(), Some(e.ja3_string));
+    assert_eq!(h.ja3_hash(), Some(e.ja3_hash));
+    assert!(h.ja4().starts_with(e.ja4), "ja4 {} vs {}", h.ja4(), e.ja4);
     assert_eq!(h.alpns, e.alpns);
     assert_eq!(h.eve()["version"], e.version);
     (h, bytes)
@@ -62,14 +62,14 @@ fn ja4_tls_no_sni_then_skip_then_end() {
             version: "TLS 1.2",
         },
     );
-    assert_eq!(h.ja4, "t12i1810s1_27d4652c4487_06a4338d0495");
+    assert_eq!(h.ja4(), "t12i1810s1_27d4652c4487_06a4338d0495");
     assert_eq!(
         h.eve(),
         json!({
             "version": "TLS 1.2",
             "ja3": {
                 "hash": "308b0bd904abbef5e0034a1ff7a78920",
-                "string": h.ja3_string.clone().unwrap_or_default(),
+                "string": h.ja3_string().unwrap_or_default().to_owned(),
             },
             "ja4": "t12i1810s1_27d4652c4487_06a4338d0495",
             "client_alpns": ["spdy/3.1", "http/1.1"],
@@ -94,7 +94,7 @@ fn ja4repo_tls12_firefox() {
             version: "TLS 1.3",
         },
     );
-    assert_eq!(h.ja4, "t13d1715h2_5b57614c22b0_3d5424432f57");
+    assert_eq!(h.ja4(), "t13d1715h2_5b57614c22b0_3d5424432f57");
     assert_eq!(h.ja4_for('q'), "q13d1715h2_5b57614c22b0_3d5424432f57");
     assert_eq!(h.eve()["sni"], "contile.services.mozilla.com");
 }
@@ -113,7 +113,7 @@ fn ja4repo_non_ascii_alpn_gives_99() {
             version: "TLS 1.3",
         },
     );
-    assert_eq!(h.ja4, "t13d151699_8daaf6152771_e5627efa2ab1");
+    assert_eq!(h.ja4(), "t13d151699_8daaf6152771_e5627efa2ab1");
     assert_eq!(h.supported_versions, [0x0a0a, 0x0304, 0x0303]);
 }
 
@@ -124,26 +124,20 @@ fn tls13_draft28_two_flows() {
     let b_string = format!("771,{ciphers},5-10-11-13-22-23-35-51-43-65281-0-45-41,23,0");
     let (a, used_a, bytes_a) = hello_of(TLS13_DRAFT28_A);
     assert_eq!(used_a, 297);
-    assert_eq!(a.ja3_string.as_deref(), Some(a_string.as_str()));
-    assert_eq!(
-        a.ja3_hash.as_deref(),
-        Some("43202faa1c8c1760d6f7f4bd9adde4ab")
-    );
+    assert_eq!(a.ja3_string(), Some(a_string.as_str()));
+    assert_eq!(a.ja3_hash(), Some("43202faa1c8c1760d6f7f4bd9adde4ab"));
     assert_eq!(a.sni.as_deref(), Some("localhost"));
     assert_eq!(a.supported_versions, [0x7f1c, 0x0303, 0x0302, 0x0301]);
     assert_eq!(a.eve()["version"], "TLS 1.3 draft-28");
     // A draft version has no JA4 code: "00".
-    assert!(a.ja4.starts_with("t00d291200_"), "{}", a.ja4);
+    assert!(a.ja4().starts_with("t00d291200_"), "{}", a.ja4());
     assert_eq!(next_step(&bytes_a[used_a..]), Step::End);
 
     let (b, used_b, _) = hello_of(TLS13_DRAFT28_B);
     assert_eq!(used_b, 568);
-    assert_eq!(b.ja3_string.as_deref(), Some(b_string.as_str()));
-    assert_eq!(
-        b.ja3_hash.as_deref(),
-        Some("d00857e0c8e7a7f35e446508c6233460")
-    );
-    assert!(b.ja4.starts_with("t00d291300_"), "{}", b.ja4);
+    assert_eq!(b.ja3_string(), Some(b_string.as_str()));
+    assert_eq!(b.ja3_hash(), Some("d00857e0c8e7a7f35e446508c6233460"));
+    assert!(b.ja4().starts_with("t00d291300_"), "{}", b.ja4());
 }
 
 #[test]
@@ -160,7 +154,7 @@ fn bug_5713_tls10_no_sni() {
             version: "TLSv1",
         },
     );
-    assert_eq!(h.ja4, "t10i070600_c50f5591e341_ce66f3b797c1");
+    assert_eq!(h.ja4(), "t10i070600_c50f5591e341_ce66f3b797c1");
     let eve = h.eve();
     assert!(eve.get("sni").is_none() && eve.get("client_alpns").is_none());
 }
@@ -180,7 +174,7 @@ fn client_hello_frag_01_sni() {
         },
     );
     // 80 ciphers (no GREASE), 8 extensions, ALPN h2.
-    assert!(h.ja4.starts_with("t12d8008h2_"), "{}", h.ja4);
+    assert!(h.ja4().starts_with("t12d8008h2_"), "{}", h.ja4());
 }
 
 #[test]
@@ -193,11 +187,11 @@ fn sslv2_hello_has_no_ja3() {
     assert_eq!(used, 105);
     assert!(h.sslv2_format);
     assert_eq!(h.legacy_version, 0x0301);
-    assert_eq!((h.ja3_string.as_ref(), h.ja3_hash.as_ref()), (None, None));
+    assert_eq!((h.ja3_string(), h.ja3_hash()), (None, None));
     assert_eq!(h.sni, None);
     assert!(h.extensions.is_empty());
-    assert!(h.ja4.starts_with("t10i"), "{}", h.ja4);
-    assert!(h.ja4.ends_with("_000000000000"), "{}", h.ja4);
+    assert!(h.ja4().starts_with("t10i"), "{}", h.ja4());
+    assert!(h.ja4().ends_with("_000000000000"), "{}", h.ja4());
     let eve = h.eve();
     assert_eq!(eve["version"], "TLSv1");
     assert!(eve.get("ja3").is_none() && eve.get("sni").is_none());
@@ -330,7 +324,7 @@ fn message_parser_errors() {
     // The same message QUIC would hand over: the handshake message without a record header.
     let bytes = unhex(JA4REPO_TLS12);
     let h = parse_client_hello_message(&bytes[5..]).expect("real hello parses");
-    assert_eq!(h.ja4, "t13d1715h2_5b57614c22b0_3d5424432f57");
+    assert_eq!(h.ja4(), "t13d1715h2_5b57614c22b0_3d5424432f57");
 }
 
 /// A random input: random bytes with a TLS-ish start, or a mutated real hello.

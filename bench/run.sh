@@ -11,7 +11,8 @@
 #   tcpdump -r F -w /dev/null               the libpcap floor: reading and writing every record
 #   tshark ... (SNI and DNS names)          the peer, TSHARK_RUNS runs (slow: ~35 s for the 1 GiB
 #                                           npm mix, ~22 s for the 256 MiB small mix on 1 core)
-#   egress-ids replay --threads 1|2 -q --eve /dev/null F
+#   egress-ids replay --threads 1|2 -q --eve /dev/null F    (all event types, the default)
+#   egress-ids replay --threads 1|2 --eve-types alert ...   (alerts only)
 # and prints a markdown table (seconds, Gbit/s, Mpps, peak RSS, ratio to cat) on stdout, to
 # paste into bench/RESULTS.md. Progress goes to stderr. Each capture is also replayed once with
 # the summary, whose alert count must be what the cloned C2 captures' .expected files say. Then
@@ -176,6 +177,11 @@ bench_capture() {
   if [ "$threads_ok" -eq 1 ]; then
     measure "egress-ids \`--threads 1\`" "0 1" "$runs" "$bin" replay --threads 1 -q --eve /dev/null "$file"
     measure "egress-ids \`--threads 2\`" "0 1" "$runs" "$bin" replay --threads 2 -q --eve /dev/null "$file"
+    if has_flag --eve-types; then
+      # Alerts only (Suricata users switch eve-log types the same way): no app-layer events built.
+      measure "egress-ids \`--threads 1 --eve-types alert\`" "0 1" "$runs" "$bin" replay --threads 1 --eve-types alert -q --eve /dev/null "$file"
+      measure "egress-ids \`--threads 2 --eve-types alert\`" "0 1" "$runs" "$bin" replay --threads 2 --eve-types alert -q --eve /dev/null "$file"
+    fi
   else
     measure "egress-ids (single-threaded; no \`--threads\` in this build)" "0 1" "$runs" \
       "$bin" replay -q --eve /dev/null "$file"

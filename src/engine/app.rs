@@ -149,6 +149,15 @@ impl FlowState {
         streams + http
     }
 
+    /// Drops a held `direct-ip` the merge stage has already found resolved, so that no object
+    /// is built for an alert that would not be written.
+    fn drop_resolved_direct_ip(&mut self, ctx: &Ctx<'_>, meta: &FlowMeta) {
+        let bit = Detection::DirectIp.bit();
+        if self.held & bit != 0 && ctx.resolved.take(ctx.shard, meta.id) {
+            self.held &= !bit;
+        }
+    }
+
     /// Holds the flow-start detections of a new flow.
     pub fn hold(&mut self, hits: Vec<Hit>) {
         self.held = hits.iter().fold(0, |m, h| m | h.detection.bit());
@@ -385,6 +394,7 @@ impl FlowState {
             tls::Step::Hello(hello, n) => {
                 s.consume(n);
                 ctx.counters.tls_client_hellos += 1;
+                self.drop_resolved_direct_ip(ctx, meta);
                 let scope = ctx.scope(meta);
                 let hit =
                     ctx.detector
@@ -440,6 +450,7 @@ impl FlowState {
 
     fn on_http_request(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta, req: http::Request) {
         ctx.counters.http_requests += 1;
+        self.drop_resolved_direct_ip(ctx, meta);
         let connect = req.connect_target();
         let facts = HttpFacts {
             host: req.hostname(),
@@ -574,6 +585,7 @@ impl FlowState {
             self.dns_requests = self.dns_requests.saturating_add(1);
             self.dns_requests - 1
         };
+        self.drop_resolved_direct_ip(ctx, meta);
         let scope = ctx.scope(meta);
         let hits: Vec<Hit> = if msg.is_response {
             Vec::new()

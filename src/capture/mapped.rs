@@ -38,7 +38,9 @@ fn prefetch(next: &[u8]) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        for offset in [0usize, 64] {
+        // The next record's header and packet headers, and lines further on: records are small
+        // in handshake-heavy traffic, so one record ahead is not far enough to hide the wait.
+        for offset in [0usize, 64, 1024, 2048] {
             if let Some(byte) = next.get(offset) {
                 // SAFETY: a prefetch is only a hint; the address is inside the mapping.
                 unsafe { _mm_prefetch::<_MM_HINT_T0>((byte as *const u8).cast()) };

@@ -226,7 +226,14 @@ impl FlowState {
         } else {
             tcp.seq
         };
-        if streams[own].add(data_seq, pkt.payload) == Added::Dropped {
+        // A TLS server's bytes (ServerHello, certificates) are never parsed: not copying them
+        // saves most of a handshake's reassembly work.
+        let unread = dir == Direction::ToClient && self.app == AppProto::Tls;
+        if unread {
+            if !streams[own].data().is_empty() {
+                streams[own].release();
+            }
+        } else if streams[own].add(data_seq, pkt.payload) == Added::Dropped {
             ctx.counters.stream_overflows += 1;
         }
         if tcp.ack_flag {

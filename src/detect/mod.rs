@@ -212,25 +212,38 @@ impl Detector {
         is_dns: bool,
         resolved: bool,
     ) -> Vec<Hit> {
-        let mut hits = Vec::new();
+        let mask = self.flow_start_mask(scope, server, is_dns, resolved);
+        [Detection::IocIp, Detection::DirectIp]
+            .into_iter()
+            .filter(|d| mask & d.bit() != 0)
+            .map(|d| Hit::new(d, server.to_string(), Source::Flow))
+            .collect()
+    }
+
+    /// [`Detector::on_flow_start`] as a mask of [`Detection::bit`]s, without allocating (every
+    /// flow asks).
+    pub fn flow_start_mask(
+        &self,
+        scope: Scope,
+        server: IpAddr,
+        is_dns: bool,
+        resolved: bool,
+    ) -> u8 {
+        let mut mask = 0;
         if scope == Scope::Ignored {
-            return hits;
+            return mask;
         }
         if self.signatures.ioc_ips.contains(server) {
-            hits.push(Hit::new(Detection::IocIp, server.to_string(), Source::Flow));
+            mask |= Detection::IocIp.bit();
         }
         if scope == Scope::Egress
             && !is_dns
             && !resolved
             && !self.signatures.allow_ips.contains(server)
         {
-            hits.push(Hit::new(
-                Detection::DirectIp,
-                server.to_string(),
-                Source::Flow,
-            ));
+            mask |= Detection::DirectIp.bit();
         }
-        hits
+        mask
     }
 
     /// `ioc-domain`, `non-registry-tls` or `no-sni` for a ClientHello (at most one).

@@ -158,9 +158,9 @@ impl FlowState {
         }
     }
 
-    /// Holds the flow-start detections of a new flow.
-    pub fn hold(&mut self, hits: Vec<Hit>) {
-        self.held = hits.iter().fold(0, |m, h| m | h.detection.bit());
+    /// Holds the flow-start detections of a new flow (a mask of [`Detection::bit`]s).
+    pub fn hold(&mut self, detections: u8) {
+        self.held = detections;
     }
 
     /// Alerts the held flow-start detections, with the flow's app-layer object when there is one.
@@ -608,11 +608,7 @@ impl FlowState {
             self.release_held(ctx, meta, Some(("dns", object)));
         }
         if msg.is_response {
-            let addrs: Vec<_> = msg
-                .resolved_addrs()
-                .into_iter()
-                .map(|(_, ip, ttl)| (ip, ttl))
-                .collect();
+            let addrs: Vec<_> = msg.answer_addrs().collect();
             if !addrs.is_empty() {
                 let ts = ctx.ts;
                 ctx.send(OutKind::DnsAnswers { ts, addrs });

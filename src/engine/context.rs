@@ -147,12 +147,12 @@ impl Ctx<'_> {
     /// The flow-start detections (`ioc-ip`, `direct-ip`) that may fire for this flow. A
     /// `direct-ip` candidate is announced to the merge stage, which decides it against the DNS
     /// answers seen before this point of the capture.
-    pub fn flow_start(&mut self, meta: &FlowMeta, is_dns: bool) -> Vec<Hit> {
+    pub fn flow_start(&mut self, meta: &FlowMeta, is_dns: bool) -> u8 {
         let scope = self.scope(meta);
         let hits = self
             .detector
-            .on_flow_start(scope, meta.server.0, is_dns, false);
-        if hits.iter().any(|h| h.detection == Detection::DirectIp) {
+            .flow_start_mask(scope, meta.server.0, is_dns, false);
+        if hits & Detection::DirectIp.bit() != 0 {
             self.send(OutKind::FlowStart {
                 flow_id: meta.id,
                 server: meta.server.0,

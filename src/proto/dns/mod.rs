@@ -365,6 +365,18 @@ pub fn split_tcp(stream: &[u8]) -> (Vec<&[u8]>, usize) {
 }
 
 impl DnsMessage {
+    /// Every (ip, ttl) of the A and AAAA records of this response (empty for requests).
+    pub fn answer_addrs(&self) -> impl Iterator<Item = (IpAddr, u32)> + '_ {
+        self.answers
+            .iter()
+            .filter(|_| self.is_response)
+            .filter_map(|a| match a.rdata {
+                Rdata::A(v4) => Some((IpAddr::V4(v4), a.ttl)),
+                Rdata::Aaaa(v6) => Some((IpAddr::V6(v6), a.ttl)),
+                _ => None,
+            })
+    }
+
     /// Every (ip, ttl) this response resolves, with the name it answers:
     /// the question name when the record's owner is that name or is reached
     /// from it through the message's CNAME chain, else the owner name.

@@ -79,6 +79,11 @@ fn dig_response_resolved_addrs_follow_cname_to_query_name() {
     ];
     assert_eq!(got, expected);
     assert!(parse(DIG_REQ).resolved_addrs().is_empty());
+    // The addresses alone (what the DNS answer cache takes) are the same records.
+    let addrs: Vec<(IpAddr, u32)> = parse(DIG_RESP).answer_addrs().collect();
+    let from_named: Vec<(IpAddr, u32)> = expected.iter().map(|(_, ip, t)| (*ip, *t)).collect();
+    assert_eq!(addrs, from_named);
+    assert_eq!(parse(DIG_REQ).answer_addrs().count(), 0);
 }
 
 #[test]

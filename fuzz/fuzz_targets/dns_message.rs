@@ -1,4 +1,5 @@
-//! Fuzzes the DNS parser, its EVE logger, the UDP/TCP probes and the TCP framing.
+//! Fuzzes the DNS parser, its EVE loggers (and that the direct writer matches the value tree),
+//! the UDP/TCP probes and the TCP framing.
 #![no_main]
 use egress_ids::proto::dns;
 use libfuzzer_sys::fuzz_target;
@@ -7,7 +8,11 @@ fuzz_target!(|data: &[u8]| {
     let _ = dns::probe_udp(data);
     let _ = dns::probe_tcp(data);
     if let Ok(msg) = dns::parse_message(data) {
-        let _ = msg.eve(0);
+        // The direct writer must give exactly the value tree, key order included.
+        let tree = msg.eve(0).to_string();
+        let direct = msg.eve_json(0);
+        let reparsed: serde_json::Value = serde_json::from_str(direct.get()).expect("valid JSON");
+        assert_eq!(reparsed.to_string(), tree);
         let _ = msg.resolved_addrs();
     }
     let (messages, consumed) = dns::split_tcp(data);

@@ -8,6 +8,7 @@ use crate::decode::{Packet, Proto};
 use crate::detect::{Detection, Hit, HttpFacts, Scope, Source};
 use crate::flow::stream::{Added, Stream, MAX_BUFFERED};
 use crate::flow::{Direction, FlowMeta};
+use crate::output::eve::Object;
 use crate::proto::{dns, http, tls};
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -168,7 +169,7 @@ impl FlowState {
         &mut self,
         ctx: &mut Ctx<'_>,
         meta: &FlowMeta,
-        app: Option<(&'static str, &Value)>,
+        app: Option<(&'static str, &Object)>,
     ) {
         let held = std::mem::take(&mut self.held);
         for detection in [Detection::IocIp, Detection::DirectIp] {
@@ -411,7 +412,7 @@ impl FlowState {
                     // Nobody needs the object (or its fingerprints).
                     return true;
                 }
-                let object = hello.eve();
+                let object = Object::Json(hello.eve());
                 self.release_held(ctx, meta, Some(("tls", &object)));
                 if let Some(hit) = hit {
                     ctx.alert(
@@ -472,7 +473,7 @@ impl FlowState {
             ctx.detector.on_http_request(scope, &facts)
         };
         if !hits.is_empty() || self.held != 0 {
-            let object = req.eve(None);
+            let object = Object::Json(req.eve(None));
             self.release_held(ctx, meta, Some(("http", &object)));
             for hit in hits {
                 ctx.alert(
@@ -493,7 +494,12 @@ impl FlowState {
         if http.pending.len() >= MAX_PENDING_REQUESTS {
             if let Some(old) = http.pending.pop_front() {
                 if ctx.logs("http") {
-                    ctx.emit_app(meta, Direction::ToServer, "http", old.eve(None));
+                    ctx.emit_app(
+                        meta,
+                        Direction::ToServer,
+                        "http",
+                        Object::Json(old.eve(None)),
+                    );
                 }
             }
         }
@@ -524,7 +530,7 @@ impl FlowState {
             return false;
         };
         if ctx.logs("http") {
-            let object = req.eve(Some(status));
+            let object = Object::Json(req.eve(Some(status)));
             ctx.emit_app(meta, Direction::ToServer, "http", object);
         }
         match consumed {
@@ -603,7 +609,8 @@ impl FlowState {
                 .collect()
         };
         let logged = ctx.logs("dns");
-        let object = (logged || self.held != 0 || !hits.is_empty()).then(|| msg.eve(tx_id.into()));
+        let object = (logged || self.held != 0 || !hits.is_empty())
+            .then(|| Object::Raw(msg.eve_json(tx_id.into())));
         if let Some(object) = &object {
             self.release_held(ctx, meta, Some(("dns", object)));
         }

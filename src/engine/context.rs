@@ -10,7 +10,6 @@ use crate::flow::{Direction, FlowMeta};
 use crate::output::eve::Object;
 use crate::output::summary::Counters;
 use crate::output::{EveTypes, Event};
-use serde_json::Value;
 
 /// Per-packet context handed to the handlers.
 pub struct Ctx<'a> {
@@ -93,8 +92,9 @@ impl Ctx<'_> {
     }
 
     /// Emits an app-layer event (`tls`, `dns`, `http`) carrying `object`.
-    pub fn emit_app(&mut self, meta: &FlowMeta, dir: Direction, key: &'static str, object: Value) {
-        let mut ev = event(meta, dir, self.ts, self.pcap_cnt, key).with(key, object);
+    pub fn emit_app(&mut self, meta: &FlowMeta, dir: Direction, key: &'static str, object: Object) {
+        let mut ev = event(meta, dir, self.ts, self.pcap_cnt, key);
+        ev.objects.push((key, object));
         ev.app_proto = Some(key);
         self.emit(ev);
     }
@@ -108,7 +108,7 @@ impl Ctx<'_> {
         alerted: Option<&mut u8>,
         hit: &Hit,
         app_proto: Option<&'static str>,
-        app: Option<(&'static str, &Value)>,
+        app: Option<(&'static str, &Object)>,
     ) {
         if let Some(mask) = alerted {
             if *mask & hit.detection.bit() != 0 {
@@ -125,7 +125,7 @@ impl Ctx<'_> {
         ev.app_proto = app_proto;
         ev.objects.push(("alert", Event::alert_object(hit)));
         if let Some((key, object)) = app {
-            ev.objects.push((key, Object::Json(object.clone())));
+            ev.objects.push((key, object.clone()));
         }
         if hit.detection == Detection::DirectIp {
             // Stands only if no DNS answer resolved the server before the flow started; the

@@ -12,6 +12,7 @@ use crate::capture::Timestamp;
 use crate::decode::{Packet, Proto};
 use crate::detect::Detector;
 use crate::flow::{Direction, Flow, FlowTable, Timeouts};
+use crate::output::eve::Object;
 use crate::output::summary::Counters;
 use crate::output::EveTypes;
 use app::{flow_event, FlowState};
@@ -204,7 +205,12 @@ impl Engine {
         flow.state.release_held(&mut ctx, &flow.meta, None);
         if ctx.logs("http") {
             for object in flow.state.take_pending_http() {
-                ctx.emit_app(&flow.meta, Direction::ToServer, "http", object);
+                ctx.emit_app(
+                    &flow.meta,
+                    Direction::ToServer,
+                    "http",
+                    Object::Json(object),
+                );
             }
         }
         if ctx.logs("flow") {

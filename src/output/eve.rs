@@ -47,6 +47,8 @@ pub struct Event {
 #[serde(untagged)]
 pub enum Object {
     Json(Value),
+    /// Already serialised (the `dns` object is written straight to JSON).
+    Raw(Box<serde_json::value::RawValue>),
     Alert(AlertObject),
     Flow(FlowObject),
 }

@@ -15,6 +15,7 @@
 //!   [`probe_udp`] recognises DNS on non-standard ports.
 
 mod eve;
+mod eve_direct;
 mod names;
 mod rdata;
 #[cfg(test)]

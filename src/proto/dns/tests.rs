@@ -380,3 +380,18 @@ fn random_and_mutated_input_never_panics() {
         }
     }
 }
+
+#[test]
+fn the_direct_eve_writer_gives_the_value_tree_exactly() {
+    for (i, bytes) in ALL_MESSAGES.iter().enumerate() {
+        let msg = parse(bytes);
+        for tx in [0, 7] {
+            let direct: serde_json::Value =
+                serde_json::from_str(msg.eve_json(tx).get()).expect("valid JSON");
+            let tree = msg.eve(tx);
+            assert_eq!(direct, tree, "message {i}");
+            // Key order too (what a reader of eve.json sees).
+            assert_eq!(direct.to_string(), tree.to_string(), "message {i}");
+        }
+    }
+}

@@ -1,11 +1,15 @@
-//! Fuzzes the TLS stream walker and the ClientHello parser: never panic, always make progress.
+//! Fuzzes the TLS stream walker and the ClientHello parser: never panic, always make progress,
+//! and the direct EVE writer matches the value tree.
 #![no_main]
 use egress_ids::proto::tls;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = tls::probe(data);
-    let _ = tls::parse_client_hello_message(data);
+    if let Ok(hello) = tls::parse_client_hello_message(data) {
+        // The direct writer must give exactly the value tree, key order included.
+        assert_eq!(hello.eve_json().get(), hello.eve().to_string());
+    }
     let mut rest = data;
     for _ in 0..64 {
         match tls::next_step(rest) {

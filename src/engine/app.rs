@@ -412,7 +412,7 @@ impl FlowState {
                     // Nobody needs the object (or its fingerprints).
                     return true;
                 }
-                let object = Object::Json(hello.eve());
+                let object = Object::Raw(hello.eve_json());
                 self.release_held(ctx, meta, Some(("tls", &object)));
                 if let Some(hit) = hit {
                     ctx.alert(

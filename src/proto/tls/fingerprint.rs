@@ -211,6 +211,41 @@ pub fn version_name(v: u16) -> String {
 
 /// The EVE `tls` object for a hello: `sni`, `version`, `ja3{hash,string}`, `ja4`,
 /// `client_alpns`; keys without a value are left out.
+/// The EVE `tls` object of a hello as a typed record: the same JSON as [`eve`], serialised
+/// without building a value tree.
+#[derive(serde::Serialize)]
+pub struct TlsEve<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sni: Option<&'a str>,
+    version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ja3: Option<Ja3<'a>>,
+    ja4: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    client_alpns: &'a [String],
+}
+
+#[derive(serde::Serialize)]
+struct Ja3<'a> {
+    hash: &'a str,
+    string: &'a str,
+}
+
+impl<'a> TlsEve<'a> {
+    pub fn of(h: &'a ClientHello) -> Self {
+        TlsEve {
+            sni: h.sni.as_deref(),
+            version: version_name(offered_version(h)),
+            ja3: match (h.ja3_hash(), h.ja3_string()) {
+                (Some(hash), Some(string)) => Some(Ja3 { hash, string }),
+                _ => None,
+            },
+            ja4: h.ja4(),
+            client_alpns: &h.alpns,
+        }
+    }
+}
+
 pub fn eve(h: &ClientHello) -> Value {
     let mut m = Map::new();
     if let Some(sni) = &h.sni {

@@ -74,6 +74,12 @@ impl ClientHello {
         fingerprint::eve(self)
     }
 
+    /// The same object as [`ClientHello::eve`], serialised directly.
+    pub fn eve_json(&self) -> Box<serde_json::value::RawValue> {
+        serde_json::value::to_raw_value(&fingerprint::TlsEve::of(self))
+            .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned())
+    }
+
     /// JA4 with the given transport letter: 't' TLS over TCP, 'q' QUIC, 'd' DTLS.
     pub fn ja4_for(&self, transport: char) -> String {
         fingerprint::ja4(self, transport)

@@ -397,3 +397,21 @@ fn fuzz_never_panics() {
         }
     }
 }
+
+#[test]
+fn the_direct_tls_object_is_the_value_tree_exactly() {
+    for vector in [
+        JA4_TLS,
+        JA4REPO_TLS12,
+        JA4REPO_NON_ASCII_ALPN,
+        TLS13_DRAFT28_A,
+        TLS13_DRAFT28_B,
+        BUG_5713_02,
+        SSLV2_UPGRADE,
+        HELLO_FRAG_01,
+    ] {
+        let (h, _, _) = hello_of(vector);
+        // Key order included: the same text.
+        assert_eq!(h.eve_json().get(), h.eve().to_string());
+    }
+}

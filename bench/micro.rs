@@ -1,7 +1,8 @@
 //! Criterion micro-benchmarks of the per-packet hot paths (issue item 7):
 //!
-//! * `tls`: ClientHello decode (`parse_client_hello_message`, which also computes JA3 and JA4),
-//!   decode plus the EVE `tls` object (`ClientHello::eve`), and the record walk `next_step`;
+//! * `tls`: ClientHello decode (`parse_client_hello_message`; JA3 and JA4 are computed on first
+//!   use), decode plus the EVE `tls` object as a value tree (`eve`, fingerprints included) and
+//!   written directly (`eve_json`, what the engine logs), and the record walk `next_step`;
 //! * `dns`: `dns::parse_message` and `DnsMessage::eve` on a query, a one-answer response and a
 //!   68-answer response;
 //! * `domain_set`: `DomainSet` lookups (hit, miss, deep subdomain) on the built-in IOC list and
@@ -223,6 +224,12 @@ fn bench_tls(c: &mut Criterion) {
             h.eve()
         })
     });
+    g.bench_function("parse_client_hello+eve_json", |b| {
+        b.iter(|| {
+            let h = tls::parse_client_hello_message(black_box(msg)).expect("valid hello");
+            h.eve_json()
+        })
+    });
     g.throughput(Throughput::Bytes(hello.record.len() as u64));
     g.bench_function("next_step_record", |b| {
         b.iter(|| tls::next_step(black_box(&hello.record)))
@@ -267,6 +274,16 @@ fn bench_dns(c: &mut Criterion) {
                 m.eve(0)
             })
         });
+        g.bench_with_input(
+            BenchmarkId::new("parse+eve_json", name),
+            bytes,
+            |b, bytes| {
+                b.iter(|| {
+                    let m = dns::parse_message(black_box(bytes)).expect("valid message");
+                    m.eve_json(0)
+                })
+            },
+        );
     }
     g.finish();
 }

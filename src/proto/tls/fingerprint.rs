@@ -54,12 +54,13 @@ fn sha256_12(s: &str) -> String {
 }
 
 /// Appends numbers in decimal joined with '-'.
-fn push_dash_join<T: std::fmt::Display>(out: &mut String, items: impl Iterator<Item = T>) {
+fn push_dash_join<T: itoa::Integer>(out: &mut String, items: impl Iterator<Item = T>) {
+    let mut digits = itoa::Buffer::new();
     for (i, v) in items.enumerate() {
         if i > 0 {
             out.push('-');
         }
-        let _ = write!(out, "{v}");
+        out.push_str(digits.format(v));
     }
 }
 
@@ -90,7 +91,7 @@ pub fn ja3_string(h: &ClientHello) -> String {
     out.push(',');
     push_dash_join(&mut out, degrease(&h.supported_groups));
     out.push(',');
-    push_dash_join(&mut out, h.ec_point_formats.iter());
+    push_dash_join(&mut out, h.ec_point_formats.iter().copied());
     out
 }
 

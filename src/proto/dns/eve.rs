@@ -15,7 +15,7 @@ use super::rdata::Soa;
 use super::{Answer, DnsMessage, Rdata};
 
 /// Header flag bits logged as booleans when set, in Suricata's order.
-const FLAG_BITS: [(u16, &str); 6] = [
+pub(super) const FLAG_BITS: [(u16, &str); 6] = [
     (0x8000, "qr"),
     (0x0400, "aa"),
     (0x0200, "tc"),

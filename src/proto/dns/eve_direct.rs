@@ -6,19 +6,9 @@
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::value::RawValue;
 
-use super::eve::{rcode_name, rrtype_name};
+use super::eve::{rcode_name, rrtype_name, FLAG_BITS};
 use super::rdata::Soa;
 use super::{Answer, DnsMessage, Question, Rdata};
-
-/// Header flag bits logged as booleans when set, in Suricata's order (as in [`super::eve`]).
-const FLAG_BITS: [(u16, &str); 6] = [
-    (0x8000, "qr"),
-    (0x0400, "aa"),
-    (0x0200, "tc"),
-    (0x0100, "rd"),
-    (0x0080, "ra"),
-    (0x0040, "z"),
-];
 
 impl DnsMessage {
     /// The EVE `dns` object, serialised: what [`DnsMessage::eve`] builds, written directly.

@@ -114,43 +114,37 @@ impl<'a> SliceReader<'a> {
         if data.is_empty() {
             return Err(PcapError::Eof);
         }
-        if parse_sectionheaderblock(data).is_ok() {
-            return Ok(SliceReader {
-                data,
-                map: None,
-                pos: 0,
-                populated: 0,
-                released: 0,
-                window: WINDOW,
-                format: Format::Ng { big_endian: false },
-            });
-        }
-        match parse_pcap_header(data) {
-            Ok((rest, header)) => {
-                let parse: FrameParser = if header.is_modified_format() {
-                    parse_pcap_frame_modified
-                } else if header.is_bigendian() {
-                    parse_pcap_frame_be
-                } else {
-                    parse_pcap_frame
-                };
-                Ok(SliceReader {
-                    data,
-                    map: None,
-                    pos: 0,
-                    populated: 0,
-                    released: 0,
-                    window: WINDOW,
-                    format: Format::Legacy {
-                        header,
+        let format = if parse_sectionheaderblock(data).is_ok() {
+            Format::Ng { big_endian: false }
+        } else {
+            match parse_pcap_header(data) {
+                Ok((rest, header)) => {
+                    let parse: FrameParser = if header.is_modified_format() {
+                        parse_pcap_frame_modified
+                    } else if header.is_bigendian() {
+                        parse_pcap_frame_be
+                    } else {
+                        parse_pcap_frame
+                    };
+                    Format::Legacy {
                         header_size: data.len() - rest.len(),
+                        header,
                         parse,
-                    },
-                })
+                    }
+                }
+                Err(nom::Err::Incomplete(_)) => return Err(PcapError::UnexpectedEof),
+                Err(_) => return Err(PcapError::HeaderNotRecognized),
             }
-            Err(nom::Err::Incomplete(_)) => Err(PcapError::UnexpectedEof),
-            Err(_) => Err(PcapError::HeaderNotRecognized),
-        }
+        };
+        Ok(SliceReader {
+            data,
+            map: None,
+            pos: 0,
+            populated: 0,
+            released: 0,
+            window: WINDOW,
+            format,
+        })
     }
 }
 

@@ -140,7 +140,6 @@ impl ShardStats {
         a.created_udp += b.created_udp;
         a.timed_out += b.timed_out;
         a.evicted += b.evicted;
-        a.peak_active += b.peak_active;
         a.peak_memuse += b.peak_memuse;
         self.active += other.active;
         self.memuse += other.memuse;

@@ -69,8 +69,6 @@ pub struct TableStats {
     pub timed_out: u64,
     /// Flows evicted to stay under the memcap.
     pub evicted: u64,
-    /// Most flows live at once.
-    pub peak_active: u64,
     /// Most bytes in use at once.
     pub peak_memuse: u64,
 }
@@ -329,7 +327,6 @@ impl<S> FlowTable<S> {
             Proto::Tcp => self.stats.created_tcp += 1,
             Proto::Udp => self.stats.created_udp += 1,
         }
-        self.stats.peak_active = self.stats.peak_active.max(self.live as u64);
         self.stats.peak_memuse = self.stats.peak_memuse.max(self.memuse as u64);
         idx
     }

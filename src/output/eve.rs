@@ -193,12 +193,6 @@ impl<T: std::fmt::Display> Serialize for DisplayStr<T> {
 }
 
 impl Event {
-    /// Adds a type-specific object under `key`.
-    pub fn with(mut self, key: &'static str, value: Value) -> Self {
-        self.objects.push((key, Object::Json(value)));
-        self
-    }
-
     /// The `alert` object Suricata writes for `hit`.
     pub fn alert_object(hit: &Hit) -> Object {
         Object::Alert(AlertObject {

@@ -72,16 +72,6 @@ impl Dispatcher {
         }
     }
 
-    /// Packet time now (the latest frame's time).
-    pub fn clock(&self) -> Timestamp {
-        self.clock
-    }
-
-    /// Sequence number of the next item.
-    pub fn next_seq(&self) -> u64 {
-        self.seq + 1
-    }
-
     /// Handles one captured frame.
     pub fn on_frame(&mut self, frame: &Frame<'_>, route: &mut impl Route) {
         self.counters.packets += 1;

@@ -198,8 +198,10 @@ impl<W: EventSink> Merger<W> {
             .get_or_insert_with(|| (seq, ShardStats::default(), 0));
         sum.add(&shard);
         *answered += 1;
-        if *answered == shards {
-            let (_, sum, _) = self.stats.take().expect("stats being summed");
+        if *answered < shards {
+            return;
+        }
+        if let Some((_, sum, _)) = self.stats.take() {
             if self.log.contains(EveTypes::STATS) {
                 self.write_stats(sum);
             }

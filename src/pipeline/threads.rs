@@ -59,6 +59,23 @@ struct Item {
     len: u32,
 }
 
+impl Item {
+    /// An item that is not a packet (a tick, a stats request) at `seq`, packet time `ts`.
+    fn timer(seq: u64, ts: Timestamp, kind: ItemKind) -> Self {
+        Item {
+            info: PacketInfo {
+                seq,
+                ts,
+                pcap_cnt: 0,
+                wire_len: 0,
+            },
+            kind,
+            start: 0,
+            len: 0,
+        }
+    }
+}
+
 /// Items for one worker, with the bytes of their packets.
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -179,17 +196,7 @@ impl Route for ThreadedRoute {
 
     fn tick(&mut self, seq: u64, ts: Timestamp) {
         for batch in &mut self.open {
-            batch.items.push(Item {
-                info: PacketInfo {
-                    seq,
-                    ts,
-                    pcap_cnt: 0,
-                    wire_len: 0,
-                },
-                kind: ItemKind::Tick,
-                start: 0,
-                len: 0,
-            });
+            batch.items.push(Item::timer(seq, ts, ItemKind::Tick));
         }
         self.counted(seq);
     }
@@ -197,17 +204,7 @@ impl Route for ThreadedRoute {
     fn stats(&mut self, seq: u64, ts: Timestamp, dispatcher: &Counters) {
         for (w, batch) in self.open.iter_mut().enumerate() {
             let own = (w == 0).then(|| Box::new(dispatcher.clone()));
-            batch.items.push(Item {
-                info: PacketInfo {
-                    seq,
-                    ts,
-                    pcap_cnt: 0,
-                    wire_len: 0,
-                },
-                kind: ItemKind::Stats(own),
-                start: 0,
-                len: 0,
-            });
+            batch.items.push(Item::timer(seq, ts, ItemKind::Stats(own)));
         }
         self.counted(seq);
     }

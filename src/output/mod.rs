@@ -2,6 +2,7 @@
 
 pub mod eve;
 pub mod summary;
+pub mod targets;
 pub mod types;
 
 pub use eve::{EveWriter, Event, EventSink};

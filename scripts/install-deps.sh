@@ -24,7 +24,7 @@ command -v npm      >/dev/null || need+=(npm)
 command -v curl     >/dev/null || need+=(curl)
 command -v python3  >/dev/null || need+=(python3)
 # libpcap's headers and linker name: the live sensor links libpcap (the pcap crate).
-[ -e /usr/include/pcap/pcap.h ] && { [ -e /usr/lib/x86_64-linux-gnu/libpcap.so ] || ls /usr/lib/*/libpcap.so >/dev/null 2>&1; } || need+=(libpcap-dev)
+[ -e /usr/include/pcap/pcap.h ] || need+=(libpcap-dev)
 # tcpreplay: the live tests and the latency benchmark replay pcaps onto a veth.
 command -v tcpreplay >/dev/null || need+=(tcpreplay)
 # GNU time (peak RSS for bench/run.sh; `time` alone is the shell keyword).

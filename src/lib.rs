@@ -9,9 +9,11 @@ pub mod decode;
 pub mod detect;
 pub mod engine;
 pub mod flow;
+pub mod options;
 pub mod output;
 pub mod pipeline;
 pub mod proto;
 pub mod replay;
+pub mod sensor;
 #[cfg(test)]
 mod testutil;

@@ -3,15 +3,10 @@
 
 use crate::capture::file::check_capture_file;
 use crate::capture::{read_capture_file, CaptureError};
-use crate::detect::signatures::{SignatureError, Signatures};
-use crate::detect::Detector;
-use crate::engine::DEFAULT_DNS_GRACE_SECS;
-use crate::flow::table::DEFAULT_MEMCAP;
-use crate::flow::Timeouts;
+use crate::detect::signatures::SignatureError;
+use crate::options::AnalysisOptions;
 use crate::output::summary::Counters;
-use crate::output::{EveTypes, EveWriter};
-use crate::pipeline::{PipelineConfig, DEFAULT_STATS_INTERVAL};
-use ipnet::IpNet;
+use crate::output::EveWriter;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,25 +24,7 @@ pub enum EveTarget {
 pub struct ReplayOptions {
     pub pcaps: Vec<PathBuf>,
     pub eve: EveTarget,
-    pub signature_paths: Vec<PathBuf>,
-    pub replace_default_signatures: bool,
-    /// HOME_NET; `None` for the default.
-    pub home_net: Option<Vec<IpNet>>,
-    pub dns_grace_secs: u64,
-    /// Worker threads (1: single-threaded).
-    pub threads: usize,
-    pub timeouts: Timeouts,
-    /// Flow memory cap in bytes, all workers together.
-    pub flow_memcap: usize,
-    /// Seconds of packet time between `stats` events (0: only the final one).
-    pub stats_interval: u64,
-    /// The event types written.
-    pub eve_types: EveTypes,
-}
-
-/// The default thread count: one worker per core.
-pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    pub analysis: AnalysisOptions,
 }
 
 impl ReplayOptions {
@@ -56,15 +33,7 @@ impl ReplayOptions {
         ReplayOptions {
             pcaps,
             eve: EveTarget::File(PathBuf::from("eve.json")),
-            signature_paths: Vec::new(),
-            replace_default_signatures: false,
-            home_net: None,
-            dns_grace_secs: DEFAULT_DNS_GRACE_SECS,
-            threads: default_threads(),
-            timeouts: Timeouts::default(),
-            flow_memcap: DEFAULT_MEMCAP,
-            stats_interval: DEFAULT_STATS_INTERVAL,
-            eve_types: EveTypes::ALL,
+            analysis: AnalysisOptions::default(),
         }
     }
 }
@@ -94,22 +63,12 @@ pub struct ReplayOutcome {
     pub warnings: Vec<String>,
 }
 
-/// Builds the detector from the options' signatures and home networks.
-pub fn build_detector(opts: &ReplayOptions) -> Result<Detector, SignatureError> {
-    let signatures = Signatures::load(&opts.signature_paths, opts.replace_default_signatures)?;
-    let home = opts
-        .home_net
-        .clone()
-        .unwrap_or_else(Detector::default_home_net);
-    Ok(Detector::new(signatures, home))
-}
-
 /// Replays the captures of `opts`.
 pub fn replay(opts: &ReplayOptions) -> Result<ReplayOutcome, ReplayError> {
     if opts.pcaps.is_empty() {
         return Err(ReplayError::NoInput);
     }
-    let detector = build_detector(opts)?;
+    let detector = opts.analysis.build_detector()?;
     for path in &opts.pcaps {
         check_capture_file(path)?;
     }
@@ -127,15 +86,7 @@ pub fn replay(opts: &ReplayOptions) -> Result<ReplayOutcome, ReplayError> {
         }
     };
     let started = Instant::now();
-    let config = PipelineConfig {
-        detector: Arc::new(detector),
-        timeouts: opts.timeouts,
-        flow_memcap: opts.flow_memcap,
-        threads: opts.threads.max(1),
-        dns_grace_secs: opts.dns_grace_secs,
-        stats_interval: opts.stats_interval,
-        eve_types: opts.eve_types,
-    };
+    let config = opts.analysis.pipeline_config(Arc::new(detector));
     let (read, finished) = crate::pipeline::run(&config, EveWriter::new(out), |on_frame| {
         let mut warnings = Vec::new();
         for path in &opts.pcaps {

@@ -3,10 +3,10 @@
 //! than a handful of allocations in all, with one thread and with two. A counting global
 //! allocator sees every allocation of every thread.
 
-use egress_ids::capture::{read_capture_file, Frame, FrameSink, Timestamp};
+use egress_ids::capture::{read_capture_file, Frame, Timestamp};
 use egress_ids::detect::{signatures::Signatures, Detector};
 use egress_ids::output::EveWriter;
-use egress_ids::pipeline::{run, PipelineConfig};
+use egress_ids::pipeline::{run, Input, PipelineConfig};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -117,7 +117,7 @@ fn allocations(frames: &[Owned], threads: usize) -> u64 {
     config.threads = threads;
     let sink = EveWriter::new(Box::new(std::io::sink()));
     let before = ALLOCATIONS.load(Ordering::Relaxed);
-    let (_, finished) = run(&config, sink, |on_frame: &mut dyn FrameSink| {
+    let (_, finished) = run(&config, sink, |on_frame: &mut dyn Input| {
         for (i, f) in frames.iter().enumerate() {
             on_frame.frame(&Frame {
                 index: i as u64 + 1,

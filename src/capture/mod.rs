@@ -2,6 +2,7 @@
 //! each with its capture timestamp (all timers in the program run on this packet time) and link type.
 
 pub mod file;
+pub mod live;
 pub mod mapped;
 
 pub use file::{check_capture_file, read_capture_file, CaptureError, FileReport};

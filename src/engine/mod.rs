@@ -81,6 +81,11 @@ impl Engine {
         }
     }
 
+    /// Detects with `detector` from now on (a signature reload); flows keep their state.
+    pub fn set_detector(&mut self, detector: Arc<Detector>) {
+        self.detector = detector;
+    }
+
     /// Handles one decoded packet of this shard's flows.
     pub fn on_packet(&mut self, info: &PacketInfo, pkt: &Packet<'_>, out: &mut OutBuf) {
         self.now = self.now.max(info.ts);

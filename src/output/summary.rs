@@ -38,6 +38,29 @@ pub struct Counters {
     pub flow_peak_memuse: u64,
     /// Time of the first packet.
     pub first_ts: Option<Timestamp>,
+    /// Live capture counters, per interface (empty for capture files).
+    pub capture: BTreeMap<String, CaptureCounters>,
+    /// `direct-ip` candidates not raised because their flow started during the live warm-up.
+    pub direct_ip_warmup: u64,
+}
+
+/// What the kernel and libpcap report for one live interface, since the capture opened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CaptureCounters {
+    /// Packets that passed the filter and reached the capture ring.
+    pub kernel_packets: u64,
+    /// Packets the kernel dropped because the ring was full (the sensor fell behind).
+    pub kernel_drops: u64,
+    /// Packets the interface or its driver dropped.
+    pub kernel_ifdrops: u64,
+}
+
+impl CaptureCounters {
+    fn add(&mut self, other: &CaptureCounters) {
+        self.kernel_packets += other.kernel_packets;
+        self.kernel_drops += other.kernel_drops;
+        self.kernel_ifdrops += other.kernel_ifdrops;
+    }
 }
 
 impl Counters {
@@ -71,6 +94,22 @@ impl Counters {
             (a, b) => a.or(b),
         };
         self.flow_peak_memuse += other.flow_peak_memuse;
+        for (k, v) in &other.capture {
+            self.capture.entry(k.clone()).or_default().add(v);
+        }
+        self.direct_ip_warmup += other.direct_ip_warmup;
+    }
+
+    /// The capture counters of every interface together.
+    pub fn capture_total(&self) -> Option<CaptureCounters> {
+        if self.capture.is_empty() {
+            return None;
+        }
+        let mut total = CaptureCounters::default();
+        for c in self.capture.values() {
+            total.add(c);
+        }
+        Some(total)
     }
 
     pub fn skip(&mut self, reason: &'static str) {
@@ -119,6 +158,20 @@ impl Counters {
             self.flow_peak_memuse as f64 / 1048576.0,
             self.flow_memcap as f64 / 1048576.0
         );
+        for (iface, c) in &self.capture {
+            let _ = writeln!(
+                s,
+                "  capture {iface}: {} packets received by the kernel, {} dropped by the kernel (ring full), {} dropped by the interface",
+                c.kernel_packets, c.kernel_drops, c.kernel_ifdrops
+            );
+        }
+        if self.direct_ip_warmup > 0 {
+            let _ = writeln!(
+                s,
+                "  direct-ip: {} flows not checked, started during the warm-up (DNS answers from before the start are unseen)",
+                self.direct_ip_warmup
+            );
+        }
         if !self.skipped.is_empty() {
             let parts: Vec<String> = self
                 .skipped

@@ -6,8 +6,11 @@
 use crate::capture::{Frame, FrameSink, Timestamp};
 use crate::decode::defrag::{Datagram, Defragmenter};
 use crate::decode::{decode_frame, decode_transport, Decoded, Packet};
+use crate::detect::Detector;
 use crate::engine::PacketInfo;
+use crate::output::summary::CaptureCounters;
 use crate::output::summary::Counters;
+use std::sync::Arc;
 
 /// The bytes a packet was decoded from, for routes that copy it to another thread.
 #[derive(Clone, Copy, Debug)]
@@ -28,6 +31,19 @@ pub trait Route {
     fn stats(&mut self, seq: u64, ts: Timestamp, dispatcher: &Counters);
     /// The input is waiting for more: pass on whatever is held.
     fn idle(&mut self) {}
+    /// From item `seq` on, detect with `detector`.
+    fn reload(&mut self, seq: u64, detector: &Arc<Detector>);
+}
+
+/// What a live source can tell the pipeline besides frames.
+pub trait Input: FrameSink {
+    /// No frame came for a while: packet time moves on to `now` (the wall clock of a live
+    /// capture), so flows still expire and `stats` events still go out on an idle link.
+    fn clock(&mut self, now: Timestamp);
+    /// The kernel's counters for interface `iface`, since its capture opened.
+    fn capture_counters(&mut self, iface: &str, counters: CaptureCounters);
+    /// Detect with `detector` from the next packet on, in every shard at the same point.
+    fn reload(&mut self, detector: Arc<Detector>);
 }
 
 /// A dispatcher and its route, as the sink of a capture source.
@@ -43,6 +59,30 @@ impl<R: Route> FrameSink for Dispatch<'_, R> {
 
     fn idle(&mut self) {
         self.route.idle();
+    }
+}
+
+impl<R: Route> Input for Dispatch<'_, R> {
+    fn clock(&mut self, now: Timestamp) {
+        self.dispatcher.advance_clock(now, self.route);
+        self.route.idle();
+    }
+
+    fn capture_counters(&mut self, iface: &str, counters: CaptureCounters) {
+        match self.dispatcher.counters.capture.get_mut(iface) {
+            Some(c) => *c = counters,
+            None => {
+                self.dispatcher
+                    .counters
+                    .capture
+                    .insert(iface.to_owned(), counters);
+            }
+        }
+    }
+
+    fn reload(&mut self, detector: Arc<Detector>) {
+        self.dispatcher.seq += 1;
+        self.route.reload(self.dispatcher.seq, &detector);
     }
 }
 

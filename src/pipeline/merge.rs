@@ -8,6 +8,7 @@
 //! the order (and every decision) is the same whatever the thread count.
 
 use super::stats::stats_object;
+use crate::capture::Timestamp;
 use crate::detect::dns_cache::DnsCache;
 use crate::detect::Detection;
 use crate::engine::output::{OutBuf, OutKind, Output, ShardStats};
@@ -45,6 +46,8 @@ pub struct Merger<W: EventSink> {
     pub log: EveTypes,
     /// Verdicts shared with the shards, so they skip alerts that would be dropped.
     pub resolved: Arc<ResolvedFlows>,
+    /// Flows that start before this time are not checked for `direct-ip` (live warm-up).
+    pub direct_ip_from: Option<Timestamp>,
 }
 
 impl<W: EventSink> Merger<W> {
@@ -62,6 +65,7 @@ impl<W: EventSink> Merger<W> {
             pressure_max: 0,
             log: EveTypes::ALL,
             resolved: Arc::new(ResolvedFlows::new(shards)),
+            direct_ip_from: None,
         }
     }
 
@@ -139,7 +143,11 @@ impl<W: EventSink> Merger<W> {
                 server,
                 ts,
             } => {
-                if self.dns.resolved(server, ts) {
+                let warming_up = self.direct_ip_from.is_some_and(|from| ts < from);
+                if warming_up {
+                    self.counters.direct_ip_warmup += 1;
+                }
+                if warming_up || self.dns.resolved(server, ts) {
                     self.resolved.mark(shard, flow_id);
                 } else {
                     self.unresolved.insert(flow_id);

@@ -9,7 +9,7 @@ pub mod merge;
 pub mod stats;
 pub mod threads;
 
-use crate::capture::{FrameSink, Timestamp};
+use crate::capture::Timestamp;
 use crate::decode::Packet;
 use crate::detect::Detector;
 use crate::engine::output::{OutBuf, OutKind, Output, ShardStats};
@@ -19,6 +19,7 @@ use crate::flow::table::DEFAULT_MEMCAP;
 use crate::flow::Timeouts;
 use crate::output::summary::Counters;
 use crate::output::{EveTypes, EventSink};
+pub use dispatch::Input;
 use dispatch::{Dispatch, Dispatcher, Raw, Route};
 use merge::Merger;
 use std::sync::Arc;
@@ -41,6 +42,9 @@ pub struct PipelineConfig {
     pub stats_interval: u64,
     /// The event types written.
     pub eve_types: EveTypes,
+    /// Flows that start before this packet time are not checked for `direct-ip` (the warm-up of
+    /// a live sensor: it has not seen the DNS answers given before it started).
+    pub direct_ip_from: Option<Timestamp>,
 }
 
 impl PipelineConfig {
@@ -54,7 +58,15 @@ impl PipelineConfig {
             dns_grace_secs: crate::engine::DEFAULT_DNS_GRACE_SECS,
             stats_interval: DEFAULT_STATS_INTERVAL,
             eve_types: EveTypes::ALL,
+            direct_ip_from: None,
         }
+    }
+
+    fn merger<W: EventSink>(&self, sink: W) -> Merger<W> {
+        let mut merger = Merger::new(sink, self.threads.max(1), self.dns_grace_secs);
+        merger.log = self.eve_types;
+        merger.direct_ip_from = self.direct_ip_from;
+        merger
     }
 
     fn shard_config(&self, shard: usize, resolved: &Arc<ResolvedFlows>) -> EngineConfig {
@@ -81,7 +93,7 @@ pub struct Finished<W> {
 pub fn run<W, T>(
     config: &PipelineConfig,
     sink: W,
-    feed: impl FnOnce(&mut dyn FrameSink) -> T,
+    feed: impl FnOnce(&mut dyn Input) -> T,
 ) -> (T, Finished<W>)
 where
     W: EventSink + Send,
@@ -123,6 +135,10 @@ impl<W: EventSink> Route for InlineRoute<'_, W> {
         self.merger.idle();
     }
 
+    fn reload(&mut self, _seq: u64, detector: &Arc<Detector>) {
+        self.engine.set_detector(detector.clone());
+    }
+
     fn stats(&mut self, seq: u64, ts: Timestamp, dispatcher: &Counters) {
         let mut stats = self.engine.stats();
         stats.ts = ts;
@@ -138,10 +154,9 @@ impl<W: EventSink> Route for InlineRoute<'_, W> {
 fn run_inline<W: EventSink + Send, T>(
     config: &PipelineConfig,
     sink: W,
-    feed: impl FnOnce(&mut dyn FrameSink) -> T,
+    feed: impl FnOnce(&mut dyn Input) -> T,
 ) -> (T, Finished<W>) {
-    let mut merger = Merger::new(sink, 1, config.dns_grace_secs);
-    merger.log = config.eve_types;
+    let mut merger = config.merger(sink);
     let mut engine = Engine::new(config.shard_config(0, &merger.resolved));
     let mut dispatcher = Dispatcher::new(config.stats_interval);
     let mut route = InlineRoute {
@@ -169,14 +184,13 @@ fn run_inline<W: EventSink + Send, T>(
 fn run_threaded<W: EventSink + Send, T>(
     config: &PipelineConfig,
     sink: W,
-    feed: impl FnOnce(&mut dyn FrameSink) -> T,
+    feed: impl FnOnce(&mut dyn Input) -> T,
 ) -> (T, Finished<W>) {
     let n = config.threads;
     let (merge_tx, merge_rx) = crossbeam_channel::bounded::<MergeMsg>(n * WORKER_QUEUE);
     let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Batch>(n * WORKER_QUEUE);
     std::thread::scope(|scope| {
-        let mut merger = Merger::new(sink, n, config.dns_grace_secs);
-        merger.log = config.eve_types;
+        let merger = config.merger(sink);
         let resolved = merger.resolved.clone();
         let merge_thread = std::thread::Builder::new()
             .name("eve-merge".into())

@@ -1,7 +1,8 @@
 //! The `stats` EVE object: Suricata's layout (`decoder`, `flow`, `tcp`, `detect`, `memcap`) filled
 //! with what egress-ids counts. `flow.memcap` counts the flows evicted because the flow memcap was
 //! reached (each one a time the cap was hit), `flow.wrk.flows_evicted` the same flows, and
-//! `flow.mgr.flows_timeout` the flows ended by their idle timeout.
+//! `flow.mgr.flows_timeout` the flows ended by their idle timeout. Live captures add `capture`
+//! (`kernel_packets`, `kernel_drops`, `kernel_ifdrops`, all interfaces together).
 
 use crate::engine::output::ShardStats;
 use serde_json::{json, Value};
@@ -12,7 +13,7 @@ pub fn stats_object(total: &ShardStats, uptime: u64, pressure: u64, pressure_max
     let c = &total.counters;
     let t = &total.table;
     let invalid: u64 = c.skipped.values().sum();
-    json!({
+    let mut object = json!({
         "uptime": uptime,
         "decoder": {
             "pkts": c.packets,
@@ -36,5 +37,16 @@ pub fn stats_object(total: &ShardStats, uptime: u64, pressure: u64, pressure_max
         },
         "detect": { "alert": c.total_alerts() },
         "memcap": { "pressure": pressure, "pressure_max": pressure_max },
-    })
+    });
+    if let (Some(capture), Some(map)) = (c.capture_total(), object.as_object_mut()) {
+        map.insert(
+            "capture".into(),
+            json!({
+                "kernel_packets": capture.kernel_packets,
+                "kernel_drops": capture.kernel_drops,
+                "kernel_ifdrops": capture.kernel_ifdrops,
+            }),
+        );
+    }
+    object
 }

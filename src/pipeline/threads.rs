@@ -7,6 +7,7 @@ use super::dispatch::{Raw, Route};
 use super::merge::Merger;
 use crate::capture::Timestamp;
 use crate::decode::{decode_frame, decode_transport, Decoded, Packet};
+use crate::detect::Detector;
 use crate::engine::output::{OutBuf, OutKind, Output, ShardStats};
 use crate::engine::{Engine, PacketInfo, SHUTDOWN_SEQ};
 use crate::flow::FlowKey;
@@ -14,6 +15,7 @@ use crate::output::summary::Counters;
 use crate::output::EventSink;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Items per batch (a batch is also sent when its bytes reach [`BATCH_BYTES`]).
 pub const BATCH_ITEMS: usize = 256;
@@ -49,6 +51,8 @@ enum ItemKind {
     Tick,
     /// A `stats` snapshot request; the first worker's carries the dispatcher's counters.
     Stats(Option<Box<Counters>>),
+    /// New signatures from here on.
+    Reload(Arc<Detector>),
 }
 
 #[derive(Debug)]
@@ -212,6 +216,16 @@ impl Route for ThreadedRoute {
     fn idle(&mut self) {
         self.flush_all();
     }
+
+    fn reload(&mut self, seq: u64, detector: &Arc<Detector>) {
+        for batch in &mut self.open {
+            let kind = ItemKind::Reload(detector.clone());
+            batch
+                .items
+                .push(Item::timer(seq, Timestamp::default(), kind));
+        }
+        self.counted(seq);
+    }
 }
 
 /// A worker thread's loop: runs its shard over every batch, then ends its flows when the
@@ -251,6 +265,7 @@ pub fn run_worker(
                     }
                 }
                 ItemKind::Tick => engine.on_tick(item.info.seq, item.info.ts, &mut outputs),
+                ItemKind::Reload(detector) => engine.set_detector(detector),
                 ItemKind::Stats(dispatcher) => {
                     let mut stats = engine.stats();
                     stats.ts = item.info.ts;

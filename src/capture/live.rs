@@ -1,0 +1,293 @@
+//! Live capture with libpcap: opens interfaces (with a BPF filter, promiscuous or not, `any` as
+//! Linux cooked capture v2), reads their frames without blocking the caller for more than
+//! [`POLL_INTERVAL`], and turns libpcap's cumulative 32-bit counters into 64-bit totals.
+
+use super::{Frame, Timestamp};
+use crate::output::summary::CaptureCounters;
+use crate::pipeline::Input;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use std::ops::ControlFlow;
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// LINKTYPE_LINUX_SLL2: the `any` pseudo-interface's link type with the interface index.
+const LINKTYPE_LINUX_SLL2: i32 = 276;
+/// Longest wait for packets before the caller gets control back (signals, time, idle flush).
+pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// Frames read from one interface before the others get their turn.
+const BURST: usize = 1024;
+/// How often the kernel's counters are read.
+const COUNTERS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How to open one interface.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveConfig {
+    pub interface: String,
+    /// A BPF filter in tcpdump syntax.
+    pub bpf: Option<String>,
+    pub promisc: bool,
+    /// Bytes kept of each packet.
+    pub snaplen: u32,
+    /// The kernel ring buffer, bytes.
+    pub buffer_size: usize,
+}
+
+impl LiveConfig {
+    /// Defaults for `interface`: no filter, not promiscuous, whole packets, a 64 MiB ring.
+    pub fn new(interface: impl Into<String>) -> Self {
+        LiveConfig {
+            interface: interface.into(),
+            bpf: None,
+            promisc: false,
+            snaplen: 65535,
+            buffer_size: 64 << 20,
+        }
+    }
+}
+
+/// Why a live capture could not start or went on.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error("cannot capture on interface {interface:?}: {source}; {hint}")]
+    Open {
+        interface: String,
+        source: pcap::Error,
+        hint: &'static str,
+    },
+    #[error("interface {interface:?}: bad BPF filter {filter:?}: {source}; use tcpdump's filter syntax (try it with `tcpdump -d '{filter}'`)")]
+    Filter {
+        interface: String,
+        filter: String,
+        source: pcap::Error,
+    },
+    #[error("interface {interface:?}: reading packets failed: {source}; the interface may have gone down or been removed")]
+    Read {
+        interface: String,
+        source: pcap::Error,
+    },
+    #[error("waiting for packets failed: {0}")]
+    Poll(nix::Error),
+}
+
+/// An open interface.
+pub struct LiveCapture {
+    interface: String,
+    cap: pcap::Capture<pcap::Active>,
+    linktype: i32,
+    /// libpcap's last cumulative (32-bit, wrapping) counters: received, dropped, if-dropped.
+    last: [u32; 3],
+    totals: CaptureCounters,
+}
+
+impl std::fmt::Debug for LiveCapture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveCapture")
+            .field("interface", &self.interface)
+            .field("linktype", &self.linktype)
+            .field("totals", &self.totals)
+            .finish()
+    }
+}
+
+fn open_hint(e: &pcap::Error) -> &'static str {
+    let text = e.to_string();
+    if text.contains("ermission") || text.contains("not permitted") {
+        "capturing needs root or CAP_NET_RAW (and CAP_NET_ADMIN for --promisc)"
+    } else if text.contains("No such device") || text.contains("doesn't exist") {
+        "check the name with `ip link`"
+    } else {
+        "check the interface name and that it is up"
+    }
+}
+
+impl LiveCapture {
+    /// Opens `config.interface` for non-blocking reads, with immediate delivery (no batching
+    /// delay in the kernel ring) and the filter applied.
+    pub fn open(config: &LiveConfig) -> Result<LiveCapture, LiveError> {
+        let interface = config.interface.clone();
+        let open_err = |source: pcap::Error| LiveError::Open {
+            interface: interface.clone(),
+            hint: open_hint(&source),
+            source,
+        };
+        let mut cap = pcap::Capture::from_device(config.interface.as_str())
+            .map_err(open_err)?
+            .promisc(config.promisc)
+            .snaplen(config.snaplen.min(i32::MAX as u32) as i32)
+            .buffer_size(config.buffer_size.min(i32::MAX as usize) as i32)
+            .timeout(POLL_INTERVAL.as_millis() as i32)
+            .immediate_mode(true)
+            .open()
+            .map_err(open_err)?;
+        if config.interface == "any" {
+            // SLL2 names the interface a packet was seen on; libpcap's default for `any` is
+            // SLL (v1). Both decode; keep the default when SLL2 is not offered.
+            let sll2 = pcap::Linktype(LINKTYPE_LINUX_SLL2);
+            if cap.list_datalinks().is_ok_and(|l| l.contains(&sll2)) {
+                cap.set_datalink(sll2).map_err(open_err)?;
+            }
+        }
+        if let Some(filter) = config.bpf.as_deref().filter(|f| !f.trim().is_empty()) {
+            cap.filter(filter, true)
+                .map_err(|source| LiveError::Filter {
+                    interface: interface.clone(),
+                    filter: filter.to_owned(),
+                    source,
+                })?;
+        }
+        let cap = cap.setnonblock().map_err(open_err)?;
+        let linktype = cap.get_datalink().0;
+        Ok(LiveCapture {
+            interface,
+            cap,
+            linktype,
+            last: [0; 3],
+            totals: CaptureCounters::default(),
+        })
+    }
+
+    /// The interface name.
+    pub fn interface(&self) -> &str {
+        &self.interface
+    }
+
+    /// The link type frames arrive with.
+    pub fn linktype(&self) -> i32 {
+        self.linktype
+    }
+
+    /// Reads the kernel's counters; libpcap's 32-bit counters wrap, the totals do not.
+    pub fn counters(&mut self) -> CaptureCounters {
+        if let Ok(s) = self.cap.stats() {
+            let now = [s.received, s.dropped, s.if_dropped];
+            let delta = |i: usize| u64::from(now[i].wrapping_sub(self.last[i]));
+            self.totals.kernel_packets += delta(0);
+            self.totals.kernel_drops += delta(1);
+            self.totals.kernel_ifdrops += delta(2);
+            self.last = now;
+        }
+        self.totals
+    }
+
+    /// Hands the frames waiting in the ring (at most [`BURST`]) to `input`; returns how many.
+    fn drain(&mut self, index: &mut u64, input: &mut dyn Input) -> Result<usize, LiveError> {
+        for n in 0..BURST {
+            match self.cap.next_packet() {
+                Ok(packet) => {
+                    *index += 1;
+                    let ts = Timestamp::from_parts(
+                        packet.header.ts.tv_sec,
+                        packet.header.ts.tv_usec.max(0) as u64,
+                        1_000_000,
+                    );
+                    input.frame(&Frame {
+                        index: *index,
+                        ts,
+                        linktype: self.linktype,
+                        data: packet.data,
+                        orig_len: packet.header.len,
+                    });
+                }
+                Err(pcap::Error::TimeoutExpired) => return Ok(n),
+                Err(source) => {
+                    return Err(LiveError::Read {
+                        interface: self.interface.clone(),
+                        source,
+                    })
+                }
+            }
+        }
+        Ok(BURST)
+    }
+}
+
+/// The wall clock as packet time.
+pub fn wall_clock() -> Timestamp {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp(since.as_nanos().min(i64::MAX as u128) as i64)
+}
+
+/// Reads every capture into `input` until `between` breaks. `between` runs after every burst
+/// and at least every [`POLL_INTERVAL`]: it is where signals are looked at. When no frame is
+/// waiting, packet time moves to the wall clock and the pipeline is told it is idle; the
+/// kernel's counters are handed on every second and once more at the end.
+pub fn run_live(
+    captures: &mut [LiveCapture],
+    input: &mut dyn Input,
+    mut between: impl FnMut(&mut dyn Input) -> ControlFlow<()>,
+) -> Result<(), LiveError> {
+    let mut index = 0u64;
+    let mut counters_due = Instant::now();
+    let result = loop {
+        let mut got = 0;
+        for cap in captures.iter_mut() {
+            match cap.drain(&mut index, input) {
+                Ok(n) => got += n,
+                Err(e) => return finish(captures, input, Err(e)),
+            }
+        }
+        if counters_due.elapsed() >= COUNTERS_INTERVAL {
+            counters_due = Instant::now();
+            hand_on_counters(captures, input);
+        }
+        if between(input).is_break() {
+            // Stopping: what the kernel already captured is still analysed.
+            break drain_rest(captures, &mut index, input);
+        }
+        if got > 0 {
+            continue;
+        }
+        input.clock(wall_clock());
+        let mut fds: Vec<PollFd<'_>> = captures
+            .iter()
+            .map(|c| PollFd::new(c.cap.as_fd(), PollFlags::POLLIN))
+            .collect();
+        let timeout = PollTimeout::try_from(POLL_INTERVAL).unwrap_or(PollTimeout::MAX);
+        match poll(&mut fds, timeout) {
+            Ok(_) | Err(nix::Error::EINTR) => {}
+            Err(e) => break Err(LiveError::Poll(e)),
+        }
+    };
+    finish(captures, input, result)
+}
+
+/// Frames read at most when stopping: the ring's content at the stop, not a stream that never
+/// ends on a busy link.
+const DRAIN_LIMIT: usize = 1 << 20;
+
+fn drain_rest(
+    captures: &mut [LiveCapture],
+    index: &mut u64,
+    input: &mut dyn Input,
+) -> Result<(), LiveError> {
+    let mut total = 0;
+    while total < DRAIN_LIMIT {
+        let mut got = 0;
+        for cap in captures.iter_mut() {
+            got += cap.drain(index, input)?;
+        }
+        if got == 0 {
+            break;
+        }
+        total += got;
+    }
+    Ok(())
+}
+
+fn hand_on_counters(captures: &mut [LiveCapture], input: &mut dyn Input) {
+    for cap in captures.iter_mut() {
+        let counters = cap.counters();
+        input.capture_counters(&cap.interface, counters);
+    }
+}
+
+fn finish(
+    captures: &mut [LiveCapture],
+    input: &mut dyn Input,
+    result: Result<(), LiveError>,
+) -> Result<(), LiveError> {
+    hand_on_counters(captures, input);
+    result
+}

@@ -1,0 +1,84 @@
+//! What every mode (replay, live, daemon) sets the same way: signatures, home networks, DNS
+//! grace, threads, flow timeouts and memcap, `stats` interval, event types. Turns them into the
+//! detector and the pipeline configuration.
+
+use crate::detect::signatures::{SignatureError, Signatures};
+use crate::detect::Detector;
+use crate::engine::DEFAULT_DNS_GRACE_SECS;
+use crate::flow::table::DEFAULT_MEMCAP;
+use crate::flow::Timeouts;
+use crate::output::EveTypes;
+use crate::pipeline::{PipelineConfig, DEFAULT_STATS_INTERVAL};
+use ipnet::IpNet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// How packets are analysed, whatever their source.
+#[derive(Clone, Debug)]
+pub struct AnalysisOptions {
+    /// Extra signature list files or directories.
+    pub signature_paths: Vec<PathBuf>,
+    /// Use only `signature_paths`, not the built-in lists.
+    pub replace_default_signatures: bool,
+    /// HOME_NET; `None` for the default.
+    pub home_net: Option<Vec<IpNet>>,
+    /// Seconds a DNS answer still counts past its TTL for `direct-ip`.
+    pub dns_grace_secs: u64,
+    /// Worker threads (1: single-threaded).
+    pub threads: usize,
+    pub timeouts: Timeouts,
+    /// Flow memory cap in bytes, all workers together.
+    pub flow_memcap: usize,
+    /// Seconds of packet time between `stats` events (0: only the final one).
+    pub stats_interval: u64,
+    /// The event types written.
+    pub eve_types: EveTypes,
+}
+
+/// The default thread count: one worker per core.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+impl Default for AnalysisOptions {
+    fn default() -> Self {
+        AnalysisOptions {
+            signature_paths: Vec::new(),
+            replace_default_signatures: false,
+            home_net: None,
+            dns_grace_secs: DEFAULT_DNS_GRACE_SECS,
+            threads: default_threads(),
+            timeouts: Timeouts::default(),
+            flow_memcap: DEFAULT_MEMCAP,
+            stats_interval: DEFAULT_STATS_INTERVAL,
+            eve_types: EveTypes::ALL,
+        }
+    }
+}
+
+impl AnalysisOptions {
+    /// Loads the signatures (built-in and files) and builds the detector; a bad file is refused
+    /// with its path, line and reason.
+    pub fn build_detector(&self) -> Result<Detector, SignatureError> {
+        let signatures = Signatures::load(&self.signature_paths, self.replace_default_signatures)?;
+        let home = self
+            .home_net
+            .clone()
+            .unwrap_or_else(Detector::default_home_net);
+        Ok(Detector::new(signatures, home))
+    }
+
+    /// The pipeline configuration with `detector`.
+    pub fn pipeline_config(&self, detector: Arc<Detector>) -> PipelineConfig {
+        PipelineConfig {
+            detector,
+            timeouts: self.timeouts,
+            flow_memcap: self.flow_memcap,
+            threads: self.threads.max(1),
+            dns_grace_secs: self.dns_grace_secs,
+            stats_interval: self.stats_interval,
+            eve_types: self.eve_types,
+            direct_ip_from: None,
+        }
+    }
+}

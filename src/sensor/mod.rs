@@ -1,0 +1,135 @@
+//! The live sensor (`egress-ids live` and `egress-ids daemon`): live captures into the same
+//! pipeline as replay, answering signals, with the `direct-ip` warm-up. Timers and DNS-answer
+//! lifetimes run on packet time, which an idle link moves on with the wall clock.
+
+pub mod signals;
+
+use crate::capture::live::{run_live, wall_clock, LiveCapture, LiveConfig, LiveError};
+use crate::detect::signatures::SignatureError;
+use crate::detect::Detector;
+use crate::options::AnalysisOptions;
+use crate::output::summary::Counters;
+use crate::output::EventSink;
+use crate::pipeline::{self, Input};
+pub use signals::Signals;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Default seconds after start during which `direct-ip` is not raised.
+pub const DEFAULT_WARMUP_SECS: u64 = 60;
+
+/// What to capture and how to analyse it.
+#[derive(Clone, Debug)]
+pub struct SensorOptions {
+    pub captures: Vec<LiveConfig>,
+    pub analysis: AnalysisOptions,
+    /// Seconds after start during which new flows are not checked for `direct-ip`: the DNS
+    /// answers given before the start were not seen.
+    pub warmup_secs: u64,
+}
+
+impl SensorOptions {
+    /// Options for `interfaces` with every default.
+    pub fn new(interfaces: &[&str]) -> Self {
+        SensorOptions {
+            captures: interfaces.iter().map(|i| LiveConfig::new(*i)).collect(),
+            analysis: AnalysisOptions::default(),
+            warmup_secs: DEFAULT_WARMUP_SECS,
+        }
+    }
+}
+
+/// Why the sensor could not run (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum SensorError {
+    #[error(transparent)]
+    Signatures(#[from] SignatureError),
+    #[error(transparent)]
+    Capture(#[from] LiveError),
+    #[error("no interface given; use -i IFACE (or `any`)")]
+    NoInterface,
+}
+
+/// What a stopped sensor reports.
+pub struct SensorOutcome<W> {
+    pub counters: Counters,
+    pub elapsed: Duration,
+    pub sink: W,
+    /// Signature reloads that took effect, and those refused (the old set stayed).
+    pub reloads: u32,
+    pub reload_failures: u32,
+    /// Set when capture ended on an error rather than a stop signal.
+    pub capture_error: Option<LiveError>,
+}
+
+/// Opens every configured interface (needs CAP_NET_RAW, and CAP_NET_ADMIN for promiscuous
+/// mode: call it before dropping privileges).
+pub fn open_captures(opts: &SensorOptions) -> Result<Vec<LiveCapture>, SensorError> {
+    if opts.captures.is_empty() {
+        return Err(SensorError::NoInterface);
+    }
+    Ok(opts
+        .captures
+        .iter()
+        .map(LiveCapture::open)
+        .collect::<Result<_, _>>()?)
+}
+
+/// Runs the pipeline over `captures` until `signals.stop` is set (or capture fails), then
+/// analyses what was captured, ends every flow and writes every event into `sink`. On
+/// `signals.reload` it loads the signatures again; a bad file keeps the old set and is reported
+/// through `log` with its path, line and reason.
+pub fn run<W: EventSink + Send>(
+    opts: &SensorOptions,
+    detector: Detector,
+    mut captures: Vec<LiveCapture>,
+    sink: W,
+    signals: &Signals,
+    log: &dyn Fn(&str),
+) -> SensorOutcome<W> {
+    let started = Instant::now();
+    let mut config = opts.analysis.pipeline_config(Arc::new(detector));
+    config.direct_ip_from = Some(wall_clock().plus_secs(opts.warmup_secs));
+    let mut reloads = 0;
+    let mut reload_failures = 0;
+    let (result, finished) = pipeline::run(&config, sink, |input: &mut dyn Input| {
+        run_live(&mut captures, input, |input| {
+            if signals.take_reload() {
+                match opts.analysis.build_detector() {
+                    Ok(detector) => {
+                        reloads += 1;
+                        let s = &detector.signatures;
+                        log(&format!(
+                            "signatures reloaded: {} IOC domains, {} IOC addresses, {} allowed domains, {} allowed addresses",
+                            s.ioc_domains.len(),
+                            s.ioc_ips.len(),
+                            s.allow_domains.len(),
+                            s.allow_ips.len()
+                        ));
+                        input.reload(Arc::new(detector));
+                    }
+                    Err(e) => {
+                        reload_failures += 1;
+                        log(&format!(
+                            "signature reload refused, the old signatures stay: {e}"
+                        ));
+                    }
+                }
+            }
+            if signals.stopping() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+    });
+    SensorOutcome {
+        counters: finished.counters,
+        elapsed: started.elapsed(),
+        sink: finished.sink,
+        reloads,
+        reload_failures,
+        capture_error: result.err(),
+    }
+}

@@ -16,6 +16,14 @@
 # (node-fetch@2 + axios from fixtures/clients/package-lock.json, and the is-number tarball):
 #   ${EGRESS_IDS_FIXTURES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/egress-ids-fixtures}
 # Exits non-zero with a message naming the failed step.
+#
+# Sensor mode (tests/pcaps.rs uses it): with EGRESS_IDS_SENSOR_DIR=DIR and EGRESS_IDS_BIN=BINARY,
+# `BINARY daemon --config DIR/egress-ids.toml` runs in the runner namespace for the whole session
+# (stderr in DIR/daemon.log), beside a whole-session tcpdump (DIR/session.pcap). After the
+# scenarios, a last step checks a signature reload: plain HTTP to builds.example-ci.net from
+# local port 40001 (no alert), then the name is appended to DIR/signatures/ioc-domains.txt, the
+# daemon gets SIGHUP, and the same request from local port 40002 must alert. Then the daemon gets
+# SIGTERM; its exit status goes to DIR/daemon.exit.
 set -euo pipefail
 
 prog=make-captures
@@ -529,6 +537,60 @@ address was resolved (only through the fragments), the name is no IOC, curl's UA
 no alerts." "$RUN4 $ip 80"
 }
 
+# ---------------------------------------------------------------- sensor mode
+SENSOR_DIR=${EGRESS_IDS_SENSOR_DIR:-}
+SENSOR_PID= SESSION_PID=
+wait_for_log() {  # file needle seconds
+  local i
+  for i in $(seq 1 $(($3 * 10))); do
+    grep -q -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+start_sensor() {
+  [ -n "$SENSOR_DIR" ] || return 0
+  local bin=${EGRESS_IDS_BIN:?EGRESS_IDS_SENSOR_DIR needs EGRESS_IDS_BIN, the egress-ids binary}
+  [ -f "$SENSOR_DIR/egress-ids.toml" ] || die "sensor mode: $SENSOR_DIR/egress-ids.toml is missing"
+  ip netns exec "$RNS" tcpdump -i runner0 -U -Z root -w "$SENSOR_DIR/session.pcap" 2>"$SENSOR_DIR/session-tcpdump.log" &
+  SESSION_PID=$!; BG_PIDS+=($SESSION_PID)
+  wait_for_log "$SENSOR_DIR/session-tcpdump.log" 'listening on' 10 || die "session tcpdump did not start"
+  ip netns exec "$RNS" "$bin" daemon --config "$SENSOR_DIR/egress-ids.toml" 2>"$SENSOR_DIR/daemon.log" &
+  SENSOR_PID=$!; BG_PIDS+=($SENSOR_PID)
+  wait_for_log "$SENSOR_DIR/daemon.log" 'capturing on' 20 || die "the daemon did not start capturing: $(cat "$SENSOR_DIR/daemon.log")"
+  sleep 0.2
+  log "sensor: daemon pid $SENSOR_PID capturing on runner0"
+}
+
+sensor_reload_step() {
+  [ -n "$SENSOR_DIR" ] || return 0
+  local url=http://builds.example-ci.net/
+  client "${CURL[@]}" -4 --local-port 40001 "$url" || die "reload step: first curl failed"
+  sleep 0.5
+  printf 'builds.example-ci.net\n' >>"$SENSOR_DIR/signatures/ioc-domains.txt"
+  kill -HUP "$SENSOR_PID"
+  wait_for_log "$SENSOR_DIR/daemon.log" 'signatures reloaded' 10 || die "the daemon did not report the reload: $(cat "$SENSOR_DIR/daemon.log")"
+  date +%s.%N >"$SENSOR_DIR/reloaded.at"
+  client "${CURL[@]}" -4 --local-port 40002 "$url" || die "reload step: second curl failed"
+  log "sensor: signature reload step done"
+}
+
+stop_sensor() {
+  [ -n "$SENSOR_DIR" ] || return 0
+  sleep 1   # let FIN/ACKs arrive
+  kill -TERM "$SENSOR_PID"
+  local rc=0 i
+  for i in $(seq 1 300); do kill -0 "$SENSOR_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$SENSOR_PID" 2>/dev/null && die "the daemon did not stop within 30 s of SIGTERM"
+  wait "$SENSOR_PID" || rc=$?
+  echo "$rc" >"$SENSOR_DIR/daemon.exit"
+  kill -INT "$SESSION_PID"
+  for i in $(seq 1 50); do kill -0 "$SESSION_PID" 2>/dev/null || break; sleep 0.1; done
+  wait "$SESSION_PID" || true
+  log "sensor: daemon exited $rc; session capture $(tcpdump -r "$SENSOR_DIR/session.pcap" 2>/dev/null | wc -l) packets"
+}
+
 # ---------------------------------------------------------------- main
 log "preparing fixtures"
 prepare_fixtures
@@ -536,8 +598,11 @@ make_certs
 log "namespaces $RNS (runner) and $INS (internet)"
 setup_netns
 start_servers
+start_sensor
 for s in "${SCENARIOS[@]}"; do
   log "scenario $s"
   "sc_$s"
 done
+sensor_reload_step
+stop_sensor
 log "done: ${#SCENARIOS[@]} scenario(s) in $OUTDIR, $((SECONDS - START)) s"

@@ -82,7 +82,7 @@ fn committed_captures_give_exactly_their_expected_alerts() {
 }
 
 #[test]
-fn fresh_captures_of_real_clients_give_the_expected_alerts() {
+fn fresh_captures_of_real_clients_give_the_expected_alerts_in_replay_and_in_the_daemon() {
     let is_root = Command::new("id")
         .arg("-u")
         .output()
@@ -99,14 +99,138 @@ fn fresh_captures_of_real_clients_give_the_expected_alerts() {
         return;
     }
     let out_dir = scratch("fresh-captures");
+    let sensor_dir = scratch("fresh-captures-daemon");
+    let eve = sensor::write_config(&sensor_dir);
+    let follower = sensor::Follower::start(eve.clone());
     let status = Command::new("bash")
         .arg(root().join("pcaps/make-captures.sh"))
         .arg(&out_dir)
+        .env("EGRESS_IDS_SENSOR_DIR", &sensor_dir)
+        .env("EGRESS_IDS_BIN", env!("CARGO_BIN_EXE_egress-ids"))
         .status()
         .expect("run pcaps/make-captures.sh");
-    assert!(status.success(), "pcaps/make-captures.sh failed: {status}");
+    let arrivals = follower.finish();
+    let daemon_log = std::fs::read_to_string(sensor_dir.join("daemon.log")).unwrap_or_default();
+    assert!(
+        status.success(),
+        "pcaps/make-captures.sh failed: {status}\ndaemon log:\n{daemon_log}"
+    );
     let n = check_dir(&out_dir, "fresh");
     assert!(n >= 12, "the script made only {n} scenarios");
+    check_daemon_session(&out_dir, &sensor_dir, &arrivals, &daemon_log);
+}
+
+/// The daemon that watched the whole session: exit 0 after SIGTERM, every scenario's expected
+/// alert, each within 1 s of its packet, the same alerts as a replay of a tcpdump capture taken
+/// beside it, and the IOC added by SIGHUP applied from the next connection on.
+fn check_daemon_session(
+    scenarios: &Path,
+    dir: &Path,
+    arrivals: &[(std::time::SystemTime, String)],
+    log: &str,
+) {
+    let exit = std::fs::read_to_string(dir.join("daemon.exit")).unwrap_or_default();
+    assert_eq!(exit.trim(), "0", "daemon exit status after SIGTERM; log:\n{log}");
+    assert!(
+        log.contains("uid 65534") && log.contains("CapEff 0000000000000000"),
+        "the daemon should run as nobody with no capability after opening the capture; log:\n{log}"
+    );
+    let text = std::fs::read_to_string(dir.join("eve.json")).expect("daemon eve.json");
+    let events = parse_and_validate(&text, "daemon eve.json");
+    assert_eq!(
+        arrivals.len(),
+        events.len(),
+        "the follower saw every line of the EVE file"
+    );
+    let rows = alert_rows(&events);
+
+    // 1. Every alert the scenarios expect, from the daemon too.
+    let mut missing = Vec::new();
+    let mut expected_total = 0;
+    for entry in std::fs::read_dir(scenarios).expect("scenario dir").flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|x| x == "expected") {
+            for row in expected_rows(&path) {
+                expected_total += 1;
+                if !rows.contains(&row) {
+                    missing.push(format!("{}: {row}", path.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "alerts the scenarios expect but the daemon did not raise:\n{}",
+        missing.join("\n")
+    );
+
+    // 2. The reload: builds.example-ci.net alerts only from the connection after SIGHUP.
+    let reload_alerts: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| {
+            e["event_type"] == "alert"
+                && e["alert"]["metadata"]["indicator"][0] == "builds.example-ci.net"
+        })
+        .collect();
+    let http_ports: Vec<u64> = reload_alerts
+        .iter()
+        .filter(|e| e["app_proto"] == "http")
+        .filter_map(|e| e["src_port"].as_u64())
+        .collect();
+    assert_eq!(
+        http_ports,
+        vec![40002],
+        "ioc-domain for builds.example-ci.net: only the HTTP request sent after SIGHUP (from port 40002), none before (40001); alerts: {reload_alerts:#?}"
+    );
+
+    // 3. The same alerts as `replay` over the tcpdump capture of the same session, apart from
+    // the ones the reload added (replay runs with the starting signatures).
+    let replayed = replay("daemon-session-replay", &[&dir.join("session.pcap")], &[]);
+    let without_reload: Vec<String> = rows
+        .iter()
+        .filter(|r| !r.contains("builds.example-ci.net"))
+        .cloned()
+        .collect();
+    assert_eq!(
+        without_reload,
+        alert_rows(&replayed.events),
+        "daemon alerts (without the reload's) vs replay of session.pcap"
+    );
+
+    // 4. Latency: each alert visible in the file within 1 s of its packet's capture time.
+    let mut latencies: Vec<std::time::Duration> = Vec::new();
+    for (seen, line) in arrivals {
+        let v: serde_json::Value = serde_json::from_str(line).expect("EVE line");
+        if v["event_type"] != "alert" {
+            continue;
+        }
+        let ts = sensor::eve_time(v["timestamp"].as_str().unwrap_or(""));
+        let latency = seen.duration_since(ts).unwrap_or_default();
+        assert!(
+            latency < std::time::Duration::from_secs(1),
+            "alert written {latency:?} after its packet: {line}"
+        );
+        latencies.push(latency);
+    }
+    latencies.sort();
+    eprintln!(
+        "daemon: {} events, {} alerts ({} expected by the scenarios, {} after the reload), identical to replay of session.pcap without the reload's; latency p50 {:?}, p99 {:?}, max {:?} (follower polls every {:?})",
+        events.len(),
+        rows.len(),
+        expected_total,
+        reload_alerts.len(),
+        sensor::percentile(&latencies, 50),
+        sensor::percentile(&latencies, 99),
+        latencies.last().copied().unwrap_or_default(),
+        sensor::FOLLOW_POLL
+    );
+}
+
+#[test]
+fn eve_timestamps_read_back_as_wall_clock_times() {
+    let t = sensor::eve_time("2026-03-31T12:00:00.123456+0000");
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap();
+    assert_eq!((d.as_secs(), d.subsec_micros()), (1_774_958_400, 123_456));
 }
 
 /// The `direct-ip` alert of the committed capture `name`.

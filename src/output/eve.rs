@@ -233,7 +233,7 @@ pub struct EveWriter {
 }
 
 /// Longest an alert waits in the buffer while more alerts keep coming.
-const ALERT_FLUSH_INTERVAL: Duration = Duration::from_millis(1);
+pub(crate) const ALERT_FLUSH_INTERVAL: Duration = Duration::from_millis(1);
 
 impl EveWriter {
     pub fn new(out: Box<dyn Write + Send>) -> Self {
@@ -259,11 +259,22 @@ impl EveWriter {
 
 /// A `stats` record: no flow, just the counters.
 #[derive(Serialize)]
-struct StatsRecord {
+pub(crate) struct StatsRecord {
     #[serde(serialize_with = "ser_ts")]
     timestamp: Timestamp,
     event_type: &'static str,
     stats: Value,
+}
+
+impl StatsRecord {
+    /// The serialised `stats` event at packet time `timestamp` (JSON without the newline).
+    pub(crate) fn to_json(timestamp: Timestamp, stats: Value) -> serde_json::Result<Vec<u8>> {
+        serde_json::to_vec(&StatsRecord {
+            timestamp,
+            event_type: "stats",
+            stats,
+        })
+    }
 }
 
 impl EveWriter {
@@ -285,12 +296,7 @@ impl EveWriter {
 
 impl EventSink for EveWriter {
     fn emit_stats(&mut self, timestamp: Timestamp, stats: Value) {
-        let record = StatsRecord {
-            timestamp,
-            event_type: "stats",
-            stats,
-        };
-        match serde_json::to_vec(&record) {
+        match StatsRecord::to_json(timestamp, stats) {
             Ok(json) => self.write_bytes(&json, false),
             Err(e) => self.error = Some(e.into()),
         }

@@ -5,13 +5,14 @@ use egress_ids::capture::live::LiveConfig;
 use egress_ids::flow::table::MIN_MEMCAP;
 use egress_ids::flow::Timeouts;
 use egress_ids::options::AnalysisOptions;
-use egress_ids::output::{EveTypes, EveWriter};
+use egress_ids::output::targets::{OutputSpec, Outputs, WebhookSpec};
+use egress_ids::output::EveTypes;
 use egress_ids::replay::{replay, EveTarget, ReplayOptions};
 use egress_ids::sensor::{self, SensorOptions, Signals};
 use ipnet::IpNet;
-use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 const EXIT_CODES: &str = "Exit codes:\n  0  no alert\n  1  at least one alert\n  2  usage or input error (bad arguments, unreadable or invalid capture, bad signature file)";
 const LIVE_EXIT_CODES: &str = "Signals: SIGTERM or SIGINT stops capture, analyses what was captured, writes every event and exits 0 (a second one exits at once with 1); SIGHUP reloads the signature files (a bad file keeps the old set); SIGUSR1 reopens the EVE file (logrotate).\n\nExit codes:\n  0  stopped by a signal, every event written\n  2  usage or setup error (interface, filter, signature file, output), or capture failed";
@@ -61,9 +62,15 @@ enum Command {
         /// Seconds after start during which direct-ip is not raised (DNS answers from before the start are unseen)
         #[arg(long, value_name = "SECS", default_value_t = sensor::DEFAULT_WARMUP_SECS)]
         warmup: u64,
-        /// EVE JSON output file, appended to; '-' writes to stdout
+        /// EVE JSON output file, appended to and reopened on SIGUSR1; '-' writes to stdout
         #[arg(long, value_name = "PATH|-", default_value = "eve.json")]
         eve: String,
+        /// Also send EVE lines to this Unix stream socket (another program listens; reconnects); repeatable
+        #[arg(long, value_name = "PATH")]
+        unix_socket: Vec<PathBuf>,
+        /// Also POST each alert as JSON to this http(s) URL (bounded queue, retries with backoff); repeatable
+        #[arg(long, value_name = "URL")]
+        webhook: Vec<String>,
         #[command(flatten)]
         analysis: AnalysisArgs,
         /// Do not print the summary on stderr
@@ -189,6 +196,8 @@ fn main() -> ExitCode {
             buffer_size,
             warmup,
             eve,
+            unix_socket,
+            webhook,
             analysis,
             quiet,
         } => {
@@ -206,16 +215,34 @@ fn main() -> ExitCode {
                 analysis: analysis.into_options(),
                 warmup_secs: warmup,
             };
-            live(&opts, &eve, quiet)
+            let mut outputs = vec![if eve == "-" {
+                OutputSpec::Stdout
+            } else {
+                OutputSpec::File { path: eve.into() }
+            }];
+            outputs.extend(
+                unix_socket
+                    .into_iter()
+                    .map(|path| OutputSpec::UnixSocket { path }),
+            );
+            outputs.extend(
+                webhook
+                    .into_iter()
+                    .map(|url| OutputSpec::Webhook(WebhookSpec::new(url))),
+            );
+            live(&opts, &outputs, quiet)
         }
     }
 }
+
+/// Longest wait at shutdown for sockets and webhooks to take what is queued.
+const OUTPUT_DRAIN: Duration = Duration::from_secs(5);
 
 fn log(line: &str) {
     eprintln!("egress-ids: {line}");
 }
 
-fn live(opts: &SensorOptions, eve: &str, quiet: bool) -> ExitCode {
+fn live(opts: &SensorOptions, outputs: &[OutputSpec], quiet: bool) -> ExitCode {
     let fail = |e: &dyn std::fmt::Display| {
         eprintln!("egress-ids: error: {e}");
         ExitCode::from(2)
@@ -232,17 +259,9 @@ fn live(opts: &SensorOptions, eve: &str, quiet: bool) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
-    let out: Box<dyn Write + Send> = if eve == "-" {
-        Box::new(BufWriter::new(std::io::stdout()))
-    } else {
-        match std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(eve)
-        {
-            Ok(f) => Box::new(BufWriter::with_capacity(1 << 16, f)),
-            Err(e) => return fail(&format!("{eve}: cannot open the EVE file: {e}")),
-        }
+    let outputs = match Outputs::open(outputs, signals.reopen.clone()) {
+        Ok(o) => o,
+        Err(e) => return fail(&e),
     };
     for c in &captures {
         log(&format!(
@@ -252,21 +271,16 @@ fn live(opts: &SensorOptions, eve: &str, quiet: bool) -> ExitCode {
             opts.warmup_secs
         ));
     }
-    let outcome = sensor::run(
-        opts,
-        detector,
-        captures,
-        EveWriter::new(out),
-        &signals,
-        &log,
-    );
-    let mut writer = outcome.sink;
-    let written = writer.finish();
+    let outcome = sensor::run(opts, detector, captures, outputs, &signals, &log);
+    let report = outcome.sink.finish(OUTPUT_DRAIN);
     if !quiet {
         eprint!("{}", outcome.counters.render(outcome.elapsed));
+        for target in &report.targets {
+            eprintln!("  output {target}");
+        }
     }
-    if let Err(e) = written {
-        return fail(&format!("{eve}: writing EVE failed: {e}"));
+    if report.has_errors() {
+        return fail(&"an output failed; see its line above");
     }
     match outcome.capture_error {
         Some(e) => fail(&e),

@@ -130,7 +130,11 @@ fn check_daemon_session(
     log: &str,
 ) {
     let exit = std::fs::read_to_string(dir.join("daemon.exit")).unwrap_or_default();
-    assert_eq!(exit.trim(), "0", "daemon exit status after SIGTERM; log:\n{log}");
+    assert_eq!(
+        exit.trim(),
+        "0",
+        "daemon exit status after SIGTERM; log:\n{log}"
+    );
     assert!(
         log.contains("uid 65534") && log.contains("CapEff 0000000000000000"),
         "the daemon should run as nobody with no capability after opening the capture; log:\n{log}"
@@ -147,7 +151,10 @@ fn check_daemon_session(
     // 1. Every alert the scenarios expect, from the daemon too.
     let mut missing = Vec::new();
     let mut expected_total = 0;
-    for entry in std::fs::read_dir(scenarios).expect("scenario dir").flatten() {
+    for entry in std::fs::read_dir(scenarios)
+        .expect("scenario dir")
+        .flatten()
+    {
         let path = entry.path();
         if path.extension().is_some_and(|x| x == "expected") {
             for row in expected_rows(&path) {

@@ -47,7 +47,10 @@ user = "nobody"
     std::fs::write(&path, config).expect("write egress-ids.toml");
     // `nobody` must be able to read the signatures again on SIGHUP.
     for p in [dir, &sigs] {
-        let _ = std::process::Command::new("chmod").arg("755").arg(p).status();
+        let _ = std::process::Command::new("chmod")
+            .arg("755")
+            .arg(p)
+            .status();
     }
     eve
 }

@@ -5,6 +5,7 @@
 //! and [`replay`] drives the engine over capture files.
 
 pub mod capture;
+pub mod daemon;
 pub mod decode;
 pub mod detect;
 pub mod engine;
@@ -15,3 +16,4 @@ pub mod proto;
 pub mod replay;
 #[cfg(test)]
 mod testutil;
+pub mod units;

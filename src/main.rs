@@ -1,13 +1,16 @@
 //! The `egress-ids` command line: parses arguments and calls the library. Nothing else lives here.
 
 use clap::{Parser, Subcommand};
-use egress_ids::flow::table::MIN_MEMCAP;
+use egress_ids::daemon::{default_toml, DaemonConfig};
 use egress_ids::flow::Timeouts;
 use egress_ids::output::EveTypes;
 use egress_ids::replay::{replay, EveTarget, ReplayOptions};
+use egress_ids::units::parse_flow_memcap;
 use ipnet::IpNet;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+const CONFIG_EXIT_CODES: &str = "Exit codes:\n  0  printed, or the file is valid (warnings about this machine, such as a missing user, go to stderr)\n  2  the file is invalid: file:line:column and the key are named";
 
 const EXIT_CODES: &str = "Exit codes:\n  0  no alert\n  1  at least one alert\n  2  usage or input error (bad arguments, unreadable or invalid capture, bad signature file)";
 
@@ -42,7 +45,7 @@ enum Command {
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
         threads: Option<u16>,
         /// Flow memory cap (flows and their buffers, all workers); the flows idle longest are evicted to stay under it
-        #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
+        #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_flow_memcap)]
         flow_memcap: usize,
         /// Seconds of packet time a TCP flow may wait for its handshake to complete
         #[arg(long, value_name = "SECS", default_value_t = Timeouts::default().tcp_new)]
@@ -69,6 +72,16 @@ enum Command {
         #[arg(value_name = "PCAP", required = true)]
         pcaps: Vec<PathBuf>,
     },
+    /// Print the daemon's default configuration, or check a configuration file
+    #[command(after_help = CONFIG_EXIT_CODES, group(clap::ArgGroup::new("action").required(true).args(["print_default", "check"])))]
+    Config {
+        /// Print the default configuration: every key with its default value and what it does
+        #[arg(long)]
+        print_default: bool,
+        /// Check a configuration file and the signature files it names; prints "FILE: ok"
+        #[arg(long, value_name = "FILE")]
+        check: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -81,6 +94,25 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Config {
+            check: Some(path), ..
+        } => match DaemonConfig::check_file(&path) {
+            Ok((_, warnings)) => {
+                for w in &warnings {
+                    eprintln!("egress-ids: warning: {w}");
+                }
+                println!("{}: ok", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("egress-ids: error: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Config { check: None, .. } => {
+            print!("{}", default_toml());
+            ExitCode::SUCCESS
+        }
         Command::Replay {
             eve,
             signatures,
@@ -140,45 +172,5 @@ fn main() -> ExitCode {
                 }
             }
         }
-    }
-}
-
-/// Parses a byte size: a number with an optional unit (B, KiB, MiB, GiB, or K/M/G and KB/MB/GB as
-/// powers of 1024), at least the smallest flow memcap.
-fn parse_size(text: &str) -> Result<usize, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (digits, unit) = t.split_at(split);
-    let n: usize = digits
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size (examples: 256MiB, 1GiB, 64M)"))?;
-    let shift = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 0,
-        "k" | "kb" | "kib" => 10,
-        "m" | "mb" | "mib" => 20,
-        "g" | "gb" | "gib" => 30,
-        other => return Err(format!("unknown size unit {other:?} (use KiB, MiB or GiB)")),
-    };
-    let bytes = n
-        .checked_mul(1usize << shift)
-        .ok_or_else(|| format!("{text:?} is too large"))?;
-    if bytes < MIN_MEMCAP {
-        return Err(format!("{text:?} is below the smallest flow memcap, 1MiB"));
-    }
-    Ok(bytes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_size;
-
-    #[test]
-    fn sizes_take_binary_units_and_refuse_nonsense() {
-        assert_eq!(parse_size("256MiB"), Ok(256 << 20));
-        assert_eq!(parse_size("1G"), Ok(1 << 30));
-        assert_eq!(parse_size("2097152"), Ok(2 << 20));
-        assert!(parse_size("12").unwrap_err().contains("below"));
-        assert!(parse_size("5 parsecs").unwrap_err().contains("unit"));
-        assert!(parse_size("lots").unwrap_err().contains("not a size"));
     }
 }

@@ -5,6 +5,7 @@
 //! and [`replay`] drives the engine over capture files.
 
 pub mod capture;
+pub mod daemon;
 pub mod decode;
 pub mod detect;
 pub mod engine;
@@ -17,3 +18,4 @@ pub mod replay;
 pub mod sensor;
 #[cfg(test)]
 mod testutil;
+pub mod units;

@@ -2,18 +2,21 @@
 
 use clap::{Args, Parser, Subcommand};
 use egress_ids::capture::live::LiveConfig;
-use egress_ids::flow::table::MIN_MEMCAP;
+use egress_ids::daemon::{default_toml, DaemonConfig, RunAs};
 use egress_ids::flow::Timeouts;
 use egress_ids::options::AnalysisOptions;
-use egress_ids::output::targets::{OutputSpec, Outputs, WebhookSpec};
+use egress_ids::output::targets::{OutputSpec, WebhookSpec};
 use egress_ids::output::EveTypes;
 use egress_ids::replay::{replay, EveTarget, ReplayOptions};
-use egress_ids::sensor::{self, SensorOptions, Signals};
+use egress_ids::sensor::serve::Privileges;
+use egress_ids::sensor::{self, SensorOptions};
+use egress_ids::units::{parse_flow_memcap, parse_size};
 use ipnet::IpNet;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
+const CONFIG_EXIT_CODES: &str = "Exit codes:\n  0  printed, or the file is valid (warnings about this machine, such as a missing user, go to stderr)\n  2  the file is invalid: file:line:column and the key are named";
+const DAEMON_HELP: &str = "Order at start: configuration and signatures checked, captures and outputs opened, file outputs handed to [privileges] user, then every capability dropped (and the user switched).\n\nSignals: SIGTERM or SIGINT stops capture, analyses what was captured, writes every event and exits 0 (a second one exits at once with 1); SIGHUP reloads the signature files (a bad file keeps the old set and is logged with file:line); SIGUSR1 reopens the EVE files (logrotate).\n\nExit codes:\n  0  stopped by a signal, every event written\n  2  bad configuration, setup error (interface, filter, signature file, output, user), or capture failed";
 const EXIT_CODES: &str = "Exit codes:\n  0  no alert\n  1  at least one alert\n  2  usage or input error (bad arguments, unreadable or invalid capture, bad signature file)";
 const LIVE_EXIT_CODES: &str = "Signals: SIGTERM or SIGINT stops capture, analyses what was captured, writes every event and exits 0 (a second one exits at once with 1); SIGHUP reloads the signature files (a bad file keeps the old set); SIGUSR1 reopens the EVE file (logrotate).\n\nExit codes:\n  0  stopped by a signal, every event written\n  2  usage or setup error (interface, filter, signature file, output), or capture failed";
 
@@ -77,6 +80,26 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Run as the host-mode daemon (systemd) on a CI runner, configured by a TOML file
+    #[command(after_help = DAEMON_HELP)]
+    Daemon {
+        /// The configuration file (`egress-ids config --print-default` prints every key with its default)
+        #[arg(long, value_name = "FILE", default_value = egress_ids::daemon::config::DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+        /// Do not print the summary on stderr when stopping
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Print the daemon's default configuration, or check a configuration file
+    #[command(after_help = CONFIG_EXIT_CODES, group(clap::ArgGroup::new("action").required(true).args(["print_default", "check"])))]
+    Config {
+        /// Print the default configuration: every key with its default value and what it does
+        #[arg(long)]
+        print_default: bool,
+        /// Check a configuration file and the signature files it names; prints "FILE: ok"
+        #[arg(long, value_name = "FILE")]
+        check: Option<PathBuf>,
+    },
 }
 
 /// Options shared by every mode: signatures, networks, threads, flow limits, event types.
@@ -98,7 +121,7 @@ struct AnalysisArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     threads: Option<u16>,
     /// Flow memory cap (flows and their buffers, all workers); the flows idle longest are evicted to stay under it
-    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_flow_memcap)]
     flow_memcap: usize,
     /// Seconds of packet time a TCP flow may wait for its handshake to complete
     #[arg(long, value_name = "SECS", default_value_t = Timeouts::default().tcp_new)]
@@ -155,6 +178,26 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Config {
+            check: Some(path), ..
+        } => match DaemonConfig::check_file(&path) {
+            Ok((_, warnings)) => {
+                for w in &warnings {
+                    eprintln!("egress-ids: warning: {w}");
+                }
+                println!("{}: ok", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("egress-ids: error: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Config { check: None, .. } => {
+            print!("{}", default_toml());
+            ExitCode::SUCCESS
+        }
+        Command::Daemon { config, quiet } => daemon(&config, quiet),
         Command::Replay {
             eve,
             analysis,
@@ -230,100 +273,64 @@ fn main() -> ExitCode {
                     .into_iter()
                     .map(|url| OutputSpec::Webhook(WebhookSpec::new(url))),
             );
-            live(&opts, &outputs, quiet)
+            serve(&opts, &outputs, Privileges::Keep, quiet)
         }
     }
 }
-
-/// Longest wait at shutdown for sockets and webhooks to take what is queued.
-const OUTPUT_DRAIN: Duration = Duration::from_secs(5);
 
 fn log(line: &str) {
     eprintln!("egress-ids: {line}");
 }
 
-fn live(opts: &SensorOptions, outputs: &[OutputSpec], quiet: bool) -> ExitCode {
-    let fail = |e: &dyn std::fmt::Display| {
-        eprintln!("egress-ids: error: {e}");
-        ExitCode::from(2)
-    };
-    let detector = match opts.analysis.build_detector() {
-        Ok(d) => d,
-        Err(e) => return fail(&e),
-    };
-    let signals = match Signals::register() {
-        Ok(s) => s,
-        Err(e) => return fail(&format!("cannot install signal handlers: {e}")),
-    };
-    let captures = match sensor::open_captures(opts) {
+fn daemon(path: &std::path::Path, quiet: bool) -> ExitCode {
+    let config = match DaemonConfig::load(path) {
         Ok(c) => c,
-        Err(e) => return fail(&e),
+        Err(e) => {
+            eprintln!("egress-ids: error: {e}");
+            return ExitCode::from(2);
+        }
     };
-    let outputs = match Outputs::open(outputs, signals.reopen.clone()) {
-        Ok(o) => o,
-        Err(e) => return fail(&e),
+    let privileges = match &config.privileges.user {
+        None => Privileges::DropCapabilities,
+        Some(user) => match RunAs::resolve(user, config.privileges.group.as_deref()) {
+            Ok(run_as) => Privileges::Switch(run_as),
+            Err(e) => {
+                eprintln!("egress-ids: error: {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
     };
-    for c in &captures {
-        log(&format!(
-            "capturing on {} (link type {}); warm-up {} s",
-            c.interface(),
-            c.linktype(),
-            opts.warmup_secs
-        ));
-    }
-    let outcome = sensor::run(opts, detector, captures, outputs, &signals, &log);
-    let report = outcome.sink.finish(OUTPUT_DRAIN);
+    log(&format!("configuration {}", path.display()));
+    serve(&config.sensor_options(), &config.outputs, privileges, quiet)
+}
+
+/// Runs a sensor to its end and turns what it reports into the summary and an exit code.
+fn serve(
+    opts: &SensorOptions,
+    outputs: &[OutputSpec],
+    privileges: Privileges,
+    quiet: bool,
+) -> ExitCode {
+    let stopped = match sensor::serve::serve(opts, outputs, privileges, &log) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("egress-ids: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     if !quiet {
-        eprint!("{}", outcome.counters.render(outcome.elapsed));
-        for target in &report.targets {
+        eprint!("{}", stopped.counters.render(stopped.elapsed));
+        for target in &stopped.outputs.targets {
             eprintln!("  output {target}");
         }
     }
-    if report.has_errors() {
-        return fail(&"an output failed; see its line above");
+    if let Some(e) = &stopped.capture_error {
+        eprintln!("egress-ids: error: {e}");
+        return ExitCode::from(2);
     }
-    match outcome.capture_error {
-        Some(e) => fail(&e),
-        None => ExitCode::SUCCESS,
+    if stopped.outputs.has_errors() {
+        eprintln!("egress-ids: error: an output failed; see its line above");
+        return ExitCode::from(2);
     }
-}
-
-/// Parses a byte size: a number with an optional unit (B, KiB, MiB, GiB, or K/M/G and KB/MB/GB as
-/// powers of 1024), at least the smallest flow memcap.
-fn parse_size(text: &str) -> Result<usize, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (digits, unit) = t.split_at(split);
-    let n: usize = digits
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size (examples: 256MiB, 1GiB, 64M)"))?;
-    let shift = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 0,
-        "k" | "kb" | "kib" => 10,
-        "m" | "mb" | "mib" => 20,
-        "g" | "gb" | "gib" => 30,
-        other => return Err(format!("unknown size unit {other:?} (use KiB, MiB or GiB)")),
-    };
-    let bytes = n
-        .checked_mul(1usize << shift)
-        .ok_or_else(|| format!("{text:?} is too large"))?;
-    if bytes < MIN_MEMCAP {
-        return Err(format!("{text:?} is below the smallest flow memcap, 1MiB"));
-    }
-    Ok(bytes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_size;
-
-    #[test]
-    fn sizes_take_binary_units_and_refuse_nonsense() {
-        assert_eq!(parse_size("256MiB"), Ok(256 << 20));
-        assert_eq!(parse_size("1G"), Ok(1 << 30));
-        assert_eq!(parse_size("2097152"), Ok(2 << 20));
-        assert!(parse_size("12").unwrap_err().contains("below"));
-        assert!(parse_size("5 parsecs").unwrap_err().contains("unit"));
-        assert!(parse_size("lots").unwrap_err().contains("not a size"));
-    }
+    ExitCode::SUCCESS
 }

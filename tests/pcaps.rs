@@ -136,7 +136,7 @@ fn check_daemon_session(
         "daemon exit status after SIGTERM; log:\n{log}"
     );
     assert!(
-        log.contains("uid 65534") && log.contains("CapEff 0000000000000000"),
+        log.contains("uid 65534 gid 65534") && log.contains("effective none, permitted none"),
         "the daemon should run as nobody with no capability after opening the capture; log:\n{log}"
     );
     let text = std::fs::read_to_string(dir.join("eve.json")).expect("daemon eve.json");

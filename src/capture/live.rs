@@ -14,6 +14,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 const LINKTYPE_LINUX_SLL2: i32 = 276;
 /// Longest wait for packets before the caller gets control back (signals, time, idle flush).
 pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// Default bytes kept of each packet: whole packets.
+pub const DEFAULT_SNAPLEN: u32 = 65_535;
+/// Default kernel ring buffer per interface.
+pub const DEFAULT_BUFFER_SIZE: usize = 64 << 20;
 /// Frames read from one interface before the others get their turn.
 const BURST: usize = 1024;
 /// How often the kernel's counters are read.
@@ -39,8 +43,8 @@ impl LiveConfig {
             interface: interface.into(),
             bpf: None,
             promisc: false,
-            snaplen: 65535,
-            buffer_size: 64 << 20,
+            snaplen: DEFAULT_SNAPLEN,
+            buffer_size: DEFAULT_BUFFER_SIZE,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! pipeline as replay, answering signals, with the `direct-ip` warm-up. Timers and DNS-answer
 //! lifetimes run on packet time, which an idle link moves on with the wall clock.
 
+pub mod serve;
 pub mod signals;
 
 use crate::capture::live::{run_live, wall_clock, LiveCapture, LiveConfig, LiveError};

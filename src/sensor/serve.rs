@@ -1,0 +1,88 @@
+//! Starting and stopping a sensor, in the order privileges demand: signatures checked, signal
+//! handlers installed, captures and outputs opened (as root), file outputs handed to the run-as
+//! user, privileges dropped, and only then packets read. At the end the outputs are drained
+//! within a deadline and everything is reported.
+
+use super::{open_captures, run, SensorError, SensorOptions, Signals};
+use crate::capture::live::LiveError;
+use crate::daemon::privileges::{drop_capabilities, PrivilegeError, RunAs};
+use crate::output::summary::Counters;
+use crate::output::targets::{OutputError, OutputReport, OutputSpec, Outputs};
+use std::time::Duration;
+
+/// Longest wait at shutdown for sockets and webhooks to take what is queued.
+pub const OUTPUT_DRAIN: Duration = Duration::from_secs(5);
+
+/// What happens to the process's privileges once captures and outputs are open.
+#[derive(Debug)]
+pub enum Privileges {
+    /// Nothing (`egress-ids live`, run by hand).
+    Keep,
+    /// Clear every capability, keep the user.
+    DropCapabilities,
+    /// Become this user and clear every capability.
+    Switch(RunAs),
+}
+
+/// Why a sensor could not start (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Sensor(#[from] SensorError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error(transparent)]
+    Privileges(#[from] PrivilegeError),
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+}
+
+/// What a stopped sensor reports.
+pub struct Stopped {
+    pub counters: Counters,
+    pub elapsed: Duration,
+    pub outputs: OutputReport,
+    /// Set when capture ended on an error rather than a stop signal.
+    pub capture_error: Option<LiveError>,
+}
+
+/// Starts the sensor, runs it until SIGTERM/SIGINT (or a capture error) and stops it.
+pub fn serve(
+    opts: &SensorOptions,
+    outputs: &[OutputSpec],
+    privileges: Privileges,
+    log: &dyn Fn(&str),
+) -> Result<Stopped, StartError> {
+    let detector = opts.analysis.build_detector().map_err(SensorError::from)?;
+    let signals = Signals::register().map_err(StartError::Signals)?;
+    let captures = open_captures(opts)?;
+    let sink = Outputs::open(outputs, signals.reopen.clone())?;
+    match &privileges {
+        Privileges::Keep => {}
+        Privileges::DropCapabilities => log(&drop_capabilities()?.to_string()),
+        Privileges::Switch(user) => {
+            for spec in outputs {
+                if let OutputSpec::File { path } = spec {
+                    user.chown(path)?;
+                }
+            }
+            log(&user.switch()?.to_string());
+        }
+    }
+    for c in &captures {
+        log(&format!(
+            "capturing on {} (link type {}); direct-ip warm-up {} s",
+            c.interface(),
+            c.linktype(),
+            opts.warmup_secs
+        ));
+    }
+    let outcome = run(opts, detector, captures, sink, &signals, log);
+    log("stopping: every captured packet analysed, every flow ended");
+    Ok(Stopped {
+        counters: outcome.counters,
+        elapsed: outcome.elapsed,
+        outputs: outcome.sink.finish(OUTPUT_DRAIN),
+        capture_error: outcome.capture_error,
+    })
+}

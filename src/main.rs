@@ -53,7 +53,7 @@ enum Command {
         /// BPF capture filter, tcpdump syntax (e.g. 'not port 22')
         #[arg(long, value_name = "FILTER")]
         bpf: Option<String>,
-        /// Put the interfaces in promiscuous mode (a SPAN port needs it; needs CAP_NET_ADMIN)
+        /// Put the interfaces in promiscuous mode (a SPAN port needs it)
         #[arg(long)]
         promisc: bool,
         /// Bytes captured per packet

@@ -176,6 +176,7 @@ fn check_daemon_session(
         .iter()
         .filter(|e| {
             e["event_type"] == "alert"
+                && e["alert"]["metadata"]["detection"][0] == "ioc-domain"
                 && e["alert"]["metadata"]["indicator"][0] == "builds.example-ci.net"
         })
         .collect();
@@ -193,14 +194,19 @@ fn check_daemon_session(
     // 3. The same alerts as `replay` over the tcpdump capture of the same session, apart from
     // the ones the reload added (replay runs with the starting signatures).
     let replayed = replay("daemon-session-replay", &[&dir.join("session.pcap")], &[]);
+    let added_by_reload = |r: &&String| r.starts_with("ioc-domain\tbuilds.example-ci.net\t");
     let without_reload: Vec<String> = rows
         .iter()
-        .filter(|r| !r.contains("builds.example-ci.net"))
+        .filter(|r| !added_by_reload(r))
         .cloned()
         .collect();
+    let replayed_rows = alert_rows(&replayed.events);
+    assert!(
+        !replayed_rows.iter().any(|r| added_by_reload(&r)),
+        "replay ran with the starting signatures"
+    );
     assert_eq!(
-        without_reload,
-        alert_rows(&replayed.events),
+        without_reload, replayed_rows,
         "daemon alerts (without the reload's) vs replay of session.pcap"
     );
 

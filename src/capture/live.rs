@@ -96,7 +96,7 @@ impl std::fmt::Debug for LiveCapture {
 fn open_hint(e: &pcap::Error) -> &'static str {
     let text = e.to_string();
     if text.contains("ermission") || text.contains("not permitted") {
-        "capturing needs root or CAP_NET_RAW (and CAP_NET_ADMIN for --promisc)"
+        "capturing needs root or CAP_NET_RAW"
     } else if text.contains("No such device") || text.contains("doesn't exist") {
         "check the name with `ip link`"
     } else {

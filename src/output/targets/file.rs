@@ -1,8 +1,9 @@
 //! EVE lines appended to a file, or written to stdout, from the pipeline's own thread through a
 //! buffer: written out at least every 100 ms while lines keep coming, an alert within about a
 //! millisecond, everything when the pipeline is about to wait. A file is reopened on request
-//! (logrotate renames it, then the daemon gets SIGUSR1). A write error is kept for the report
-//! and the target stops writing (a later reopen may revive a file); nothing panics.
+//! (logrotate renames it, then the daemon gets SIGUSR1); if the path cannot be opened, lines
+//! keep going to the old file. A write error is kept for the report and the target stops
+//! writing (a later reopen may revive a file); nothing panics.
 
 use super::report::{TargetKind, TargetReport};
 use crate::output::eve::ALERT_FLUSH_INTERVAL;
@@ -156,17 +157,19 @@ impl StreamTarget {
         }
     }
 
-    /// For a file: writes out what is buffered, closes it and opens the path again (a new file
-    /// if logrotate moved the old one away). A file stopped by an error gets another chance.
+    /// For a file: writes out what is buffered and opens the path again (a new file if
+    /// logrotate moved the old one away). When the path cannot be opened (the unprivileged user
+    /// may not create files in a root-owned directory: logrotate's `create` makes the new file
+    /// first), lines keep going to the old file and the error is reported. A file stopped by an
+    /// error gets another chance.
     pub(crate) fn reopen(&mut self) {
         let Some(path) = self.path.clone() else {
             return;
         };
         self.flush();
-        // Closes the old file.
-        self.out = None;
         match open_append(&path) {
             Ok(file) => {
+                // Closes the old file.
                 self.out = Some(Box::new(file));
                 self.reopens += 1;
             }
@@ -298,17 +301,23 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_reopen_stops_the_file_until_the_next_one() {
+    fn a_failed_reopen_keeps_the_old_file_until_the_next_one() {
         let dir = scratch("reopen-fail");
         let sub = dir.join("logs");
         fs::create_dir_all(&sub).unwrap();
         let path = sub.join("eve.json");
         let mut t = StreamTarget::file(&path).unwrap();
+        t.line(b"{\"n\":0}", false);
+        // logrotate moved the file away and the new path cannot be created.
+        let moved = dir.join("eve.json.1");
+        fs::rename(&path, &moved).unwrap();
         fs::remove_dir_all(&sub).unwrap();
         t.reopen();
-        t.line(b"{\"n\":1}", false);
-        assert_eq!(t.report().dropped_failed, 1);
         assert!(t.report().last_error.unwrap().starts_with("reopen: "));
+        t.line(b"{\"n\":1}", false);
+        t.flush();
+        assert_eq!(t.report().dropped_failed, 0);
+        assert_eq!(fs::read_to_string(&moved).unwrap(), "{\"n\":0}\n{\"n\":1}\n");
         fs::create_dir_all(&sub).unwrap();
         t.reopen();
         t.line(b"{\"n\":2}", false);

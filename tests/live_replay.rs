@@ -1,0 +1,216 @@
+//! `tcpreplay` of every capture in pcaps/ onto a veth gives the same alerts in `egress-ids live`
+//! as `egress-ids replay` gives on the files.
+//!
+//! One sensor captures while the twelve captures are replayed one after another, the way a
+//! long-running sensor sees traffic; that is one stream, exactly what `replay a.pcap b.pcap ...`
+//! reads, so the live alerts are compared with one replay over the same files in the same
+//! order. That the merged stream changes nothing is checked too: its alerts are the union of
+//! each file's own replay (no 5-tuple recurs across the captures; the DNS answers of one do not
+//! resolve the literal addresses of another). A mismatch names the capture of each row.
+//!
+//! Setup: a network namespace of its own (`eids-live-replay-<pid>`) holding both ends of a
+//! veth pair (`eids-tx` -> `eids-rx`, MTU 65535, no addresses). IPv6 is disabled in the
+//! namespace before the pair exists, and with no IPv4 address either the kernel sends nothing
+//! on the link (no router solicitation, MLD report or DAD probe): the sensor sees exactly the
+//! replayed frames, without a `--bpf` filter, as a plain SPAN sensor would run.
+
+mod common;
+
+use common::netns::{root_or_skip, run_ok, wait_for_line, Child, Netns};
+use common::*;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+/// Replay rate: ~0.5 ms between frames, far from filling any ring; 313 frames take 0.16 s.
+const PPS: &str = "2000";
+/// LINKTYPE_ETHERNET: what a veth carries.
+const ETHERNET: u32 = 1;
+
+/// The frame count of tcpreplay's "Actual: N packets (B bytes) sent in S seconds" line.
+fn actual_packets(out: &str) -> u64 {
+    out.lines()
+        .find_map(|l| l.trim().strip_prefix("Actual: "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no 'Actual: N packets' line in tcpreplay's output:\n{out}"))
+}
+
+#[test]
+fn tcpreplay_of_every_capture_onto_a_veth_gives_the_replay_alerts_in_live() {
+    if !root_or_skip("the live capture of tcpreplay on a veth") {
+        return;
+    }
+    let started = Instant::now();
+    assert!(
+        std::process::Command::new("tcpreplay")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success()),
+        "tcpreplay is missing: bash scripts/install-deps.sh"
+    );
+    let mut pcaps: Vec<PathBuf> = std::fs::read_dir(root().join("pcaps"))
+        .expect("read pcaps/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        .collect();
+    pcaps.sort();
+    assert!(
+        pcaps.len() >= 12,
+        "expected at least 12 captures in pcaps/, found {}",
+        pcaps.len()
+    );
+    let name = |p: &PathBuf| p.file_stem().unwrap().to_string_lossy().into_owned();
+    // Every capture must fit on an Ethernet veth: its link type, and frames under the MTU.
+    let mut frames_in_files = 0u64;
+    for pcap in &pcaps {
+        let (linktype, records) = read_pcap(pcap);
+        assert_eq!(
+            linktype,
+            ETHERNET,
+            "{}: link type {linktype} cannot go onto an Ethernet veth",
+            pcap.display()
+        );
+        let largest = records.iter().map(|r| r.2.len()).max().unwrap_or(0);
+        assert!(
+            largest <= 65535 + 14,
+            "{}: a {largest}-byte frame",
+            pcap.display()
+        );
+        frames_in_files += records.len() as u64;
+    }
+
+    // The reference: one replay over the files in order, and each file on its own.
+    let refs: Vec<&std::path::Path> = pcaps.iter().map(|p| p.as_path()).collect();
+    let want = alert_rows(&replay("live-replay-reference", &refs, &["--threads", "1"]).events);
+    let mut origin: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut union = Vec::new();
+    for pcap in &pcaps {
+        let rows = alert_rows(&replay("live-replay-one", &[pcap], &["--threads", "1"]).events);
+        for row in &rows {
+            origin.entry(row.clone()).or_default().push(name(pcap));
+        }
+        union.extend(rows);
+    }
+    union.sort();
+    assert_eq!(
+        want, union,
+        "replaying the captures as one stream changes their alerts"
+    );
+    let from = |row: &String| {
+        origin
+            .get(row)
+            .map_or_else(|| "?".to_owned(), |n| n.join(","))
+    };
+
+    let ns = Netns::new("live-replay");
+    ns.veth("eids-tx", "eids-rx", 65535);
+    let dir = scratch("live-replay");
+    let eve = dir.join("live.json");
+    let err_path = dir.join("live.stderr");
+    let err_file = std::fs::File::create(&err_path).expect("create live.stderr");
+    let mut sensor = Child::spawn(
+        ns.exec(env!("CARGO_BIN_EXE_egress-ids"))
+            .args(["live", "-i", "eids-rx", "--warmup", "0", "--threads", "2"])
+            .arg("--eve")
+            .arg(&eve)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(err_file),
+        "egress-ids live",
+    );
+    let stderr = || std::fs::read_to_string(&err_path).unwrap_or_default();
+    assert!(
+        wait_for_line(&err_path, "capturing on eids-rx", Duration::from_secs(10)).is_some(),
+        "egress-ids live did not start capturing within 10 s (exit status {:?}):\n{}",
+        sensor.try_wait(),
+        stderr()
+    );
+
+    let mut sent = 0u64;
+    for pcap in &pcaps {
+        let out = run_ok(
+            ns.exec("tcpreplay")
+                .args(["-i", "eids-tx", "--pps", PPS])
+                .arg(pcap),
+            Duration::from_secs(20),
+        );
+        let n = actual_packets(&out);
+        let (_, records) = read_pcap(pcap);
+        assert_eq!(
+            n,
+            records.len() as u64,
+            "tcpreplay sent {n} of the {} frames of {}:\n{out}",
+            records.len(),
+            pcap.display()
+        );
+        sent += n;
+    }
+    // The frames are in the capture ring once tcpreplay returns (veth delivers them in the
+    // sender's context); a short pause anyway, so the test does not hinge on that.
+    std::thread::sleep(Duration::from_millis(100));
+    let status = sensor
+        .terminate(Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("egress-ids live did not exit within 15 s of SIGTERM"));
+    let stderr = stderr();
+    assert!(
+        status.success(),
+        "egress-ids live exited {status}:\n{stderr}"
+    );
+
+    let text = std::fs::read_to_string(&eve).expect("read live.json");
+    let events = parse_and_validate(&text, "live.json");
+    let got = alert_rows(&events);
+    if got != want {
+        let missing: Vec<String> = want
+            .iter()
+            .filter(|r| !got.contains(r))
+            .map(|r| format!("  {r}\t(from {})", from(r)))
+            .collect();
+        let extra: Vec<String> = got
+            .iter()
+            .filter(|r| !want.contains(r))
+            .map(|r| format!("  {r}"))
+            .collect();
+        panic!(
+            "live alerts differ from replay's ({} live, {} replay; rows are detection, indicator, src, dest, port)\n\
+             only in replay:\n{}\nonly in live:\n{}\nlive stderr:\n{stderr}",
+            got.len(),
+            want.len(),
+            missing.join("\n"),
+            extra.join("\n")
+        );
+    }
+
+    let stats = events
+        .iter()
+        .rev()
+        .find(|e| e["event_type"] == "stats")
+        .expect("a final stats event");
+    let capture = &stats["stats"]["capture"];
+    let kernel_packets = capture["kernel_packets"].as_u64().expect("kernel_packets");
+    let kernel_drops = capture["kernel_drops"].as_u64().expect("kernel_drops");
+    assert_eq!(
+        kernel_drops, 0,
+        "the kernel dropped frames at {PPS} pps: {capture}"
+    );
+    assert!(
+        kernel_packets >= sent,
+        "the kernel received {kernel_packets} frames, fewer than the {sent} replayed: {capture}"
+    );
+    if kernel_packets > sent {
+        eprintln!(
+            "NOTE: the kernel counted {} frames beyond the replayed ones",
+            kernel_packets - sent
+        );
+    }
+    assert_eq!(frames_in_files, sent);
+    eprintln!(
+        "live-replay: {} pcaps, {sent} frames replayed at {PPS} pps, {} alerts identical in live and replay, \
+         kernel received {kernel_packets}, kernel drops {kernel_drops}; {:.1} s",
+        pcaps.len(),
+        got.len(),
+        started.elapsed().as_secs_f64()
+    );
+}

@@ -106,6 +106,20 @@ impl Netns {
     }
 }
 
+impl Netns {
+    /// A veth pair from `a` in this namespace to `b` in `peer`, with `mtu`, both ends up, no
+    /// addresses: a capture on `b` (even on `any`) sees only what is sent into `a`.
+    pub fn veth_to(&self, a: &str, peer: &Netns, b: &str, mtu: u32) {
+        let mtu = mtu.to_string();
+        self.ip(&[
+            "link", "add", "name", a, "mtu", &mtu, "type", "veth", "peer", "name", b, "mtu", &mtu,
+            "netns", &peer.name,
+        ]);
+        self.ip(&["link", "set", a, "up"]);
+        peer.ip(&["link", "set", b, "up"]);
+    }
+}
+
 impl Drop for Netns {
     fn drop(&mut self) {
         let out = Command::new("ip")

@@ -317,7 +317,10 @@ mod tests {
         t.line(b"{\"n\":1}", false);
         t.flush();
         assert_eq!(t.report().dropped_failed, 0);
-        assert_eq!(fs::read_to_string(&moved).unwrap(), "{\"n\":0}\n{\"n\":1}\n");
+        assert_eq!(
+            fs::read_to_string(&moved).unwrap(),
+            "{\"n\":0}\n{\"n\":1}\n"
+        );
         fs::create_dir_all(&sub).unwrap();
         t.reopen();
         t.line(b"{\"n\":2}", false);

@@ -8,6 +8,8 @@ mod common;
 use common::netns::{root_or_skip, run_ok, wait_for_line, Child, Netns};
 use common::*;
 use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::os::unix::net::UnixListener;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -22,53 +24,94 @@ struct Live {
 /// (interface `eids-rx`), replays `pcaps` into the sending end from a second namespace, then
 /// stops the sensor with SIGTERM.
 fn live_over(tag: &str, args: &[&str], pcaps: &[&Path]) -> Live {
-    let sender = Netns::new(&format!("{tag}-tx"));
-    let sensor_ns = Netns::new(&format!("{tag}-rx"));
-    sender.veth_to("eids-tx", &sensor_ns, "eids-rx", 65535);
     let dir = scratch(tag);
-    let eve = dir.join("live.json");
-    let err_path = dir.join("live.stderr");
-    let err_file = std::fs::File::create(&err_path).expect("create live.stderr");
-    let mut sensor = Child::spawn(
-        sensor_ns
-            .exec(env!("CARGO_BIN_EXE_egress-ids"))
-            .arg("live")
-            .args(args)
-            .arg("--eve")
-            .arg(&eve)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(err_file),
-        "egress-ids live",
-    );
-    assert!(
-        wait_for_line(&err_path, "capturing on", Duration::from_secs(10)).is_some(),
-        "egress-ids live did not start capturing: {}",
-        std::fs::read_to_string(&err_path).unwrap_or_default()
-    );
+    let pair = Pair::new(tag);
+    let mut sensor = pair.start(&dir, args);
     for pcap in pcaps {
+        pair.send(pcap);
+    }
+    pair.stop(&dir, &mut sensor)
+}
+
+/// Two namespaces joined by a veth pair: tcpreplay sends into `eids-tx`, the sensor captures
+/// on `eids-rx`, alone in its namespace.
+struct Pair {
+    sender: Netns,
+    sensor: Netns,
+}
+
+impl Pair {
+    fn new(tag: &str) -> Pair {
+        let sender = Netns::new(&format!("{tag}-tx"));
+        let sensor = Netns::new(&format!("{tag}-rx"));
+        sender.veth_to("eids-tx", &sensor, "eids-rx", 65535);
+        Pair { sender, sensor }
+    }
+
+    /// `egress-ids live ARGS --eve DIR/live.json`, once it is capturing.
+    fn start(&self, dir: &Path, args: &[&str]) -> Child {
+        let err_path = dir.join("live.stderr");
+        let err_file = std::fs::File::create(&err_path).expect("create live.stderr");
+        let mut sensor = Child::spawn(
+            self.sensor
+                .exec(env!("CARGO_BIN_EXE_egress-ids"))
+                .arg("live")
+                .args(args)
+                .arg("--eve")
+                .arg(dir.join("live.json"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(err_file),
+            "egress-ids live",
+        );
+        assert!(
+            wait_for_line(&err_path, "capturing on", Duration::from_secs(10)).is_some(),
+            "egress-ids live did not start capturing ({:?}): {}",
+            sensor.try_wait(),
+            std::fs::read_to_string(&err_path).unwrap_or_default()
+        );
+        sensor
+    }
+
+    fn send(&self, pcap: &Path) {
         run_ok(
-            sender
+            self.sender
                 .exec("tcpreplay")
                 .args(["-i", "eids-tx", "--pps", "2000"])
                 .arg(pcap),
             Duration::from_secs(20),
         );
     }
-    std::thread::sleep(Duration::from_millis(100));
-    let status = sensor
-        .terminate(Duration::from_secs(15))
-        .expect("egress-ids live exits within 15 s of SIGTERM");
-    let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
-    assert!(
-        status.success(),
-        "egress-ids live exited {status}:\n{stderr}"
-    );
-    let text = std::fs::read_to_string(&eve).expect("read live.json");
-    Live {
-        events: parse_and_validate(&text, tag),
-        stderr,
+
+    /// SIGTERM; the run's events (validated) and stderr.
+    fn stop(&self, dir: &Path, sensor: &mut Child) -> Live {
+        std::thread::sleep(Duration::from_millis(100));
+        let status = sensor
+            .terminate(Duration::from_secs(15))
+            .expect("egress-ids live exits within 15 s of SIGTERM");
+        let stderr = std::fs::read_to_string(dir.join("live.stderr")).unwrap_or_default();
+        assert!(
+            status.success(),
+            "egress-ids live exited {status}:\n{stderr}"
+        );
+        let text = std::fs::read_to_string(dir.join("live.json")).unwrap_or_default();
+        Live {
+            events: parse_and_validate(&text, &dir.display().to_string()),
+            stderr,
+        }
     }
+}
+
+/// Waits until `done` holds, at most `limit`.
+fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let until = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < until {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    done()
 }
 
 #[test]
@@ -125,4 +168,106 @@ fn the_warm_up_holds_back_direct_ip_for_flows_that_start_during_it() {
         "{}",
         cold.stderr
     );
+}
+
+#[test]
+fn alerts_reach_a_webhook_and_a_unix_socket_and_sigusr1_reopens_the_eve_file() {
+    if !root_or_skip("live outputs") {
+        return;
+    }
+    let tag = "outputs";
+    let dir = scratch(tag);
+    let pair = Pair::new(tag);
+    // The webhook receiver listens on the sensor namespace's loopback; the Unix socket is a
+    // file, reachable from any namespace.
+    let bodies = dir.join("webhook-bodies.json");
+    let server = common::webhook::start_server_in(pair.sensor.exec("python3"), 0, &bodies, 0);
+    let url = format!("http://127.0.0.1:{}/alerts", server.port);
+    let socket_path = dir.join("eve.sock");
+    let listener = UnixListener::bind(&socket_path).expect("bind the Unix socket");
+    let socket_lines = std::thread::spawn(move || {
+        listener.set_nonblocking(false).expect("blocking listener");
+        let (conn, _) = listener.accept().expect("the sensor connects");
+        conn.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("read timeout");
+        BufReader::new(conn)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<String>>()
+    });
+    let socket_arg = socket_path.display().to_string();
+    let args = [
+        "-i",
+        "eids-rx",
+        "--warmup",
+        "0",
+        "--unix-socket",
+        &socket_arg,
+        "--webhook",
+        &url,
+    ];
+    let mut sensor = pair.start(&dir, &args);
+    let first = root().join("pcaps/npm-postinstall-ioc.pcap");
+    let second = root().join("pcaps/node-http-ua.pcap");
+    pair.send(&first);
+    // logrotate: move the file away, then SIGUSR1; the sensor opens a new file at the path.
+    let eve = dir.join("live.json");
+    let rotated = dir.join("live.json.1");
+    assert!(wait_until(Duration::from_secs(5), || std::fs::metadata(
+        &eve
+    )
+    .is_ok_and(|m| m.len() > 0)));
+    std::fs::rename(&eve, &rotated).expect("rotate");
+    sensor.signal(nix::sys::signal::Signal::SIGUSR1);
+    assert!(
+        wait_until(Duration::from_secs(5), || eve.exists()),
+        "no new EVE file within 5 s of SIGUSR1"
+    );
+    pair.send(&second);
+    let after = pair.stop(&dir, &mut sensor);
+    let before_text = std::fs::read_to_string(&rotated).expect("rotated file");
+    let before = parse_and_validate(&before_text, "rotated EVE file");
+
+    // Each file holds its own capture's alerts.
+    let want = |p: &Path| alert_rows(&replay(&format!("{tag}-ref"), &[p], &[]).events);
+    assert_eq!(alert_rows(&before), want(&first), "before the reopen");
+    assert_eq!(alert_rows(&after.events), want(&second), "after the reopen");
+    assert!(
+        after.stderr.contains("1 reopen"),
+        "the file output reports its reopen: {}",
+        after.stderr
+    );
+
+    // The socket got every line of both files; the webhook every alert, in order.
+    let all: Vec<Value> = before.iter().chain(&after.events).cloned().collect();
+    let lines = socket_lines.join().expect("socket reader");
+    let from_socket: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("socket line is JSON"))
+        .collect();
+    assert_eq!(from_socket, all, "Unix socket lines vs the EVE files");
+    let alerts: Vec<&Value> = all.iter().filter(|e| e["event_type"] == "alert").collect();
+    let delivered: Vec<Value> = std::fs::read_to_string(&bodies)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("webhook body is JSON"))
+        .collect();
+    assert_eq!(
+        delivered.iter().collect::<Vec<_>>(),
+        alerts,
+        "webhook bodies vs the alerts"
+    );
+    assert!(
+        after
+            .stderr
+            .contains(&format!("{} alerts delivered, 0 dropped", alerts.len())),
+        "{}",
+        after.stderr
+    );
+    eprintln!(
+        "outputs: {} lines over the Unix socket, {} alerts POSTed, EVE file reopened on SIGUSR1",
+        from_socket.len(),
+        delivered.len()
+    );
+    drop(server);
 }

@@ -5,6 +5,7 @@
 
 pub mod netns;
 pub mod sensor;
+pub mod webhook;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

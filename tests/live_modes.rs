@@ -271,3 +271,37 @@ fn alerts_reach_a_webhook_and_a_unix_socket_and_sigusr1_reopens_the_eve_file() {
     );
     drop(server);
 }
+
+#[test]
+fn an_interface_that_disappears_ends_the_run_with_exit_2_after_writing_everything() {
+    if !root_or_skip("live capture on a vanishing interface") {
+        return;
+    }
+    let tag = "vanishing";
+    let dir = scratch(tag);
+    let pair = Pair::new(tag);
+    let mut sensor = pair.start(&dir, &["-i", "eids-rx", "--warmup", "0"]);
+    let pcap = root().join("pcaps/ioc-sni.pcap");
+    pair.send(&pcap);
+    std::thread::sleep(Duration::from_millis(200));
+    // Deleting one end of a veth pair deletes both.
+    pair.sender.ip(&["link", "del", "eids-tx"]);
+    let status = sensor
+        .wait_timeout(Duration::from_secs(10))
+        .expect("egress-ids live ends within 10 s of losing its interface");
+    let stderr = std::fs::read_to_string(dir.join("live.stderr")).unwrap_or_default();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("interface \"eids-rx\": reading packets failed"),
+        "{stderr}"
+    );
+    let text = std::fs::read_to_string(dir.join("live.json")).unwrap_or_default();
+    let events = parse_and_validate(&text, tag);
+    let want = alert_rows(&replay(&format!("{tag}-ref"), &[&pcap], &[]).events);
+    assert!(!want.is_empty());
+    assert_eq!(
+        alert_rows(&events),
+        want,
+        "the alerts before the loss are written"
+    );
+}

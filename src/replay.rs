@@ -107,7 +107,8 @@ pub fn replay(opts: &ReplayOptions) -> Result<ReplayOutcome, ReplayError> {
         path: eve_name,
         source,
     })?;
-    let warnings = read?;
+    let mut warnings = read?;
+    warnings.extend(finished.notes);
     Ok(ReplayOutcome {
         counters,
         elapsed: started.elapsed(),

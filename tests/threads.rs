@@ -86,3 +86,49 @@ fn captures_replayed_as_one_stream_agree_across_thread_counts() {
     assert_eq!(one, two);
     assert_eq!(one, four);
 }
+
+#[test]
+fn a_system_that_refuses_threads_gets_the_same_events_on_one_thread() {
+    if !common::netns::root_or_skip("the thread refusal (it switches to nobody with setpriv)") {
+        return;
+    }
+    // nobody, allowed one process: the binary itself, so no thread can start.
+    let dir = scratch("threads-refused");
+    let _ = std::process::Command::new("chmod")
+        .args(["777"])
+        .arg(&dir)
+        .status();
+    let pcap = dir.join("npm-postinstall-ioc.pcap");
+    std::fs::copy(root().join("pcaps/npm-postinstall-ioc.pcap"), &pcap).expect("copy pcap");
+    let bin = dir.join("egress-ids");
+    std::fs::copy(env!("CARGO_BIN_EXE_egress-ids"), &bin).expect("copy binary");
+    let eve = dir.join("eve.json");
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "bash",
+            "-c",
+            "ulimit -u 1 && exec \"$@\"",
+            "bash",
+        ])
+        .arg(&bin)
+        .args(["replay", "--threads", "4", "--eve"])
+        .arg(&eve)
+        .arg(&pcap)
+        .output()
+        .expect("run setpriv");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the system refused to start 5 threads")
+            && stderr.contains("ran on one thread instead"),
+        "{stderr}"
+    );
+    let text = std::fs::read_to_string(&eve).expect("EVE written");
+    let mut got: Vec<String> = text.lines().map(str::to_owned).collect();
+    got.sort();
+    let (_, want) = sorted_events("threads-refused-ref", &[&pcap], "1");
+    assert_eq!(got, want);
+}

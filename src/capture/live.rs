@@ -223,6 +223,8 @@ pub fn run_live(
     mut between: impl FnMut(&mut dyn Input) -> ControlFlow<()>,
 ) -> Result<(), LiveError> {
     let mut index = 0u64;
+    // The first counters go out at once, so every `stats` event carries them.
+    hand_on_counters(captures, input);
     let mut counters_due = Instant::now();
     let result = loop {
         let mut got = 0;

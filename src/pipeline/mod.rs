@@ -86,6 +86,8 @@ pub struct Finished<W> {
     pub sink: W,
     /// Everything counted, all stages together.
     pub counters: Counters,
+    /// What the run had to do differently (threads the system would not start).
+    pub notes: Vec<String>,
 }
 
 /// Runs the pipeline: `feed` is called once with the sink that takes each captured frame;
@@ -177,6 +179,7 @@ fn run_inline<W: EventSink + Send, T>(
         Finished {
             sink: merger.sink,
             counters,
+            notes: Vec::new(),
         },
     )
 }
@@ -189,13 +192,22 @@ fn run_threaded<W: EventSink + Send, T>(
     let n = config.threads;
     let (merge_tx, merge_rx) = crossbeam_channel::bounded::<MergeMsg>(n * WORKER_QUEUE);
     let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Batch>(n * WORKER_QUEUE);
-    std::thread::scope(|scope| {
-        let merger = config.merger(sink);
-        let resolved = merger.resolved.clone();
+    // The merge stage waits here until its thread takes it, so that the sink is not lost if
+    // the thread cannot start.
+    let merger = config.merger(sink);
+    let resolved = merger.resolved.clone();
+    let parked = std::sync::Mutex::new(Some(merger));
+    let started = std::thread::scope(|scope| {
         let merge_thread = std::thread::Builder::new()
             .name("eve-merge".into())
-            .spawn_scoped(scope, move || run_merger(merger, merge_rx))
-            .expect("spawning the merge thread");
+            .spawn_scoped(scope, || {
+                let merger = parked.lock().ok().and_then(|mut m| m.take());
+                merger.map(|m| run_merger(m, merge_rx))
+            });
+        let merge_thread = match merge_thread {
+            Ok(handle) => handle,
+            Err(e) => return Err((e, feed)),
+        };
         let mut to_workers = Vec::with_capacity(n);
         let mut workers = Vec::with_capacity(n);
         for shard in 0..n {
@@ -203,11 +215,26 @@ fn run_threaded<W: EventSink + Send, T>(
             to_workers.push(tx);
             let engine = Engine::new(config.shard_config(shard, &resolved));
             let (recycle, merge) = (recycle_tx.clone(), merge_tx.clone());
-            let handle = std::thread::Builder::new()
+            let spawned = std::thread::Builder::new()
                 .name(format!("worker-{shard}"))
-                .spawn_scoped(scope, move || run_worker(shard, engine, rx, recycle, merge))
-                .expect("spawning a worker thread");
-            workers.push(handle);
+                .spawn_scoped(scope, move || run_worker(shard, engine, rx, recycle, merge));
+            match spawned {
+                Ok(handle) => workers.push(handle),
+                Err(e) => {
+                    // Nothing was read yet: stop the threads that did start and hand the
+                    // merge stage back for a run on this thread.
+                    drop((to_workers, merge_tx, recycle_tx));
+                    for w in workers {
+                        let _ = w.join();
+                    }
+                    if let Ok(Some(merger)) = merge_thread.join() {
+                        if let Ok(mut slot) = parked.lock() {
+                            *slot = Some(merger);
+                        }
+                    }
+                    return Err((e, feed));
+                }
+            }
         }
         drop((merge_tx, recycle_tx));
         let mut dispatcher = Dispatcher::new(config.stats_interval);
@@ -226,15 +253,43 @@ fn run_threaded<W: EventSink + Send, T>(
         let merger = merge_thread
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
-        let counters = totals(&dispatcher.counters, &shards, &merger.counters);
-        (
-            result,
-            Finished {
-                sink: merger.sink,
-                counters,
-            },
-        )
-    })
+        Ok((result, dispatcher.counters, shards, merger))
+    });
+    match started {
+        Ok((result, dispatcher, shards, Some(merger))) => {
+            let counters = totals(&dispatcher, &shards, &merger.counters);
+            (
+                result,
+                Finished {
+                    sink: merger.sink,
+                    counters,
+                    notes: Vec::new(),
+                },
+            )
+        }
+        Ok((_, _, _, None)) => unreachable_merge_stage(),
+        Err((e, feed)) => {
+            let Some(merger) = parked.into_inner().ok().flatten() else {
+                unreachable_merge_stage()
+            };
+            let one = PipelineConfig {
+                threads: 1,
+                ..config.clone()
+            };
+            let (result, mut finished) = run_inline(&one, merger.sink, feed);
+            finished.notes.push(format!(
+                "the system refused to start {} threads ({e}); ran on one thread instead",
+                n + 1
+            ));
+            (result, finished)
+        }
+    }
+}
+
+/// The merge stage is parked until its thread takes it, and only that thread or a failed start
+/// takes it back: it is never lost.
+fn unreachable_merge_stage() -> ! {
+    panic!("internal error: the merge stage went missing")
 }
 
 /// The run's counters: the dispatcher's, every shard's, and the merge stage's.

@@ -125,6 +125,9 @@ pub fn run<W: EventSink + Send>(
             }
         })
     });
+    for note in &finished.notes {
+        log(note);
+    }
     SensorOutcome {
         counters: finished.counters,
         elapsed: started.elapsed(),

@@ -1,5 +1,5 @@
 //! Helpers shared by the unit tests: a constant-seed pseudo-random generator for the bounded
-//! robustness loops (the same inputs on every run).
+//! robustness loops (the same inputs on every run), and scratch directories.
 
 /// xorshift64 with a caller-chosen constant seed.
 pub struct XorShift(pub u64);
@@ -17,4 +17,12 @@ impl XorShift {
     pub fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
+}
+
+/// A fresh, empty temporary directory for one unit test (named after it and the process).
+pub fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("egress-ids-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a scratch directory");
+    dir
 }

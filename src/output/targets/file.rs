@@ -199,14 +199,8 @@ impl Drop for StreamTarget {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::scratch;
     use std::fs;
-
-    fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("egress-ids-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        dir
-    }
 
     #[test]
     fn reopen_after_logrotate_moves_the_file() {

@@ -240,14 +240,8 @@ impl EventSink for Outputs {
 mod tests {
     use super::*;
     use crate::output::EveWriter;
+    use crate::testutil::scratch;
     use std::fs;
-
-    fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("egress-ids-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        dir
-    }
 
     #[test]
     fn one_reopen_flag_reopens_every_file_and_is_cleared() {

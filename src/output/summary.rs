@@ -36,7 +36,7 @@ pub struct Counters {
     /// peaks).
     pub flow_memcap: u64,
     pub flow_peak_memuse: u64,
-    /// Time of the first packet.
+    /// Time of the first packet (a live run: of its start, when that came first).
     pub first_ts: Option<Timestamp>,
     /// Live capture counters, per interface (empty for capture files).
     pub capture: BTreeMap<String, CaptureCounters>,

@@ -64,6 +64,8 @@ impl<R: Route> FrameSink for Dispatch<'_, R> {
 
 impl<R: Route> Input for Dispatch<'_, R> {
     fn clock(&mut self, now: Timestamp) {
+        // A live run's uptime counts from its start, with or without packets.
+        self.dispatcher.counters.first_ts.get_or_insert(now);
         self.dispatcher.advance_clock(now, self.route);
         self.route.idle();
     }

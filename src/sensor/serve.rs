@@ -78,7 +78,10 @@ pub fn serve(
         ));
     }
     let outcome = run(opts, detector, captures, sink, &signals, log);
-    log("stopping: every captured packet analysed, every flow ended");
+    log(&format!(
+        "stopping: every captured packet analysed, every flow ended; {} signature reloads, {} refused",
+        outcome.reloads, outcome.reload_failures
+    ));
     Ok(Stopped {
         counters: outcome.counters,
         elapsed: outcome.elapsed,

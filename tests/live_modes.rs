@@ -5,114 +5,14 @@
 
 mod common;
 
-use common::netns::{root_or_skip, run_ok, wait_for_line, Child, Netns};
+use common::live::{live_over, wait_until, Live, Pair};
+use common::netns::root_or_skip;
 use common::*;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::os::unix::net::UnixListener;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
-
-/// What a `live` run saw: its EVE events and its stderr.
-struct Live {
-    events: Vec<Value>,
-    stderr: String,
-}
-
-/// Starts `egress-ids live ARGS` in a namespace holding only the receiving end of a veth pair
-/// (interface `eids-rx`), replays `pcaps` into the sending end from a second namespace, then
-/// stops the sensor with SIGTERM.
-fn live_over(tag: &str, args: &[&str], pcaps: &[&Path]) -> Live {
-    let dir = scratch(tag);
-    let pair = Pair::new(tag);
-    let mut sensor = pair.start(&dir, args);
-    for pcap in pcaps {
-        pair.send(pcap);
-    }
-    pair.stop(&dir, &mut sensor)
-}
-
-/// Two namespaces joined by a veth pair: tcpreplay sends into `eids-tx`, the sensor captures
-/// on `eids-rx`, alone in its namespace.
-struct Pair {
-    sender: Netns,
-    sensor: Netns,
-}
-
-impl Pair {
-    fn new(tag: &str) -> Pair {
-        let sender = Netns::new(&format!("{tag}-tx"));
-        let sensor = Netns::new(&format!("{tag}-rx"));
-        sender.veth_to("eids-tx", &sensor, "eids-rx", 65535);
-        Pair { sender, sensor }
-    }
-
-    /// `egress-ids live ARGS --eve DIR/live.json`, once it is capturing.
-    fn start(&self, dir: &Path, args: &[&str]) -> Child {
-        let err_path = dir.join("live.stderr");
-        let err_file = std::fs::File::create(&err_path).expect("create live.stderr");
-        let mut sensor = Child::spawn(
-            self.sensor
-                .exec(env!("CARGO_BIN_EXE_egress-ids"))
-                .arg("live")
-                .args(args)
-                .arg("--eve")
-                .arg(dir.join("live.json"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(err_file),
-            "egress-ids live",
-        );
-        assert!(
-            wait_for_line(&err_path, "capturing on", Duration::from_secs(10)).is_some(),
-            "egress-ids live did not start capturing ({:?}): {}",
-            sensor.try_wait(),
-            std::fs::read_to_string(&err_path).unwrap_or_default()
-        );
-        sensor
-    }
-
-    fn send(&self, pcap: &Path) {
-        run_ok(
-            self.sender
-                .exec("tcpreplay")
-                .args(["-i", "eids-tx", "--pps", "2000"])
-                .arg(pcap),
-            Duration::from_secs(20),
-        );
-    }
-
-    /// SIGTERM; the run's events (validated) and stderr.
-    fn stop(&self, dir: &Path, sensor: &mut Child) -> Live {
-        std::thread::sleep(Duration::from_millis(100));
-        let status = sensor
-            .terminate(Duration::from_secs(15))
-            .expect("egress-ids live exits within 15 s of SIGTERM");
-        let stderr = std::fs::read_to_string(dir.join("live.stderr")).unwrap_or_default();
-        assert!(
-            status.success(),
-            "egress-ids live exited {status}:\n{stderr}"
-        );
-        let text = std::fs::read_to_string(dir.join("live.json")).unwrap_or_default();
-        Live {
-            events: parse_and_validate(&text, &dir.display().to_string()),
-            stderr,
-        }
-    }
-}
-
-/// Waits until `done` holds, at most `limit`.
-fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let until = std::time::Instant::now() + limit;
-    while std::time::Instant::now() < until {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    done()
-}
 
 #[test]
 fn the_any_interface_captures_as_linux_cooked_v2_with_the_same_alerts() {

@@ -8,23 +8,21 @@
 //! each file's own replay (no 5-tuple recurs across the captures; the DNS answers of one do not
 //! resolve the literal addresses of another). A mismatch names the capture of each row.
 //!
-//! Setup: a network namespace of its own (`eids-live-replay-<pid>`) holding both ends of a
-//! veth pair (`eids-tx` -> `eids-rx`, MTU 65535, no addresses). IPv6 is disabled in the
-//! namespace before the pair exists, and with no IPv4 address either the kernel sends nothing
-//! on the link (no router solicitation, MLD report or DAD probe): the sensor sees exactly the
-//! replayed frames, without a `--bpf` filter, as a plain SPAN sensor would run.
+//! Setup (tests/common/live.rs): two network namespaces of the test's own, joined by a veth
+//! pair (`eids-tx` -> `eids-rx`, MTU 65535, no addresses). IPv6 is disabled in both before the
+//! pair exists, and with no IPv4 address either the kernel sends nothing on the link (no router
+//! solicitation, MLD report or DAD probe): the sensor sees exactly the replayed frames, without
+//! a `--bpf` filter, as a plain SPAN sensor would run.
 
 mod common;
 
-use common::netns::{root_or_skip, run_ok, wait_for_line, Child, Netns};
+use common::live::{Live, Pair, SEND_PPS as PPS};
+use common::netns::root_or_skip;
 use common::*;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// Replay rate: ~0.5 ms between frames, far from filling any ring; 313 frames take 0.16 s.
-const PPS: &str = "2000";
 /// LINKTYPE_ETHERNET: what a veth carries.
 const ETHERNET: u32 = 1;
 
@@ -104,38 +102,12 @@ fn tcpreplay_of_every_capture_onto_a_veth_gives_the_replay_alerts_in_live() {
             .map_or_else(|| "?".to_owned(), |n| n.join(","))
     };
 
-    let ns = Netns::new("live-replay");
-    ns.veth("eids-tx", "eids-rx", 65535);
     let dir = scratch("live-replay");
-    let eve = dir.join("live.json");
-    let err_path = dir.join("live.stderr");
-    let err_file = std::fs::File::create(&err_path).expect("create live.stderr");
-    let mut sensor = Child::spawn(
-        ns.exec(env!("CARGO_BIN_EXE_egress-ids"))
-            .args(["live", "-i", "eids-rx", "--warmup", "0", "--threads", "2"])
-            .arg("--eve")
-            .arg(&eve)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(err_file),
-        "egress-ids live",
-    );
-    let stderr = || std::fs::read_to_string(&err_path).unwrap_or_default();
-    assert!(
-        wait_for_line(&err_path, "capturing on eids-rx", Duration::from_secs(10)).is_some(),
-        "egress-ids live did not start capturing within 10 s (exit status {:?}):\n{}",
-        sensor.try_wait(),
-        stderr()
-    );
-
+    let pair = Pair::new("live-replay");
+    let mut sensor = pair.start(&dir, &["-i", "eids-rx", "--warmup", "0", "--threads", "2"]);
     let mut sent = 0u64;
     for pcap in &pcaps {
-        let out = run_ok(
-            ns.exec("tcpreplay")
-                .args(["-i", "eids-tx", "--pps", PPS])
-                .arg(pcap),
-            Duration::from_secs(20),
-        );
+        let out = pair.send(pcap);
         let n = actual_packets(&out);
         let (_, records) = read_pcap(pcap);
         assert_eq!(
@@ -147,20 +119,7 @@ fn tcpreplay_of_every_capture_onto_a_veth_gives_the_replay_alerts_in_live() {
         );
         sent += n;
     }
-    // The frames are in the capture ring once tcpreplay returns (veth delivers them in the
-    // sender's context); a short pause anyway, so the test does not hinge on that.
-    std::thread::sleep(Duration::from_millis(100));
-    let status = sensor
-        .terminate(Duration::from_secs(15))
-        .unwrap_or_else(|| panic!("egress-ids live did not exit within 15 s of SIGTERM"));
-    let stderr = stderr();
-    assert!(
-        status.success(),
-        "egress-ids live exited {status}:\n{stderr}"
-    );
-
-    let text = std::fs::read_to_string(&eve).expect("read live.json");
-    let events = parse_and_validate(&text, "live.json");
+    let Live { events, stderr } = pair.stop(&dir, &mut sensor);
     let got = alert_rows(&events);
     if got != want {
         let missing: Vec<String> = want

@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::live::wait_until;
 use common::webhook::start_server;
 
 use egress_ids::capture::Timestamp;
@@ -33,18 +34,6 @@ fn received(bodies: &Path) -> Vec<String> {
         Err(e) if e.kind() == ErrorKind::NotFound => Vec::new(),
         Err(e) => panic!("read {}: {e}", bodies.display()),
     }
-}
-
-/// Waits until `done` holds, at most `limit`; returns whether it did.
-fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let until = Instant::now() + limit;
-    while Instant::now() < until {
-        if done() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-    done()
 }
 
 /// A distinct alert; the text has quotes, a backslash and non-ASCII to check the body arrives

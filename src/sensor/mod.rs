@@ -30,17 +30,6 @@ pub struct SensorOptions {
     pub warmup_secs: u64,
 }
 
-impl SensorOptions {
-    /// Options for `interfaces` with every default.
-    pub fn new(interfaces: &[&str]) -> Self {
-        SensorOptions {
-            captures: interfaces.iter().map(|i| LiveConfig::new(*i)).collect(),
-            analysis: AnalysisOptions::default(),
-            warmup_secs: DEFAULT_WARMUP_SECS,
-        }
-    }
-}
-
 /// Why the sensor could not run (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum SensorError {

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod live;
 pub mod netns;
 pub mod sensor;
 pub mod webhook;

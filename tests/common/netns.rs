@@ -92,23 +92,9 @@ impl Netns {
         );
     }
 
-    /// A veth pair `a` <-> `b` made directly inside this namespace (both ends), with `mtu`,
-    /// both ends up, no addresses. (The `name` keyword is spelled out: iproute2 would read a
-    /// bare `tx` as an abbreviation of `txqueuelen`.)
-    pub fn veth(&self, a: &str, b: &str, mtu: u32) {
-        let mtu = mtu.to_string();
-        self.ip(&[
-            "link", "add", "name", a, "mtu", &mtu, "type", "veth", "peer", "name", b, "mtu", &mtu,
-        ]);
-        for dev in [a, b] {
-            self.ip(&["link", "set", dev, "up"]);
-        }
-    }
-}
-
-impl Netns {
     /// A veth pair from `a` in this namespace to `b` in `peer`, with `mtu`, both ends up, no
-    /// addresses: a capture on `b` (even on `any`) sees only what is sent into `a`.
+    /// addresses: a capture on `b` (even on `any`) sees only what is sent into `a`. (The `name`
+    /// keyword is spelled out: iproute2 would read a bare `tx` as `txqueuelen`.)
     pub fn veth_to(&self, a: &str, peer: &Netns, b: &str, mtu: u32) {
         let mtu = mtu.to_string();
         self.ip(&[
@@ -157,10 +143,6 @@ impl Child {
         }
     }
 
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// Sends `signal` (unless the child was already reaped).
     pub fn signal(&mut self, signal: Signal) {
         if self.status.is_none() {
@@ -196,7 +178,7 @@ impl Child {
         self.wait_timeout(timeout)
     }
 
-    /// Its piped stdout and stderr (after it exited), as text.
+    /// Its piped stdout and stderr (what is there; call after it exited).
     pub fn take_output(&mut self) -> String {
         use std::io::Read;
         let mut text = String::new();

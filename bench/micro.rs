@@ -23,18 +23,18 @@
 //! benchmark once as a smoke test. Filter as usual: `cargo bench --bench micro -- dns`.
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
-use egress_ids::capture::Timestamp;
-use egress_ids::decode::{Packet, Proto, TcpMeta};
 use egress_ids::detect::cidr::IpSet;
 use egress_ids::detect::signatures::Signatures;
 use egress_ids::detect::Detector;
+use egress_ids::eve::Event;
+use egress_ids::eve::Object;
 use egress_ids::flow::{FlowTable, Timeouts};
-use egress_ids::output::eve::Object;
-use egress_ids::output::Event;
-use egress_ids::proto::{dns, tls};
 use etherparse::{NetSlice, SlicedPacket, TransportSlice};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use pcap_parser::{Linktype, PcapCapture};
+use proto::decode::{Packet, Proto, TcpMeta};
+use proto::Timestamp;
+use proto::{dns, tls};
 use std::collections::HashSet;
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

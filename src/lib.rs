@@ -5,15 +5,18 @@
 //! and [`replay`] drives the engine over capture files.
 
 pub mod capture;
+pub mod counters;
 pub mod daemon;
-pub mod decode;
+
 pub mod detect;
 pub mod engine;
+pub mod eve;
 pub mod flow;
 pub mod options;
 pub mod output;
 pub mod pipeline;
-pub mod proto;
+pub mod privileges;
+
 pub mod replay;
 pub mod sensor;
 #[cfg(test)]

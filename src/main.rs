@@ -2,15 +2,18 @@
 
 use clap::{Args, Parser, Subcommand};
 use egress_ids::capture::live::LiveConfig;
-use egress_ids::daemon::{default_toml, DaemonConfig, RunAs};
+use egress_ids::daemon::{default_toml, DaemonConfig};
+use egress_ids::eve::EveTypes;
 use egress_ids::flow::Timeouts;
+use egress_ids::options::parse_flow_memcap;
 use egress_ids::options::AnalysisOptions;
+use egress_ids::output::summary;
 use egress_ids::output::targets::{OutputSpec, WebhookSpec};
-use egress_ids::output::EveTypes;
+use egress_ids::privileges::RunAs;
 use egress_ids::replay::{replay, EveTarget, ReplayOptions};
 use egress_ids::sensor::serve::Privileges;
 use egress_ids::sensor::{self, SensorOptions};
-use egress_ids::units::{parse_flow_memcap, parse_size};
+use egress_ids::units::parse_size;
 use ipnet::IpNet;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -217,7 +220,7 @@ fn main() -> ExitCode {
                         eprintln!("egress-ids: warning: {w}");
                     }
                     if !quiet {
-                        eprint!("{}", outcome.counters.render(outcome.elapsed));
+                        eprint!("{}", summary::render(&outcome.counters, outcome.elapsed));
                     }
                     ExitCode::from(if outcome.counters.total_alerts() > 0 {
                         1
@@ -319,7 +322,7 @@ fn serve(
         }
     };
     if !quiet {
-        eprint!("{}", stopped.counters.render(stopped.elapsed));
+        eprint!("{}", summary::render(&stopped.counters, stopped.elapsed));
         for target in &stopped.outputs.targets {
             eprintln!("  output {target}");
         }

@@ -5,10 +5,11 @@
 use crate::detect::signatures::{SignatureError, Signatures};
 use crate::detect::Detector;
 use crate::engine::DEFAULT_DNS_GRACE_SECS;
-use crate::flow::table::DEFAULT_MEMCAP;
+use crate::eve::EveTypes;
+use crate::flow::table::{DEFAULT_MEMCAP, MIN_MEMCAP};
 use crate::flow::Timeouts;
-use crate::output::EveTypes;
 use crate::pipeline::{PipelineConfig, DEFAULT_STATS_INTERVAL};
+use crate::units::parse_size;
 use ipnet::IpNet;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -80,5 +81,26 @@ impl AnalysisOptions {
             eve_types: self.eve_types,
             direct_ip_from: None,
         }
+    }
+}
+
+/// Parses a flow memory cap: a size ([`parse_size`]) of at least [`MIN_MEMCAP`].
+pub fn parse_flow_memcap(text: &str) -> Result<usize, String> {
+    let bytes = parse_size(text)?;
+    if bytes < MIN_MEMCAP {
+        return Err(format!("{text:?} is below the smallest flow memcap, 1MiB"));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flow_memcap_has_a_floor() {
+        assert_eq!(parse_flow_memcap("256MiB"), Ok(256 << 20));
+        assert_eq!(parse_flow_memcap("1MiB"), Ok(MIN_MEMCAP));
+        assert!(parse_flow_memcap("12").unwrap_err().contains("below"));
     }
 }

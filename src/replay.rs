@@ -3,9 +3,9 @@
 
 use crate::capture::file::check_capture_file;
 use crate::capture::{read_capture_file, CaptureError};
+use crate::counters::Counters;
 use crate::detect::signatures::SignatureError;
 use crate::options::AnalysisOptions;
-use crate::output::summary::Counters;
 use crate::output::EveWriter;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;

@@ -1,7 +1,6 @@
 //! Units people type: byte sizes (`256MiB`) and durations (`250ms`, `5s`), for the command line
 //! and the daemon's configuration file.
 
-use crate::flow::table::MIN_MEMCAP;
 use std::time::Duration;
 
 /// Parses a byte size: a number with an optional unit (B, KiB, MiB, GiB, or K/M/G and KB/MB/GB as
@@ -22,15 +21,6 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
     };
     n.checked_mul(1usize << shift)
         .ok_or_else(|| format!("{text:?} is too large"))
-}
-
-/// Parses a flow memory cap: a size ([`parse_size`]) of at least [`MIN_MEMCAP`].
-pub fn parse_flow_memcap(text: &str) -> Result<usize, String> {
-    let bytes = parse_size(text)?;
-    if bytes < MIN_MEMCAP {
-        return Err(format!("{text:?} is below the smallest flow memcap, 1MiB"));
-    }
-    Ok(bytes)
 }
 
 /// Parses a duration: a number with a unit, `ms`, `s`, `m` or `h` (`250ms`, `5s`, `10m`); a bare
@@ -77,13 +67,6 @@ mod tests {
         assert!(parse_size("18446744073709551615G")
             .unwrap_err()
             .contains("too large"));
-    }
-
-    #[test]
-    fn the_flow_memcap_has_a_floor() {
-        assert_eq!(parse_flow_memcap("256MiB"), Ok(256 << 20));
-        assert_eq!(parse_flow_memcap("1MiB"), Ok(MIN_MEMCAP));
-        assert!(parse_flow_memcap("12").unwrap_err().contains("below"));
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! No heap allocation per packet on the hot path: a real TLS flow from pcaps/ with 50,000 more
 //! server segments spliced in (the bulk of a download, after the flow is bypassed) costs no more
 //! than a handful of allocations in all, with one thread and with two. A counting global
-//! allocator sees every allocation of every thread.
+//! allocator sees every allocation of every thread (the one place outside the memory-mapped
+//! reader where unsafe code is allowed: a `GlobalAlloc` implementation cannot be written without it).
+#![allow(unsafe_code)]
 
-use egress_ids::capture::{read_capture_file, Frame, Timestamp};
+use egress_ids::capture::{read_capture_file, Frame};
 use egress_ids::detect::{signatures::Signatures, Detector};
 use egress_ids::output::EveWriter;
 use egress_ids::pipeline::{run, Input, PipelineConfig};
+use proto::Timestamp;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

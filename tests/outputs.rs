@@ -8,9 +8,9 @@ mod common;
 use common::live::wait_until;
 use common::webhook::start_server;
 
-use egress_ids::capture::Timestamp;
+use egress_ids::eve::EventSink;
 use egress_ids::output::targets::{OutputSpec, Outputs, TargetKind, TargetReport, WebhookSpec};
-use egress_ids::output::EventSink;
+use proto::Timestamp;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, ErrorKind};
 use std::net::TcpListener;

@@ -1,7 +1,7 @@
 //! Fuzzes the DNS parser, its EVE loggers (and that the direct writer matches the value tree),
 //! the UDP/TCP probes and the TCP framing.
 #![no_main]
-use egress_ids::proto::dns;
+use proto::dns;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,6 +1,6 @@
 //! Fuzzes the HTTP request and response head parsers and every Request accessor.
 #![no_main]
-use egress_ids::proto::http;
+use proto::http;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
 //! Fuzzes the TLS stream walker and the ClientHello parser: never panic, always make progress,
 //! and the direct EVE writer matches the value tree.
 #![no_main]
-use egress_ids::proto::tls;
+use proto::tls;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -5,10 +5,11 @@
 //! The path `-` reads a capture from standard input (`tcpdump -U -w - | egress-ids replay -`).
 
 use super::mapped::{self, SliceReader};
-use super::{Frame, FrameSink, Timestamp};
+use super::{Frame, FrameSink};
 use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
+use proto::Timestamp;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -2,10 +2,9 @@
 //! Linux cooked capture v2), reads their frames without blocking the caller for more than
 //! [`POLL_INTERVAL`], and turns libpcap's cumulative 32-bit counters into 64-bit totals.
 
-use super::{Frame, Timestamp};
-use crate::output::summary::CaptureCounters;
-use crate::pipeline::Input;
+use super::{CaptureCounters, Frame, LiveSink};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use proto::Timestamp;
 use std::ops::ControlFlow;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -180,7 +179,11 @@ impl LiveCapture {
     }
 
     /// Hands the frames waiting in the ring (at most [`BURST`]) to `input`; returns how many.
-    fn drain(&mut self, index: &mut u64, input: &mut dyn Input) -> Result<usize, LiveError> {
+    fn drain<I: LiveSink + ?Sized>(
+        &mut self,
+        index: &mut u64,
+        input: &mut I,
+    ) -> Result<usize, LiveError> {
         for n in 0..BURST {
             match self.cap.next_packet() {
                 Ok(packet) => {
@@ -223,10 +226,10 @@ pub fn wall_clock() -> Timestamp {
 /// and at least every [`POLL_INTERVAL`]: it is where signals are looked at. When no frame is
 /// waiting, packet time moves to the wall clock and the pipeline is told it is idle; the
 /// kernel's counters are handed on every second and once more at the end.
-pub fn run_live(
+pub fn run_live<I: LiveSink + ?Sized>(
     captures: &mut [LiveCapture],
-    input: &mut dyn Input,
-    mut between: impl FnMut(&mut dyn Input) -> ControlFlow<()>,
+    input: &mut I,
+    mut between: impl FnMut(&mut I) -> ControlFlow<()>,
 ) -> Result<(), LiveError> {
     let mut index = 0u64;
     // The first counters go out at once, so every `stats` event carries them.
@@ -269,10 +272,10 @@ pub fn run_live(
 /// ends on a busy link.
 const DRAIN_LIMIT: usize = 1 << 20;
 
-fn drain_rest(
+fn drain_rest<I: LiveSink + ?Sized>(
     captures: &mut [LiveCapture],
     index: &mut u64,
-    input: &mut dyn Input,
+    input: &mut I,
 ) -> Result<(), LiveError> {
     let mut total = 0;
     while total < DRAIN_LIMIT {
@@ -288,16 +291,16 @@ fn drain_rest(
     Ok(())
 }
 
-fn hand_on_counters(captures: &mut [LiveCapture], input: &mut dyn Input) {
+fn hand_on_counters<I: LiveSink + ?Sized>(captures: &mut [LiveCapture], input: &mut I) {
     for cap in captures.iter_mut() {
         let counters = cap.counters();
         input.capture_counters(&cap.interface, counters);
     }
 }
 
-fn finish(
+fn finish<I: LiveSink + ?Sized>(
     captures: &mut [LiveCapture],
-    input: &mut dyn Input,
+    input: &mut I,
     result: Result<(), LiveError>,
 ) -> Result<(), LiveError> {
     hand_on_counters(captures, input);

@@ -4,6 +4,10 @@
 //! reader and released a window behind it, so a replay's resident memory does not grow with the
 //! file. Exposed as pcap-parser's own [`PcapReaderIterator`], so the block loop is the same for
 //! files and pipes.
+//!
+//! The one module where unsafe code is allowed (the crate denies it elsewhere): mapping the file
+//! and telling the kernel about the pages around the reader; each block says why it is sound.
+#![allow(unsafe_code)]
 
 use memmap2::{Advice, UncheckedAdvice};
 use memmap2::{Mmap, MmapOptions};

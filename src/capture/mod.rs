@@ -5,42 +5,9 @@ pub mod file;
 pub mod live;
 pub mod mapped;
 
+use proto::Timestamp;
+
 pub use file::{check_capture_file, read_capture_file, CaptureError, FileReport};
-
-/// Capture time of a frame, nanoseconds since the Unix epoch.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp(pub i64);
-
-impl Timestamp {
-    /// Builds a timestamp from seconds and a fraction expressed in `units_per_sec`.
-    pub fn from_parts(secs: i64, frac: u64, units_per_sec: u64) -> Self {
-        let nanos = if units_per_sec == 0 {
-            0
-        } else {
-            (frac as u128 * 1_000_000_000 / units_per_sec as u128) as i64
-        };
-        Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
-    }
-    /// Whole seconds since the epoch.
-    pub fn secs(self) -> i64 {
-        self.0.div_euclid(1_000_000_000)
-    }
-    /// Sub-second part in microseconds.
-    pub fn subsec_micros(self) -> u32 {
-        (self.0.rem_euclid(1_000_000_000) / 1_000) as u32
-    }
-    /// This timestamp plus `secs` seconds.
-    pub fn plus_secs(self, secs: u64) -> Self {
-        Timestamp(
-            self.0
-                .saturating_add((secs as i64).saturating_mul(1_000_000_000)),
-        )
-    }
-    /// Seconds from `earlier` to `self` (0 when `earlier` is later).
-    pub fn secs_since(self, earlier: Timestamp) -> u64 {
-        (self.0.saturating_sub(earlier.0).max(0) / 1_000_000_000) as u64
-    }
-}
 
 /// Takes the frames of a source.
 pub trait FrameSink {
@@ -48,6 +15,15 @@ pub trait FrameSink {
     /// The source is about to wait for more input (a pipe or a live interface): whatever is
     /// buffered downstream should be handled now rather than when more frames arrive.
     fn idle(&mut self) {}
+}
+
+/// What a live source tells its sink besides frames.
+pub trait LiveSink: FrameSink {
+    /// No frame came for a while: packet time moves on to `now` (the wall clock of a live
+    /// capture), so flows still expire and `stats` events still go out on an idle link.
+    fn clock(&mut self, now: Timestamp);
+    /// The kernel's counters for interface `iface`, since its capture opened.
+    fn capture_counters(&mut self, iface: &str, counters: CaptureCounters);
 }
 
 impl<F: FnMut(&Frame<'_>)> FrameSink for F {
@@ -69,4 +45,23 @@ pub struct Frame<'a> {
     pub data: &'a [u8],
     /// Length of the packet on the wire.
     pub orig_len: u32,
+}
+
+/// What the kernel and libpcap report for one live interface, since the capture opened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CaptureCounters {
+    /// Packets that passed the filter and reached the capture ring.
+    pub kernel_packets: u64,
+    /// Packets the kernel dropped because the ring was full (the sensor fell behind).
+    pub kernel_drops: u64,
+    /// Packets the interface or its driver dropped.
+    pub kernel_ifdrops: u64,
+}
+
+impl CaptureCounters {
+    pub fn add(&mut self, other: &CaptureCounters) {
+        self.kernel_packets += other.kernel_packets;
+        self.kernel_drops += other.kernel_drops;
+        self.kernel_ifdrops += other.kernel_ifdrops;
+    }
 }

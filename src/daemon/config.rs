@@ -14,11 +14,11 @@ use crate::capture::live::{LiveConfig, DEFAULT_BUFFER_SIZE, DEFAULT_SNAPLEN};
 use crate::detect::signatures::{SignatureError, Signatures};
 use crate::detect::Detector;
 use crate::engine::DEFAULT_DNS_GRACE_SECS;
+use crate::eve::EveTypes;
 use crate::flow::table::{DEFAULT_MEMCAP, MIN_MEMCAP};
 use crate::flow::Timeouts;
 use crate::options::AnalysisOptions;
 use crate::output::targets::{OutputSpec, WebhookSpec};
-use crate::output::EveTypes;
 use crate::pipeline::DEFAULT_STATS_INTERVAL;
 use crate::sensor::SensorOptions;
 pub use crate::sensor::DEFAULT_WARMUP_SECS;
@@ -312,7 +312,7 @@ impl DaemonConfig {
         let mut warnings = Vec::new();
         if let Some(user) = &config.privileges.user {
             if let Err(e) =
-                super::privileges::RunAs::resolve(user, config.privileges.group.as_deref())
+                crate::privileges::RunAs::resolve(user, config.privileges.group.as_deref())
             {
                 warnings.push(e.to_string());
             }

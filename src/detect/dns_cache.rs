@@ -1,7 +1,7 @@
 //! Which addresses DNS answers have resolved, and until when (packet time): the answer's TTL plus
 //! a grace period, since clients keep using an address a little past its TTL. Bounded in size.
 
-use crate::capture::Timestamp;
+use proto::Timestamp;
 use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 

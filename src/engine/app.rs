@@ -4,12 +4,12 @@
 
 use super::context::{event, Ctx};
 use super::output::OutKind;
-use crate::decode::{Packet, Proto};
 use crate::detect::{Detection, Hit, HttpFacts, Scope, Source};
+use crate::eve::Object;
 use crate::flow::stream::{Added, Stream, MAX_BUFFERED};
 use crate::flow::{Direction, FlowMeta};
-use crate::output::eve::Object;
-use crate::proto::{dns, http, tls};
+use proto::decode::{Packet, Proto};
+use proto::{dns, http, tls};
 use serde_json::Value;
 use std::collections::VecDeque;
 
@@ -633,11 +633,7 @@ impl FlowState {
 }
 
 /// Builds the EVE `flow` event of a finished flow.
-pub fn flow_event(
-    meta: &FlowMeta,
-    state: &FlowState,
-    reason: &'static str,
-) -> crate::output::Event {
+pub fn flow_event(meta: &FlowMeta, state: &FlowState, reason: &'static str) -> crate::eve::Event {
     let mut ev = event(meta, Direction::ToServer, meta.last_ts, None, "flow");
     ev.app_proto = state
         .last_app
@@ -652,7 +648,7 @@ pub fn flow_event(
         (_, crate::flow::TcpPhase::Established) => "established",
         (_, crate::flow::TcpPhase::Closed) => "closed",
     };
-    let flow = crate::output::eve::FlowObject {
+    let flow = crate::eve::event::FlowObject {
         pkts_toserver: meta.pkts[0],
         pkts_toclient: meta.pkts[1],
         bytes_toserver: meta.bytes[0],
@@ -665,7 +661,6 @@ pub fn flow_event(
         // The merge stage adds `direct-ip`, which only it can decide.
         alerted: state.alerted & !Detection::DirectIp.bit() != 0,
     };
-    ev.objects
-        .push(("flow", crate::output::eve::Object::Flow(flow)));
+    ev.objects.push(("flow", crate::eve::Object::Flow(flow)));
     ev
 }

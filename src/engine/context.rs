@@ -3,13 +3,13 @@
 
 use super::output::{alerted_offset, OutBuf, OutKind, Output};
 use super::verdicts::ResolvedFlows;
-use crate::capture::Timestamp;
-use crate::decode::Proto;
+use crate::counters::Counters;
 use crate::detect::{Detection, Detector, Hit, Scope};
+use crate::eve::Object;
+use crate::eve::{EveTypes, Event};
 use crate::flow::{Direction, FlowMeta};
-use crate::output::eve::Object;
-use crate::output::summary::Counters;
-use crate::output::{EveTypes, Event};
+use proto::decode::Proto;
+use proto::Timestamp;
 
 /// Per-packet context handed to the handlers.
 pub struct Ctx<'a> {

@@ -8,16 +8,16 @@ pub mod context;
 pub mod output;
 pub mod verdicts;
 
-use crate::capture::Timestamp;
-use crate::decode::{Packet, Proto};
+use crate::counters::Counters;
 use crate::detect::Detector;
+use crate::eve::EveTypes;
+use crate::eve::Object;
 use crate::flow::{Direction, Flow, FlowTable, Timeouts};
-use crate::output::eve::Object;
-use crate::output::summary::Counters;
-use crate::output::EveTypes;
 use app::{flow_event, FlowState};
 use context::Ctx;
 use output::{OutBuf, ShardStats};
+use proto::decode::{Packet, Proto};
+use proto::Timestamp;
 use std::sync::Arc;
 use verdicts::ResolvedFlows;
 

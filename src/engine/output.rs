@@ -8,11 +8,11 @@
 //! merge stage only copies bytes, and every allocation of an event is freed by the thread that
 //! made it.
 
-use crate::capture::Timestamp;
+use crate::counters::Counters;
 use crate::detect::Detection;
+use crate::eve::Event;
 use crate::flow::TableStats;
-use crate::output::summary::Counters;
-use crate::output::Event;
+use proto::Timestamp;
 use std::net::IpAddr;
 
 /// An EVE line (JSON, no newline) in an [`OutBuf`].

@@ -8,8 +8,8 @@ pub mod table;
 
 pub use table::{FlowHandle, FlowTable, TableStats};
 
-use crate::capture::Timestamp;
-use crate::decode::{Packet, Proto};
+use proto::decode::{Packet, Proto};
+use proto::Timestamp;
 use rustc_hash::FxHasher;
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
@@ -147,7 +147,7 @@ pub(crate) fn client_of(pkt: &Packet<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::TcpMeta;
+    use proto::decode::TcpMeta;
 
     fn tcp(src: &str, sport: u16, dst: &str, dport: u16) -> Packet<'static> {
         Packet {

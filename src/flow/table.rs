@@ -5,9 +5,9 @@
 //! (slot, index share, and the app-layer buffers the caller reports) against a hard cap.
 
 use super::{client_of, Direction, Flow, FlowKey, FlowMeta, TcpPhase, Timeouts};
-use crate::capture::Timestamp;
-use crate::decode::{Packet, Proto};
 use hashbrown::HashTable;
+use proto::decode::{Packet, Proto};
+use proto::Timestamp;
 use rustc_hash::FxHasher;
 use std::hash::{Hash, Hasher};
 
@@ -439,7 +439,7 @@ fn flow_id(key: &FlowKey, ts: Timestamp) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::TcpMeta;
+    use proto::decode::TcpMeta;
 
     fn tcp(src: &str, sport: u16, dst: &str, dport: u16, syn: bool, ack: bool) -> Packet<'static> {
         Packet {

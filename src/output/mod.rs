@@ -1,9 +1,8 @@
-//! Output: EVE JSON events and the end-of-run summary.
+//! Where events end up: the EVE writer ([`writer`]), the live sensor's targets (file, stdout,
+//! Unix socket, webhook: [`targets`]) and the end-of-run summary on stderr ([`summary`]).
 
-pub mod eve;
 pub mod summary;
 pub mod targets;
-pub mod types;
+pub mod writer;
 
-pub use eve::{EveWriter, Event, EventSink};
-pub use types::EveTypes;
+pub use writer::EveWriter;

@@ -3,13 +3,13 @@
 //! numbers every item, keeps packet time, and hands packets and timer ticks to a [`Route`]:
 //! straight into the one shard of a single-threaded run, or into batches for worker threads.
 
-use crate::capture::{Frame, FrameSink, Timestamp};
-use crate::decode::defrag::{Datagram, Defragmenter};
-use crate::decode::{decode_frame, decode_transport, Decoded, Packet};
+use crate::capture::{CaptureCounters, Frame, FrameSink, LiveSink};
+use crate::counters::Counters;
 use crate::detect::Detector;
 use crate::engine::PacketInfo;
-use crate::output::summary::CaptureCounters;
-use crate::output::summary::Counters;
+use proto::decode::defrag::{Datagram, Defragmenter};
+use proto::decode::{decode_frame, decode_transport, Decoded, Packet};
+use proto::Timestamp;
 use std::sync::Arc;
 
 /// The bytes a packet was decoded from, for routes that copy it to another thread.
@@ -35,13 +35,8 @@ pub trait Route {
     fn reload(&mut self, seq: u64, detector: &Arc<Detector>);
 }
 
-/// What a live source can tell the pipeline besides frames.
-pub trait Input: FrameSink {
-    /// No frame came for a while: packet time moves on to `now` (the wall clock of a live
-    /// capture), so flows still expire and `stats` events still go out on an idle link.
-    fn clock(&mut self, now: Timestamp);
-    /// The kernel's counters for interface `iface`, since its capture opened.
-    fn capture_counters(&mut self, iface: &str, counters: CaptureCounters);
+/// The pipeline's input: frames, the clock and counters of a live source, and reloads.
+pub trait Input: LiveSink {
     /// Detect with `detector` from the next packet on, in every shard at the same point.
     fn reload(&mut self, detector: Arc<Detector>);
 }
@@ -62,7 +57,7 @@ impl<R: Route> FrameSink for Dispatch<'_, R> {
     }
 }
 
-impl<R: Route> Input for Dispatch<'_, R> {
+impl<R: Route> LiveSink for Dispatch<'_, R> {
     fn clock(&mut self, now: Timestamp) {
         // A live run's uptime counts from its start, with or without packets.
         self.dispatcher.counters.first_ts.get_or_insert(now);
@@ -81,7 +76,9 @@ impl<R: Route> Input for Dispatch<'_, R> {
             }
         }
     }
+}
 
+impl<R: Route> Input for Dispatch<'_, R> {
     fn reload(&mut self, detector: Arc<Detector>) {
         self.dispatcher.seq += 1;
         self.route.reload(self.dispatcher.seq, &detector);

@@ -8,14 +8,14 @@
 //! the order (and every decision) is the same whatever the thread count.
 
 use super::stats::stats_object;
-use crate::capture::Timestamp;
+use crate::counters::Counters;
 use crate::detect::dns_cache::DnsCache;
 use crate::detect::Detection;
 use crate::engine::output::{OutBuf, OutKind, Output, ShardStats};
 use crate::engine::verdicts::ResolvedFlows;
 use crate::engine::SHUTDOWN_SEQ;
-use crate::output::summary::Counters;
-use crate::output::{EveTypes, EventSink};
+use crate::eve::{EveTypes, EventSink};
+use proto::Timestamp;
 use rustc_hash::FxHashSet;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -238,7 +238,7 @@ impl<W: EventSink> Merger<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::Timestamp;
+    use proto::Timestamp;
     use serde_json::Value;
 
     /// Collects the lines written.

@@ -9,19 +9,19 @@ pub mod merge;
 pub mod stats;
 pub mod threads;
 
-use crate::capture::Timestamp;
-use crate::decode::Packet;
+use crate::counters::Counters;
 use crate::detect::Detector;
 use crate::engine::output::{OutBuf, OutKind, Output, ShardStats};
 use crate::engine::verdicts::ResolvedFlows;
 use crate::engine::{Engine, EngineConfig, PacketInfo, SHUTDOWN_SEQ};
+use crate::eve::{EveTypes, EventSink};
 use crate::flow::table::DEFAULT_MEMCAP;
 use crate::flow::Timeouts;
-use crate::output::summary::Counters;
-use crate::output::{EveTypes, EventSink};
 pub use dispatch::Input;
 use dispatch::{Dispatch, Dispatcher, Raw, Route};
 use merge::Merger;
+use proto::decode::Packet;
+use proto::Timestamp;
 use std::sync::Arc;
 use threads::{run_merger, run_worker, Batch, MergeMsg, ThreadedRoute, WORKER_QUEUE};
 

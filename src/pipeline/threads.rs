@@ -5,15 +5,15 @@
 
 use super::dispatch::{Raw, Route};
 use super::merge::Merger;
-use crate::capture::Timestamp;
-use crate::decode::{decode_frame, decode_transport, Decoded, Packet};
+use crate::counters::Counters;
 use crate::detect::Detector;
 use crate::engine::output::{OutBuf, OutKind, Output, ShardStats};
 use crate::engine::{Engine, PacketInfo, SHUTDOWN_SEQ};
+use crate::eve::EventSink;
 use crate::flow::FlowKey;
-use crate::output::summary::Counters;
-use crate::output::EventSink;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use proto::decode::{decode_frame, decode_transport, Decoded, Packet};
+use proto::Timestamp;
 use std::net::IpAddr;
 use std::sync::Arc;
 

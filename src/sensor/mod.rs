@@ -6,11 +6,11 @@ pub mod serve;
 pub mod signals;
 
 use crate::capture::live::{run_live, wall_clock, LiveCapture, LiveConfig, LiveError};
+use crate::counters::Counters;
 use crate::detect::signatures::SignatureError;
 use crate::detect::Detector;
+use crate::eve::EventSink;
 use crate::options::AnalysisOptions;
-use crate::output::summary::Counters;
-use crate::output::EventSink;
 use crate::pipeline::{self, Input};
 pub use signals::Signals;
 use std::ops::ControlFlow;

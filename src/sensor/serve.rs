@@ -5,9 +5,9 @@
 
 use super::{open_captures, run, SensorError, SensorOptions, Signals};
 use crate::capture::live::LiveError;
-use crate::daemon::privileges::{drop_capabilities, PrivilegeError, RunAs};
-use crate::output::summary::Counters;
+use crate::counters::Counters;
 use crate::output::targets::{OutputError, OutputReport, OutputSpec, Outputs};
+use crate::privileges::{drop_capabilities, PrivilegeError, RunAs};
 use std::time::Duration;
 
 /// Longest wait at shutdown for sockets and webhooks to take what is queued.

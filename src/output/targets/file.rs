@@ -6,7 +6,7 @@
 //! writing (a later reopen may revive a file); nothing panics.
 
 use super::report::{TargetKind, TargetReport};
-use crate::output::eve::ALERT_FLUSH_INTERVAL;
+use crate::output::writer::ALERT_FLUSH_INTERVAL;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;

@@ -14,9 +14,9 @@ mod webhook;
 
 pub use report::{OutputReport, TargetKind, TargetReport};
 
-use crate::capture::Timestamp;
-use crate::output::eve::{EventSink, StatsRecord};
+use crate::eve::{event::StatsRecord, EventSink};
 use file::StreamTarget;
+use proto::Timestamp;
 use socket::SocketTarget;
 use std::io;
 use std::path::PathBuf;

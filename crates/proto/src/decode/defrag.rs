@@ -3,7 +3,7 @@
 //! to a fixed number of datagrams, and stale ones expire. Everything dropped is counted.
 
 use super::Fragment;
-use crate::capture::Timestamp;
+use crate::time::Timestamp;
 use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 

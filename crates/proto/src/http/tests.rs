@@ -38,8 +38,7 @@ fn assert_facts(r: &Request, f: &Facts<'_>) {
 /// Suricata's schema for the EVE `http` object (`properties.http` of eve-schema.json), when
 /// the shared corpus is present.
 fn http_schema() -> Option<Value> {
-    let text = std::fs::read_to_string("/work/shared/corpus/eve-schema.json").ok()?;
-    let schema: Value = serde_json::from_str(&text).expect("eve-schema.json parses");
+    let schema = crate::testutil::eve_schema()?;
     Some(
         schema
             .pointer("/properties/http")

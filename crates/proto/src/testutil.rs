@@ -1,0 +1,37 @@
+//! Helpers shared by the unit tests: a constant-seed pseudo-random generator for the bounded
+//! robustness loops (the same inputs on every run).
+
+/// xorshift64 with a caller-chosen constant seed.
+pub(crate) struct XorShift(pub(crate) u64);
+
+impl XorShift {
+    /// The next 64 pseudo-random bits.
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number in `0..n` (0 when `n` is 0).
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Suricata's EVE schema from `../shared/corpus/eve-schema.json` beside the repository, parsed.
+/// `None` when `../shared` is absent (the schema checks are then skipped with a note), except
+/// under `CI=true`, where `../shared` is always there and its absence is a setup error.
+pub(crate) fn eve_schema() -> Option<serde_json::Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpus/eve-schema.json");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Some(serde_json::from_str(&text).expect("eve-schema.json parses")),
+        Err(e) => {
+            let msg = format!("{} unreadable ({e}); schema checks skipped", path.display());
+            assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{msg}");
+            eprintln!("NOTE: {msg}");
+            None
+        }
+    }
+}

@@ -1,5 +1,0 @@
-//! Application-layer parsers, one folder per protocol: bytes in, typed values out, then what EVE logs.
-
-pub mod dns;
-pub mod http;
-pub mod tls;

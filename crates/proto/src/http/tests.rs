@@ -832,7 +832,7 @@ fn repeated_headers_are_joined_and_odd_bytes_are_lossy() {
 /// A random byte, biased towards the bytes HTTP parsing cares about.
 fn interesting_byte(rng: &mut XorShift) -> u8 {
     const INTERESTING: &[u8] = b"\r\n :[]/?#@0123456789GETPOSHCNT\x00\xff";
-    if rng.next() % 2 == 0 {
+    if rng.next().is_multiple_of(2) {
         INTERESTING[rng.below(INTERESTING.len())]
     } else {
         rng.next() as u8

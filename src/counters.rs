@@ -4,6 +4,7 @@
 
 use crate::capture::CaptureCounters;
 use crate::detect::Detection;
+use proto::decode::SkipReason;
 use proto::Timestamp;
 use std::collections::BTreeMap;
 
@@ -13,7 +14,7 @@ pub struct Counters {
     pub packets: u64,
     pub bytes: u64,
     /// Packets skipped, by reason (decode errors, unsupported link types, non-IP).
-    pub skipped: BTreeMap<&'static str, u64>,
+    pub skipped: SkipCounts,
     /// Packets cut by the snaplen: headers used, payload ignored.
     pub snaplen_cut: u64,
     pub flows: u64,
@@ -50,9 +51,7 @@ impl Counters {
     pub fn add(&mut self, other: &Counters) {
         self.packets += other.packets;
         self.bytes += other.bytes;
-        for (k, v) in &other.skipped {
-            *self.skipped.entry(k).or_default() += v;
-        }
+        self.skipped.add(&other.skipped);
         self.snaplen_cut += other.snaplen_cut;
         self.flows += other.flows;
         self.events += other.events;
@@ -94,8 +93,8 @@ impl Counters {
         Some(total)
     }
 
-    pub fn skip(&mut self, reason: &'static str) {
-        *self.skipped.entry(reason).or_default() += 1;
+    pub fn skip(&mut self, reason: SkipReason) {
+        self.skipped.0[reason as usize] += 1;
     }
 
     pub fn alert(&mut self, d: Detection) {
@@ -104,5 +103,31 @@ impl Counters {
 
     pub fn total_alerts(&self) -> u64 {
         self.alerts.values().sum()
+    }
+}
+
+/// Packets skipped, one count per [`SkipReason`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SkipCounts([u64; SkipReason::ALL.len()]);
+
+impl SkipCounts {
+    /// Every count of `other` added in.
+    fn add(&mut self, other: &SkipCounts) {
+        for (mine, theirs) in self.0.iter_mut().zip(other.0) {
+            *mine += theirs;
+        }
+    }
+
+    /// All skipped packets, whatever the reason.
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    /// The reasons that counted a packet, in the order of their names.
+    pub fn nonzero(&self) -> impl Iterator<Item = (SkipReason, u64)> + '_ {
+        SkipReason::ALL
+            .into_iter()
+            .map(|r| (r, self.0[r as usize]))
+            .filter(|(_, n)| *n > 0)
     }
 }

@@ -63,11 +63,11 @@ pub fn render(counters: &Counters, elapsed: Duration) -> String {
             counters.direct_ip_warmup
         );
     }
-    if !counters.skipped.is_empty() {
+    if counters.skipped.total() > 0 {
         let parts: Vec<String> = counters
             .skipped
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
+            .nonzero()
+            .map(|(reason, n)| format!("{} {n}", reason.name()))
             .collect();
         let _ = writeln!(s, "  packets skipped: {}", parts.join(", "));
     }

@@ -8,7 +8,7 @@ use crate::counters::Counters;
 use crate::detect::Detector;
 use crate::engine::PacketInfo;
 use proto::decode::defrag::{Datagram, Defragmenter};
-use proto::decode::{decode_frame, decode_transport, Decoded, Packet};
+use proto::decode::{decode_frame, decode_transport, Decoded, Packet, SkipReason};
 use proto::Timestamp;
 use std::sync::Arc;
 
@@ -135,8 +135,8 @@ impl Dispatcher {
                 };
                 route.packet(&info, &pkt, raw, cut);
             }
-            Decoded::Skip(reason) => self.counters.skip(reason.name()),
-            Decoded::Fragment(_) if cut => self.counters.skip("cut_fragment"),
+            Decoded::Skip(reason) => self.counters.skip(reason),
+            Decoded::Fragment(_) if cut => self.counters.skip(SkipReason::CutFragment),
             Decoded::Fragment(frag) => {
                 self.counters.ip_fragments += 1;
                 let before = self.defrag.stats.too_large + self.defrag.stats.evicted;
@@ -155,8 +155,8 @@ impl Dispatcher {
                             let raw = Raw::Datagram(&dgram, frag.vlan, frag.vlan_count);
                             route.packet(&info, &pkt, raw, false);
                         }
-                        Decoded::Skip(reason) => self.counters.skip(reason.name()),
-                        Decoded::Fragment(_) => self.counters.skip("nested_fragment"),
+                        Decoded::Skip(reason) => self.counters.skip(reason),
+                        Decoded::Fragment(_) => self.counters.skip(SkipReason::NestedFragment),
                     }
                 }
                 self.counters.ip_fragments_dropped +=

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 pub fn stats_object(total: &ShardStats, uptime: u64, pressure: u64, pressure_max: u64) -> Value {
     let c = &total.counters;
     let t = &total.table;
-    let invalid: u64 = c.skipped.values().sum();
+    let invalid = c.skipped.total();
     let mut object = json!({
         "uptime": uptime,
         "decoder": {

@@ -91,9 +91,25 @@ pub enum SkipReason {
     OtherTransport,
     /// The TCP/UDP header is damaged or cut short (often a snaplen cut).
     MalformedTransport,
+    /// An IP fragment cut by the snaplen: its datagram can never be whole.
+    CutFragment,
+    /// A fragment inside a reassembled datagram (fragments are reassembled once, not twice).
+    NestedFragment,
 }
 
 impl SkipReason {
+    /// Every reason, in the order of their names (the summary lists them so).
+    pub const ALL: [SkipReason; 8] = [
+        SkipReason::CutFragment,
+        SkipReason::MalformedIp,
+        SkipReason::MalformedTransport,
+        SkipReason::NestedFragment,
+        SkipReason::NotIp,
+        SkipReason::OtherTransport,
+        SkipReason::TruncatedLink,
+        SkipReason::UnsupportedLinkType,
+    ];
+
     /// Stable name for counters and the summary.
     pub fn name(self) -> &'static str {
         match self {
@@ -103,6 +119,8 @@ impl SkipReason {
             SkipReason::MalformedIp => "malformed_ip",
             SkipReason::OtherTransport => "other_transport",
             SkipReason::MalformedTransport => "malformed_transport",
+            SkipReason::CutFragment => "cut_fragment",
+            SkipReason::NestedFragment => "nested_fragment",
         }
     }
 }

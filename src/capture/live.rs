@@ -4,13 +4,12 @@
 
 use super::{CaptureCounters, Frame, LiveSink};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use proto::decode::link::LINKTYPE_LINUX_SLL2;
 use proto::Timestamp;
 use std::ops::ControlFlow;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// LINKTYPE_LINUX_SLL2: the `any` pseudo-interface's link type with the interface index.
-const LINKTYPE_LINUX_SLL2: i32 = 276;
 /// Longest wait for packets before the caller gets control back (signals, time, idle flush).
 pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// Default bytes kept of each packet: whole packets.

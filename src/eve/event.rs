@@ -3,6 +3,7 @@
 //! [`StatsRecord`] is the `stats` event, which has no flow.
 
 use crate::detect::Hit;
+use proto::text::{JsonText, SuricataIp};
 use proto::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
@@ -15,7 +16,7 @@ pub fn format_timestamp(ts: Timestamp) -> String {
 
 /// Formats an address as Suricata does (IPv6 fully expanded, e.g. `2001:0db8:0000:...`).
 pub fn format_ip(ip: IpAddr) -> String {
-    IpDisplay(ip).to_string()
+    SuricataIp(ip).to_string()
 }
 
 /// One EVE record.
@@ -124,25 +125,6 @@ impl std::fmt::Display for TsDisplay {
     }
 }
 
-/// An address as Suricata writes it, formatted straight into the output.
-struct IpDisplay(IpAddr);
-
-impl std::fmt::Display for IpDisplay {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            IpAddr::V4(v4) => write!(f, "{v4}"),
-            IpAddr::V6(v6) => {
-                let s = v6.segments();
-                write!(
-                    f,
-                    "{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}",
-                    s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
-                )
-            }
-        }
-    }
-}
-
 fn ser_ts<S: serde::Serializer>(ts: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&TsDisplay(*ts))
 }
@@ -151,7 +133,7 @@ impl Serialize for Event {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("timestamp", &DisplayStr(TsDisplay(self.timestamp)))?;
+        m.serialize_entry("timestamp", &JsonText(TsDisplay(self.timestamp)))?;
         m.serialize_entry("flow_id", &self.flow_id)?;
         if let Some(n) = self.pcap_cnt {
             m.serialize_entry("pcap_cnt", &n)?;
@@ -160,9 +142,9 @@ impl Serialize for Event {
         if !self.vlan.is_empty() {
             m.serialize_entry("vlan", &self.vlan)?;
         }
-        m.serialize_entry("src_ip", &DisplayStr(IpDisplay(self.src_ip)))?;
+        m.serialize_entry("src_ip", &JsonText(SuricataIp(self.src_ip)))?;
         m.serialize_entry("src_port", &self.src_port)?;
-        m.serialize_entry("dest_ip", &DisplayStr(IpDisplay(self.dest_ip)))?;
+        m.serialize_entry("dest_ip", &JsonText(SuricataIp(self.dest_ip)))?;
         m.serialize_entry("dest_port", &self.dest_port)?;
         m.serialize_entry("proto", self.proto)?;
         for (key, value) in [
@@ -178,15 +160,6 @@ impl Serialize for Event {
             m.serialize_entry(key, object)?;
         }
         m.end()
-    }
-}
-
-/// Serialises a `Display` value as a JSON string without building a `String` first.
-struct DisplayStr<T>(T);
-
-impl<T: std::fmt::Display> Serialize for DisplayStr<T> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&self.0)
     }
 }
 

@@ -9,6 +9,7 @@ pub mod dns;
 pub mod http;
 #[cfg(test)]
 mod testutil;
+pub mod text;
 pub mod time;
 pub mod tls;
 

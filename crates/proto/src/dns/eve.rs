@@ -7,12 +7,12 @@
 //! and empty arrays are left out. Additionals are not logged.
 
 use std::borrow::Cow;
-use std::net::Ipv6Addr;
 
 use serde_json::{json, Map, Value};
 
 use super::rdata::Soa;
 use super::{Answer, DnsMessage, Rdata};
+use crate::text::SuricataIp;
 
 /// Header flag bits logged as booleans when set, in Suricata's order.
 pub(super) const FLAG_BITS: [(u16, &str); 6] = [
@@ -145,7 +145,7 @@ fn record_entry(answer: &Answer, part: Part, txt: Option<Value>) -> Value {
 fn insert_rdata(entry: &mut Map<String, Value>, answer: &Answer, part: Part) {
     let name_rdata = match &answer.rdata {
         Rdata::A(v4) => Some(v4.to_string()),
-        Rdata::Aaaa(v6) => Some(ipv6_text(v6)),
+        Rdata::Aaaa(v6) => Some(SuricataIp((*v6).into()).to_string()),
         Rdata::Name(name) | Rdata::Mx { exchange: name, .. } => Some(name.clone()),
         Rdata::Null(bytes) => Some(super::bytes_to_string(bytes)),
         Rdata::Soa(soa) => {
@@ -184,7 +184,7 @@ fn insert_rdata(entry: &mut Map<String, Value>, answer: &Answer, part: Part) {
 fn grouped_values(rdata: &Rdata) -> Vec<Value> {
     match rdata {
         Rdata::A(v4) => vec![json!(v4.to_string())],
-        Rdata::Aaaa(v6) => vec![json!(ipv6_text(v6))],
+        Rdata::Aaaa(v6) => vec![json!(SuricataIp((*v6).into()).to_string())],
         Rdata::Name(name) | Rdata::Mx { exchange: name, .. } => vec![json!(name)],
         Rdata::Txt(strings) => strings.iter().map(|s| json!(s)).collect(),
         Rdata::Null(bytes) => vec![json!(super::bytes_to_string(bytes))],
@@ -231,12 +231,6 @@ fn soa_value(soa: &Soa) -> Value {
         obj.insert(key.into(), json!(value));
     }
     Value::Object(obj)
-}
-
-/// Suricata prints IPv6 uncompressed: 8 groups of 4 lowercase hex digits.
-fn ipv6_text(addr: &Ipv6Addr) -> String {
-    let groups: Vec<String> = addr.segments().iter().map(|g| format!("{g:04x}")).collect();
-    groups.join(":")
 }
 
 /// Record type mnemonic as Suricata prints it, else the number.

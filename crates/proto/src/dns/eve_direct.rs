@@ -9,6 +9,7 @@ use serde_json::value::RawValue;
 use super::eve::{rcode_name, rrtype_name, FLAG_BITS};
 use super::rdata::Soa;
 use super::{Answer, DnsMessage, Question, Rdata};
+use crate::text::{JsonText as Text, SuricataIp};
 
 impl DnsMessage {
     /// The EVE `dns` object, serialised: what [`DnsMessage::eve`] builds, written directly.
@@ -23,29 +24,6 @@ impl DnsMessage {
 struct DnsEve<'a> {
     msg: &'a DnsMessage,
     tx_id: u64,
-}
-
-/// `Display` as a JSON string without an intermediate `String`.
-struct Text<T>(T);
-
-impl<T: std::fmt::Display> Serialize for Text<T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&self.0)
-    }
-}
-
-/// Suricata's IPv6 text: 8 groups of 4 lowercase hex digits.
-struct Ipv6Text(std::net::Ipv6Addr);
-
-impl std::fmt::Display for Ipv6Text {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let s = self.0.segments();
-        write!(
-            f,
-            "{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}",
-            s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
-        )
-    }
 }
 
 impl Serialize for DnsEve<'_> {
@@ -158,7 +136,7 @@ impl Serialize for RecordEntry<'_> {
         let mut text_rdata = true;
         match &a.rdata {
             Rdata::A(v4) => map.serialize_entry("rdata", &Text(v4))?,
-            Rdata::Aaaa(v6) => map.serialize_entry("rdata", &Text(Ipv6Text(*v6)))?,
+            Rdata::Aaaa(v6) => map.serialize_entry("rdata", &Text(SuricataIp((*v6).into())))?,
             Rdata::Name(name) | Rdata::Mx { exchange: name, .. } => {
                 map.serialize_entry("rdata", name)?
             }
@@ -230,7 +208,7 @@ impl Serialize for GroupedValues<'_> {
         for a in self.0.iter().filter(|a| a.rtype == self.1) {
             match &a.rdata {
                 Rdata::A(v4) => seq.serialize_element(&Text(v4))?,
-                Rdata::Aaaa(v6) => seq.serialize_element(&Text(Ipv6Text(*v6)))?,
+                Rdata::Aaaa(v6) => seq.serialize_element(&Text(SuricataIp((*v6).into())))?,
                 Rdata::Name(name) | Rdata::Mx { exchange: name, .. } => {
                     seq.serialize_element(name)?
                 }

@@ -13,7 +13,7 @@ use tls_parser::{
 use super::fingerprint;
 
 /// Handshake message type of a ClientHello (TLS and SSLv2 alike).
-const CLIENT_HELLO: u8 = 1;
+pub(super) const CLIENT_HELLO: u8 = 1;
 
 /// Why a ClientHello could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -18,7 +18,7 @@ mod vectors;
 pub use fingerprint::{is_grease, version_name};
 pub use hello::{parse_client_hello_message, ClientHello, TlsError};
 
-use hello::{be_u24, parse_sslv2_client_hello};
+use hello::{be_u24, parse_sslv2_client_hello, CLIENT_HELLO};
 
 /// Largest ClientHello handshake message (header included) that is reassembled.
 pub const MAX_HELLO_LEN: usize = 64 * 1024;
@@ -35,8 +35,6 @@ const ALERT: u8 = 21;
 const HANDSHAKE: u8 = 22;
 const APPLICATION_DATA: u8 = 23;
 const HEARTBEAT: u8 = 24;
-/// Handshake type of a ClientHello.
-const CLIENT_HELLO: u8 = 1;
 
 /// Result of a quick look at the start of a client-to-server stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -115,7 +115,7 @@ pub fn check_capture_file(path: &Path) -> Result<(), CaptureError> {
         source,
     })?;
     if path.is_dir() {
-        return Err(CaptureError::NotACapture {
+        return Err(CaptureError::IsDirectory {
             path: path.to_owned(),
         });
     }
@@ -175,84 +175,14 @@ fn read_blocks(
     sink: &mut (impl FrameSink + ?Sized),
 ) -> FileReport {
     let mut report = FileReport::default();
-    let mut legacy_linktype = 1i32;
-    let mut legacy_units = 1_000_000u64;
-    let mut interfaces: Vec<Interface> = Vec::new();
+    let mut framing = Framing::default();
     let mut buffer_size = INITIAL_BUFFER;
     loop {
         match reader.next() {
             Ok((offset, block)) => {
-                match block {
-                    PcapBlockOwned::LegacyHeader(hdr) => {
-                        legacy_linktype = hdr.network.0;
-                        legacy_units = if hdr.is_nanosecond_precision() {
-                            1_000_000_000
-                        } else {
-                            1_000_000
-                        };
-                    }
-                    PcapBlockOwned::Legacy(b) => {
-                        report.frames += 1;
-                        let caplen = (b.caplen as usize).min(b.data.len());
-                        sink.frame(&Frame {
-                            index: report.frames,
-                            ts: Timestamp::from_parts(
-                                b.ts_sec as i64,
-                                b.ts_usec as u64,
-                                legacy_units,
-                            ),
-                            linktype: legacy_linktype,
-                            data: &b.data[..caplen],
-                            orig_len: b.origlen,
-                        });
-                    }
-                    PcapBlockOwned::NG(Block::SectionHeader(_)) => interfaces.clear(),
-                    PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
-                        interfaces.push(Interface {
-                            linktype: idb.linktype.0,
-                            units_per_sec: idb.ts_resolution().unwrap_or(1_000_000),
-                            ts_offset: idb.if_tsoffset,
-                        });
-                    }
-                    PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
-                        report.frames += 1;
-                        match interfaces.get(epb.if_id as usize) {
-                            Some(ifc) => {
-                                let raw = ((epb.ts_high as u64) << 32) | epb.ts_low as u64;
-                                let units = ifc.units_per_sec.max(1);
-                                let secs = (raw / units) as i64 + ifc.ts_offset;
-                                let caplen = (epb.caplen as usize).min(epb.data.len());
-                                sink.frame(&Frame {
-                                    index: report.frames,
-                                    ts: Timestamp::from_parts(secs, raw % units, units),
-                                    linktype: ifc.linktype,
-                                    data: &epb.data[..caplen],
-                                    orig_len: epb.origlen,
-                                });
-                            }
-                            None => {
-                                report.damage = Some(format!(
-                                    "packet {} at byte {} names interface {} that no Interface Description Block declared",
-                                    report.frames, report.bytes, epb.if_id
-                                ));
-                                return report;
-                            }
-                        }
-                    }
-                    PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
-                        report.frames += 1;
-                        if let Some(ifc) = interfaces.first() {
-                            let caplen = (spb.origlen as usize).min(spb.data.len());
-                            sink.frame(&Frame {
-                                index: report.frames,
-                                ts: Timestamp::default(),
-                                linktype: ifc.linktype,
-                                data: &spb.data[..caplen],
-                                orig_len: spb.origlen,
-                            });
-                        }
-                    }
-                    PcapBlockOwned::NG(_) => report.skipped_blocks += 1,
+                if let Err(damage) = framing.on_block(block, &mut report, sink) {
+                    report.damage = Some(damage);
+                    return report;
                 }
                 report.bytes += offset as u64;
                 reader.consume(offset);
@@ -294,6 +224,100 @@ fn read_blocks(
                 return report;
             }
         }
+    }
+}
+
+/// What the blocks read so far say about the frames that follow: a legacy file's link type and
+/// time unit, a pcapng section's interfaces.
+struct Framing {
+    legacy_linktype: i32,
+    legacy_units: u64,
+    interfaces: Vec<Interface>,
+}
+
+impl Default for Framing {
+    fn default() -> Self {
+        Framing {
+            legacy_linktype: 1,
+            legacy_units: 1_000_000,
+            interfaces: Vec::new(),
+        }
+    }
+}
+
+impl Framing {
+    /// Takes one block: a header updates the framing, a packet goes to `sink` as a frame.
+    /// `Err` describes damage that ends the read.
+    fn on_block(
+        &mut self,
+        block: PcapBlockOwned<'_>,
+        report: &mut FileReport,
+        sink: &mut (impl FrameSink + ?Sized),
+    ) -> Result<(), String> {
+        match block {
+            PcapBlockOwned::LegacyHeader(hdr) => {
+                self.legacy_linktype = hdr.network.0;
+                self.legacy_units = if hdr.is_nanosecond_precision() {
+                    1_000_000_000
+                } else {
+                    1_000_000
+                };
+            }
+            PcapBlockOwned::Legacy(b) => {
+                report.frames += 1;
+                let caplen = (b.caplen as usize).min(b.data.len());
+                sink.frame(&Frame {
+                    index: report.frames,
+                    ts: Timestamp::from_parts(b.ts_sec as i64, b.ts_usec as u64, self.legacy_units),
+                    linktype: self.legacy_linktype,
+                    data: &b.data[..caplen],
+                    orig_len: b.origlen,
+                });
+            }
+            PcapBlockOwned::NG(Block::SectionHeader(_)) => self.interfaces.clear(),
+            PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                self.interfaces.push(Interface {
+                    linktype: idb.linktype.0,
+                    units_per_sec: idb.ts_resolution().unwrap_or(1_000_000),
+                    ts_offset: idb.if_tsoffset,
+                });
+            }
+            PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                report.frames += 1;
+                let Some(ifc) = self.interfaces.get(epb.if_id as usize) else {
+                    return Err(format!(
+                        "packet {} at byte {} names interface {} that no Interface Description Block declared",
+                        report.frames, report.bytes, epb.if_id
+                    ));
+                };
+                let raw = ((epb.ts_high as u64) << 32) | epb.ts_low as u64;
+                let units = ifc.units_per_sec.max(1);
+                let secs = (raw / units) as i64 + ifc.ts_offset;
+                let caplen = (epb.caplen as usize).min(epb.data.len());
+                sink.frame(&Frame {
+                    index: report.frames,
+                    ts: Timestamp::from_parts(secs, raw % units, units),
+                    linktype: ifc.linktype,
+                    data: &epb.data[..caplen],
+                    orig_len: epb.origlen,
+                });
+            }
+            PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                report.frames += 1;
+                if let Some(ifc) = self.interfaces.first() {
+                    let caplen = (spb.origlen as usize).min(spb.data.len());
+                    sink.frame(&Frame {
+                        index: report.frames,
+                        ts: Timestamp::default(),
+                        linktype: ifc.linktype,
+                        data: &spb.data[..caplen],
+                        orig_len: spb.origlen,
+                    });
+                }
+            }
+            PcapBlockOwned::NG(_) => report.skipped_blocks += 1,
+        }
+        Ok(())
     }
 }
 

@@ -21,7 +21,6 @@ mod rdata;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use domain::base::Message;
@@ -376,64 +375,5 @@ impl DnsMessage {
                 Rdata::Aaaa(v6) => Some((IpAddr::V6(v6), a.ttl)),
                 _ => None,
             })
-    }
-
-    /// Every (ip, ttl) this response resolves, with the name it answers:
-    /// the question name when the record's owner is that name or is reached
-    /// from it through the message's CNAME chain, else the owner name.
-    /// Empty for requests.
-    pub fn resolved_addrs(&self) -> Vec<(String, IpAddr, u32)> {
-        if !self.is_response {
-            return Vec::new();
-        }
-        let aliases = self.query_aliases();
-        let qname = self.queries.first().map(|q| q.name.as_str());
-        self.answers
-            .iter()
-            .filter_map(|a| {
-                let ip = match a.rdata {
-                    Rdata::A(v4) => IpAddr::V4(v4),
-                    Rdata::Aaaa(v6) => IpAddr::V6(v6),
-                    _ => return None,
-                };
-                let is_alias = aliases.contains(&a.name.to_ascii_lowercase());
-                let name = match qname {
-                    Some(q) if is_alias => q,
-                    _ => a.name.as_str(),
-                };
-                Some((name.to_owned(), ip, a.ttl))
-            })
-            .collect()
-    }
-
-    /// The first question's name and every CNAME target chained from it,
-    /// lowercased (walked once over a map, so linear in the answers).
-    fn query_aliases(&self) -> HashSet<String> {
-        let mut chain = HashSet::new();
-        let Some(first) = self.queries.first() else {
-            return chain;
-        };
-        let mut links: HashMap<String, Vec<&str>> = HashMap::new();
-        for a in self.answers.iter().filter(|a| a.rtype == rtype::CNAME) {
-            if let Rdata::Name(target) = &a.rdata {
-                links
-                    .entry(a.name.to_ascii_lowercase())
-                    .or_default()
-                    .push(target);
-            }
-        }
-        let mut todo = vec![first.name.to_ascii_lowercase()];
-        while let Some(name) = todo.pop() {
-            if let Some(targets) = links.get(&name) {
-                todo.extend(
-                    targets
-                        .iter()
-                        .map(|t| t.to_ascii_lowercase())
-                        .filter(|t| !chain.contains(t)),
-                );
-            }
-            chain.insert(name);
-        }
-        chain
     }
 }

@@ -12,43 +12,43 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, Default)]
 pub struct Counters {
     pub packets: u64,
-    pub bytes: u64,
+    pub(crate) bytes: u64,
     /// Packets skipped, by reason (decode errors, unsupported link types, non-IP).
-    pub skipped: SkipCounts,
+    pub(crate) skipped: SkipCounts,
     /// Packets cut by the snaplen: headers used, payload ignored.
-    pub snaplen_cut: u64,
-    pub flows: u64,
-    pub events: u64,
-    pub alerts: BTreeMap<Detection, u64>,
-    pub tls_client_hellos: u64,
-    pub dns_messages: u64,
-    pub dns_parse_errors: u64,
-    pub http_requests: u64,
-    pub tcp_gaps: u64,
+    pub(crate) snaplen_cut: u64,
+    pub(crate) flows: u64,
+    pub(crate) events: u64,
+    pub(crate) alerts: BTreeMap<Detection, u64>,
+    pub(crate) tls_client_hellos: u64,
+    pub(crate) dns_messages: u64,
+    pub(crate) dns_parse_errors: u64,
+    pub(crate) http_requests: u64,
+    pub(crate) tcp_gaps: u64,
     /// Flows whose app layer was abandoned because a buffer limit was reached.
-    pub stream_overflows: u64,
-    pub ip_fragments: u64,
-    pub ip_reassembled: u64,
-    pub ip_fragments_dropped: u64,
+    pub(crate) stream_overflows: u64,
+    pub(crate) ip_fragments: u64,
+    pub(crate) ip_reassembled: u64,
+    pub(crate) ip_fragments_dropped: u64,
     /// Flows ended by their idle timeout.
-    pub flows_timed_out: u64,
+    pub(crate) flows_timed_out: u64,
     /// Flows evicted to stay under the flow memcap.
-    pub flows_evicted: u64,
+    pub(crate) flows_evicted: u64,
     /// The flow memcap (all shards) and the most flow memory in use at once (sum of the shards'
     /// peaks).
-    pub flow_memcap: u64,
-    pub flow_peak_memuse: u64,
+    pub(crate) flow_memcap: u64,
+    pub(crate) flow_peak_memuse: u64,
     /// Time of the first packet (a live run: of its start, when that came first).
-    pub first_ts: Option<Timestamp>,
+    pub(crate) first_ts: Option<Timestamp>,
     /// Live capture counters, per interface (empty for capture files).
-    pub capture: BTreeMap<String, CaptureCounters>,
+    pub(crate) capture: BTreeMap<String, CaptureCounters>,
     /// `direct-ip` candidates not raised because their flow started during the live warm-up.
-    pub direct_ip_warmup: u64,
+    pub(crate) direct_ip_warmup: u64,
 }
 
 impl Counters {
     /// Adds every count of `other` into `self` (shards, dispatcher and merge stage).
-    pub fn add(&mut self, other: &Counters) {
+    pub(crate) fn add(&mut self, other: &Counters) {
         self.packets += other.packets;
         self.bytes += other.bytes;
         self.skipped.add(&other.skipped);
@@ -82,7 +82,7 @@ impl Counters {
     }
 
     /// The capture counters of every interface together.
-    pub fn capture_total(&self) -> Option<CaptureCounters> {
+    pub(crate) fn capture_total(&self) -> Option<CaptureCounters> {
         if self.capture.is_empty() {
             return None;
         }
@@ -93,11 +93,11 @@ impl Counters {
         Some(total)
     }
 
-    pub fn skip(&mut self, reason: SkipReason) {
+    pub(crate) fn skip(&mut self, reason: SkipReason) {
         self.skipped.0[reason as usize] += 1;
     }
 
-    pub fn alert(&mut self, d: Detection) {
+    pub(crate) fn alert(&mut self, d: Detection) {
         *self.alerts.entry(d).or_default() += 1;
     }
 
@@ -108,7 +108,7 @@ impl Counters {
 
 /// Packets skipped, one count per [`SkipReason`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SkipCounts([u64; SkipReason::ALL.len()]);
+pub(crate) struct SkipCounts([u64; SkipReason::ALL.len()]);
 
 impl SkipCounts {
     /// Every count of `other` added in.
@@ -119,12 +119,12 @@ impl SkipCounts {
     }
 
     /// All skipped packets, whatever the reason.
-    pub fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.0.iter().sum()
     }
 
     /// The reasons that counted a packet, in the order of their names.
-    pub fn nonzero(&self) -> impl Iterator<Item = (SkipReason, u64)> + '_ {
+    pub(crate) fn nonzero(&self) -> impl Iterator<Item = (SkipReason, u64)> + '_ {
         SkipReason::ALL
             .into_iter()
             .map(|r| (r, self.0[r as usize]))

@@ -52,10 +52,10 @@ const STATUS: &str = "/proc/thread-self/status";
 /// A resolved run-as identity.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunAs {
-    pub user: String,
-    pub uid: u32,
-    pub group: String,
-    pub gid: u32,
+    pub(crate) user: String,
+    pub(crate) uid: u32,
+    pub(crate) group: String,
+    pub(crate) gid: u32,
 }
 
 /// Why privileges could not be dropped. The daemon must not go on running.
@@ -126,7 +126,7 @@ impl RunAs {
     /// Hands the file at `path` over to this user and group, so that it can reopen the file after
     /// the drop (a file output after logrotate). A symbolic link is changed itself, never its
     /// target. Needs `CAP_CHOWN`: call it before [`RunAs::switch`].
-    pub fn chown(&self, path: &Path) -> Result<(), PrivilegeError> {
+    pub(crate) fn chown(&self, path: &Path) -> Result<(), PrivilegeError> {
         nix::unistd::fchownat(
             nix::fcntl::AT_FDCWD,
             path,
@@ -141,7 +141,7 @@ impl RunAs {
     }
 
     /// Becomes this user and group and clears every capability (see the module documentation).
-    pub fn switch(&self) -> Result<PrivilegeReport, PrivilegeError> {
+    pub(crate) fn switch(&self) -> Result<PrivilegeReport, PrivilegeError> {
         drop_to(Some(self))
     }
 }
@@ -156,32 +156,23 @@ impl fmt::Display for RunAs {
     }
 }
 
-/// Becomes `user` (and `group`, default the user's primary group), drops the supplementary
-/// groups, clears every capability set and sets `no_new_privs`. Call it after the captures and
-/// outputs are open, before starting other threads.
-pub fn drop_privileges(user: &str, group: Option<&str>) -> Result<PrivilegeReport, PrivilegeError> {
-    RunAs::resolve(user, group)?.switch()
-}
-
 /// Clears every capability set and sets `no_new_privs` without changing user: for a daemon with
 /// no `privileges.user`. Started as root, it stays uid 0, but without capabilities root is only
 /// the owner of root's files.
-pub fn drop_capabilities() -> Result<PrivilegeReport, PrivilegeError> {
+pub(crate) fn drop_capabilities() -> Result<PrivilegeReport, PrivilegeError> {
     drop_to(None)
 }
 
 /// What a drop did.
 #[derive(Clone, Debug)]
-pub struct PrivilegeReport {
-    /// The credentials before.
-    pub before: Credentials,
+pub(crate) struct PrivilegeReport {
     /// The credentials after, checked.
-    pub after: Credentials,
+    pub(crate) after: Credentials,
     /// Whether the bounding set was emptied (it needs `CAP_SETPCAP`).
-    pub bounding_cleared: bool,
+    pub(crate) bounding_cleared: bool,
     /// Threads in the process at the drop; more than one means some kept their bounding set and
     /// `no_new_privs` flag.
-    pub threads: usize,
+    pub(crate) threads: usize,
 }
 
 impl fmt::Display for PrivilegeReport {
@@ -244,7 +235,6 @@ fn drop_to(run_as: Option<&RunAs>) -> Result<PrivilegeReport, PrivilegeError> {
     verify(&after, run_as, bounding_cleared)?;
     let threads = std::fs::read_dir("/proc/self/task").map_or(1, Iterator::count);
     Ok(PrivilegeReport {
-        before,
         after,
         bounding_cleared,
         threads,
@@ -320,25 +310,25 @@ fn verify(
 
 /// The credentials of a thread, as `/proc/<pid>/task/<tid>/status` shows them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Credentials {
+pub(crate) struct Credentials {
     /// Real, effective, saved and filesystem uid.
-    pub uid: [u32; 4],
+    pub(crate) uid: [u32; 4],
     /// Real, effective, saved and filesystem gid.
-    pub gid: [u32; 4],
+    pub(crate) gid: [u32; 4],
     /// Supplementary groups.
-    pub groups: Vec<u32>,
+    pub(crate) groups: Vec<u32>,
     /// Capability sets, as bit masks (bit n is capability n).
-    pub cap_inh: u64,
-    pub cap_prm: u64,
-    pub cap_eff: u64,
-    pub cap_bnd: u64,
-    pub cap_amb: u64,
-    pub no_new_privs: bool,
+    pub(crate) cap_inh: u64,
+    pub(crate) cap_prm: u64,
+    pub(crate) cap_eff: u64,
+    pub(crate) cap_bnd: u64,
+    pub(crate) cap_amb: u64,
+    pub(crate) no_new_privs: bool,
 }
 
 /// The calling thread's credentials, from `/proc/thread-self/status` (`/proc/self/status` would
 /// show the main thread's).
-pub fn current_credentials() -> std::io::Result<Credentials> {
+pub(crate) fn current_credentials() -> std::io::Result<Credentials> {
     let status = std::fs::read_to_string(STATUS)?;
     Credentials::parse(&status).ok_or_else(|| {
         std::io::Error::new(
@@ -351,7 +341,7 @@ pub fn current_credentials() -> std::io::Result<Credentials> {
 impl Credentials {
     /// Reads the `Uid`, `Gid`, `Groups`, `Cap*` and `NoNewPrivs` lines of a `status` file; other
     /// lines are ignored. `None` when a line is missing or malformed.
-    pub fn parse(status: &str) -> Option<Credentials> {
+    pub(crate) fn parse(status: &str) -> Option<Credentials> {
         let field = |name: &str| {
             status.lines().find_map(|line| {
                 let (key, value) = line.split_once(':')?;
@@ -513,7 +503,7 @@ mod tests {
             println!("BEFORE opened");
         }
         let report = match mode {
-            "nobody" | "already-nobody" => drop_privileges("nobody", None),
+            "nobody" | "already-nobody" => RunAs::resolve("nobody", None).and_then(|r| r.switch()),
             _ => drop_capabilities(),
         };
         let report = report.unwrap_or_else(|e| panic!("drop: {e}"));

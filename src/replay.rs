@@ -22,7 +22,7 @@ pub enum EveTarget {
 /// What to replay and how.
 #[derive(Clone, Debug)]
 pub struct ReplayOptions {
-    pub pcaps: Vec<PathBuf>,
+    pub(crate) pcaps: Vec<PathBuf>,
     pub eve: EveTarget,
     pub analysis: AnalysisOptions,
 }

@@ -41,13 +41,13 @@ pub enum CaptureError {
 #[derive(Debug, Default, Clone)]
 pub struct FileReport {
     /// Frames handed to the callback.
-    pub frames: u64,
+    pub(crate) frames: u64,
     /// Bytes of the file read and understood.
-    pub bytes: u64,
+    pub(crate) bytes: u64,
     /// Set when the file ends early or is corrupt: where, and what was wrong.
-    pub damage: Option<String>,
+    pub(crate) damage: Option<String>,
     /// pcapng blocks that carry no packets and were skipped on purpose (statistics, secrets, ...).
-    pub skipped_blocks: u64,
+    pub(crate) skipped_blocks: u64,
 }
 
 /// Link type and timestamp resolution of one pcapng interface.
@@ -59,7 +59,7 @@ struct Interface {
 }
 
 /// Whether `path` names standard input.
-pub fn is_stdin(path: &Path) -> bool {
+pub(crate) fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
@@ -106,7 +106,7 @@ fn stdin_reader() -> std::io::Result<Box<dyn Read + Send>> {
 
 /// Checks that `path` can be opened and starts with a pcap or pcapng header (standard input is
 /// checked as it is read: it cannot be read twice).
-pub fn check_capture_file(path: &Path) -> Result<(), CaptureError> {
+pub(crate) fn check_capture_file(path: &Path) -> Result<(), CaptureError> {
     if is_stdin(path) {
         return Ok(());
     }

@@ -11,18 +11,18 @@ use std::os::fd::AsFd;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Longest wait for packets before the caller gets control back (signals, time, idle flush).
-pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// Default bytes kept of each packet: whole packets.
-pub const DEFAULT_SNAPLEN: u32 = 65_535;
+pub(crate) const DEFAULT_SNAPLEN: u32 = 65_535;
 /// Default kernel ring buffer per interface.
-pub const DEFAULT_BUFFER_SIZE: usize = 64 << 20;
+pub(crate) const DEFAULT_BUFFER_SIZE: usize = 64 << 20;
 /// Longest a packet waits in a partly filled block of the kernel ring (TPACKET_V3) before the
 /// block is handed over: the capture's share of alert latency. Immediate mode would hand over
 /// every packet at once but makes libpcap use TPACKET_V2, whose fixed-size slots fit only about
 /// a thousand frames in 64 MiB on interfaces with offloads (each slot holds a 64 KiB packet):
 /// it dropped 2.6 to 46 % of a `tcpreplay --topspeed` load that tcpdump took without a drop.
 /// Suricata's AF_PACKET default block timeout is the same 10 ms.
-pub const BLOCK_TIMEOUT: Duration = Duration::from_millis(10);
+pub(crate) const BLOCK_TIMEOUT: Duration = Duration::from_millis(10);
 /// Frames read from one interface before the others get their turn.
 const BURST: usize = 1024;
 /// How often the kernel's counters are read.
@@ -112,7 +112,7 @@ fn open_hint(e: &pcap::Error) -> &'static str {
 impl LiveCapture {
     /// Opens `config.interface` for non-blocking reads from a TPACKET_V3 ring whose blocks are
     /// handed over when full or after [`BLOCK_TIMEOUT`], with the filter applied.
-    pub fn open(config: &LiveConfig) -> Result<LiveCapture, LiveError> {
+    pub(crate) fn open(config: &LiveConfig) -> Result<LiveCapture, LiveError> {
         let interface = config.interface.clone();
         let open_err = |source: pcap::Error| LiveError::Open {
             interface: interface.clone(),
@@ -155,17 +155,17 @@ impl LiveCapture {
     }
 
     /// The interface name.
-    pub fn interface(&self) -> &str {
+    pub(crate) fn interface(&self) -> &str {
         &self.interface
     }
 
     /// The link type frames arrive with.
-    pub fn linktype(&self) -> i32 {
+    pub(crate) fn linktype(&self) -> i32 {
         self.linktype
     }
 
     /// Reads the kernel's counters; libpcap's 32-bit counters wrap, the totals do not.
-    pub fn counters(&mut self) -> CaptureCounters {
+    pub(crate) fn counters(&mut self) -> CaptureCounters {
         if let Ok(s) = self.cap.stats() {
             let now = [s.received, s.dropped, s.if_dropped];
             let delta = |i: usize| u64::from(now[i].wrapping_sub(self.last[i]));
@@ -214,7 +214,7 @@ impl LiveCapture {
 }
 
 /// The wall clock as packet time.
-pub fn wall_clock() -> Timestamp {
+pub(crate) fn wall_clock() -> Timestamp {
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -225,7 +225,7 @@ pub fn wall_clock() -> Timestamp {
 /// and at least every [`POLL_INTERVAL`]: it is where signals are looked at. When no frame is
 /// waiting, packet time moves to the wall clock and the pipeline is told it is idle; the
 /// kernel's counters are handed on every second and once more at the end.
-pub fn run_live<I: LiveSink + ?Sized>(
+pub(crate) fn run_live<I: LiveSink + ?Sized>(
     captures: &mut [LiveCapture],
     input: &mut I,
     mut between: impl FnMut(&mut I) -> ControlFlow<()>,

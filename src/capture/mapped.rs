@@ -22,7 +22,7 @@ use pcap_parser::{PcapBlockOwned, PcapError};
 use std::fs::File;
 
 /// Maps `file` read-only. `None` for an empty file (nothing to map).
-pub fn map(file: &File) -> std::io::Result<Option<Mmap>> {
+pub(crate) fn map(file: &File) -> std::io::Result<Option<Mmap>> {
     if file.metadata()?.len() == 0 {
         return Ok(None);
     }
@@ -72,7 +72,7 @@ enum Format {
 const WINDOW: usize = 4 << 20;
 
 /// Blocks of a capture held in memory, as pcap-parser's reader trait.
-pub struct SliceReader<'a> {
+pub(crate) struct SliceReader<'a> {
     data: &'a [u8],
     /// The mapping behind `data`, when it is one (populated and released by window).
     map: Option<&'a Mmap>,
@@ -86,7 +86,7 @@ pub struct SliceReader<'a> {
 
 impl<'a> SliceReader<'a> {
     /// A reader over a whole mapped pcap or pcapng file.
-    pub fn over_map(map: &'a Mmap) -> Result<Self, PcapError<&'static [u8]>> {
+    pub(crate) fn over_map(map: &'a Mmap) -> Result<Self, PcapError<&'static [u8]>> {
         let mut reader = Self::new(map)?;
         reader.map = Some(map);
         reader.advance_window();
@@ -114,7 +114,7 @@ impl<'a> SliceReader<'a> {
     }
 
     /// A reader over `data`, a whole pcap or pcapng file.
-    pub fn new(data: &'a [u8]) -> Result<Self, PcapError<&'static [u8]>> {
+    pub(crate) fn new(data: &'a [u8]) -> Result<Self, PcapError<&'static [u8]>> {
         if data.is_empty() {
             return Err(PcapError::Eof);
         }

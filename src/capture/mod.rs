@@ -1,13 +1,13 @@
 //! Packet sources: where frames come from. A source hands out frames that borrow its buffer,
 //! each with its capture timestamp (all timers in the program run on this packet time) and link type.
 
-pub mod file;
+pub(crate) mod file;
 pub mod live;
-pub mod mapped;
+pub(crate) mod mapped;
 
 use proto::Timestamp;
 
-pub use file::{check_capture_file, read_capture_file, CaptureError, FileReport};
+pub use file::{read_capture_file, CaptureError};
 
 /// Takes the frames of a source.
 pub trait FrameSink {
@@ -51,15 +51,15 @@ pub struct Frame<'a> {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CaptureCounters {
     /// Packets that passed the filter and reached the capture ring.
-    pub kernel_packets: u64,
+    pub(crate) kernel_packets: u64,
     /// Packets the kernel dropped because the ring was full (the sensor fell behind).
-    pub kernel_drops: u64,
+    pub(crate) kernel_drops: u64,
     /// Packets the interface or its driver dropped.
-    pub kernel_ifdrops: u64,
+    pub(crate) kernel_ifdrops: u64,
 }
 
 impl CaptureCounters {
-    pub fn add(&mut self, other: &CaptureCounters) {
+    pub(crate) fn add(&mut self, other: &CaptureCounters) {
         self.kernel_packets += other.kernel_packets;
         self.kernel_drops += other.kernel_drops;
         self.kernel_ifdrops += other.kernel_ifdrops;

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 /// The four kinds of list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ListKind {
+pub(crate) enum ListKind {
     IocDomains,
     IocIps,
     AllowDomains,
@@ -29,7 +29,7 @@ impl ListKind {
     ];
 
     /// The kind a file holds, from its name.
-    pub fn from_path(path: &Path) -> Option<ListKind> {
+    pub(crate) fn from_path(path: &Path) -> Option<ListKind> {
         let name = path.file_name()?.to_str()?;
         let stem = name
             .strip_suffix(".txt")
@@ -63,9 +63,9 @@ pub enum SignatureError {
 #[derive(Debug, Default)]
 pub struct Signatures {
     pub ioc_domains: DomainSet,
-    pub allow_domains: DomainSet,
-    pub ioc_ips: IpSet,
-    pub allow_ips: IpSet,
+    pub(crate) allow_domains: DomainSet,
+    pub(crate) ioc_ips: IpSet,
+    pub(crate) allow_ips: IpSet,
 }
 
 const BUILTIN: [(&str, &str); 4] = [
@@ -226,7 +226,7 @@ impl Signatures {
     }
 
     /// The defaults (unless `replace_defaults`) plus every file or directory in `paths`.
-    pub fn load(paths: &[PathBuf], replace_defaults: bool) -> Result<Self, SignatureError> {
+    pub(crate) fn load(paths: &[PathBuf], replace_defaults: bool) -> Result<Self, SignatureError> {
         let mut b = Builder::default();
         if !replace_defaults {
             for (name, text) in BUILTIN {

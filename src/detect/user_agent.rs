@@ -6,11 +6,11 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 /// Node.js-family User-Agent tokens.
-pub const NODE_UA_TOKENS: [&str; 5] = ["node-fetch", "axios", "undici", "got", "node"];
+pub(crate) const NODE_UA_TOKENS: [&str; 5] = ["node-fetch", "axios", "undici", "got", "node"];
 
 /// Matcher for [`NODE_UA_TOKENS`].
 #[derive(Debug, Clone)]
-pub struct NodeUserAgents {
+pub(crate) struct NodeUserAgents {
     matcher: AhoCorasick,
 }
 
@@ -31,7 +31,7 @@ fn is_word_byte(b: u8) -> bool {
 
 impl NodeUserAgents {
     /// The Node.js-family token `ua` carries, if any.
-    pub fn family(&self, ua: &str) -> Option<&'static str> {
+    pub(crate) fn family(&self, ua: &str) -> Option<&'static str> {
         let bytes = ua.as_bytes();
         self.matcher.find_iter(ua).find_map(|m| {
             let before_ok = m.start() == 0 || !is_word_byte(bytes[m.start() - 1]);

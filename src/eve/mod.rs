@@ -2,7 +2,7 @@
 //! shapes), which event types a run writes ([`EveTypes`]), and where serialised lines go
 //! ([`EventSink`]). The engine builds and serialises events; the output targets implement the sink.
 
-pub mod event;
+pub(crate) mod event;
 pub mod types;
 
 pub use event::{Event, Object};

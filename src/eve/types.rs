@@ -6,15 +6,15 @@
 pub struct EveTypes(u8);
 
 impl EveTypes {
-    pub const ALERT: EveTypes = EveTypes(1);
-    pub const TLS: EveTypes = EveTypes(2);
-    pub const DNS: EveTypes = EveTypes(4);
-    pub const HTTP: EveTypes = EveTypes(8);
-    pub const FLOW: EveTypes = EveTypes(16);
-    pub const STATS: EveTypes = EveTypes(32);
-    pub const ALL: EveTypes = EveTypes(63);
+    pub(crate) const ALERT: EveTypes = EveTypes(1);
+    pub(crate) const TLS: EveTypes = EveTypes(2);
+    pub(crate) const DNS: EveTypes = EveTypes(4);
+    pub(crate) const HTTP: EveTypes = EveTypes(8);
+    pub(crate) const FLOW: EveTypes = EveTypes(16);
+    pub(crate) const STATS: EveTypes = EveTypes(32);
+    pub(crate) const ALL: EveTypes = EveTypes(63);
     /// The names, as `--eve-types` takes them and EVE's `event_type` writes them.
-    pub const NAMES: [(&'static str, EveTypes); 6] = [
+    pub(crate) const NAMES: [(&'static str, EveTypes); 6] = [
         ("alert", Self::ALERT),
         ("tls", Self::TLS),
         ("dns", Self::DNS),
@@ -24,12 +24,12 @@ impl EveTypes {
     ];
 
     /// Whether every type of `other` is in the set.
-    pub fn contains(self, other: EveTypes) -> bool {
+    pub(crate) fn contains(self, other: EveTypes) -> bool {
         self.0 & other.0 == other.0
     }
 
     /// Whether events of type `name` (`"tls"`, ...) are written.
-    pub fn logs(self, name: &str) -> bool {
+    pub(crate) fn logs(self, name: &str) -> bool {
         Self::NAMES
             .iter()
             .any(|(n, t)| *n == name && self.contains(*t))

@@ -3,6 +3,6 @@
 
 pub mod summary;
 pub mod targets;
-pub mod writer;
+pub(crate) mod writer;
 
 pub use writer::EveWriter;

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 pub struct EveWriter {
     out: Box<dyn Write + Send>,
     /// The first write error, kept so the caller can report it (events after it are lost).
-    pub error: Option<io::Error>,
-    pub written: u64,
+    pub(crate) error: Option<io::Error>,
+    pub(crate) written: u64,
     /// An alert was written but not flushed yet.
     alert_pending: bool,
     last_flush: Instant,
@@ -36,7 +36,7 @@ impl EveWriter {
     }
 
     /// Flushes buffered lines; returns the first error seen.
-    pub fn finish(&mut self) -> io::Result<()> {
+    pub(crate) fn finish(&mut self) -> io::Result<()> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 /// The bytes a packet was decoded from, for routes that copy it to another thread.
 #[derive(Clone, Copy, Debug)]
-pub enum Raw<'a> {
+pub(crate) enum Raw<'a> {
     /// A captured frame of `linktype`.
     Frame { linktype: i32, data: &'a [u8] },
     /// A datagram reassembled from IP fragments (the transport header and payload).
@@ -22,7 +22,7 @@ pub enum Raw<'a> {
 }
 
 /// Where the dispatcher sends its items.
-pub trait Route {
+pub(crate) trait Route {
     /// A decoded packet; `cut` when the snaplen cut it (its payload is then empty).
     fn packet(&mut self, info: &PacketInfo, pkt: &Packet<'_>, raw: Raw<'_>, cut: bool);
     /// Packet time reached `ts` (a new second): time to expire flows.
@@ -42,9 +42,9 @@ pub trait Input: LiveSink {
 }
 
 /// A dispatcher and its route, as the sink of a capture source.
-pub struct Dispatch<'a, R: Route> {
-    pub dispatcher: &'a mut Dispatcher,
-    pub route: &'a mut R,
+pub(crate) struct Dispatch<'a, R: Route> {
+    pub(crate) dispatcher: &'a mut Dispatcher,
+    pub(crate) route: &'a mut R,
 }
 
 impl<R: Route> FrameSink for Dispatch<'_, R> {
@@ -86,9 +86,9 @@ impl<R: Route> Input for Dispatch<'_, R> {
 }
 
 /// Decodes, defragments, numbers and times the input.
-pub struct Dispatcher {
+pub(crate) struct Dispatcher {
     defrag: Defragmenter,
-    pub counters: Counters,
+    pub(crate) counters: Counters,
     /// Sequence number of the last item handed out.
     seq: u64,
     clock: Timestamp,
@@ -99,7 +99,7 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub fn new(stats_interval: u64) -> Self {
+    pub(crate) fn new(stats_interval: u64) -> Self {
         Dispatcher {
             defrag: Defragmenter::default(),
             counters: Counters::default(),
@@ -112,7 +112,7 @@ impl Dispatcher {
     }
 
     /// Handles one captured frame.
-    pub fn on_frame(&mut self, frame: &Frame<'_>, route: &mut impl Route) {
+    pub(crate) fn on_frame(&mut self, frame: &Frame<'_>, route: &mut impl Route) {
         self.counters.packets += 1;
         self.counters.first_ts.get_or_insert(frame.ts);
         self.counters.bytes += frame.data.len() as u64;
@@ -166,7 +166,7 @@ impl Dispatcher {
     }
 
     /// End of input: a last `stats` snapshot for the route, and the last sequence number used.
-    pub fn finish(&mut self, route: &mut impl Route) -> u64 {
+    pub(crate) fn finish(&mut self, route: &mut impl Route) -> u64 {
         self.seq += 1;
         route.stats(self.seq, self.clock, &self.counters);
         self.seq

@@ -11,7 +11,7 @@ use crate::privileges::{drop_capabilities, PrivilegeError, RunAs};
 use std::time::Duration;
 
 /// Longest wait at shutdown for sockets and webhooks to take what is queued.
-pub const OUTPUT_DRAIN: Duration = Duration::from_secs(5);
+pub(crate) const OUTPUT_DRAIN: Duration = Duration::from_secs(5);
 
 /// What happens to the process's privileges once captures and outputs are open.
 #[derive(Debug)]

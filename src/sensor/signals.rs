@@ -10,19 +10,19 @@ use std::sync::Arc;
 /// Flags set by signals (or by anyone holding them, such as a test).
 #[derive(Clone, Debug, Default)]
 pub struct Signals {
-    pub stop: Arc<AtomicBool>,
-    pub reload: Arc<AtomicBool>,
-    pub reopen: Arc<AtomicBool>,
+    pub(crate) stop: Arc<AtomicBool>,
+    pub(crate) reload: Arc<AtomicBool>,
+    pub(crate) reopen: Arc<AtomicBool>,
 }
 
 impl Signals {
     /// Flags no signal sets: stopping and reloading are up to the holder.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Signals::default()
     }
 
     /// Flags set by the process's signals.
-    pub fn register() -> std::io::Result<Self> {
+    pub(crate) fn register() -> std::io::Result<Self> {
         let signals = Signals::new();
         for sig in [SIGTERM, SIGINT] {
             // Registered first, so it only acts on the second signal: the first sets the flag.
@@ -35,12 +35,12 @@ impl Signals {
     }
 
     /// Whether a stop was asked for.
-    pub fn stopping(&self) -> bool {
+    pub(crate) fn stopping(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
     }
 
     /// Whether a reload was asked for since the last call (clears the request).
-    pub fn take_reload(&self) -> bool {
+    pub(crate) fn take_reload(&self) -> bool {
         self.reload.swap(false, Ordering::Relaxed)
     }
 }

@@ -41,7 +41,7 @@ pub enum OutputSpec {
 /// How alerts are delivered to a webhook.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WebhookSpec {
-    pub url: String,
+    pub(crate) url: String,
     /// Alerts waiting for delivery at most; beyond it new alerts are dropped and counted.
     pub queue: usize,
     /// Timeout of one POST.

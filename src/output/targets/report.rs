@@ -20,7 +20,7 @@ pub struct TargetReport {
     pub kind: TargetKind,
     /// `file /var/log/eve.json`, `stdout`, `unix-socket /run/eve.sock`, `webhook https://…`
     /// (a webhook URL without its user, password and query, which may hold secrets).
-    pub name: String,
+    pub(crate) name: String,
     /// Lines handed to the target (alerts only, for a webhook).
     pub offered: u64,
     /// Lines written to the file, stdout or socket; alerts a webhook answered with 2xx.
@@ -32,7 +32,7 @@ pub struct TargetReport {
     /// offered after a writer thread stopped unexpectedly (socket, webhook).
     pub dropped_failed: u64,
     /// Still waiting when shutdown's deadline passed.
-    pub dropped_at_finish: u64,
+    pub(crate) dropped_at_finish: u64,
     /// Waiting in a buffer or queue (or being delivered) at the time of the report.
     pub queued: u64,
     /// Webhook: POSTs repeated after a failure. Unix socket: failed connection attempts.
@@ -45,7 +45,7 @@ pub struct TargetReport {
 
 impl TargetReport {
     /// An empty report for the target `name`.
-    pub fn new(kind: TargetKind, name: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: TargetKind, name: impl Into<String>) -> Self {
         TargetReport {
             kind,
             name: name.into(),
@@ -174,7 +174,7 @@ impl fmt::Display for OutputReport {
 
 /// Counters shared between the pipeline thread (which offers) and a target's writer thread.
 #[derive(Default)]
-pub(crate) struct Counters {
+pub struct Counters {
     pub(crate) offered: AtomicU64,
     pub(crate) written: AtomicU64,
     pub(crate) dropped_queue_full: AtomicU64,

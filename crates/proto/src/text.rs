@@ -1,0 +1,59 @@
+//! Values as Suricata writes them in EVE: addresses (IPv6 fully expanded, 8 groups of 4
+//! lowercase hex digits) and any `Display` value as a JSON string, formatted straight into the
+//! output without an intermediate `String`.
+
+use serde::{Serialize, Serializer};
+use std::fmt;
+use std::net::IpAddr;
+
+/// An address as Suricata writes it: `10.0.0.1`, `2001:0db8:0000:0000:0000:0000:0000:0001`.
+#[derive(Clone, Copy, Debug)]
+pub struct SuricataIp(pub IpAddr);
+
+impl fmt::Display for SuricataIp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            IpAddr::V4(v4) => write!(f, "{v4}"),
+            IpAddr::V6(v6) => {
+                let s = v6.segments();
+                write!(
+                    f,
+                    "{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}",
+                    s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
+                )
+            }
+        }
+    }
+}
+
+/// A `Display` value serialised as a JSON string.
+#[derive(Clone, Copy, Debug)]
+pub struct JsonText<T>(pub T);
+
+impl<T: fmt::Display> Serialize for JsonText<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_look_like_suricata() {
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        assert_eq!(
+            SuricataIp(v6).to_string(),
+            "2001:0db8:0000:0000:0000:0000:0000:0001"
+        );
+        assert_eq!(
+            SuricataIp("10.0.0.1".parse().unwrap()).to_string(),
+            "10.0.0.1"
+        );
+        assert_eq!(
+            serde_json::to_string(&JsonText(SuricataIp(v6))).unwrap(),
+            "\"2001:0db8:0000:0000:0000:0000:0000:0001\""
+        );
+    }
+}

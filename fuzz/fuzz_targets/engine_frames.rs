@@ -3,7 +3,7 @@
 //! reassembly, app layer, detections, the merge stage and EVE serialisation. The first byte's
 //! high bit picks two worker threads instead of one, so the threaded route is fuzzed too.
 #![no_main]
-use egress_ids::capture::{Frame, FrameSink};
+use egress_ids::capture::Frame;
 use proto::Timestamp;
 use egress_ids::detect::{signatures::Signatures, Detector};
 use egress_ids::output::EveWriter;

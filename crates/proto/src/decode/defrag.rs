@@ -77,8 +77,8 @@ fn copy_range(data: &mut [u8], from: u32, to: u32, offset: u32, bytes: &[u8]) {
 /// Counters of the reassembler.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DefragStats {
-    pub fragments: u64,
-    pub reassembled: u64,
+    pub(crate) fragments: u64,
+    pub(crate) reassembled: u64,
     pub timed_out: u64,
     pub evicted: u64,
     pub too_large: u64,

@@ -6,18 +6,18 @@ use super::SkipReason;
 use etherparse::{EtherType, LaxSlicedPacket};
 
 /// LINKTYPE_NULL: BSD loopback, 4-byte address family in the capturing host's byte order.
-pub const LINKTYPE_NULL: i32 = 0;
+pub(crate) const LINKTYPE_NULL: i32 = 0;
 /// LINKTYPE_ETHERNET.
-pub const LINKTYPE_ETHERNET: i32 = 1;
+pub(crate) const LINKTYPE_ETHERNET: i32 = 1;
 /// LINKTYPE_RAW (raw IPv4 or IPv6); 12 and 14 are the historical DLT values for it.
-pub const LINKTYPE_RAW: i32 = 101;
+pub(crate) const LINKTYPE_RAW: i32 = 101;
 /// LINKTYPE_LOOP: OpenBSD loopback, address family in network byte order.
-pub const LINKTYPE_LOOP: i32 = 108;
+pub(crate) const LINKTYPE_LOOP: i32 = 108;
 /// LINKTYPE_LINUX_SLL: Linux cooked capture v1.
-pub const LINKTYPE_LINUX_SLL: i32 = 113;
+pub(crate) const LINKTYPE_LINUX_SLL: i32 = 113;
 /// LINKTYPE_IPV4 and LINKTYPE_IPV6.
-pub const LINKTYPE_IPV4: i32 = 228;
-pub const LINKTYPE_IPV6: i32 = 229;
+pub(crate) const LINKTYPE_IPV4: i32 = 228;
+pub(crate) const LINKTYPE_IPV6: i32 = 229;
 /// LINKTYPE_LINUX_SLL2: Linux cooked capture v2 (`tcpdump -i any` on modern libpcap).
 pub const LINKTYPE_LINUX_SLL2: i32 = 276;
 
@@ -25,7 +25,7 @@ const SLL_HEADER_LEN: usize = 16;
 const SLL2_HEADER_LEN: usize = 20;
 
 /// Slices a frame of the given link type down to its transport layer.
-pub fn slice_link(linktype: i32, data: &[u8]) -> Result<LaxSlicedPacket<'_>, SkipReason> {
+pub(crate) fn slice_link(linktype: i32, data: &[u8]) -> Result<LaxSlicedPacket<'_>, SkipReason> {
     match linktype {
         LINKTYPE_ETHERNET => {
             LaxSlicedPacket::from_ethernet(data).map_err(|_| SkipReason::TruncatedLink)

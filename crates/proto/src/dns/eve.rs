@@ -234,7 +234,7 @@ fn soa_value(soa: &Soa) -> Value {
 }
 
 /// Record type mnemonic as Suricata prints it, else the number.
-pub fn rrtype_name(t: u16) -> Cow<'static, str> {
+pub(crate) fn rrtype_name(t: u16) -> Cow<'static, str> {
     let name = match t {
         1 => "A",
         2 => "NS",
@@ -302,7 +302,7 @@ pub fn rrtype_name(t: u16) -> Cow<'static, str> {
 }
 
 /// Response code name as Suricata prints it, else the number.
-pub fn rcode_name(r: u16) -> Cow<'static, str> {
+pub(crate) fn rcode_name(r: u16) -> Cow<'static, str> {
     let name = match r {
         0 => "NOERROR",
         1 => "FORMERR",

@@ -26,17 +26,16 @@ use std::net::IpAddr;
 use domain::base::Message;
 use domain::dep::octseq::Parser;
 
-pub use eve::{rcode_name, rrtype_name};
-pub use names::{bytes_to_string, DnsName, MAX_NAME_LEN};
-pub use rdata::{Rdata, Soa};
+pub(crate) use names::bytes_to_string;
+pub(crate) use rdata::Rdata;
 
 use names::{read_name, skip_name};
 use rdata::{parse_rdata, rtype};
 
 /// Questions decoded per message; further ones are skipped and counted.
-pub const MAX_QUESTIONS: usize = 256;
+pub(crate) const MAX_QUESTIONS: usize = 256;
 /// Records decoded per section; further ones are skipped and counted.
-pub const MAX_RECORDS: usize = 256;
+pub(crate) const MAX_RECORDS: usize = 256;
 
 /// Why a message could not be parsed at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -61,42 +60,42 @@ pub enum Section {
 pub struct Question {
     /// No trailing dot; the root is "".
     pub name: String,
-    pub rtype: u16,
-    pub rclass: u16,
+    pub(crate) rtype: u16,
+    pub(crate) rclass: u16,
     /// The name exceeded [`MAX_NAME_LEN`] bytes and was cut there.
-    pub name_truncated: bool,
+    pub(crate) name_truncated: bool,
 }
 
 /// One resource record (answer or authority section).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
-    pub name: String,
-    pub rtype: u16,
-    pub rclass: u16,
-    pub ttl: u32,
-    pub rdata: Rdata,
-    pub name_truncated: bool,
+    pub(crate) name: String,
+    pub(crate) rtype: u16,
+    pub(crate) rclass: u16,
+    pub(crate) ttl: u32,
+    pub(crate) rdata: Rdata,
+    pub(crate) name_truncated: bool,
     /// A name inside the record data was truncated.
-    pub rdata_truncated: bool,
+    pub(crate) rdata_truncated: bool,
 }
 
 /// One parsed DNS message, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DnsMessage {
-    pub id: u16,
+    pub(crate) id: u16,
     /// The raw 16-bit header flags word.
-    pub flags: u16,
+    pub(crate) flags: u16,
     pub is_response: bool,
-    pub opcode: u8,
+    pub(crate) opcode: u8,
     /// Header rcode, extended by the EDNS OPT record's upper bits if present.
-    pub rcode: u16,
+    pub(crate) rcode: u16,
     pub queries: Vec<Question>,
     pub answers: Vec<Answer>,
-    pub authorities: Vec<Answer>,
+    pub(crate) authorities: Vec<Answer>,
     /// Questions beyond [`MAX_QUESTIONS`] that were skipped, not decoded.
-    pub dropped_queries: u32,
+    pub(crate) dropped_queries: u32,
     /// Answer/authority records beyond [`MAX_RECORDS`] skipped, not decoded.
-    pub dropped_records: u32,
+    pub(crate) dropped_records: u32,
     /// The section where parsing stopped on malformed data, if any.
     pub damaged: Option<Section>,
 }

@@ -16,18 +16,18 @@ use domain::base::name::ParsedName;
 use domain::dep::octseq::Parser;
 
 /// Suricata's cap on a printed name (bytes); longer names are truncated.
-pub const MAX_NAME_LEN: usize = 1025;
+pub(crate) const MAX_NAME_LEN: usize = 1025;
 
 /// Label plus pointer steps allowed per name (Suricata: 255, then give up).
 const MAX_NAME_STEPS: usize = 256;
 
 /// A decoded name: labels joined with '.', no trailing dot, root = "".
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct DnsName {
+pub(crate) struct DnsName {
     /// The printable name (see [`bytes_to_string`]).
-    pub text: String,
+    pub(crate) text: String,
     /// The name was longer than [`MAX_NAME_LEN`] (or looped) and was cut.
-    pub truncated: bool,
+    pub(crate) truncated: bool,
 }
 
 /// Decodes the name at `pos` of `msg`; returns it and the offset just past
@@ -63,7 +63,7 @@ pub(crate) fn parsed_name_text(name: &ParsedName<&[u8]>) -> String {
 
 /// Suricata's byte-to-string rule: valid UTF-8 is kept as is; otherwise
 /// ASCII bytes are kept and every byte >= 0x80 becomes the text `\xNN`.
-pub fn bytes_to_string(bytes: &[u8]) -> String {
+pub(crate) fn bytes_to_string(bytes: &[u8]) -> String {
     if let Ok(text) = std::str::from_utf8(bytes) {
         return text.to_owned();
     }

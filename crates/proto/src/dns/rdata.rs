@@ -18,33 +18,33 @@ use super::names::{bytes_to_string, parsed_name_text, read_name, DnsName};
 
 /// Record types this module gives a typed value.
 pub(crate) mod rtype {
-    pub const NS: u16 = 2;
-    pub const CNAME: u16 = 5;
-    pub const SOA: u16 = 6;
-    pub const PTR: u16 = 12;
-    pub const MX: u16 = 15;
-    pub const TXT: u16 = 16;
-    pub const SRV: u16 = 33;
-    pub const OPT: u16 = 41;
+    pub(crate) const NS: u16 = 2;
+    pub(crate) const CNAME: u16 = 5;
+    pub(crate) const SOA: u16 = 6;
+    pub(crate) const PTR: u16 = 12;
+    pub(crate) const MX: u16 = 15;
+    pub(crate) const TXT: u16 = 16;
+    pub(crate) const SRV: u16 = 33;
+    pub(crate) const OPT: u16 = 41;
 }
 
 /// SOA record data.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Soa {
-    pub mname: String,
-    pub rname: String,
-    pub serial: u32,
-    pub refresh: u32,
-    pub retry: u32,
-    pub expire: u32,
-    pub minimum: u32,
-    pub mname_truncated: bool,
-    pub rname_truncated: bool,
+pub(crate) struct Soa {
+    pub(crate) mname: String,
+    pub(crate) rname: String,
+    pub(crate) serial: u32,
+    pub(crate) refresh: u32,
+    pub(crate) retry: u32,
+    pub(crate) expire: u32,
+    pub(crate) minimum: u32,
+    pub(crate) mname_truncated: bool,
+    pub(crate) rname_truncated: bool,
 }
 
 /// Typed record data.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rdata {
+pub(crate) enum Rdata {
     A(Ipv4Addr),
     Aaaa(Ipv6Addr),
     /// CNAME, NS or PTR target (the record's `rtype` says which).
@@ -74,8 +74,8 @@ pub enum Rdata {
 
 /// Record data plus whether a name inside it was truncated.
 pub(crate) struct ParsedRdata {
-    pub rdata: Rdata,
-    pub truncated: bool,
+    pub(crate) rdata: Rdata,
+    pub(crate) truncated: bool,
 }
 
 impl ParsedRdata {

@@ -7,6 +7,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde_json::{json, Value};
 
+use super::eve::{rcode_name, rrtype_name};
+use super::names::MAX_NAME_LEN;
 use super::*;
 
 const DIG_REQ: &[u8] = include_bytes!("testdata/dig_req.bin");

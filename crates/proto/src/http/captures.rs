@@ -5,7 +5,7 @@
 //! Sources: OISF/suricata-verify (MIT) and FoxIO-LLC/ja4 `pcap/` (see the corpus README).
 
 // bug-814.pcap
-pub const BUG_814_REQ: &[u8] = b"\
+pub(crate) const BUG_814_REQ: &[u8] = b"\
     GET /cgi-bin/cart32.exe HTTP/1.1\r\n\
     User-Agent: Mozilla/4.75 (Nikto/2.1.4) (Evasions:None) (Test:000003)\r\n\
     Connection: Keep-Alive\r\n\
@@ -14,7 +14,7 @@ pub const BUG_814_REQ: &[u8] = b"\
 ";
 
 // decode-sll2-01.pcap
-pub const DECODE_SLL2_01_REQ: &[u8] = b"\
+pub(crate) const DECODE_SLL2_01_REQ: &[u8] = b"\
     GET /testing HTTP/1.1\r\n\
     Host: 192.168.1.21\r\n\
     User-Agent: curl/8.5.0\r\n\
@@ -23,7 +23,7 @@ pub const DECODE_SLL2_01_REQ: &[u8] = b"\
 ";
 
 // detect-pcre-02.pcap
-pub const DETECT_PCRE_02_REQ: &[u8] = b"\
+pub(crate) const DETECT_PCRE_02_REQ: &[u8] = b"\
     GET / HTTP/1.1\n\
     Host: www.emergingthreats.net\n\
     User-Agent: Mozilla/5.0 (X11; U; Linux i686; es-ES; rv:1.9.0.13) Gecko/2009080315 Ubuntu\
@@ -36,7 +36,7 @@ pub const DETECT_PCRE_02_REQ: &[u8] = b"\
 ";
 
 // security-4710-01.pcap
-pub const SECURITY_4710_01_REQ: &[u8] = b"\
+pub(crate) const SECURITY_4710_01_REQ: &[u8] = b"\
     GET /ultrasurf.html HTTP/1.1\r\n\
     Accept-Encoding: identity\r\n\
     Host: 192.168.112.136\r\n\
@@ -45,7 +45,7 @@ pub const SECURITY_4710_01_REQ: &[u8] = b"\
     \r\n\
 ";
 
-pub const SECURITY_4710_01_RESP: &[u8] = b"\
+pub(crate) const SECURITY_4710_01_RESP: &[u8] = b"\
     HTTP/1.1 200 OK\r\n\
     Date: Sat, 25 Sep 2021 05:54:40 GMT\r\n\
     Server: Apache/2.4.29 (Ubuntu)\r\n\
@@ -62,7 +62,7 @@ pub const SECURITY_4710_01_RESP: &[u8] = b"\
 ";
 
 // http-ipv6.pcap
-pub const HTTP_IPV6_REQ: &[u8] = b"\
+pub(crate) const HTTP_IPV6_REQ: &[u8] = b"\
     GET / HTTP/1.1\r\n\
     Host: [::1]:8000\r\n\
     User-Agent: curl/7.54.0\r\n\
@@ -70,7 +70,7 @@ pub const HTTP_IPV6_REQ: &[u8] = b"\
     \r\n\
 ";
 
-pub const HTTP_IPV6_RESP: &[u8] = b"\
+pub(crate) const HTTP_IPV6_RESP: &[u8] = b"\
     HTTP/1.0 200 OK\r\n\
     Server: SimpleHTTP/0.6 Python/3.9.1\r\n\
     Date: Wed, 21 Jul 2021 11:58:06 GMT\r\n\
@@ -99,20 +99,20 @@ pub const HTTP_IPV6_RESP: &[u8] = b"\
 ";
 
 // datasets-04-http-dns.pcap
-pub const DATASETS_04_REQ: &[u8] = b"\
+pub(crate) const DATASETS_04_REQ: &[u8] = b"\
     GET / HTTP/1.1\r\n\
     Host: example.com\r\n\
     \r\n\
 ";
 
 // ja4repo-http-empty-useragent.pcap
-pub const EMPTY_UA_REQ: &[u8] = b"\
+pub(crate) const EMPTY_UA_REQ: &[u8] = b"\
     GET / HTTP/1.0\n\
     User-Agent:\n\
     \n\
 ";
 
-pub const EMPTY_UA_RESP: &[u8] = b"\
+pub(crate) const EMPTY_UA_RESP: &[u8] = b"\
     HTTP/1.0 200 OK\r\n\
     content-type: application/json; charset=UTF-8\r\n\
     content-length: 489\r\n\
@@ -137,7 +137,7 @@ pub const EMPTY_UA_RESP: &[u8] = b"\
 ";
 
 // http-connect-simple.pcap
-pub const CONNECT_SIMPLE_CLIENT: &[u8] = b"\
+pub(crate) const CONNECT_SIMPLE_CLIENT: &[u8] = b"\
     CONNECT abc:443 HTTP/1.1\r\n\
     User-Agent: Victor/1.0\r\n\
     \r\n\
@@ -148,7 +148,7 @@ pub const CONNECT_SIMPLE_CLIENT: &[u8] = b"\
     \n\
 ";
 
-pub const CONNECT_SIMPLE_SERVER: &[u8] = b"\
+pub(crate) const CONNECT_SIMPLE_SERVER: &[u8] = b"\
     HTTP/1.1 200 OK\r\n\
     Server: VictorServer/1.0\r\n\
     \r\n\
@@ -159,7 +159,7 @@ pub const CONNECT_SIMPLE_SERVER: &[u8] = b"\
 ";
 
 // http-connect-fragmented.pcap
-pub const CONNECT_FRAGMENTED_CLIENT: &[u8] = b"\
+pub(crate) const CONNECT_FRAGMENTED_CLIENT: &[u8] = b"\
     CONNECT abc:443 HTTP/1.1\r\n\
     User-Agent: Victor/1.0\r\n\
     \r\n\
@@ -168,7 +168,7 @@ pub const CONNECT_FRAGMENTED_CLIENT: &[u8] = b"\
     \r\n\
 ";
 
-pub const CONNECT_FRAGMENTED_SERVER: &[u8] = b"\
+pub(crate) const CONNECT_FRAGMENTED_SERVER: &[u8] = b"\
     HTTP/1.1 200 OK\r\n\
     Server: VictorServer/1.0\r\n\
     \r\n\
@@ -178,25 +178,25 @@ pub const CONNECT_FRAGMENTED_SERVER: &[u8] = b"\
 ";
 
 // bug-2430.pcap
-pub const BUG_2430_CLIENT: &[u8] = b"\
+pub(crate) const BUG_2430_CLIENT: &[u8] = b"\
     CONNECT qagpublic.qg1.apps.qualys.com:443 HTTP/1.1\r\n\
     Host: qagpublic.qg1.apps.qualys.com:443\r\n\
     \r\n\
     \x16\x03\x03\x00\xbd\x01\x00\x00\xb9\x03\x03Zp\xc7C\x93";
 
-pub const BUG_2430_SERVER: &[u8] = b"\
+pub(crate) const BUG_2430_SERVER: &[u8] = b"\
     HTTP/1.1 200 Connection established\r\n\
     \r\n\
     \x16\x03\x03\x0cD\x02\x00\x00N\x03\x03Zp\xc7CL";
 
 // ja4repo-https-connect.pcap
-pub const HTTPS_CONNECT_CLIENT: &[u8] = b"\
+pub(crate) const HTTPS_CONNECT_CLIENT: &[u8] = b"\
     CONNECT ts01-b.cloudsink.net:443 HTTP/1.0\r\n\
     User-Agent: CrowdStrike Falcon Sensor\r\n\
     \r\n\
     \x16\x03\x01\x01\x1c\x01\x00\x01\x18\x03\x03\xa3\x078s\xf4";
 
-pub const HTTPS_CONNECT_SERVER: &[u8] = b"\
+pub(crate) const HTTPS_CONNECT_SERVER: &[u8] = b"\
     HTTP/1.0 200 OK\r\n\
     Date: Mon, 02 Sep 2019 18:56:53 GMT\r\n\
     Via: http/1.1 proxies.xxxxxxxxx.xxxxx.com (XXXXXXXXXXXXXXXXXXX)\r\n\

@@ -13,7 +13,7 @@ impl Request {
     }
 
     /// [`Request::eve`] plus `length`, the response body length, when known.
-    pub fn eve_with_length(&self, status: Option<u16>, length: Option<u64>) -> Value {
+    pub(crate) fn eve_with_length(&self, status: Option<u16>, length: Option<u64>) -> Value {
         let mut m = Map::new();
         if let Some(host) = self.hostname_normalized() {
             m.insert("hostname".into(), host.into());

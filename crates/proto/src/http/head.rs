@@ -8,7 +8,7 @@ pub const MAX_HEAD_LEN: usize = 16 * 1024;
 
 /// How the body after a head is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Framing {
+pub(crate) enum Framing {
     /// Neither Content-Length nor Transfer-Encoding.
     Absent,
     /// A valid Content-Length.
@@ -18,14 +18,14 @@ pub enum Framing {
 }
 
 /// Result of running httparse over a bounded window.
-pub enum Head<T> {
+pub(crate) enum Head<T> {
     NeedMore,
     Complete(T, usize),
     Invalid(&'static str),
 }
 
 /// Skips the CR and LF bytes that may precede a message (libhtp ignores empty lines).
-pub fn skip_empty_lines(stream: &[u8]) -> &[u8] {
+pub(crate) fn skip_empty_lines(stream: &[u8]) -> &[u8] {
     let n = stream
         .iter()
         .take_while(|b| **b == b'\r' || **b == b'\n')
@@ -34,13 +34,13 @@ pub fn skip_empty_lines(stream: &[u8]) -> &[u8] {
 }
 
 /// The part of the stream httparse may look at: heads longer than [`MAX_HEAD_LEN`] are refused.
-pub fn head_window(s: &[u8]) -> &[u8] {
+pub(crate) fn head_window(s: &[u8]) -> &[u8] {
     &s[..s.len().min(MAX_HEAD_LEN)]
 }
 
 /// Value of every header called `name` (case-insensitive), joined with ", " like libhtp does
 /// for repeated headers; lossy UTF-8.
-pub fn header_value(headers: &[httparse::Header<'_>], name: &str) -> Option<String> {
+pub(crate) fn header_value(headers: &[httparse::Header<'_>], name: &str) -> Option<String> {
     let mut found = headers
         .iter()
         .filter(|h| h.name.eq_ignore_ascii_case(name))
@@ -54,7 +54,7 @@ pub fn header_value(headers: &[httparse::Header<'_>], name: &str) -> Option<Stri
 }
 
 /// Parses a Content-Length value: decimal digits, surrounding whitespace allowed.
-pub fn parse_content_length(value: &str) -> Option<u64> {
+pub(crate) fn parse_content_length(value: &str) -> Option<u64> {
     let v = value.trim_matches(|c: char| c.is_ascii_whitespace());
     if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -63,7 +63,7 @@ pub fn parse_content_length(value: &str) -> Option<u64> {
 }
 
 /// Body framing from the headers (Transfer-Encoding wins over Content-Length).
-pub fn framing(headers: &[httparse::Header<'_>]) -> Framing {
+pub(crate) fn framing(headers: &[httparse::Header<'_>]) -> Framing {
     if header_value(headers, "transfer-encoding").is_some() {
         return Framing::Unframed;
     }
@@ -74,13 +74,13 @@ pub fn framing(headers: &[httparse::Header<'_>]) -> Framing {
 }
 
 /// `skipped + head + body`, saturating (a body length may not fit in usize).
-pub fn consumed(skipped: usize, head: usize, body: u64) -> usize {
+pub(crate) fn consumed(skipped: usize, head: usize, body: u64) -> usize {
     let body = usize::try_from(body).unwrap_or(usize::MAX);
     skipped.saturating_add(head).saturating_add(body)
 }
 
 /// A static name for an httparse error.
-pub fn error_name(e: httparse::Error) -> &'static str {
+pub(crate) fn error_name(e: httparse::Error) -> &'static str {
     match e {
         httparse::Error::HeaderName => "invalid header name",
         httparse::Error::HeaderValue => "invalid header value",
@@ -93,7 +93,7 @@ pub fn error_name(e: httparse::Error) -> &'static str {
 }
 
 /// Turns an httparse result over `window` into a [`Head`], building the value with `build`.
-pub fn finish<T>(
+pub(crate) fn finish<T>(
     status: Result<httparse::Status<usize>, httparse::Error>,
     window: &[u8],
     build: impl FnOnce() -> T,

@@ -24,7 +24,7 @@ impl Request {
     }
 
     /// The EVE `hostname`: [`Request::hostname`] in ASCII lowercase, as libhtp stores it.
-    pub fn hostname_normalized(&self) -> Option<String> {
+    pub(crate) fn hostname_normalized(&self) -> Option<String> {
         self.hostname().map(str::to_ascii_lowercase)
     }
 

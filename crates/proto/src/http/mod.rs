@@ -48,7 +48,7 @@ pub enum Probe {
 }
 
 /// Methods that [`probe_request`] recognises (case-sensitive, as on the wire).
-pub const PROBE_METHODS: [&str; 9] = [
+pub(crate) const PROBE_METHODS: [&str; 9] = [
     "GET", "POST", "PUT", "HEAD", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
 ];
 

@@ -8,15 +8,15 @@ pub struct Request {
     /// Method token as sent (e.g. "GET", "CONNECT").
     pub method: String,
     /// Request target as sent (origin form, absolute form, or the CONNECT authority), lossy UTF-8.
-    pub uri: String,
+    pub(crate) uri: String,
     /// "HTTP/1.0" or "HTTP/1.1".
-    pub protocol: String,
+    pub(crate) protocol: String,
     /// Raw Host header value (repeated headers joined with ", ", as libhtp does).
-    pub host_header: Option<String>,
+    pub(crate) host_header: Option<String>,
     /// User-Agent value: `Some("")` for an empty header, `None` when absent.
     pub user_agent: Option<String>,
     /// Content-Length when present and valid.
-    pub content_length: Option<u64>,
+    pub(crate) content_length: Option<u64>,
 }
 
 /// Answer of [`next_request`].

@@ -40,7 +40,7 @@ fn push_hex(out: &mut String, bytes: &[u8]) {
 }
 
 /// MD5 of `s`, lowercase hex (JA3 hash).
-pub fn md5_hex(s: &str) -> String {
+pub(crate) fn md5_hex(s: &str) -> String {
     let mut out = String::with_capacity(32);
     push_hex(&mut out, &Md5::digest(s.as_bytes()));
     out
@@ -82,7 +82,7 @@ fn hex_join(items: impl Iterator<Item = u16>) -> String {
 }
 
 /// JA3 string: `SSLVersion,Ciphers,Extensions,EllipticCurves,EllipticCurvePointFormats`.
-pub fn ja3_string(h: &ClientHello) -> String {
+pub(crate) fn ja3_string(h: &ClientHello) -> String {
     let mut out = String::with_capacity(256);
     let _ = write!(out, "{},", h.legacy_version);
     push_dash_join(&mut out, degrease(&h.cipher_suites));
@@ -97,7 +97,7 @@ pub fn ja3_string(h: &ClientHello) -> String {
 
 /// The version a client offered at most: highest non-GREASE supported_versions entry, else
 /// the legacy (or SSLv2 hello) version.
-pub fn offered_version(h: &ClientHello) -> u16 {
+pub(crate) fn offered_version(h: &ClientHello) -> u16 {
     degrease(&h.supported_versions)
         .max()
         .unwrap_or(h.legacy_version)
@@ -125,7 +125,7 @@ fn ja4_version(v: u16) -> &'static str {
 /// (a one-byte value gives its character twice). An end byte that is not ASCII becomes '9', as
 /// FoxIO's implementations and their `tls-non-ascii-alpn` vector do. Otherwise (an ASCII
 /// punctuation or control end byte) the spec's rule: first and last characters of the value's hex.
-pub fn ja4_alpn_chars(protos: &[&[u8]]) -> Option<[char; 2]> {
+pub(crate) fn ja4_alpn_chars(protos: &[&[u8]]) -> Option<[char; 2]> {
     let first = protos.iter().find(|p| !is_grease_alpn(p))?;
     let (&a, &z) = (first.first()?, first.last()?);
     if a.is_ascii_alphanumeric() && z.is_ascii_alphanumeric() {
@@ -149,7 +149,7 @@ fn nibble_char(n: u8) -> char {
 }
 
 /// JA4 for `transport` ('t' TCP, 'q' QUIC, 'd' DTLS).
-pub fn ja4(h: &ClientHello, transport: char) -> String {
+pub(crate) fn ja4(h: &ClientHello, transport: char) -> String {
     let ciphers: Vec<u16> = degrease(&h.cipher_suites).collect();
     let exts: Vec<u16> = degrease(&h.extensions).collect();
     let ja4_a = format!(
@@ -215,7 +215,7 @@ pub fn version_name(v: u16) -> String {
 /// The EVE `tls` object of a hello as a typed record: the same JSON as [`eve`], serialised
 /// without building a value tree.
 #[derive(serde::Serialize)]
-pub struct TlsEve<'a> {
+pub(crate) struct TlsEve<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     sni: Option<&'a str>,
     version: String,
@@ -233,7 +233,7 @@ struct Ja3<'a> {
 }
 
 impl<'a> TlsEve<'a> {
-    pub fn of(h: &'a ClientHello) -> Self {
+    pub(crate) fn of(h: &'a ClientHello) -> Self {
         TlsEve {
             sni: h.sni.as_deref(),
             version: version_name(offered_version(h)),
@@ -247,7 +247,7 @@ impl<'a> TlsEve<'a> {
     }
 }
 
-pub fn eve(h: &ClientHello) -> Value {
+pub(crate) fn eve(h: &ClientHello) -> Value {
     let mut m = Map::new();
     if let Some(sni) = &h.sni {
         m.insert("sni".into(), json!(sni));

@@ -35,25 +35,25 @@ pub struct ClientHello {
     /// First `host_name` of the server_name extension, as sent (lossy UTF-8); `None` when absent or empty.
     pub sni: Option<String>,
     /// Whether a server_name extension (0) was present at all (JA4's `d`/`i` flag).
-    pub sni_present: bool,
+    pub(crate) sni_present: bool,
     /// ALPN protocol names in order (lossy UTF-8, for logging).
-    pub alpns: Vec<String>,
+    pub(crate) alpns: Vec<String>,
     /// ClientHello.legacy_version, or the version field of an SSLv2-format hello.
-    pub legacy_version: u16,
+    pub(crate) legacy_version: u16,
     /// Versions from the supported_versions extension (43), in order, GREASE kept.
-    pub supported_versions: Vec<u16>,
+    pub(crate) supported_versions: Vec<u16>,
     /// Cipher suites in order, GREASE kept (for SSLv2: the specs whose first byte is 0).
-    pub cipher_suites: Vec<u16>,
+    pub(crate) cipher_suites: Vec<u16>,
     /// Extension types in order, GREASE kept.
-    pub extensions: Vec<u16>,
+    pub(crate) extensions: Vec<u16>,
     /// supported_groups (10) in order, GREASE kept.
-    pub supported_groups: Vec<u16>,
+    pub(crate) supported_groups: Vec<u16>,
     /// ec_point_formats (11) in order.
-    pub ec_point_formats: Vec<u8>,
+    pub(crate) ec_point_formats: Vec<u8>,
     /// signature_algorithms (13) in order, GREASE kept.
-    pub signature_algorithms: Vec<u16>,
+    pub(crate) signature_algorithms: Vec<u16>,
     /// True for an SSLv2-format (record header `0x80 len`) hello.
-    pub sslv2_format: bool,
+    pub(crate) sslv2_format: bool,
     /// JA3 and JA4, worked out on first use (only events and rules need them).
     pub(crate) fingerprints: OnceCell<Fingerprints>,
     /// JA4's two ALPN characters, worked out from the raw first ALPN value.
@@ -64,11 +64,11 @@ pub struct ClientHello {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Fingerprints {
     /// JA3 string; `None` for an SSLv2-format hello (JA3 is undefined there).
-    pub ja3_string: Option<String>,
+    pub(crate) ja3_string: Option<String>,
     /// MD5 of the JA3 string, lowercase hex.
-    pub ja3_hash: Option<String>,
+    pub(crate) ja3_hash: Option<String>,
     /// JA4 for TLS over TCP (`t` prefix).
-    pub ja4: String,
+    pub(crate) ja4: String,
 }
 
 impl ClientHello {
@@ -84,17 +84,17 @@ impl ClientHello {
     }
 
     /// JA3 string; `None` for an SSLv2-format hello (JA3 is undefined there).
-    pub fn ja3_string(&self) -> Option<&str> {
+    pub(crate) fn ja3_string(&self) -> Option<&str> {
         self.fingerprints().ja3_string.as_deref()
     }
 
     /// MD5 of [`Self::ja3_string`], lowercase hex.
-    pub fn ja3_hash(&self) -> Option<&str> {
+    pub(crate) fn ja3_hash(&self) -> Option<&str> {
         self.fingerprints().ja3_hash.as_deref()
     }
 
     /// JA4 for TLS over TCP (`t` prefix); see [`ClientHello::ja4_for`] for QUIC and DTLS.
-    pub fn ja4(&self) -> &str {
+    pub(crate) fn ja4(&self) -> &str {
         &self.fingerprints().ja4
     }
 }

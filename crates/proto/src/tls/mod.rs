@@ -21,7 +21,7 @@ pub use hello::{parse_client_hello_message, ClientHello, TlsError};
 use hello::{be_u24, parse_sslv2_client_hello, CLIENT_HELLO};
 
 /// Largest ClientHello handshake message (header included) that is reassembled.
-pub const MAX_HELLO_LEN: usize = 64 * 1024;
+pub(crate) const MAX_HELLO_LEN: usize = 64 * 1024;
 /// Largest TLS record body accepted (2^14 plus the ciphertext expansion allowance).
 const MAX_RECORD_LEN: usize = (1 << 14) + 2048;
 /// Largest stream span (headers included) walked while reassembling one hello.
@@ -79,13 +79,8 @@ impl ClientHello {
     }
 
     /// JA4 with the given transport letter: 't' TLS over TCP, 'q' QUIC, 'd' DTLS.
-    pub fn ja4_for(&self, transport: char) -> String {
+    pub(crate) fn ja4_for(&self, transport: char) -> String {
         fingerprint::ja4(self, transport)
-    }
-
-    /// Highest version offered: supported_versions without GREASE, else the legacy version.
-    pub fn offered_version(&self) -> u16 {
-        fingerprint::offered_version(self)
     }
 }
 

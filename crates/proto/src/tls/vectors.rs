@@ -1,7 +1,7 @@
 //! Client-to-server stream prefixes taken from the corpus pcaps (hex), for the unit tests.
 
 /// `ja4-tls` client 192.168.56.1 port 49365: 306 bytes. Source: suricata-verify tests/ja4-tls (MIT).
-pub const JA4_TLS: &str = concat!(
+pub(crate) const JA4_TLS: &str = concat!(
     "16030100af010000ab0303942d1fef575d770207c29dbe2401ccf05dcde1d2a5869c4a3eee38db551ad9bc000024c02b",
     "c02f009ec00ac009c013c014c007c011003300320039009c002f0035000a000500040100005eff01000100000a000800",
     "06001700180019000b00020100002300003374000000100014001208737064792f332e3108687474702f312e31755000",
@@ -12,7 +12,7 @@ pub const JA4_TLS: &str = concat!(
 );
 
 /// `ja4repo-tls12` client 192.168.133.129 port 36372: 517 bytes. Source: FoxIO-LLC/ja4 pcap/tls12.pcap.
-pub const JA4REPO_TLS12: &str = concat!(
+pub(crate) const JA4REPO_TLS12: &str = concat!(
     "1603010200010001fc0303ecb2691addb2bf6c599c7aaae23de5f42561cc04eb41029acc6fc050a16ac1d22046f8617b",
     "580ac9358e2aa44e306d52466bcc989c87c8ca64309f5faf50ba7b4d0022130113031302c02bc02fcca9cca8c02cc030",
     "c00ac009c013c014009c009d002f00350100019100000021001f00001c636f6e74696c652e73657276696365732e6d6f",
@@ -27,7 +27,7 @@ pub const JA4REPO_TLS12: &str = concat!(
 );
 
 /// `ja4repo-tls-non-ascii-alpn` client 192.168.1.168 port 50112: 517 bytes. Source: FoxIO-LLC/ja4 pcap/tls-non-ascii-alpn.pcapng.
-pub const JA4REPO_NON_ASCII_ALPN: &str = concat!(
+pub(crate) const JA4REPO_NON_ASCII_ALPN: &str = concat!(
     "1603010200010001fc03030f9e38acb9a54a7c6e00e29a70ac2feee180ff76d7f25dca84932a66a42d1e5a20bc58b92f",
     "865e6b9aa4a6371cadcb0afe1da1c0f705209a11d52357f56d5dd9620020aaaa130113021303c02bc02fc02cc030cca9",
     "cca8c013c014009c009d002f0035010001939a9a0000ff010001000033002b00290a0a000100001d0020cf55af2603e9",
@@ -42,7 +42,7 @@ pub const JA4REPO_NON_ASCII_ALPN: &str = concat!(
 );
 
 /// `tls13-draft28` client ::1 port 39632: 303 bytes. Source: suricata-verify tests/tls/tls13-draft28 (MIT), first flow.
-pub const TLS13_DRAFT28_A: &str = concat!(
+pub(crate) const TLS13_DRAFT28_A: &str = concat!(
     "160301012401000120030339a503494c046e85568afb480faeb91fb861a479b4f9ef85dfa60844a0b86f6700003a1302",
     "130313011304c02ccca9c0adc00ac02bc0acc009c030cca8c014c02fc013009dc09d0035009cc09c002f009fccaac09f",
     "0039009ec09e0033010000bd000500050100000000000a000400020017000b00020100000d0020001e04010809080404",
@@ -53,7 +53,7 @@ pub const TLS13_DRAFT28_A: &str = concat!(
 );
 
 /// `tls13-draft28` client ::1 port 39634: 574 bytes. Source: suricata-verify tests/tls/tls13-draft28 (MIT), second flow.
-pub const TLS13_DRAFT28_B: &str = concat!(
+pub(crate) const TLS13_DRAFT28_B: &str = concat!(
     "16030102330100022f03035a36c4fd9f16ab873e139f36f8160545aad163893af5edd53a1e7d110333b1bd00003a1302",
     "130313011304c02ccca9c0adc00ac02bc0acc009c030cca8c014c02fc013009dc09d0035009cc09c002f009fccaac09f",
     "0039009ec09e0033010001cc000500050100000000000a000400020017000b00020100000d0020001e04010809080404",
@@ -69,14 +69,14 @@ pub const TLS13_DRAFT28_B: &str = concat!(
 );
 
 /// `bug-5713-02-ja4` client 192.168.46.2 port 49905: 104 bytes. Source: suricata-verify tests/bug-5713-01 (MIT).
-pub const BUG_5713_02: &str = concat!(
+pub(crate) const BUG_5713_02: &str = concat!(
     "16030100630100005f0301637f446dcd85125fd92500d38403dd1ea1215aae7ecc05fd6e749fe7bb73104300000ec00a",
     "c009c014c0130035002f000a01000028000500050100000000000a00080006001d00170018000b000201000023000000",
     "170000ff01000100",
 );
 
 /// `sslv2-tls-upgrade-01` client 10.150.98.145 port 1660: 250 bytes. Source: suricata-verify tests/sslv2-tls-upgrade-01 (MIT).
-pub const SSLV2_UPGRADE: &str = concat!(
+pub(crate) const SSLV2_UPGRADE: &str = concat!(
     "8067010301004e000000100100800300800700c006004002008004008000003900003800003500003300003200000400",
     "000500002f00001600001300feff00000a00001500001200fefe0000090000640000620000030000063143c465d52771",
     "e466a42be1701787fd1603010086100000820080d6c8770b860b01c0cecfef72c640a886be983975feaee9f60f4ce213",
@@ -86,7 +86,7 @@ pub const SSLV2_UPGRADE: &str = concat!(
 );
 
 /// `tls-client-hello-frag-01` client 10.20.0.14 port 38576: 517 bytes. Source: suricata-verify tests/tls/tls-client-hello-frag-01 (MIT).
-pub const HELLO_FRAG_01: &str = concat!(
+pub(crate) const HELLO_FRAG_01: &str = concat!(
     "1603010200010001fc0303dbd972da371bd60ec742cc3b216c62bf9c83df9eecf4e1136b46f6e7f5beb3d10000a0c030",
     "c02cc028c024c014c00a00a500a300a1009f006b006a0069006800390038003700360088008700860085c032c02ec02a",
     "c026c00fc005009d003d00350084c02fc02bc027c023c013c00900a400a200a0009e00670040003f003e003300320031",

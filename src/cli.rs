@@ -2,6 +2,7 @@
 //! value is checked by its setting's function in `egress_ids::settings`, the same one the
 //! daemon's file goes through, so a value gets the same verdict and the same words in both.
 
+use clap::builder::TypedValueParser;
 use clap::error::ErrorKind;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use egress_ids::capture::live::{LiveConfig, DEFAULT_BUFFER_SIZE, DEFAULT_SNAPLEN};
@@ -18,6 +19,7 @@ use egress_ids::sensor::SensorOptions;
 use egress_ids::settings::{self, DEFAULT_THREADS, DEFAULT_WARMUP_SECS};
 use egress_ids::units::format_size;
 use ipnet::IpNet;
+use std::ffi::OsStr;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -105,7 +107,7 @@ pub(crate) struct LiveArgs {
     #[arg(long, value_name = "PATH", value_parser = settings::socket_path)]
     unix_socket: Vec<PathBuf>,
     /// Also POST each alert as JSON to this http(s) URL (bounded queue, retries with backoff); repeatable
-    #[arg(long, value_name = "URL", value_parser = settings::webhook_url)]
+    #[arg(long, value_name = "URL", value_parser = WebhookUrl)]
     webhook: Vec<String>,
     #[command(flatten)]
     analysis: AnalysisArgs,
@@ -171,6 +173,33 @@ fn size(
     check: fn(&str) -> Result<usize, String>,
 ) -> impl Fn(&str) -> Result<Size, String> + Clone + Send + Sync + 'static {
     move |text| check(text).map(Size)
+}
+
+/// `--webhook`'s value parser: [`settings::webhook_url`], with a refusal worded without the
+/// value itself (clap would repeat it, and a URL may hold a password or a token; the reason
+/// shows it without them).
+#[derive(Clone)]
+struct WebhookUrl;
+
+impl TypedValueParser for WebhookUrl {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<String, clap::Error> {
+        let flag = arg.map_or_else(|| "--webhook".to_string(), ToString::to_string);
+        let refuse = |reason: String| {
+            cmd.clone()
+                .error(ErrorKind::ValueValidation, format!("{flag}: {reason}"))
+        };
+        let text = value
+            .to_str()
+            .ok_or_else(|| refuse("the URL is not UTF-8".into()))?;
+        settings::webhook_url(text).map_err(refuse)
+    }
 }
 
 /// A refusal that involves several flags (checked after parsing), worded as clap words its own.

@@ -253,6 +253,14 @@ fn a_partial_section_keeps_the_other_defaults() {
 }
 
 #[test]
+fn zero_snaplen_is_whole_packets_as_on_the_command_line() {
+    let c = parse("[capture]\ninterfaces = [\"eth1\"]\npromisc = true\nsnaplen = 0\n").unwrap();
+    assert_eq!((c.capture.snaplen, c.capture.promisc), (262_144, true));
+    let live = &c.sensor_options().captures[0];
+    assert_eq!((live.interface.as_str(), live.snaplen), ("eth1", 262_144));
+}
+
+#[test]
 fn syntax_and_type_errors_name_file_line_column_and_key() {
     let cases: [(&str, &str); 9] = [
         (
@@ -291,7 +299,7 @@ fn syntax_and_type_errors_name_file_line_column_and_key() {
 
 #[test]
 fn bad_values_name_file_line_column_and_key() {
-    let cases: [(&str, &str); 27] = [
+    let cases: [(&str, &str); 31] = [
         ("[capture]\ninterfaces = []\n", ":2:14: capture.interfaces: the list is empty"),
         ("[capture]\ninterfaces = [\"eth0\", \"\"]\n", ":2:23: capture.interfaces: \"\" is not an interface name"),
         ("[capture]\ninterfaces = [\"a-very-long-interface\"]\n", ":2:15: capture.interfaces: \"a-very-long-interface\" is not an interface name"),
@@ -310,6 +318,10 @@ fn bad_values_name_file_line_column_and_key() {
         ("[engine]\nthreads = 999\n", ":2:11: engine.threads: 999 is out of range; use 0 to 256"),
         ("[engine]\nflow_memcap = \"12\"\n", ":2:15: engine.flow_memcap: 12 is below the minimum, 1MiB"),
         ("[engine]\nudp_timeout = 0\n", ":2:15: engine.udp_timeout: must be more than 0"),
+        ("[engine]\ntcp_new_timeout = \"0s\"\n", ":2:19: engine.tcp_new_timeout: must be more than 0"),
+        ("[capture]\nsnaplen = 262145\n", ":2:11: capture.snaplen: 262145 is out of range; use 64 to 262144, or 0 for 262144 (whole packets)"),
+        ("[capture]\nbuffer_size = 1024\n", ":2:15: capture.buffer_size: 1024 is below the minimum, 64KiB"),
+        ("[[output]]\ntype = \"unix-socket\"\npath = \"/run/egress-ids/a-socket-path-far-too-long-for-sun-path-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\"\n", ":3:8: output[0].path: \"/run/egress-ids/a-socket-path-far-too-long-for-sun-path-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\" is 191 bytes; a Unix socket path is at most 107 bytes"),
         ("[engine]\neve_types = \"alert,netflow\"\n", ":2:13: engine.eve_types: unknown EVE type \"netflow\""),
         ("output = []\n", ":1:10: output: no output"),
         ("[[output]]\ntype = \"fil\"\n", ":2:8: output[0].type: unknown output type \"fil\""),

@@ -1,6 +1,7 @@
-//! From the raw document to the typed configuration, table by table: each value goes through the
-//! same check as its command-line flag (`crate::settings`), and a refusal is placed at the value
-//! in the file, with its key.
+//! From the raw document to the typed configuration, table by table: each key that has a
+//! command-line flag goes through the same check as the flag (`crate::settings`), the others
+//! (`[privileges]`) are checked here, and a refusal is placed at the value in the file, with its
+//! key.
 
 use super::errors::{ConfigError, Doc};
 use super::raw::{AsText, RawCapture, RawConfig, RawDetect, RawEngine, RawPrivileges};

@@ -19,6 +19,7 @@ pub mod privileges;
 
 pub mod replay;
 pub mod sensor;
+pub mod settings;
 #[cfg(test)]
 mod testutil;
 pub mod units;

@@ -1,15 +1,15 @@
 //! What every mode (replay, live, daemon) sets the same way: signatures, home networks, DNS
-//! grace, threads, flow timeouts and memcap, `stats` interval, event types. Turns them into the
-//! detector and the pipeline configuration.
+//! grace, threads, flow timeouts and memcap, `stats` interval, event types, once checked
+//! (`crate::settings`). Turns them into the detector and the pipeline configuration.
 
 use crate::detect::signatures::{SignatureError, Signatures};
 use crate::detect::Detector;
 use crate::engine::DEFAULT_DNS_GRACE_SECS;
 use crate::eve::EveTypes;
-use crate::flow::table::{DEFAULT_MEMCAP, MIN_MEMCAP};
+use crate::flow::table::DEFAULT_MEMCAP;
 use crate::flow::Timeouts;
 use crate::pipeline::{PipelineConfig, DEFAULT_STATS_INTERVAL};
-use crate::units::parse_size;
+use crate::settings::{worker_threads, DEFAULT_THREADS};
 use ipnet::IpNet;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,11 +36,6 @@ pub struct AnalysisOptions {
     pub eve_types: EveTypes,
 }
 
-/// The default thread count: one worker per core.
-pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
 impl Default for AnalysisOptions {
     fn default() -> Self {
         AnalysisOptions {
@@ -48,7 +43,7 @@ impl Default for AnalysisOptions {
             replace_default_signatures: false,
             home_net: None,
             dns_grace_secs: DEFAULT_DNS_GRACE_SECS,
-            threads: default_threads(),
+            threads: worker_threads(DEFAULT_THREADS),
             timeouts: Timeouts::default(),
             flow_memcap: DEFAULT_MEMCAP,
             stats_interval: DEFAULT_STATS_INTERVAL,
@@ -60,7 +55,7 @@ impl Default for AnalysisOptions {
 impl AnalysisOptions {
     /// Loads the signatures (built-in and files) and builds the detector; a bad file is refused
     /// with its path, line and reason.
-    pub fn build_detector(&self) -> Result<Detector, SignatureError> {
+    pub(crate) fn build_detector(&self) -> Result<Detector, SignatureError> {
         let signatures = Signatures::load(&self.signature_paths, self.replace_default_signatures)?;
         let home = self
             .home_net
@@ -70,7 +65,7 @@ impl AnalysisOptions {
     }
 
     /// The pipeline configuration with `detector`.
-    pub fn pipeline_config(&self, detector: Arc<Detector>) -> PipelineConfig {
+    pub(crate) fn pipeline_config(&self, detector: Arc<Detector>) -> PipelineConfig {
         PipelineConfig {
             detector,
             timeouts: self.timeouts,
@@ -81,26 +76,5 @@ impl AnalysisOptions {
             eve_types: self.eve_types,
             direct_ip_from: None,
         }
-    }
-}
-
-/// Parses a flow memory cap: a size ([`parse_size`]) of at least [`MIN_MEMCAP`].
-pub fn parse_flow_memcap(text: &str) -> Result<usize, String> {
-    let bytes = parse_size(text)?;
-    if bytes < MIN_MEMCAP {
-        return Err(format!("{text:?} is below the smallest flow memcap, 1MiB"));
-    }
-    Ok(bytes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_flow_memcap_has_a_floor() {
-        assert_eq!(parse_flow_memcap("256MiB"), Ok(256 << 20));
-        assert_eq!(parse_flow_memcap("1MiB"), Ok(MIN_MEMCAP));
-        assert!(parse_flow_memcap("12").unwrap_err().contains("below"));
     }
 }

@@ -1,11 +1,11 @@
 //! Units people type: byte sizes (`256MiB`) and durations (`250ms`, `5s`), for the command line
-//! and the daemon's configuration file.
+//! and the daemon's configuration file, and sizes written back the same way.
 
 use std::time::Duration;
 
 /// Parses a byte size: a number with an optional unit (B, KiB, MiB, GiB, or K/M/G and KB/MB/GB as
 /// the same powers of 1024).
-pub fn parse_size(text: &str) -> Result<usize, String> {
+pub(crate) fn parse_size(text: &str) -> Result<usize, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (digits, unit) = t.split_at(split);
@@ -23,9 +23,20 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("{text:?} is too large"))
 }
 
+/// A byte size as people write it and [`parse_size`] reads it: in the largest binary unit that
+/// holds it whole (`64MiB`, `1GiB`, `12KiB`), else in bytes (`1000`).
+pub fn format_size(bytes: usize) -> String {
+    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if bytes != 0 && bytes.is_multiple_of(1 << shift) {
+            return format!("{}{unit}", bytes >> shift);
+        }
+    }
+    bytes.to_string()
+}
+
 /// Parses a duration: a number with a unit, `ms`, `s`, `m` or `h` (`250ms`, `5s`, `10m`); a bare
 /// number is seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (digits, unit) = t.split_at(split);
@@ -67,6 +78,21 @@ mod tests {
         assert!(parse_size("18446744073709551615G")
             .unwrap_err()
             .contains("too large"));
+    }
+
+    #[test]
+    fn sizes_are_written_back_in_whole_units() {
+        for (bytes, text) in [
+            (256 << 20, "256MiB"),
+            (1 << 30, "1GiB"),
+            (2047 << 20, "2047MiB"),
+            (64 << 10, "64KiB"),
+            (1000, "1000"),
+            (0, "0"),
+        ] {
+            assert_eq!(format_size(bytes), text);
+            assert_eq!(parse_size(text), Ok(bytes));
+        }
     }
 
     #[test]

@@ -3,4 +3,4 @@
 
 pub mod config;
 
-pub use config::{default_toml, ConfigError, DaemonConfig};
+pub use config::{default_toml, DaemonConfig};

@@ -17,16 +17,13 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Default seconds after start during which `direct-ip` is not raised.
-pub const DEFAULT_WARMUP_SECS: u64 = 60;
-
 /// What to capture and how to analyse it.
 #[derive(Clone, Debug)]
 pub struct SensorOptions {
     pub captures: Vec<LiveConfig>,
     pub analysis: AnalysisOptions,
     /// Seconds after start during which new flows are not checked for `direct-ip`: the DNS
-    /// answers given before the start were not seen.
+    /// answers given before the start were not seen (default `settings::DEFAULT_WARMUP_SECS`).
     pub warmup_secs: u64,
 }
 

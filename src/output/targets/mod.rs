@@ -13,6 +13,8 @@ mod socket;
 mod webhook;
 
 pub use report::{OutputReport, TargetKind, TargetReport};
+pub(crate) use socket::check_socket_path;
+pub(crate) use webhook::check_webhook_url;
 
 use crate::eve::{event::StatsRecord, EventSink};
 use file::StreamTarget;
@@ -80,17 +82,12 @@ pub enum OutputError {
         #[source]
         source: io::Error,
     },
-    #[error(
-        "cannot send EVE to Unix socket {}: {reason}; give a socket path shorter than 108 bytes, \
-         e.g. /run/egress-ids/eve.sock",
-        path.display()
-    )]
+    /// The reason says what to write instead.
+    #[error("cannot send EVE to Unix socket {}: {reason}", path.display())]
     UnixSocket { path: PathBuf, reason: String },
-    #[error(
-        "webhook URL {url:?} is not usable: {reason}; give a full http:// or https:// URL, e.g. \
-         http://127.0.0.1:8080/alerts"
-    )]
-    WebhookUrl { url: String, reason: String },
+    /// The reason shows the URL without secrets and says what to write instead.
+    #[error("webhook: {0}")]
+    WebhookUrl(String),
     #[error("webhook {url}: {reason}; fix the webhook settings")]
     WebhookSettings { url: String, reason: String },
     #[error(

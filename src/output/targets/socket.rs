@@ -28,6 +28,29 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Longest one write may block on a listener that does not read.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The longest path a Unix socket address holds: `sun_path` is 108 bytes, the closing NUL included.
+const MAX_SOCKET_PATH: usize = 107;
+
+/// A path that can be a Unix socket address, or why not and what to write instead. The one check
+/// of every socket path: command line, daemon file, and here.
+pub(crate) fn check_socket_path(path: &Path) -> Result<(), String> {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    if bytes.contains(&0) {
+        return Err(format!(
+            "{path:?} holds a NUL byte; write a path without it"
+        ));
+    }
+    if bytes.len() > MAX_SOCKET_PATH {
+        return Err(format!(
+            "{path:?} is {} bytes; a Unix socket path is at most {MAX_SOCKET_PATH} bytes, e.g. /run/egress-ids/eve.sock",
+            bytes.len()
+        ));
+    }
+    std::os::unix::net::SocketAddr::from_pathname(path)
+        .map(drop)
+        .map_err(|e| format!("{path:?} cannot be a socket address: {e}"))
+}
+
 /// The pipeline's side of a Unix socket output.
 pub(crate) struct SocketTarget {
     name: String,
@@ -38,11 +61,9 @@ impl SocketTarget {
     /// Starts the writer thread; the listener need not be up yet. Fails only when the path can
     /// never be a socket address or the thread cannot start.
     pub(crate) fn open(path: &Path) -> Result<Self, OutputError> {
-        std::os::unix::net::SocketAddr::from_pathname(path).map_err(|e| {
-            OutputError::UnixSocket {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            }
+        check_socket_path(path).map_err(|reason| OutputError::UnixSocket {
+            path: path.to_path_buf(),
+            reason,
         })?;
         let name = format!("unix-socket {}", path.display());
         let counters = Arc::new(Counters::default());

@@ -36,10 +36,7 @@ pub(crate) struct WebhookTarget {
 impl WebhookTarget {
     /// Checks the URL and settings and starts the writer thread (no connection is made yet).
     pub(crate) fn open(spec: &WebhookSpec) -> Result<Self, OutputError> {
-        let uri = check_url(&spec.url).map_err(|reason| OutputError::WebhookUrl {
-            url: shown_url(&spec.url),
-            reason,
-        })?;
+        let uri = check_webhook_url(&spec.url).map_err(OutputError::WebhookUrl)?;
         let shown = redacted(&uri);
         let settings = |reason: &str| OutputError::WebhookSettings {
             url: shown.clone(),
@@ -102,15 +99,23 @@ fn agent(spec: &WebhookSpec, loopback: bool) -> Agent {
     config.build().into()
 }
 
+/// A usable webhook URL, or why not and what to write instead, with the URL shown without the
+/// secrets it may hold. The one check of every webhook URL: command line, daemon file, and here.
+pub(crate) fn check_webhook_url(url: &str) -> Result<Uri, String> {
+    check_url(url).map_err(|reason| {
+        format!(
+            "{:?} is not a usable webhook URL: {reason}; write a full http:// or https:// URL, e.g. \"https://alerts.example.com/hook\"",
+            shown_url(url)
+        )
+    })
+}
+
 /// A usable webhook URL: http or https, with a host.
-pub(crate) fn check_url(url: &str) -> Result<Uri, String> {
+fn check_url(url: &str) -> Result<Uri, String> {
     if !url.contains("://") {
         return Err("it has no scheme".into());
     }
-    let uri: Uri = url
-        .trim()
-        .parse()
-        .map_err(|e| format!("it is not a URL ({e})"))?;
+    let uri: Uri = url.parse().map_err(|e| format!("it is not a URL ({e})"))?;
     match uri.scheme_str() {
         Some(s) if s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https") => {}
         Some(s) => return Err(format!("the scheme {s}:// is not supported")),
@@ -134,12 +139,20 @@ pub(crate) fn redacted(uri: &Uri) -> String {
     format!("{scheme}://{host_port}{path}{query}")
 }
 
-/// `url` for an error message: redacted when it parses.
+/// `url` for an error message, as written but without user, password and query, whether it
+/// parses or not.
 fn shown_url(url: &str) -> String {
-    match url.trim().parse::<Uri>() {
-        Ok(uri) if uri.authority().is_some() => redacted(&uri),
-        _ => url.to_string(),
-    }
+    let (url, query) = match url.split_once(['?', '#']) {
+        Some((before, _)) => (before, "?…"),
+        None => (url, ""),
+    };
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), url),
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    format!("{scheme}{host}{path}{query}")
 }
 
 fn is_loopback(uri: &Uri) -> bool {
@@ -355,5 +368,11 @@ mod tests {
             .err()
             .unwrap();
         assert!(e.to_string().contains("http:// or https://"), "{e}");
+        let e = check_webhook_url(" https://u:pw@h/x?t=1").unwrap_err();
+        assert!(
+            e.starts_with("\" https://h/x?…\" is not a usable webhook URL: it is not a URL"),
+            "{e}"
+        );
+        assert_eq!(shown_url("u:pw@h:80/x"), "h:80/x");
     }
 }

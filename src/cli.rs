@@ -1,0 +1,313 @@
+//! The command line's arguments (clap) and their conversion into the library's options. Each
+//! value is checked by its setting's function in `egress_ids::settings`, the same one the
+//! daemon's file goes through, so a value gets the same verdict and the same words in both.
+
+use clap::builder::TypedValueParser;
+use clap::error::ErrorKind;
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use egress_ids::capture::live::{LiveConfig, DEFAULT_BUFFER_SIZE, DEFAULT_SNAPLEN};
+use egress_ids::daemon::config::DEFAULT_CONFIG_PATH;
+use egress_ids::engine::DEFAULT_DNS_GRACE_SECS;
+use egress_ids::eve::EveTypes;
+use egress_ids::flow::table::DEFAULT_MEMCAP;
+use egress_ids::flow::Timeouts;
+use egress_ids::options::AnalysisOptions;
+use egress_ids::output::targets::{OutputSpec, WebhookSpec};
+use egress_ids::pipeline::DEFAULT_STATS_INTERVAL;
+use egress_ids::replay::{EveTarget, ReplayOptions};
+use egress_ids::sensor::SensorOptions;
+use egress_ids::settings::{self, DEFAULT_THREADS, DEFAULT_WARMUP_SECS};
+use egress_ids::units::format_size;
+use ipnet::IpNet;
+use std::ffi::OsStr;
+use std::fmt;
+use std::path::PathBuf;
+
+const CONFIG_EXIT_CODES: &str = "Exit codes:\n  0  printed, or the file is valid (warnings about this machine, such as a missing user, go to stderr)\n  2  the file is invalid: file:line:column and the key are named";
+const DAEMON_HELP: &str = "Order at start: configuration and signatures checked, captures and outputs opened, file outputs handed to [privileges] user, then every capability dropped (and the user switched).\n\nSignals: SIGTERM or SIGINT stops capture, analyses what was captured, writes every event and exits 0 (a second one exits at once with 1); SIGHUP reloads the signature files (a bad file keeps the old set and is logged with file:line); SIGUSR1 reopens the EVE files (logrotate).\n\nExit codes:\n  0  stopped by a signal, every event written\n  2  bad configuration, setup error (interface, filter, signature file, output, user), or capture failed";
+const EXIT_CODES: &str = "Exit codes:\n  0  no alert\n  1  at least one alert\n  2  usage or input error (bad arguments, unreadable or invalid capture, bad signature file)";
+const LIVE_EXIT_CODES: &str = "Signals: SIGTERM or SIGINT stops capture, analyses what was captured, writes every event and exits 0 (a second one exits at once with 1); SIGHUP reloads the signature files (a bad file keeps the old set); SIGUSR1 reopens the EVE file (logrotate).\n\nExit codes:\n  0  stopped by a signal, every event written\n  2  usage or setup error (interface, filter, signature file, output), or capture failed";
+
+#[derive(Parser)]
+#[command(name = "egress-ids", version, about = "Passive network IDS for CI subnets: catches build steps that call home, writes Suricata EVE JSON", after_help = EXIT_CODES)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Replay pcap/pcapng files through the detections
+    #[command(after_help = EXIT_CODES)]
+    Replay(ReplayArgs),
+    /// Capture live from network interfaces (a SPAN/tap port, or the runner's own interface) until SIGTERM/SIGINT
+    #[command(after_help = LIVE_EXIT_CODES)]
+    Live(LiveArgs),
+    /// Run as the host-mode daemon (systemd) on a CI runner, configured by a TOML file
+    #[command(after_help = DAEMON_HELP)]
+    Daemon {
+        /// The configuration file (`egress-ids config --print-default` prints every key with its default)
+        #[arg(long, value_name = "FILE", default_value = DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+        /// Do not print the summary on stderr when stopping
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Print the daemon's default configuration, or check a configuration file
+    #[command(after_help = CONFIG_EXIT_CODES, group(clap::ArgGroup::new("action").required(true).args(["print_default", "check"])))]
+    Config {
+        /// Print the default configuration: every key with its default value and what it does
+        #[arg(long)]
+        print_default: bool,
+        /// Check a configuration file and the signature files it names; prints "FILE: ok"
+        #[arg(long, value_name = "FILE")]
+        check: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+pub(crate) struct ReplayArgs {
+    /// EVE JSON output file; '-' writes to stdout
+    #[arg(long, value_name = "PATH|-", default_value = "eve.json", value_parser = settings::file_path)]
+    eve: PathBuf,
+    #[command(flatten)]
+    analysis: AnalysisArgs,
+    /// Do not print the summary on stderr
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+    /// Capture files (pcap or pcapng), replayed in order as one stream; '-' reads standard input
+    #[arg(value_name = "PCAP", required = true)]
+    pcaps: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+pub(crate) struct LiveArgs {
+    /// Interface to capture on; repeatable; 'any' captures every interface (Linux cooked v2) and stands alone
+    #[arg(short = 'i', long = "interface", value_name = "IFACE", required = true, value_parser = settings::interface)]
+    interfaces: Vec<String>,
+    /// BPF capture filter, tcpdump syntax (e.g. 'not port 22')
+    #[arg(long, value_name = "FILTER", value_parser = settings::bpf)]
+    bpf: Option<String>,
+    /// Put the interfaces in promiscuous mode (a SPAN port needs it; not with 'any')
+    #[arg(long)]
+    promisc: bool,
+    /// Bytes captured per packet, 64 to 262144; 0 is 262144 (as tcpdump -s 0)
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_SNAPLEN, value_parser = settings::snaplen)]
+    snaplen: u32,
+    /// Kernel capture ring per interface, 64KiB to 2047MiB; bigger rides out longer bursts without drops
+    #[arg(long, value_name = "SIZE", default_value_t = Size(DEFAULT_BUFFER_SIZE), value_parser = size(settings::buffer_size))]
+    buffer_size: Size,
+    /// Seconds after start during which direct-ip is not raised (DNS answers from before the start are unseen)
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_WARMUP_SECS, value_parser = settings::warmup)]
+    warmup: u64,
+    /// EVE JSON output file, appended to and reopened on SIGUSR1; '-' writes to stdout
+    #[arg(long, value_name = "PATH|-", default_value = "eve.json", value_parser = settings::file_path)]
+    eve: PathBuf,
+    /// Also send EVE lines to this Unix stream socket (another program listens; reconnects); repeatable
+    #[arg(long, value_name = "PATH", value_parser = settings::socket_path)]
+    unix_socket: Vec<PathBuf>,
+    /// Also POST each alert as JSON to this http(s) URL (bounded queue, retries with backoff); repeatable
+    #[arg(long, value_name = "URL", value_parser = WebhookUrl)]
+    webhook: Vec<String>,
+    #[command(flatten)]
+    analysis: AnalysisArgs,
+    /// Do not print the summary on stderr
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+}
+
+/// Options shared by every mode: signatures, networks, threads, flow limits, event types.
+/// Durations take seconds or a unit (`90s`, `10m`, `1h`).
+#[derive(Args)]
+struct AnalysisArgs {
+    /// Extra signature list file or directory (ioc-domains.txt, ioc-ips.txt, allow-domains.txt, allow-ips.txt); repeatable
+    #[arg(long = "signatures", value_name = "PATH", value_parser = settings::file_path)]
+    signatures: Vec<PathBuf>,
+    /// Use only the --signatures files, not the built-in lists
+    #[arg(long)]
+    no_default_signatures: bool,
+    /// HOME_NET prefixes, comma-separated (default: 10/8, 172.16/12, 192.168/16, 100.64/10, 169.254/16, fc00::/7, fe80::/10)
+    #[arg(long, value_name = "CIDR,...", value_delimiter = ',', value_parser = settings::home_net_prefix)]
+    home_net: Vec<IpNet>,
+    /// Seconds a DNS answer still counts past its TTL for direct-ip
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_DNS_GRACE_SECS, value_parser = settings::dns_grace)]
+    dns_grace: u64,
+    /// Worker threads, at most 256; 0 is one per core, 1 runs everything on one thread
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_THREADS, value_parser = settings::threads)]
+    threads: usize,
+    /// Flow memory cap (flows and their buffers, all workers), at least 1MiB; the flows idle longest are evicted to stay under it
+    #[arg(long, value_name = "SIZE", default_value_t = Size(DEFAULT_MEMCAP), value_parser = size(settings::flow_memcap))]
+    flow_memcap: Size,
+    /// Seconds of packet time a TCP flow may wait for its handshake to complete
+    #[arg(long, value_name = "SECS", default_value_t = Timeouts::default().tcp_new, value_parser = settings::flow_timeout)]
+    tcp_new_timeout: u64,
+    /// Seconds of packet time an established TCP flow may stay idle
+    #[arg(long, value_name = "SECS", default_value_t = Timeouts::default().tcp_established, value_parser = settings::flow_timeout)]
+    tcp_established_timeout: u64,
+    /// Seconds of packet time a TCP flow is kept after FIN or RST
+    #[arg(long, value_name = "SECS", default_value_t = Timeouts::default().tcp_closed, value_parser = settings::flow_timeout)]
+    tcp_closed_timeout: u64,
+    /// Seconds of packet time a UDP flow may stay idle
+    #[arg(long, value_name = "SECS", default_value_t = Timeouts::default().udp, value_parser = settings::flow_timeout)]
+    udp_timeout: u64,
+    /// Seconds of packet time between EVE stats events; 0 writes only the final one
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_STATS_INTERVAL, value_parser = settings::stats_interval)]
+    stats_interval: u64,
+    /// EVE event types to write, comma-separated: alert, tls, dns, http, flow, stats, or all (alerts are always written; a type not written is not built)
+    #[arg(long, value_name = "TYPE,...", default_value = "all", value_parser = settings::eve_types)]
+    eve_types: EveTypes,
+}
+
+/// A byte size, shown in help as it is written (`64MiB`).
+#[derive(Clone, Copy)]
+struct Size(usize);
+
+impl fmt::Display for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_size(self.0))
+    }
+}
+
+/// A size setting's check as a clap value parser.
+fn size(
+    check: fn(&str) -> Result<usize, String>,
+) -> impl Fn(&str) -> Result<Size, String> + Clone + Send + Sync + 'static {
+    move |text| check(text).map(Size)
+}
+
+/// `--webhook`'s value parser: [`settings::webhook_url`], with a refusal worded without the
+/// value itself (clap would repeat it, and a URL may hold a password or a token; the reason
+/// shows it without them).
+#[derive(Clone)]
+struct WebhookUrl;
+
+impl TypedValueParser for WebhookUrl {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<String, clap::Error> {
+        let flag = arg.map_or_else(|| "--webhook".to_string(), ToString::to_string);
+        let refuse = |reason: String| {
+            cmd.clone()
+                .error(ErrorKind::ValueValidation, format!("{flag}: {reason}"))
+        };
+        let text = value
+            .to_str()
+            .ok_or_else(|| refuse("the URL is not UTF-8".into()))?;
+        settings::webhook_url(text).map_err(refuse)
+    }
+}
+
+/// A refusal that involves several flags (checked after parsing), worded as clap words its own.
+fn invalid(flag: &str, reason: &str) -> clap::Error {
+    let mut cli = Cli::command();
+    cli.build();
+    let mut error = clap::Error::raw(ErrorKind::ValueValidation, format!("{flag}: {reason}"));
+    if let Some(live) = cli.find_subcommand_mut("live") {
+        error = error.format(live);
+    }
+    error
+}
+
+impl AnalysisArgs {
+    fn into_options(self) -> AnalysisOptions {
+        AnalysisOptions {
+            signature_paths: self.signatures,
+            replace_default_signatures: self.no_default_signatures,
+            home_net: (!self.home_net.is_empty()).then_some(self.home_net),
+            dns_grace_secs: self.dns_grace,
+            threads: settings::worker_threads(self.threads),
+            timeouts: Timeouts {
+                tcp_new: self.tcp_new_timeout,
+                tcp_established: self.tcp_established_timeout,
+                tcp_closed: self.tcp_closed_timeout,
+                udp: self.udp_timeout,
+            },
+            flow_memcap: self.flow_memcap.0,
+            stats_interval: self.stats_interval,
+            eve_types: self.eve_types,
+        }
+    }
+}
+
+/// `-` for standard output, else a file.
+fn is_stdout(path: &std::path::Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+impl ReplayArgs {
+    pub(crate) fn into_options(self) -> ReplayOptions {
+        let mut opts = ReplayOptions::new(self.pcaps);
+        opts.eve = if is_stdout(&self.eve) {
+            EveTarget::Stdout
+        } else {
+            EveTarget::File(self.eve)
+        };
+        opts.analysis = self.analysis.into_options();
+        opts
+    }
+}
+
+impl LiveArgs {
+    /// What the sensor runs with, and where its events go. The checks that involve several
+    /// flags are the daemon's too: the interface list, promiscuous mode on `any`, an output
+    /// given twice.
+    pub(crate) fn into_sensor(self) -> Result<(SensorOptions, Vec<OutputSpec>), clap::Error> {
+        settings::interfaces(&self.interfaces)
+            .map_err(|(_, reason)| invalid("--interface", &reason))?;
+        let promisc = settings::promisc(self.promisc, &self.interfaces)
+            .map_err(|reason| invalid("--promisc", &reason))?;
+        let outputs = self.outputs();
+        settings::distinct_outputs(&outputs).map_err(|(i, reason)| {
+            let flag = match outputs.get(i) {
+                Some(OutputSpec::Webhook(_)) => "--webhook",
+                _ => "--unix-socket",
+            };
+            invalid(flag, &reason)
+        })?;
+        let captures = self
+            .interfaces
+            .iter()
+            .map(|interface| LiveConfig {
+                bpf: self.bpf.clone(),
+                promisc,
+                snaplen: self.snaplen,
+                buffer_size: self.buffer_size.0,
+                ..LiveConfig::new(interface.as_str())
+            })
+            .collect();
+        let opts = SensorOptions {
+            captures,
+            analysis: self.analysis.into_options(),
+            warmup_secs: self.warmup,
+        };
+        Ok((opts, outputs))
+    }
+
+    /// `--eve`, then every `--unix-socket`, then every `--webhook`.
+    fn outputs(&self) -> Vec<OutputSpec> {
+        let eve = if is_stdout(&self.eve) {
+            OutputSpec::Stdout
+        } else {
+            OutputSpec::File {
+                path: self.eve.clone(),
+            }
+        };
+        let sockets = self
+            .unix_socket
+            .iter()
+            .map(|path| OutputSpec::UnixSocket { path: path.clone() });
+        let webhooks = self
+            .webhook
+            .iter()
+            .map(|url| OutputSpec::Webhook(WebhookSpec::new(url.as_str())));
+        std::iter::once(eve)
+            .chain(sockets)
+            .chain(webhooks)
+            .collect()
+    }
+}

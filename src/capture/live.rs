@@ -13,9 +13,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// Longest wait for packets before the caller gets control back (signals, time, idle flush).
 pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// Default bytes kept of each packet: whole packets.
-pub(crate) const DEFAULT_SNAPLEN: u32 = 65_535;
+pub const DEFAULT_SNAPLEN: u32 = 65_535;
 /// Default kernel ring buffer per interface.
-pub(crate) const DEFAULT_BUFFER_SIZE: usize = 64 << 20;
+pub const DEFAULT_BUFFER_SIZE: usize = 64 << 20;
 /// Longest a packet waits in a partly filled block of the kernel ring (TPACKET_V3) before the
 /// block is handed over: the capture's share of alert latency. Immediate mode would hand over
 /// every packet at once but makes libpcap use TPACKET_V2, whose fixed-size slots fit only about

@@ -50,8 +50,8 @@ pub struct SensorOutcome<W> {
     pub capture_error: Option<LiveError>,
 }
 
-/// Opens every configured interface (needs CAP_NET_RAW, and CAP_NET_ADMIN for promiscuous
-/// mode: call it before dropping privileges).
+/// Opens every configured interface (needs CAP_NET_RAW, promiscuous mode included; see
+/// [`crate::privileges`]): call it before dropping privileges.
 pub fn open_captures(opts: &SensorOptions) -> Result<Vec<LiveCapture>, SensorError> {
     if opts.captures.is_empty() {
         return Err(SensorError::NoInterface);

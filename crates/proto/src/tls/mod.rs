@@ -4,7 +4,8 @@
 //!
 //! Pure functions over borrowed bytes: [`probe`] says whether a stream looks like TLS,
 //! [`next_step`] walks it one record (or one complete hello) at a time, and
-//! [`parse_client_hello_message`] decodes one handshake message (QUIC reuses it).
+//! [`parse_client_hello_message`] decodes one handshake message, wherever
+//! its bytes came from (a TCP stream here; a decrypted QUIC CRYPTO frame can hand it the same bytes).
 //! Nothing here panics on any input; a hello is reassembled up to [`MAX_HELLO_LEN`] bytes.
 
 mod fingerprint;

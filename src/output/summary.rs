@@ -6,12 +6,20 @@ use crate::detect::Detection;
 use std::fmt::Write;
 use std::time::Duration;
 
-/// The summary block: packets, flows, events, alerts by detection, time and throughput.
+/// The summary block: packets, flows, events, alerts by detection, time and throughput, then
+/// the counts that only appear when something happened (drops, skips, fragments, gaps).
 pub fn render(counters: &Counters, elapsed: Duration) -> String {
-    let secs = elapsed.as_secs_f64().max(1e-9);
     let mut s = String::new();
+    write_totals(&mut s, counters, elapsed);
+    write_exceptions(&mut s, counters);
+    s
+}
+
+/// The lines every run prints: totals, alerts by detection, app layer, flows, capture.
+fn write_totals(s: &mut String, counters: &Counters, elapsed: Duration) {
+    let secs = elapsed.as_secs_f64().max(1e-9);
     let _ = writeln!(
-        s,
+        *s,
         "egress-ids: {} packets ({} bytes), {} flows, {} events, {} alerts in {:.3} s ({:.0} packets/s, {:.1} Mbit/s)",
         counters.packets,
         counters.bytes,
@@ -32,9 +40,9 @@ pub fn render(counters: &Counters, elapsed: Duration) -> String {
             )
         })
         .collect();
-    let _ = writeln!(s, "  alerts by detection: {}", by.join(", "));
+    let _ = writeln!(*s, "  alerts by detection: {}", by.join(", "));
     let _ = writeln!(
-        s,
+        *s,
         "  app layer: {} TLS ClientHellos, {} DNS messages ({} unparsable), {} HTTP requests",
         counters.tls_client_hellos,
         counters.dns_messages,
@@ -42,7 +50,7 @@ pub fn render(counters: &Counters, elapsed: Duration) -> String {
         counters.http_requests
     );
     let _ = writeln!(
-        s,
+        *s,
         "  flows: {} timed out, {} evicted by the flow memcap (peak {:.1} MiB of {:.0} MiB)",
         counters.flows_timed_out,
         counters.flows_evicted,
@@ -51,11 +59,15 @@ pub fn render(counters: &Counters, elapsed: Duration) -> String {
     );
     for (iface, c) in &counters.capture {
         let _ = writeln!(
-            s,
+            *s,
             "  capture {iface}: {} packets received by the kernel, {} dropped by the kernel (ring full), {} dropped by the interface",
             c.kernel_packets, c.kernel_drops, c.kernel_ifdrops
         );
     }
+}
+
+/// The lines that appear only when their count is not zero.
+fn write_exceptions(s: &mut String, counters: &Counters) {
     if counters.direct_ip_warmup > 0 {
         let _ = writeln!(
             s,
@@ -69,7 +81,7 @@ pub fn render(counters: &Counters, elapsed: Duration) -> String {
             .nonzero()
             .map(|(reason, n)| format!("{} {n}", reason.name()))
             .collect();
-        let _ = writeln!(s, "  packets skipped: {}", parts.join(", "));
+        let _ = writeln!(*s, "  packets skipped: {}", parts.join(", "));
     }
     if counters.snaplen_cut > 0 {
         let _ = writeln!(
@@ -105,5 +117,4 @@ pub fn render(counters: &Counters, elapsed: Duration) -> String {
             "  note: direct-ip fired but the input held no DNS at all; the capture may simply lack DNS (capture on the runner, or include the resolver's traffic)"
         );
     }
-    s
 }

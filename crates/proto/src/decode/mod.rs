@@ -204,43 +204,9 @@ fn decode_sliced(sliced: LaxSlicedPacket<'_>) -> Decoded<'_> {
         vlan[vlan_count as usize] = id.value();
         vlan_count += 1;
     }
-    let (src, dst, fragment) = match &sliced.net {
-        Some(LaxNetSlice::Ipv4(ip)) => {
-            let h = ip.header();
-            let frag = ip.is_payload_fragmented().then(|| {
-                (
-                    h.identification() as u32,
-                    h.protocol().0,
-                    h.fragments_offset().byte_offset() as u32,
-                    h.more_fragments(),
-                )
-            });
-            (
-                IpAddr::V4(h.source_addr()),
-                IpAddr::V4(h.destination_addr()),
-                frag,
-            )
-        }
-        Some(LaxNetSlice::Ipv6(ip)) => {
-            let h = ip.header();
-            let frag = if ip.is_payload_fragmented() {
-                ipv6_fragment_info(ip)
-            } else {
-                None
-            };
-            (
-                IpAddr::V6(h.source_addr()),
-                IpAddr::V6(h.destination_addr()),
-                frag,
-            )
-        }
-        Some(_) => return Decoded::Skip(SkipReason::NotIp),
-        None => {
-            return Decoded::Skip(match sliced.stop_err {
-                Some(_) => SkipReason::MalformedIp,
-                None => SkipReason::NotIp,
-            })
-        }
+    let (src, dst, fragment) = match ip_header(&sliced) {
+        Ok(header) => header,
+        Err(reason) => return Decoded::Skip(reason),
     };
     if let Some((id, protocol, offset, more)) = fragment {
         let data = match sliced.ip_payload() {
@@ -273,6 +239,52 @@ fn decode_sliced(sliced: LaxSlicedPacket<'_>) -> Decoded<'_> {
             Some(6) | Some(17) => Decoded::Skip(SkipReason::MalformedTransport),
             _ => Decoded::Skip(SkipReason::OtherTransport),
         },
+    }
+}
+
+/// Where a fragment sits in its datagram: identification, upper protocol, byte offset, more
+/// fragments follow.
+type FragmentInfo = (u32, u8, u32, bool);
+
+/// The IP header's addresses, and its fragment facts when the payload is a fragment.
+fn ip_header(
+    sliced: &LaxSlicedPacket<'_>,
+) -> Result<(IpAddr, IpAddr, Option<FragmentInfo>), SkipReason> {
+    match &sliced.net {
+        Some(LaxNetSlice::Ipv4(ip)) => {
+            let h = ip.header();
+            let frag = ip.is_payload_fragmented().then(|| {
+                (
+                    h.identification() as u32,
+                    h.protocol().0,
+                    h.fragments_offset().byte_offset() as u32,
+                    h.more_fragments(),
+                )
+            });
+            Ok((
+                IpAddr::V4(h.source_addr()),
+                IpAddr::V4(h.destination_addr()),
+                frag,
+            ))
+        }
+        Some(LaxNetSlice::Ipv6(ip)) => {
+            let h = ip.header();
+            let frag = if ip.is_payload_fragmented() {
+                ipv6_fragment_info(ip)
+            } else {
+                None
+            };
+            Ok((
+                IpAddr::V6(h.source_addr()),
+                IpAddr::V6(h.destination_addr()),
+                frag,
+            ))
+        }
+        Some(_) => Err(SkipReason::NotIp),
+        None => Err(match sliced.stop_err {
+            Some(_) => SkipReason::MalformedIp,
+            None => SkipReason::NotIp,
+        }),
     }
 }
 
@@ -320,7 +332,7 @@ fn udp_packet<'a>(l3: &L3, udp: &etherparse::UdpSlice<'a>) -> Packet<'a> {
 }
 
 /// Fragment id, upper protocol, offset and more-flag of an IPv6 packet with a fragment header.
-fn ipv6_fragment_info(ip: &etherparse::LaxIpv6Slice<'_>) -> Option<(u32, u8, u32, bool)> {
+fn ipv6_fragment_info(ip: &etherparse::LaxIpv6Slice<'_>) -> Option<FragmentInfo> {
     for ext in ip.extensions().clone() {
         if let etherparse::Ipv6ExtensionSlice::Fragment(f) = ext {
             return Some((

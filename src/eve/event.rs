@@ -3,6 +3,7 @@
 //! [`StatsRecord`] is the `stats` event, which has no flow.
 
 use crate::detect::Hit;
+use crate::flow::{EndReason, TcpPhase};
 use proto::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
@@ -74,18 +75,30 @@ pub struct AlertMetadata {
 /// The `flow` object of a finished flow.
 #[derive(Debug, Clone, Serialize)]
 pub struct FlowObject {
-    pub pkts_toserver: u64,
-    pub pkts_toclient: u64,
-    pub bytes_toserver: u64,
-    pub bytes_toclient: u64,
+    pub(crate) pkts_toserver: u64,
+    pub(crate) pkts_toclient: u64,
+    pub(crate) bytes_toserver: u64,
+    pub(crate) bytes_toclient: u64,
     #[serde(serialize_with = "ser_ts")]
-    pub start: Timestamp,
+    pub(crate) start: Timestamp,
     #[serde(serialize_with = "ser_ts")]
-    pub end: Timestamp,
-    pub age: u64,
-    pub state: &'static str,
-    pub reason: &'static str,
-    pub alerted: bool,
+    pub(crate) end: Timestamp,
+    pub(crate) age: u64,
+    #[serde(serialize_with = "ser_state")]
+    pub(crate) state: TcpPhase,
+    #[serde(serialize_with = "ser_reason")]
+    pub(crate) reason: EndReason,
+    /// Whether any alert was raised on the flow (set by the merge stage, which writes the
+    /// flow's `direct-ip` alert).
+    pub(crate) alerted: bool,
+}
+
+fn ser_state<S: serde::Serializer>(state: &TcpPhase, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(state.eve_name())
+}
+
+fn ser_reason<S: serde::Serializer>(reason: &EndReason, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(reason.eve_name())
 }
 
 /// Packet time as Suricata writes it, formatted straight into the output.

@@ -23,7 +23,7 @@ const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
 
 /// Which protocol a flow's client bytes speak.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AppProto {
+pub(crate) enum AppProto {
     /// Not decided yet.
     Unknown,
     Tls,
@@ -35,7 +35,7 @@ pub enum AppProto {
 
 impl AppProto {
     /// EVE `app_proto`.
-    pub fn eve_name(self) -> Option<&'static str> {
+    pub(crate) fn eve_name(self) -> Option<&'static str> {
         match self {
             AppProto::Unknown => None,
             AppProto::Tls => Some("tls"),
@@ -58,23 +58,22 @@ struct HttpState {
 
 /// App-layer state of one flow.
 #[derive(Debug)]
-pub struct FlowState {
+pub(crate) struct FlowState {
     /// Protocol of the client bytes now (a CONNECT tunnel starts over at `Unknown`).
-    pub app: AppProto,
+    pub(crate) app: AppProto,
     /// The first protocol recognised ("failed" when none was), for the flow log.
-    pub first_app: Option<AppProto>,
+    pub(crate) first_app: Option<AppProto>,
     /// The last protocol recognised (differs from the first after a CONNECT tunnel).
     last_app: Option<AppProto>,
     /// TCP reassembly `[to_server, to_client]`; `None` for UDP or once bypassed.
     streams: Option<Box<[Stream; 2]>>,
     /// Still inspecting (false = bypassed: later packets only count).
-    pub inspecting: bool,
+    pub(crate) inspecting: bool,
     /// What the flow has alerted on.
     alerts: FlowAlerts,
     /// HTTP transactions; allocated for HTTP flows only.
     http: Option<Box<HttpState>>,
     dns_requests: u32,
-    pub gaps: u32,
     /// Flow-start detections (`ioc-ip`, `direct-ip`) held until the flow's first app-layer
     /// object exists, so that their alert carries it.
     held: Held,
@@ -91,14 +90,13 @@ impl Default for FlowState {
             alerts: FlowAlerts::default(),
             http: None,
             dns_requests: 0,
-            gaps: 0,
             held: Held::default(),
         }
     }
 }
 
 /// Whether a TCP flow to `port` is DNS for the flow-start detections (no `direct-ip` for DNS).
-pub fn is_dns_port(port: u16) -> bool {
+pub(crate) fn is_dns_port(port: u16) -> bool {
     [53, 5353].contains(&port)
 }
 
@@ -138,7 +136,7 @@ impl FlowState {
     }
 
     /// Bytes of buffers this flow holds beyond its table slot (reassembly, pending requests).
-    pub fn heap_bytes(&self) -> usize {
+    pub(crate) fn heap_bytes(&self) -> usize {
         let streams = self.streams.as_ref().map_or(0, |s| {
             std::mem::size_of::<[Stream; 2]>() + s[0].heap_bytes() + s[1].heap_bytes()
         });
@@ -186,7 +184,7 @@ impl FlowState {
     }
 
     /// Requests still waiting for a response (flushed without status when the flow ends).
-    pub fn take_pending_http(&mut self) -> Vec<Value> {
+    pub(crate) fn take_pending_http(&mut self) -> Vec<Value> {
         self.http
             .take()
             .map(|h| h.pending.into_iter().map(|r| r.eve(None)).collect())
@@ -194,7 +192,13 @@ impl FlowState {
     }
 
     /// Handles one TCP packet of the flow.
-    pub fn on_tcp(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta, dir: Direction, pkt: &Packet<'_>) {
+    pub(crate) fn on_tcp(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        meta: &FlowMeta,
+        dir: Direction,
+        pkt: &Packet<'_>,
+    ) {
         let Some(tcp) = pkt.tcp else { return };
         if !self.inspecting {
             return;
@@ -232,7 +236,7 @@ impl FlowState {
 
     /// The flow ends: bytes still waiting behind a hole will not be completed, so skip the holes
     /// and parse what is left.
-    pub fn on_flow_end(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta) {
+    pub(crate) fn on_flow_end(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta) {
         let Some(mut streams) = self.streams.take() else {
             return;
         };
@@ -256,7 +260,6 @@ impl FlowState {
         for (i, skipped) in gap.iter().enumerate() {
             if *skipped {
                 ctx.counters.tcp_gaps += 1;
-                self.gaps += 1;
                 self.on_gap(i);
             }
         }
@@ -527,7 +530,7 @@ impl FlowState {
     }
 
     /// Handles one UDP packet of the flow; `first` is the flow's first packet.
-    pub fn on_udp(
+    pub(crate) fn on_udp(
         &mut self,
         ctx: &mut Ctx<'_>,
         meta: &FlowMeta,

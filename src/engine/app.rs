@@ -628,8 +628,7 @@ pub(crate) fn flow_record(meta: &FlowMeta, state: &FlowState, reason: EndReason)
         // The merge stage adds `direct-ip`, which only it can decide.
         alerted: state.alerts.raised(),
     };
-    ev.objects.push(("flow", Object::Flow(flow)));
-    FlowRecord::new(ev)
+    FlowRecord::new(ev, flow)
 }
 
 #[cfg(test)]

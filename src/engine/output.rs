@@ -12,6 +12,7 @@
 use crate::counters::Counters;
 use crate::detect::direct_ip::Candidate;
 use crate::detect::Detection;
+use crate::eve::event::FlowObject;
 use crate::eve::{Event, Object};
 use crate::flow::TableStats;
 use proto::Timestamp;
@@ -39,29 +40,33 @@ impl LineRef {
     }
 }
 
-/// The `flow` event of a finished flow, typed until the merge stage writes it.
+/// The `flow` event of a finished flow, typed until the merge stage writes it. It owns no heap
+/// memory (unless the flow has VLAN tags), so the worker hands it over without allocating.
 #[derive(Debug)]
-pub(crate) struct FlowRecord(Event);
+pub(crate) struct FlowRecord {
+    /// The event without its objects.
+    event: Event,
+    flow: FlowObject,
+}
 
 impl FlowRecord {
-    /// The record of `event`, a `flow` event with its `flow` object.
-    pub(crate) fn new(event: Event) -> Self {
-        FlowRecord(event)
+    /// The record of `event`, a `flow` event without objects, and its `flow` object.
+    pub(crate) fn new(event: Event, flow: FlowObject) -> Self {
+        FlowRecord { event, flow }
     }
 
     /// Marks the flow alerted (its `direct-ip` alert was written).
     pub(crate) fn set_alerted(&mut self) {
-        for (_, object) in &mut self.0.objects {
-            if let Object::Flow(flow) = object {
-                flow.alerted = true;
-            }
-        }
+        self.flow.alerted = true;
     }
 
     /// Serialises the record into `buf` (JSON, no newline).
-    pub(crate) fn write(&self, buf: &mut Vec<u8>) {
+    pub(crate) fn write(&mut self, buf: &mut Vec<u8>) {
+        self.event.objects.push(("flow", Object::Flow(self.flow)));
         // Serialising to memory cannot fail: every field is a string, number or JSON value.
-        let _ = serde_json::to_writer(buf, &self.0);
+        let _ = serde_json::to_writer(buf, &self.event);
+        // Freed by the thread that allocated it, at once.
+        self.event.objects = Vec::new();
     }
 }
 

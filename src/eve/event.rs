@@ -73,7 +73,7 @@ pub struct AlertMetadata {
 }
 
 /// The `flow` object of a finished flow.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize)]
 pub struct FlowObject {
     pub(crate) pkts_toserver: u64,
     pub(crate) pkts_toclient: u64,

@@ -4,7 +4,7 @@
 //! HOME_NET and whose server is not.
 
 pub mod cidr;
-pub mod dns_cache;
+pub(crate) mod direct_ip;
 pub mod names;
 pub mod signatures;
 pub mod user_agent;
@@ -27,7 +27,7 @@ pub enum Detection {
 }
 
 impl Detection {
-    pub const ALL: [Detection; 6] = [
+    pub(crate) const ALL: [Detection; 6] = [
         Detection::IocDomain,
         Detection::IocIp,
         Detection::NonRegistryTls,
@@ -37,7 +37,7 @@ impl Detection {
     ];
 
     /// The name in `alert.metadata.detection`.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Detection::IocDomain => "ioc-domain",
             Detection::IocIp => "ioc-ip",
@@ -49,7 +49,7 @@ impl Detection {
     }
 
     /// Suricata signature id (9100001-9100005 as in the seed article's rules, then ours).
-    pub fn signature_id(self) -> u64 {
+    pub(crate) fn signature_id(self) -> u64 {
         match self {
             Detection::NonRegistryTls => 9_100_001,
             Detection::IocDomain => 9_100_002,
@@ -61,7 +61,7 @@ impl Detection {
     }
 
     /// Alert severity (1 = highest).
-    pub fn severity(self) -> u8 {
+    pub(crate) fn severity(self) -> u8 {
         match self {
             Detection::IocDomain | Detection::IocIp => 1,
             _ => 2,
@@ -69,22 +69,62 @@ impl Detection {
     }
 
     /// Suricata classification text.
-    pub fn category(self) -> &'static str {
+    pub(crate) fn category(self) -> &'static str {
         match self {
             Detection::IocDomain | Detection::IocIp => "A Network Trojan was detected",
             _ => "Potentially Bad Traffic",
         }
     }
+}
 
-    /// Bit in a per-flow "already alerted" mask.
-    pub fn bit(self) -> u8 {
-        1 << (self as u8)
+/// A set of detections: those a flow holds back, or has had its one alert for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct DetectionSet(u8);
+
+impl DetectionSet {
+    fn bit(d: Detection) -> u8 {
+        1 << (d as u8)
+    }
+
+    /// A set holding `d` alone.
+    #[cfg(test)]
+    pub(crate) fn of(d: Detection) -> Self {
+        DetectionSet(Self::bit(d))
+    }
+
+    pub(crate) fn contains(self, d: Detection) -> bool {
+        self.0 & Self::bit(d) != 0
+    }
+
+    /// Adds `d`; false when it was in already.
+    pub(crate) fn insert(&mut self, d: Detection) -> bool {
+        let new = !self.contains(d);
+        self.0 |= Self::bit(d);
+        new
+    }
+
+    /// Removes `d`; false when it was not in.
+    pub(crate) fn remove(&mut self, d: Detection) -> bool {
+        let was = self.contains(d);
+        self.0 &= !Self::bit(d);
+        was
+    }
+
+    pub(crate) fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The detections in the set, in the order of [`Detection::ALL`].
+    pub(crate) fn iter(self) -> impl Iterator<Item = Detection> {
+        Detection::ALL
+            .into_iter()
+            .filter(move |d| self.contains(*d))
     }
 }
 
 /// Where in the traffic a detection looked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     Flow,
     TlsSni,
     TlsClientHello,
@@ -111,14 +151,14 @@ impl Source {
 /// One detection that fired, with what matched.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hit {
-    pub detection: Detection,
+    pub(crate) detection: Detection,
     /// What matched: a name, an address or a User-Agent.
-    pub indicator: String,
-    pub source: Source,
+    pub(crate) indicator: String,
+    pub(crate) source: Source,
 }
 
 impl Hit {
-    pub fn new(detection: Detection, indicator: impl Into<String>, source: Source) -> Self {
+    pub(crate) fn new(detection: Detection, indicator: impl Into<String>, source: Source) -> Self {
         Hit {
             detection,
             indicator: indicator.into(),
@@ -127,7 +167,7 @@ impl Hit {
     }
 
     /// The alert's `signature` text.
-    pub fn signature(&self) -> String {
+    pub(crate) fn signature(&self) -> String {
         let what = match self.detection {
             Detection::IocDomain => "IOC domain",
             Detection::IocIp => "connection to an IOC address",
@@ -157,7 +197,7 @@ pub enum Scope {
 }
 
 /// HOME_NET by default.
-pub const DEFAULT_HOME_NET: [&str; 7] = [
+const DEFAULT_HOME_NET: [&str; 7] = [
     "10.0.0.0/8",
     "172.16.0.0/12",
     "192.168.0.0/16",
@@ -170,7 +210,7 @@ pub const DEFAULT_HOME_NET: [&str; 7] = [
 /// Applies the detections with one set of signatures and home networks.
 #[derive(Debug)]
 pub struct Detector {
-    pub signatures: Signatures,
+    pub(crate) signatures: Signatures,
     home_net: IpSet,
     node_agents: NodeUserAgents,
 }
@@ -203,47 +243,21 @@ impl Detector {
         }
     }
 
-    /// `ioc-ip` and `direct-ip` at the start of a TCP/UDP flow. `is_dns` excludes DNS flows from
-    /// `direct-ip`; `resolved` says whether a DNS answer seen so far resolved the server.
-    pub fn on_flow_start(
-        &self,
-        scope: Scope,
-        server: IpAddr,
-        is_dns: bool,
-        resolved: bool,
-    ) -> Vec<Hit> {
-        let mask = self.flow_start_mask(scope, server, is_dns, resolved);
-        [Detection::IocIp, Detection::DirectIp]
-            .into_iter()
-            .filter(|d| mask & d.bit() != 0)
-            .map(|d| Hit::new(d, server.to_string(), Source::Flow))
-            .collect()
-    }
-
-    /// [`Detector::on_flow_start`] as a mask of [`Detection::bit`]s, without allocating (every
-    /// flow asks).
-    pub fn flow_start_mask(
-        &self,
-        scope: Scope,
-        server: IpAddr,
-        is_dns: bool,
-        resolved: bool,
-    ) -> u8 {
-        let mut mask = 0;
+    /// `ioc-ip` and `direct-ip` that may fire at the start of a TCP/UDP flow to `server` (no
+    /// allocation: every flow asks). `is_dns` excludes DNS flows from `direct-ip`, which stands
+    /// only if no DNS answer resolved the server: [`direct_ip`] decides that.
+    pub(crate) fn flow_start(&self, scope: Scope, server: IpAddr, is_dns: bool) -> DetectionSet {
+        let mut set = DetectionSet::default();
         if scope == Scope::Ignored {
-            return mask;
+            return set;
         }
         if self.signatures.ioc_ips.contains(server) {
-            mask |= Detection::IocIp.bit();
+            set.insert(Detection::IocIp);
         }
-        if scope == Scope::Egress
-            && !is_dns
-            && !resolved
-            && !self.signatures.allow_ips.contains(server)
-        {
-            mask |= Detection::DirectIp.bit();
+        if scope == Scope::Egress && !is_dns && !self.signatures.allow_ips.contains(server) {
+            set.insert(Detection::DirectIp);
         }
-        mask
+        set
     }
 
     /// `ioc-domain`, `non-registry-tls` or `no-sni` for a ClientHello (at most one).
@@ -282,7 +296,7 @@ impl Detector {
     }
 
     /// `ioc-domain` for one DNS query name.
-    pub fn on_dns_query(&self, scope: Scope, qname: &str) -> Option<Hit> {
+    pub(crate) fn on_dns_query(&self, scope: Scope, qname: &str) -> Option<Hit> {
         (scope != Scope::Ignored && self.signatures.ioc_domains.contains(qname)).then(|| {
             Hit::new(
                 Detection::IocDomain,
@@ -293,7 +307,7 @@ impl Detector {
     }
 
     /// `ioc-domain`, `direct-ip` and `node-http-ua` for an HTTP request.
-    pub fn on_http_request(&self, scope: Scope, req: &HttpFacts<'_>) -> Vec<Hit> {
+    pub(crate) fn on_http_request(&self, scope: Scope, req: &HttpFacts<'_>) -> Vec<Hit> {
         let mut hits = Vec::new();
         if scope == Scope::Ignored {
             return hits;
@@ -334,17 +348,17 @@ impl Detector {
 
 /// The HTTP request facts the detections read.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct HttpFacts<'a> {
+pub(crate) struct HttpFacts<'a> {
     /// Host name (Host header, or the authority of an absolute URI), without port.
-    pub host: Option<&'a str>,
-    pub host_is_ip: bool,
+    pub(crate) host: Option<&'a str>,
+    pub(crate) host_is_ip: bool,
     /// Host of a CONNECT target.
-    pub connect_host: Option<&'a str>,
-    pub user_agent: Option<&'a str>,
+    pub(crate) connect_host: Option<&'a str>,
+    pub(crate) user_agent: Option<&'a str>,
 }
 
 /// Lowercase, no trailing dot: how names appear in `indicator`.
-pub fn normalise_name(name: &str) -> String {
+fn normalise_name(name: &str) -> String {
     name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase()
 }
 
@@ -408,19 +422,37 @@ mod tests {
     fn flow_start_direct_ip_respects_dns_and_allowlist() {
         let d = detector();
         let e = Scope::Egress;
+        let server = ip("203.0.113.1");
         assert_eq!(
-            d.on_flow_start(e, ip("203.0.113.1"), false, false)[0].detection,
-            Detection::DirectIp
+            d.flow_start(e, server, false),
+            DetectionSet::of(Detection::DirectIp)
         );
-        assert!(d
-            .on_flow_start(e, ip("203.0.113.1"), false, true)
-            .is_empty());
-        assert!(d
-            .on_flow_start(e, ip("203.0.113.1"), true, false)
-            .is_empty());
-        assert!(d
-            .on_flow_start(e, ip("168.63.129.16"), false, false)
-            .is_empty());
+        assert!(d.flow_start(e, server, true).is_empty());
+        assert!(d.flow_start(Scope::Other, server, false).is_empty());
+        assert!(d.flow_start(e, ip("168.63.129.16"), false).is_empty());
+    }
+
+    #[test]
+    fn detection_sets_insert_once_and_list_in_table_order() {
+        let mut set = DetectionSet::default();
+        assert!(set.is_empty());
+        assert!(set.insert(Detection::DirectIp));
+        assert!(set.insert(Detection::IocIp));
+        assert!(!set.insert(Detection::DirectIp));
+        assert!(set.contains(Detection::IocIp) && !set.contains(Detection::NoSni));
+        assert_eq!(
+            set.iter().collect::<Vec<_>>(),
+            [Detection::IocIp, Detection::DirectIp]
+        );
+        assert!(set.remove(Detection::IocIp));
+        assert!(!set.remove(Detection::IocIp));
+        assert_eq!(set, DetectionSet::of(Detection::DirectIp));
+        // Every detection has its own bit.
+        let all: DetectionSet = Detection::ALL.into_iter().fold(set, |mut s, d| {
+            s.insert(d);
+            s
+        });
+        assert_eq!(all.iter().count(), Detection::ALL.len());
     }
 
     #[test]

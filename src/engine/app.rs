@@ -2,13 +2,14 @@
 //! parser state for it, and when to stop looking (bypass). Parsed values go to the detections and
 //! out as EVE events.
 
-use super::context::{event, Ctx};
-use super::output::OutKind;
-use crate::detect::{Detection, Hit, HttpFacts, Scope, Source};
+use super::context::{event, Ctx, FlowAlerts};
+use super::output::{FlowRecord, OutKind};
+use crate::detect::direct_ip::Held;
+use crate::detect::{Hit, HttpFacts, Scope};
 use crate::eve::Object;
 use crate::flow::stream::{Added, Stream, MAX_BUFFERED};
-use crate::flow::{Direction, FlowMeta};
-use proto::decode::{Packet, Proto};
+use crate::flow::{Direction, EndReason, FlowMeta};
+use proto::decode::Packet;
 use proto::{dns, http, tls};
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -17,14 +18,12 @@ use std::collections::VecDeque;
 const CLASSIFY_LIMIT: usize = 64;
 /// HTTP requests kept waiting for their response at most.
 const MAX_PENDING_REQUESTS: usize = 32;
-/// Seconds of packet time a flow-start alert may wait for the flow's first app-layer object.
-const FLOW_START_HOLD_SECS: u64 = 1;
 /// Ports where DNS is assumed without a content probe.
 const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
 
 /// Which protocol a flow's client bytes speak.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AppProto {
+pub(crate) enum AppProto {
     /// Not decided yet.
     Unknown,
     Tls,
@@ -36,7 +35,7 @@ pub enum AppProto {
 
 impl AppProto {
     /// EVE `app_proto`.
-    pub fn eve_name(self) -> Option<&'static str> {
+    pub(crate) fn eve_name(self) -> Option<&'static str> {
         match self {
             AppProto::Unknown => None,
             AppProto::Tls => Some("tls"),
@@ -59,26 +58,25 @@ struct HttpState {
 
 /// App-layer state of one flow.
 #[derive(Debug)]
-pub struct FlowState {
+pub(crate) struct FlowState {
     /// Protocol of the client bytes now (a CONNECT tunnel starts over at `Unknown`).
-    pub app: AppProto,
+    pub(crate) app: AppProto,
     /// The first protocol recognised ("failed" when none was), for the flow log.
-    pub first_app: Option<AppProto>,
+    pub(crate) first_app: Option<AppProto>,
     /// The last protocol recognised (differs from the first after a CONNECT tunnel).
     last_app: Option<AppProto>,
     /// TCP reassembly `[to_server, to_client]`; `None` for UDP or once bypassed.
     streams: Option<Box<[Stream; 2]>>,
     /// Still inspecting (false = bypassed: later packets only count).
-    pub inspecting: bool,
-    /// Detections already alerted on this flow.
-    pub alerted: u8,
+    pub(crate) inspecting: bool,
+    /// What the flow has alerted on.
+    alerts: FlowAlerts,
     /// HTTP transactions; allocated for HTTP flows only.
     http: Option<Box<HttpState>>,
     dns_requests: u32,
-    pub gaps: u32,
     /// Flow-start detections (`ioc-ip`, `direct-ip`) held until the flow's first app-layer
     /// object exists, so that their alert carries it.
-    held: u8,
+    held: Held,
 }
 
 impl Default for FlowState {
@@ -89,17 +87,16 @@ impl Default for FlowState {
             last_app: None,
             streams: None,
             inspecting: true,
-            alerted: 0,
+            alerts: FlowAlerts::default(),
             http: None,
             dns_requests: 0,
-            gaps: 0,
-            held: 0,
+            held: Held::default(),
         }
     }
 }
 
 /// Whether a TCP flow to `port` is DNS for the flow-start detections (no `direct-ip` for DNS).
-pub fn is_dns_port(port: u16) -> bool {
+pub(crate) fn is_dns_port(port: u16) -> bool {
     [53, 5353].contains(&port)
 }
 
@@ -123,8 +120,8 @@ impl FlowState {
     }
 
     /// Whether flow-start detections wait for the flow's first app-layer object.
-    pub fn has_held(&self) -> bool {
-        self.held != 0
+    pub(crate) fn has_held(&self) -> bool {
+        self.held.is_waiting()
     }
 
     /// The flow's HTTP transactions, created on first use.
@@ -139,7 +136,7 @@ impl FlowState {
     }
 
     /// Bytes of buffers this flow holds beyond its table slot (reassembly, pending requests).
-    pub fn heap_bytes(&self) -> usize {
+    pub(crate) fn heap_bytes(&self) -> usize {
         let streams = self.streams.as_ref().map_or(0, |s| {
             std::mem::size_of::<[Stream; 2]>() + s[0].heap_bytes() + s[1].heap_bytes()
         });
@@ -150,48 +147,32 @@ impl FlowState {
         streams + http
     }
 
-    /// Drops a held `direct-ip` the merge stage has already found resolved, so that no object
-    /// is built for an alert that would not be written.
-    fn drop_resolved_direct_ip(&mut self, ctx: &Ctx<'_>, meta: &FlowMeta) {
-        let bit = Detection::DirectIp.bit();
-        if self.held & bit != 0 && ctx.resolved.take(ctx.shard, meta.id) {
-            self.held &= !bit;
-        }
+    /// Holds the flow-start detections of a new flow (see [`Ctx::flow_start`]).
+    pub(crate) fn start(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta, is_dns: bool) {
+        self.held = ctx.flow_start(meta, is_dns);
     }
 
-    /// Holds the flow-start detections of a new flow (a mask of [`Detection::bit`]s).
-    pub fn hold(&mut self, detections: u8) {
-        self.held = detections;
+    /// The flow's first app-layer object is about to be built: no object for a held
+    /// `direct-ip` that the merge stage has already found resolved.
+    fn drop_resolved_direct_ip(&mut self, ctx: &Ctx<'_>, meta: &FlowMeta) {
+        self.held.drop_resolved(ctx.marks, meta.id);
     }
 
     /// Alerts the held flow-start detections, with the flow's app-layer object when there is one.
-    pub fn release_held(
+    pub(crate) fn release_held(
         &mut self,
         ctx: &mut Ctx<'_>,
         meta: &FlowMeta,
         app: Option<(&'static str, &Object)>,
     ) {
-        let held = std::mem::take(&mut self.held);
-        for detection in [Detection::IocIp, Detection::DirectIp] {
-            if held & detection.bit() == 0 {
-                continue;
-            }
-            let hit = Hit::new(detection, meta.server.0.to_string(), Source::Flow);
-            ctx.alert(
-                meta,
-                Some(&mut self.alerted),
-                &hit,
-                app.map(|(k, _)| k),
-                app,
-            );
-        }
+        let released = self.held.take();
+        ctx.release(meta, &mut self.alerts, released, app);
     }
 
     /// Releases held detections whose wait is over: the app layer will not produce an object
-    /// (bypassed, not recognised) or the flow is older than [`FLOW_START_HOLD_SECS`].
-    pub fn release_held_if_due(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta) {
-        let waited = ctx.ts.secs_since(meta.first_ts) >= FLOW_START_HOLD_SECS;
-        if self.held != 0 && (!self.inspecting || waited) {
+    /// (bypassed, not recognised) or the flow is old enough.
+    pub(crate) fn release_held_if_due(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta) {
+        if self.held.due(ctx.ts, meta.first_ts, self.inspecting) {
             self.release_held(ctx, meta, None);
         }
     }
@@ -203,7 +184,7 @@ impl FlowState {
     }
 
     /// Requests still waiting for a response (flushed without status when the flow ends).
-    pub fn take_pending_http(&mut self) -> Vec<Value> {
+    pub(crate) fn take_pending_http(&mut self) -> Vec<Value> {
         self.http
             .take()
             .map(|h| h.pending.into_iter().map(|r| r.eve(None)).collect())
@@ -211,7 +192,13 @@ impl FlowState {
     }
 
     /// Handles one TCP packet of the flow.
-    pub fn on_tcp(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta, dir: Direction, pkt: &Packet<'_>) {
+    pub(crate) fn on_tcp(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        meta: &FlowMeta,
+        dir: Direction,
+        pkt: &Packet<'_>,
+    ) {
         let Some(tcp) = pkt.tcp else { return };
         if !self.inspecting {
             return;
@@ -249,7 +236,7 @@ impl FlowState {
 
     /// The flow ends: bytes still waiting behind a hole will not be completed, so skip the holes
     /// and parse what is left.
-    pub fn on_flow_end(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta) {
+    pub(crate) fn on_flow_end(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta) {
         let Some(mut streams) = self.streams.take() else {
             return;
         };
@@ -273,7 +260,6 @@ impl FlowState {
         for (i, skipped) in gap.iter().enumerate() {
             if *skipped {
                 ctx.counters.tcp_gaps += 1;
-                self.gaps += 1;
                 self.on_gap(i);
             }
         }
@@ -408,20 +394,14 @@ impl FlowState {
                     ctx.detector
                         .on_tls_client_hello(scope, meta.server.0, hello.sni.as_deref());
                 let logged = ctx.logs("tls");
-                if hit.is_none() && self.held == 0 && !logged {
+                if hit.is_none() && !self.held.is_waiting() && !logged {
                     // Nobody needs the object (or its fingerprints).
                     return true;
                 }
                 let object = Object::Raw(hello.eve_json());
                 self.release_held(ctx, meta, Some(("tls", &object)));
                 if let Some(hit) = hit {
-                    ctx.alert(
-                        meta,
-                        Some(&mut self.alerted),
-                        &hit,
-                        Some("tls"),
-                        Some(("tls", &object)),
-                    );
+                    ctx.alert(meta, &mut self.alerts, &hit, Some(("tls", &object)));
                 }
                 if logged {
                     ctx.emit_app(meta, Direction::ToServer, "tls", object);
@@ -472,17 +452,11 @@ impl FlowState {
         } else {
             ctx.detector.on_http_request(scope, &facts)
         };
-        if !hits.is_empty() || self.held != 0 {
+        if !hits.is_empty() || self.held.is_waiting() {
             let object = Object::Json(req.eve(None));
             self.release_held(ctx, meta, Some(("http", &object)));
             for hit in hits {
-                ctx.alert(
-                    meta,
-                    Some(&mut self.alerted),
-                    &hit,
-                    Some("http"),
-                    Some(("http", &object)),
-                );
+                ctx.alert(meta, &mut self.alerts, &hit, Some(("http", &object)));
             }
         }
         if connect.is_some() {
@@ -556,7 +530,7 @@ impl FlowState {
     }
 
     /// Handles one UDP packet of the flow; `first` is the flow's first packet.
-    pub fn on_udp(
+    pub(crate) fn on_udp(
         &mut self,
         ctx: &mut Ctx<'_>,
         meta: &FlowMeta,
@@ -575,8 +549,7 @@ impl FlowState {
             }
         }
         if first {
-            let hits = ctx.flow_start(meta, self.app == AppProto::Dns);
-            self.hold(hits);
+            self.start(ctx, meta, self.app == AppProto::Dns);
         }
         if self.app == AppProto::Dns && !pkt.payload.is_empty() {
             self.on_dns_message(ctx, meta, dir, pkt.payload);
@@ -609,7 +582,7 @@ impl FlowState {
                 .collect()
         };
         let logged = ctx.logs("dns");
-        let object = (logged || self.held != 0 || !hits.is_empty())
+        let object = (logged || self.held.is_waiting() || !hits.is_empty())
             .then(|| Object::Raw(msg.eve_json(tx_id.into())));
         if let Some(object) = &object {
             self.release_held(ctx, meta, Some(("dns", object)));
@@ -622,7 +595,7 @@ impl FlowState {
             }
         } else if let Some(object) = &object {
             for hit in &hits {
-                ctx.alert(meta, None, hit, Some("dns"), Some(("dns", object)));
+                ctx.alert_query(meta, &mut self.alerts, hit, Some(("dns", object)));
             }
         }
         // Logged in the packet's own direction: a response travels from the side that answers.
@@ -632,8 +605,8 @@ impl FlowState {
     }
 }
 
-/// Builds the EVE `flow` event of a finished flow.
-pub fn flow_event(meta: &FlowMeta, state: &FlowState, reason: &'static str) -> crate::eve::Event {
+/// The `flow` event of a flow that ended for `reason`.
+pub(crate) fn flow_record(meta: &FlowMeta, state: &FlowState, reason: EndReason) -> FlowRecord {
     let mut ev = event(meta, Direction::ToServer, meta.last_ts, None, "flow");
     ev.app_proto = state
         .last_app
@@ -642,12 +615,6 @@ pub fn flow_event(meta: &FlowMeta, state: &FlowState, reason: &'static str) -> c
     if state.last_app.is_some() && state.last_app != state.first_app {
         ev.app_proto_orig = state.first_app.and_then(AppProto::eve_name);
     }
-    let state_name = match (meta.proto, meta.tcp_phase) {
-        (Proto::Udp, _) => "established",
-        (_, crate::flow::TcpPhase::New) => "new",
-        (_, crate::flow::TcpPhase::Established) => "established",
-        (_, crate::flow::TcpPhase::Closed) => "closed",
-    };
     let flow = crate::eve::event::FlowObject {
         pkts_toserver: meta.pkts[0],
         pkts_toclient: meta.pkts[1],
@@ -656,11 +623,13 @@ pub fn flow_event(meta: &FlowMeta, state: &FlowState, reason: &'static str) -> c
         start: meta.first_ts,
         end: meta.last_ts,
         age: meta.last_ts.secs_since(meta.first_ts),
-        state: state_name,
+        state: meta.state(),
         reason,
         // The merge stage adds `direct-ip`, which only it can decide.
-        alerted: state.alerted & !Detection::DirectIp.bit() != 0,
+        alerted: state.alerts.raised(),
     };
-    ev.objects.push(("flow", crate::eve::Object::Flow(flow)));
-    ev
+    FlowRecord::new(ev, flow)
 }
+
+#[cfg(test)]
+mod tests;

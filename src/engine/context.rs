@@ -1,10 +1,10 @@
 //! What the app-layer handlers of one packet share: the detector, the shard's outbound messages
 //! and counters, plus how to turn a flow and a direction into an EVE event.
 
-use super::output::{alerted_offset, OutBuf, OutKind, Output};
-use super::verdicts::ResolvedFlows;
+use super::output::{FlowRecord, OutBuf, OutKind, Output};
 use crate::counters::Counters;
-use crate::detect::{Detection, Detector, Hit, Scope};
+use crate::detect::direct_ip::{Held, ShardMarks};
+use crate::detect::{Detection, DetectionSet, Detector, Hit, Scope, Source};
 use crate::eve::Object;
 use crate::eve::{EveTypes, Event};
 use crate::flow::{Direction, FlowMeta};
@@ -12,23 +12,39 @@ use proto::decode::Proto;
 use proto::Timestamp;
 
 /// Per-packet context handed to the handlers.
-pub struct Ctx<'a> {
-    pub detector: &'a Detector,
-    pub out: &'a mut OutBuf,
-    pub counters: &'a mut Counters,
-    pub ts: Timestamp,
-    pub pcap_cnt: Option<u64>,
+pub(crate) struct Ctx<'a> {
+    pub(crate) detector: &'a Detector,
+    pub(crate) out: &'a mut OutBuf,
+    pub(crate) counters: &'a mut Counters,
+    pub(crate) ts: Timestamp,
+    pub(crate) pcap_cnt: Option<u64>,
     /// Sequence number of the item being handled (see [`Output`]).
-    pub seq: u64,
+    pub(crate) seq: u64,
     /// The event types written.
-    pub log: EveTypes,
-    /// This shard's number and the `direct-ip` verdicts already reached.
-    pub shard: usize,
-    pub resolved: &'a ResolvedFlows,
+    pub(crate) log: EveTypes,
+    /// The flows of this shard whose `direct-ip` the merge stage found resolved.
+    pub(crate) marks: ShardMarks<'a>,
+}
+
+/// What a flow has alerted on.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct FlowAlerts {
+    /// Detections that had their one alert on this flow (a `direct-ip` among them may still be
+    /// dropped by the merge stage).
+    once: DetectionSet,
+    /// An alert other than `direct-ip` was raised on the flow, per-query DNS alerts included.
+    raised: bool,
+}
+
+impl FlowAlerts {
+    /// Whether an alert other than `direct-ip` was raised (the merge stage adds `direct-ip`).
+    pub(crate) fn raised(self) -> bool {
+        self.raised
+    }
 }
 
 /// An event of `event_type` on `meta`'s flow, travelling in `dir`.
-pub fn event(
+pub(crate) fn event(
     meta: &FlowMeta,
     dir: Direction,
     ts: Timestamp,
@@ -62,7 +78,7 @@ pub fn event(
 
 impl Ctx<'_> {
     /// Hands a message to the merge stage.
-    pub fn send(&mut self, kind: OutKind) {
+    pub(crate) fn send(&mut self, kind: OutKind) {
         self.out.msgs.push(Output {
             seq: self.seq,
             kind,
@@ -70,95 +86,124 @@ impl Ctx<'_> {
     }
 
     /// Emits an event.
-    pub fn emit(&mut self, ev: Event) {
+    pub(crate) fn emit(&mut self, ev: Event) {
         let line = self.out.line(&ev);
         self.send(OutKind::Event(line));
     }
 
     /// Whether events of type `name` are written.
-    pub fn logs(&self, name: &str) -> bool {
+    pub(crate) fn logs(&self, name: &str) -> bool {
         self.log.logs(name)
     }
 
-    /// Emits the `flow` event of a finished flow (the merge stage may still mark it alerted).
-    pub fn emit_flow_end(&mut self, flow_id: u64, ev: Event) {
-        let line = self.out.line(&ev);
-        let alerted_at = alerted_offset(line.get(&self.out.lines));
-        self.send(OutKind::FlowEnd {
-            flow_id,
-            line,
-            alerted_at,
-        });
+    /// Flow `flow_id` ended; `record` is its `flow` event when flows are logged (the merge
+    /// stage completes its `alerted`).
+    pub(crate) fn flow_ended(&mut self, flow_id: u64, record: Option<FlowRecord>) {
+        let record = record.map(|r| self.out.record(r));
+        self.send(OutKind::FlowEnd { flow_id, record });
     }
 
     /// Emits an app-layer event (`tls`, `dns`, `http`) carrying `object`.
-    pub fn emit_app(&mut self, meta: &FlowMeta, dir: Direction, key: &'static str, object: Object) {
+    pub(crate) fn emit_app(
+        &mut self,
+        meta: &FlowMeta,
+        dir: Direction,
+        key: &'static str,
+        object: Object,
+    ) {
         let mut ev = event(meta, dir, self.ts, self.pcap_cnt, key);
         ev.objects.push((key, object));
         ev.app_proto = Some(key);
         self.emit(ev);
     }
 
-    /// Emits an alert for `hit` unless the flow already alerted on its detection (`alerted` is the
-    /// flow's mask; DNS queries pass `None`: one alert per query). `app` is the flow's app-layer
-    /// object the alert carries.
-    pub fn alert(
+    /// Alerts `hit` unless the flow had its alert for this detection already. `app` is the
+    /// flow's app-layer object (`tls`, `http`, `dns`), which the alert carries.
+    pub(crate) fn alert(
         &mut self,
         meta: &FlowMeta,
-        alerted: Option<&mut u8>,
+        alerts: &mut FlowAlerts,
         hit: &Hit,
-        app_proto: Option<&'static str>,
         app: Option<(&'static str, &Object)>,
     ) {
-        if let Some(mask) = alerted {
-            if *mask & hit.detection.bit() != 0 {
-                return;
-            }
-            *mask |= hit.detection.bit();
+        if alerts.once.insert(hit.detection) {
+            self.raise(meta, alerts, hit, app);
         }
-        if hit.detection == Detection::DirectIp && self.resolved.take(self.shard, meta.id) {
+    }
+
+    /// Alerts `hit` of a DNS query: one alert per query, however many the flow carries.
+    pub(crate) fn alert_query(
+        &mut self,
+        meta: &FlowMeta,
+        alerts: &mut FlowAlerts,
+        hit: &Hit,
+        app: Option<(&'static str, &Object)>,
+    ) {
+        self.raise(meta, alerts, hit, app);
+    }
+
+    /// Alerts the flow-start detections `released` (see [`Held`]), with the flow's app-layer
+    /// object when there is one.
+    pub(crate) fn release(
+        &mut self,
+        meta: &FlowMeta,
+        alerts: &mut FlowAlerts,
+        released: DetectionSet,
+        app: Option<(&'static str, &Object)>,
+    ) {
+        for detection in released.iter() {
+            let hit = Hit::new(detection, meta.server.0.to_string(), Source::Flow);
+            self.alert(meta, alerts, &hit, app);
+        }
+    }
+
+    fn raise(
+        &mut self,
+        meta: &FlowMeta,
+        alerts: &mut FlowAlerts,
+        hit: &Hit,
+        app: Option<(&'static str, &Object)>,
+    ) {
+        let direct_ip = hit.detection == Detection::DirectIp;
+        if direct_ip && self.marks.take(meta.id) {
             // The merge stage already found the server resolved: the alert would be dropped.
             return;
         }
+        alerts.raised |= !direct_ip;
         let mut ev = event(meta, Direction::ToServer, self.ts, self.pcap_cnt, "alert");
         ev.direction = Some("to_server");
-        ev.app_proto = app_proto;
+        ev.app_proto = app.map(|(key, _)| key);
         ev.objects.push(("alert", Event::alert_object(hit)));
         if let Some((key, object)) = app {
             ev.objects.push((key, object.clone()));
         }
-        if hit.detection == Detection::DirectIp {
+        let line = self.out.line(&ev);
+        self.send(if direct_ip {
             // Stands only if no DNS answer resolved the server before the flow started; the
             // merge stage knows every shard's answers.
-            let flow_id = meta.id;
-            let line = self.out.line(&ev);
-            self.send(OutKind::DirectIp { flow_id, line });
+            OutKind::DirectIp {
+                flow_id: meta.id,
+                line,
+            }
         } else {
-            let line = self.out.line(&ev);
-            self.send(OutKind::Alert(hit.detection, line));
-        }
+            OutKind::Alert(hit.detection, line)
+        });
     }
 
     /// The scope of `meta`'s flow.
-    pub fn scope(&self, meta: &FlowMeta) -> Scope {
+    pub(crate) fn scope(&self, meta: &FlowMeta) -> Scope {
         self.detector.scope(meta.client.0, meta.server.0)
     }
 
-    /// The flow-start detections (`ioc-ip`, `direct-ip`) that may fire for this flow. A
-    /// `direct-ip` candidate is announced to the merge stage, which decides it against the DNS
-    /// answers seen before this point of the capture.
-    pub fn flow_start(&mut self, meta: &FlowMeta, is_dns: bool) -> u8 {
+    /// The flow-start detections (`ioc-ip`, `direct-ip`) of a new flow, to hold until its first
+    /// app-layer object; a `direct-ip` candidate is announced to the merge stage.
+    pub(crate) fn flow_start(&mut self, meta: &FlowMeta, is_dns: bool) -> Held {
         let scope = self.scope(meta);
-        let hits = self
-            .detector
-            .flow_start_mask(scope, meta.server.0, is_dns, false);
-        if hits & Detection::DirectIp.bit() != 0 {
-            self.send(OutKind::FlowStart {
-                flow_id: meta.id,
-                server: meta.server.0,
-                ts: meta.first_ts,
-            });
+        let detections = self.detector.flow_start(scope, meta.server.0, is_dns);
+        let (held, candidate) = Held::start(detections, meta.id, meta.server.0, meta.first_ts);
+        if let Some(candidate) = candidate {
+            self.send(OutKind::FlowStart(candidate));
         }
-        hits
+        held
     }
 }

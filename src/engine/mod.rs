@@ -3,73 +3,74 @@
 //! merge stage ([`output`]). Time is packet time only (timer ticks come from the dispatcher), so
 //! a replay gives the same events however fast it runs and however many shards share the work.
 
-pub mod app;
-pub mod context;
-pub mod output;
-pub mod verdicts;
+pub(crate) mod app;
+pub(crate) mod context;
+pub(crate) mod output;
+#[cfg(test)]
+pub(crate) mod testkit;
 
 use crate::counters::Counters;
+use crate::detect::direct_ip::ResolvedFlows;
 use crate::detect::Detector;
 use crate::eve::EveTypes;
 use crate::eve::Object;
-use crate::flow::{Direction, Flow, FlowTable, Timeouts};
-use app::{flow_event, FlowState};
+use crate::flow::{Direction, EndReason, Flow, FlowTable, Timeouts};
+use app::{flow_record, FlowState};
 use context::Ctx;
 use output::{OutBuf, ShardStats};
 use proto::decode::{Packet, Proto};
 use proto::Timestamp;
 use std::sync::Arc;
-use verdicts::ResolvedFlows;
+
+/// Seconds a DNS answer keeps counting past its TTL, by default (the `--dns-grace` default).
+pub use crate::detect::direct_ip::DEFAULT_DNS_GRACE_SECS;
 
 /// Flows one timer tick ends at most.
-pub const MAX_EXPIRED_PER_TICK: usize = 1 << 16;
+pub(crate) const MAX_EXPIRED_PER_TICK: usize = 1 << 16;
 /// Messages gathered at the end of input before they are handed on.
 const FLUSH_MESSAGES: usize = 1024;
 /// Sequence number of everything the end of input produces (after every item).
-pub const SHUTDOWN_SEQ: u64 = u64::MAX - 1;
-
-/// Seconds a DNS answer keeps counting past its TTL, by default.
-pub const DEFAULT_DNS_GRACE_SECS: u64 = 300;
+pub(crate) const SHUTDOWN_SEQ: u64 = u64::MAX - 1;
 
 /// Settings of a shard.
 #[derive(Clone, Debug)]
-pub struct EngineConfig {
-    pub detector: Arc<Detector>,
-    pub timeouts: Timeouts,
+pub(crate) struct EngineConfig {
+    pub(crate) detector: Arc<Detector>,
+    pub(crate) timeouts: Timeouts,
     /// This shard's share of the flow memcap, in bytes.
-    pub flow_memcap: usize,
+    pub(crate) flow_memcap: usize,
     /// The event types written.
-    pub eve_types: EveTypes,
+    pub(crate) eve_types: EveTypes,
     /// This shard's number, and the `direct-ip` verdicts the merge stage shares.
-    pub shard: usize,
-    pub resolved: Arc<ResolvedFlows>,
+    pub(crate) shard: usize,
+    pub(crate) resolved: Arc<ResolvedFlows>,
 }
 
 /// Where a packet sits in the input.
 #[derive(Clone, Copy, Debug)]
-pub struct PacketInfo {
+pub(crate) struct PacketInfo {
     /// Sequence number of the item (see [`output::Output`]).
-    pub seq: u64,
-    pub ts: Timestamp,
+    pub(crate) seq: u64,
+    pub(crate) ts: Timestamp,
     /// Position in its capture file (EVE `pcap_cnt`).
-    pub pcap_cnt: u64,
+    pub(crate) pcap_cnt: u64,
     /// Length on the wire.
-    pub wire_len: u32,
+    pub(crate) wire_len: u32,
 }
 
 /// One shard's state.
-pub struct Engine {
+pub(crate) struct Engine {
     detector: Arc<Detector>,
     log: EveTypes,
     shard: usize,
     resolved: Arc<ResolvedFlows>,
     flows: FlowTable<FlowState>,
-    pub counters: Counters,
+    counters: Counters,
     now: Timestamp,
 }
 
 impl Engine {
-    pub fn new(config: EngineConfig) -> Self {
+    pub(crate) fn new(config: EngineConfig) -> Self {
         Engine {
             detector: config.detector,
             log: config.eve_types,
@@ -82,12 +83,12 @@ impl Engine {
     }
 
     /// Detects with `detector` from now on (a signature reload); flows keep their state.
-    pub fn set_detector(&mut self, detector: Arc<Detector>) {
+    pub(crate) fn set_detector(&mut self, detector: Arc<Detector>) {
         self.detector = detector;
     }
 
     /// Handles one decoded packet of this shard's flows.
-    pub fn on_packet(&mut self, info: &PacketInfo, pkt: &Packet<'_>, out: &mut OutBuf) {
+    pub(crate) fn on_packet(&mut self, info: &PacketInfo, pkt: &Packet<'_>, out: &mut OutBuf) {
         self.now = self.now.max(info.ts);
         let (handle, dir, created) =
             self.flows
@@ -103,8 +104,7 @@ impl Engine {
             pcap_cnt: Some(info.pcap_cnt),
             seq: info.seq,
             log: self.log,
-            shard: self.shard,
-            resolved: &self.resolved,
+            marks: self.resolved.shard(self.shard),
         };
         let Flow { meta, state } = self.flows.get_mut(handle);
         let heap_before = state.heap_bytes();
@@ -112,9 +112,7 @@ impl Engine {
             match pkt.proto {
                 Proto::Tcp => {
                     if created {
-                        let is_dns = app::is_dns_port(meta.server.1);
-                        let hits = ctx.flow_start(meta, is_dns);
-                        state.hold(hits);
+                        state.start(&mut ctx, meta, app::is_dns_port(meta.server.1));
                     }
                     state.on_tcp(&mut ctx, meta, dir, pkt);
                 }
@@ -134,18 +132,18 @@ impl Engine {
     /// Packet time reached `ts`: ends the flows idle past their timeout, at most
     /// [`MAX_EXPIRED_PER_TICK`] of them (the rest at the next tick), so that a flood's mass
     /// expiry cannot pile up unbounded output.
-    pub fn on_tick(&mut self, seq: u64, ts: Timestamp, out: &mut OutBuf) {
+    pub(crate) fn on_tick(&mut self, seq: u64, ts: Timestamp, out: &mut OutBuf) {
         self.now = self.now.max(ts);
         for _ in 0..MAX_EXPIRED_PER_TICK {
             let Some(flow) = self.flows.pop_expired(self.now) else {
                 break;
             };
-            self.end_flow(flow, "timeout", seq, out);
+            self.end_flow(flow, EndReason::Timeout, seq, out);
         }
     }
 
     /// This shard's counters now.
-    pub fn stats(&self) -> ShardStats {
+    pub(crate) fn stats(&self) -> ShardStats {
         let mut counters = self.counters.clone();
         counters.flows_timed_out = self.flows.stats.timed_out;
         counters.flows_evicted = self.flows.stats.evicted;
@@ -163,14 +161,14 @@ impl Engine {
 
     /// Ends every flow (end of input), idle longest first, handing the output to `flush` in
     /// bounded pieces; returns the shard's counters.
-    pub fn finish(
+    pub(crate) fn finish(
         &mut self,
         seq: u64,
         out: &mut OutBuf,
         mut flush: impl FnMut(&mut OutBuf),
     ) -> ShardStats {
         while let Some(flow) = self.flows.pop_oldest() {
-            self.end_flow(flow, "shutdown", seq, out);
+            self.end_flow(flow, EndReason::Shutdown, seq, out);
             if out.msgs.len() >= FLUSH_MESSAGES {
                 flush(out);
             }
@@ -183,7 +181,7 @@ impl Engine {
     fn end_evicted(&mut self, seq: u64, out: &mut OutBuf) {
         let evicted: Vec<Flow<FlowState>> = self.flows.take_evicted().collect();
         for flow in evicted {
-            self.end_flow(flow, "forced", seq, out);
+            self.end_flow(flow, EndReason::Forced, seq, out);
         }
     }
 
@@ -191,7 +189,7 @@ impl Engine {
     fn end_flow(
         &mut self,
         mut flow: Flow<FlowState>,
-        reason: &'static str,
+        reason: EndReason,
         seq: u64,
         out: &mut OutBuf,
     ) {
@@ -203,8 +201,7 @@ impl Engine {
             pcap_cnt: None,
             seq,
             log: self.log,
-            shard: self.shard,
-            resolved: &self.resolved,
+            marks: self.resolved.shard(self.shard),
         };
         flow.state.on_flow_end(&mut ctx, &flow.meta);
         flow.state.release_held(&mut ctx, &flow.meta, None);
@@ -218,13 +215,10 @@ impl Engine {
                 );
             }
         }
-        if ctx.logs("flow") {
-            ctx.emit_flow_end(flow.meta.id, flow_event(&flow.meta, &flow.state, reason));
-        } else {
-            ctx.send(output::OutKind::FlowDone {
-                flow_id: flow.meta.id,
-            });
-        }
+        let record = ctx
+            .logs("flow")
+            .then(|| flow_record(&flow.meta, &flow.state, reason));
+        ctx.flow_ended(flow.meta.id, record);
     }
 }
 

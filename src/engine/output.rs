@@ -5,26 +5,29 @@
 //! the right point of the capture, whatever the thread count.
 //!
 //! Events travel as finished JSON lines: the shard serialises them into its [`OutBuf`], so the
-//! merge stage only copies bytes, and every allocation of an event is freed by the thread that
-//! made it.
+//! merge stage only copies bytes. The `flow` event of a finished flow is the exception: it
+//! travels typed ([`FlowRecord`]), since only the merge stage knows whether the flow's
+//! `direct-ip` alert was written, and it sets `alerted` and serialises the record as it writes it.
 
 use crate::counters::Counters;
+use crate::detect::direct_ip::Candidate;
 use crate::detect::Detection;
-use crate::eve::Event;
+use crate::eve::event::FlowObject;
+use crate::eve::{Event, Object};
 use crate::flow::TableStats;
 use proto::Timestamp;
 use std::net::IpAddr;
 
 /// An EVE line (JSON, no newline) in an [`OutBuf`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LineRef {
+pub(crate) struct LineRef {
     start: u32,
     len: u32,
 }
 
 impl LineRef {
     /// The line at `start..start + len` of a buffer.
-    pub fn new(start: usize, len: usize) -> Self {
+    pub(crate) fn new(start: usize, len: usize) -> Self {
         LineRef {
             start: start as u32,
             len: len as u32,
@@ -32,106 +35,137 @@ impl LineRef {
     }
 
     /// The line's bytes in `lines`.
-    pub fn get(self, lines: &[u8]) -> &[u8] {
+    pub(crate) fn get(self, lines: &[u8]) -> &[u8] {
         &lines[self.start as usize..(self.start + self.len) as usize]
     }
 }
 
-/// Messages of a shard and the EVE lines they refer to.
+/// The `flow` event of a finished flow, typed until the merge stage writes it. It owns no heap
+/// memory (unless the flow has VLAN tags), so the worker hands it over without allocating.
+#[derive(Debug)]
+pub(crate) struct FlowRecord {
+    /// The event without its objects.
+    event: Event,
+    flow: FlowObject,
+}
+
+impl FlowRecord {
+    /// The record of `event`, a `flow` event without objects, and its `flow` object.
+    pub(crate) fn new(event: Event, flow: FlowObject) -> Self {
+        FlowRecord { event, flow }
+    }
+
+    /// Marks the flow alerted (its `direct-ip` alert was written).
+    pub(crate) fn set_alerted(&mut self) {
+        self.flow.alerted = true;
+    }
+
+    /// Serialises the record into `buf` (JSON, no newline).
+    pub(crate) fn write(&mut self, buf: &mut Vec<u8>) {
+        self.event.objects.push(("flow", Object::Flow(self.flow)));
+        // Serialising to memory cannot fail: every field is a string, number or JSON value.
+        let _ = serde_json::to_writer(buf, &self.event);
+        // Freed by the thread that allocated it, at once.
+        self.event.objects = Vec::new();
+    }
+}
+
+/// A [`FlowRecord`] in an [`OutBuf`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RecordRef(u32);
+
+impl RecordRef {
+    /// The record in `records`.
+    pub(crate) fn get(self, records: &mut [FlowRecord]) -> &mut FlowRecord {
+        &mut records[self.0 as usize]
+    }
+}
+
+/// Messages of a shard, with the EVE lines and flow records they refer to.
 #[derive(Debug, Default)]
-pub struct OutBuf {
-    pub msgs: Vec<Output>,
-    pub lines: Vec<u8>,
+pub(crate) struct OutBuf {
+    pub(crate) msgs: Vec<Output>,
+    pub(crate) lines: Vec<u8>,
+    pub(crate) records: Vec<FlowRecord>,
 }
 
 impl OutBuf {
     /// Serialises `ev` into the buffer.
-    pub fn line(&mut self, ev: &Event) -> LineRef {
+    pub(crate) fn line(&mut self, ev: &Event) -> LineRef {
         let start = self.lines.len();
         // Serialising to memory cannot fail: every field is a string, number or JSON value.
         let _ = serde_json::to_writer(&mut self.lines, ev);
         LineRef::new(start, self.lines.len() - start)
     }
 
-    pub fn is_empty(&self) -> bool {
+    /// Keeps `record` in the buffer.
+    pub(crate) fn record(&mut self, record: FlowRecord) -> RecordRef {
+        self.records.push(record);
+        RecordRef(self.records.len() as u32 - 1)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
         self.msgs.is_empty()
     }
 
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.msgs.clear();
         self.lines.clear();
+        self.records.clear();
     }
-}
-
-/// Where in a serialised `flow` event its `alerted` value (`false`) sits, from the line's start.
-pub fn alerted_offset(line: &[u8]) -> Option<u32> {
-    const KEY: &[u8] = b"\"alerted\":false";
-    line.windows(KEY.len())
-        .rposition(|w| w == KEY)
-        .map(|i| (i + KEY.len() - 5) as u32)
 }
 
 /// One message from a shard.
 #[derive(Debug)]
-pub struct Output {
+pub(crate) struct Output {
     /// Sequence number of the item that produced the message.
-    pub seq: u64,
-    pub kind: OutKind,
+    pub(crate) seq: u64,
+    pub(crate) kind: OutKind,
 }
 
 /// What a message says.
 #[derive(Debug)]
-pub enum OutKind {
+pub(crate) enum OutKind {
     /// An event to write as it is.
     Event(LineRef),
     /// An alert of `detection` (counted by the merge stage, which writes it).
     Alert(Detection, LineRef),
-    /// A flow that would raise `direct-ip` started at `ts` towards `server`: the merge stage
-    /// decides, at this point of the capture, whether a DNS answer seen so far resolved it.
-    FlowStart {
-        flow_id: u64,
-        server: IpAddr,
-        ts: Timestamp,
-    },
-    /// The `direct-ip` alert of a flow announced by [`OutKind::FlowStart`]; written only when the
-    /// server was not resolved.
+    /// A flow that would raise `direct-ip` started: the merge stage decides, at this point of
+    /// the capture, whether a DNS answer seen so far resolved its server.
+    FlowStart(Candidate),
+    /// A `direct-ip` alert; written only when the merge stage found its flow unresolved.
     DirectIp { flow_id: u64, line: LineRef },
     /// Addresses a DNS response resolved at `ts`, with their TTLs.
     DnsAnswers {
         ts: Timestamp,
         addrs: Vec<(IpAddr, u32)>,
     },
-    /// The `flow` event of a finished flow (its `alerted` field is completed by the merge stage,
-    /// which knows whether the flow's `direct-ip` alert was written).
+    /// A flow ended, with its `flow` event when flows are logged.
     FlowEnd {
         flow_id: u64,
-        line: LineRef,
-        /// Offset in the line of the `false` of `"alerted":false`, when it is false.
-        alerted_at: Option<u32>,
+        record: Option<RecordRef>,
     },
-    /// A flow ended whose `flow` event is not logged (the merge stage forgets it).
-    FlowDone { flow_id: u64 },
     /// A shard's counters at a `stats` tick.
     Stats(Box<ShardStats>),
 }
 
 /// What a shard has counted so far.
 #[derive(Clone, Debug, Default)]
-pub struct ShardStats {
+pub(crate) struct ShardStats {
     /// Packet time of the snapshot.
-    pub ts: Timestamp,
-    pub counters: Counters,
-    pub table: TableStats,
+    pub(crate) ts: Timestamp,
+    pub(crate) counters: Counters,
+    pub(crate) table: TableStats,
     /// Flows live now.
-    pub active: u64,
+    pub(crate) active: u64,
     /// Bytes of flow memory in use now, and the shard's cap.
-    pub memuse: u64,
-    pub memcap: u64,
+    pub(crate) memuse: u64,
+    pub(crate) memcap: u64,
 }
 
 impl ShardStats {
     /// Adds `other` (another shard, or the dispatcher's counters) into `self`.
-    pub fn add(&mut self, other: &ShardStats) {
+    pub(crate) fn add(&mut self, other: &ShardStats) {
         self.ts = self.ts.max(other.ts);
         self.counters.add(&other.counters);
         let (a, b) = (&mut self.table, &other.table);

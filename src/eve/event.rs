@@ -3,6 +3,7 @@
 //! [`StatsRecord`] is the `stats` event, which has no flow.
 
 use crate::detect::Hit;
+use crate::flow::{EndReason, TcpPhase};
 use proto::text::{JsonText, SuricataIp};
 use proto::Timestamp;
 use serde::Serialize;
@@ -63,7 +64,7 @@ pub(crate) struct AlertMetadata {
 }
 
 /// The `flow` object of a finished flow.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize)]
 pub struct FlowObject {
     pub(crate) pkts_toserver: u64,
     pub(crate) pkts_toclient: u64,
@@ -74,9 +75,21 @@ pub struct FlowObject {
     #[serde(serialize_with = "ser_ts")]
     pub(crate) end: Timestamp,
     pub(crate) age: u64,
-    pub(crate) state: &'static str,
-    pub(crate) reason: &'static str,
+    #[serde(serialize_with = "ser_state")]
+    pub(crate) state: TcpPhase,
+    #[serde(serialize_with = "ser_reason")]
+    pub(crate) reason: EndReason,
+    /// Whether any alert was raised on the flow (set by the merge stage, which writes the
+    /// flow's `direct-ip` alert).
     pub(crate) alerted: bool,
+}
+
+fn ser_state<S: serde::Serializer>(state: &TcpPhase, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(state.eve_name())
+}
+
+fn ser_reason<S: serde::Serializer>(reason: &EndReason, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(reason.eve_name())
 }
 
 /// Packet time as Suricata writes it, formatted straight into the output.

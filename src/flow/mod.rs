@@ -3,10 +3,11 @@
 //! Flows expire on packet time ([`table`]). The table is generic over the app-layer state it carries, so it
 //! knows nothing of protocols.
 
-pub mod stream;
+pub(crate) mod stream;
 pub mod table;
 
-pub use table::{FlowHandle, FlowTable, TableStats};
+pub(crate) use table::TableStats;
+pub use table::{FlowHandle, FlowTable};
 
 use proto::decode::{Packet, Proto};
 use proto::Timestamp;
@@ -16,7 +17,7 @@ use std::net::IpAddr;
 
 /// Direction-free flow key: the two endpoints in a canonical order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct FlowKey {
+pub(crate) struct FlowKey {
     lo: (IpAddr, u16),
     hi: (IpAddr, u16),
     proto: Proto,
@@ -25,7 +26,7 @@ pub struct FlowKey {
 
 impl FlowKey {
     /// The key of the flow `pkt` belongs to (both directions give the same key).
-    pub fn of(pkt: &Packet<'_>) -> Self {
+    pub(crate) fn of(pkt: &Packet<'_>) -> Self {
         let a = (pkt.src, pkt.src_port);
         let b = (pkt.dst, pkt.dst_port);
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
@@ -39,7 +40,7 @@ impl FlowKey {
     }
 
     /// The key of a flow already tracked.
-    pub fn of_meta(meta: &FlowMeta) -> Self {
+    pub(crate) fn of_meta(meta: &FlowMeta) -> Self {
         let (lo, hi) = if meta.client <= meta.server {
             (meta.client, meta.server)
         } else {
@@ -54,7 +55,7 @@ impl FlowKey {
     }
 
     /// Symmetric hash of the key: shard selection uses it, so both directions meet in one shard.
-    pub fn symmetric_hash(&self) -> u64 {
+    pub(crate) fn symmetric_hash(&self) -> u64 {
         let mut h = FxHasher::default();
         self.hash(&mut h);
         h.finish()
@@ -88,37 +89,77 @@ impl Default for Timeouts {
     }
 }
 
-/// TCP connection progress, as far as timeouts and the flow log care.
+/// TCP connection progress, as far as timeouts and the flow log care (EVE `flow.state`; a UDP
+/// flow is logged as established).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TcpPhase {
+pub(crate) enum TcpPhase {
     New,
     Established,
     Closed,
 }
 
+impl TcpPhase {
+    /// EVE `flow.state`.
+    pub(crate) fn eve_name(self) -> &'static str {
+        match self {
+            TcpPhase::New => "new",
+            TcpPhase::Established => "established",
+            TcpPhase::Closed => "closed",
+        }
+    }
+}
+
+/// Why a flow ended (EVE `flow.reason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EndReason {
+    /// Idle past its timeout.
+    Timeout,
+    /// Evicted to keep the table under its memcap.
+    Forced,
+    /// The end of input (or of a live run).
+    Shutdown,
+}
+
+impl EndReason {
+    /// EVE `flow.reason`.
+    pub(crate) fn eve_name(self) -> &'static str {
+        match self {
+            EndReason::Timeout => "timeout",
+            EndReason::Forced => "forced",
+            EndReason::Shutdown => "shutdown",
+        }
+    }
+}
+
 /// What every flow knows, whatever its protocol.
 #[derive(Debug)]
-pub struct FlowMeta {
+pub(crate) struct FlowMeta {
     /// Stable id for EVE `flow_id` (from the key and the first packet's time).
-    pub id: u64,
-    pub client: (IpAddr, u16),
-    pub server: (IpAddr, u16),
-    pub proto: Proto,
-    pub vlan: [u16; 3],
-    pub vlan_count: u8,
-    pub first_ts: Timestamp,
-    pub last_ts: Timestamp,
+    pub(crate) id: u64,
+    pub(crate) client: (IpAddr, u16),
+    pub(crate) server: (IpAddr, u16),
+    pub(crate) proto: Proto,
+    pub(crate) vlan: [u16; 3],
+    pub(crate) vlan_count: u8,
+    pub(crate) first_ts: Timestamp,
+    pub(crate) last_ts: Timestamp,
     /// Packets and bytes (as on the wire, link layer included) to the server and to the client.
-    pub pkts: [u64; 2],
-    pub bytes: [u64; 2],
-    pub tcp_phase: TcpPhase,
-    /// Whether the SYN was seen (client known for sure).
-    pub saw_syn: bool,
+    pub(crate) pkts: [u64; 2],
+    pub(crate) bytes: [u64; 2],
+    pub(crate) tcp_phase: TcpPhase,
 }
 
 impl FlowMeta {
+    /// The flow's state as EVE `flow.state` gives it (a UDP flow is established).
+    pub(crate) fn state(&self) -> TcpPhase {
+        match self.proto {
+            Proto::Udp => TcpPhase::Established,
+            Proto::Tcp => self.tcp_phase,
+        }
+    }
+
     /// Direction of `pkt` in this flow.
-    pub fn direction(&self, pkt: &Packet<'_>) -> Direction {
+    pub(crate) fn direction(&self, pkt: &Packet<'_>) -> Direction {
         if (pkt.src, pkt.src_port) == self.client {
             Direction::ToServer
         } else {
@@ -128,9 +169,9 @@ impl FlowMeta {
 }
 
 /// A flow with its app-layer state.
-pub struct Flow<S> {
-    pub meta: FlowMeta,
-    pub state: S,
+pub(crate) struct Flow<S> {
+    pub(crate) meta: FlowMeta,
+    pub(crate) state: S,
 }
 
 /// Decides which side of a new flow is the client.

@@ -6,15 +6,15 @@
 //! Bytes are kept only until the app-layer parser consumes them.
 
 /// Most in-order bytes kept unconsumed before the engine gives up on the flow's app layer.
-pub const MAX_BUFFERED: usize = 64 * 1024;
+pub(crate) const MAX_BUFFERED: usize = 64 * 1024;
 /// Most out-of-order bytes kept waiting for a missing segment.
 const MAX_OUT_OF_ORDER: usize = 64 * 1024;
 /// Packets of the flow an acknowledged hole may stay open before it is declared a gap.
-pub const GAP_PATIENCE: u16 = 16;
+pub(crate) const GAP_PATIENCE: u16 = 16;
 
 /// What adding a segment changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Added {
+pub(crate) enum Added {
     /// New in-order bytes are readable.
     Data,
     /// Nothing new readable (duplicate, out of order, or empty).
@@ -25,7 +25,7 @@ pub enum Added {
 
 /// Reassembly state of one direction.
 #[derive(Debug, Default)]
-pub struct Stream {
+pub(crate) struct Stream {
     /// Sequence number of the next in-order byte; `None` until the first SYN or data segment.
     next_seq: Option<u32>,
     /// In-order bytes not yet consumed.
@@ -38,25 +38,25 @@ pub struct Stream {
     /// Packets since the peer acknowledged bytes that are missing here (`None`: no such hole).
     acked_hole_age: Option<u16>,
     /// Gaps skipped so far.
-    pub gaps: u32,
+    pub(crate) gaps: u32,
 }
 
 impl Stream {
     /// Starts the stream at the byte after the SYN's sequence number.
-    pub fn on_syn(&mut self, syn_seq: u32) {
+    pub(crate) fn on_syn(&mut self, syn_seq: u32) {
         if self.next_seq.is_none() {
             self.next_seq = Some(syn_seq.wrapping_add(1));
         }
     }
 
     /// The in-order bytes not consumed yet.
-    pub fn data(&self) -> &[u8] {
+    pub(crate) fn data(&self) -> &[u8] {
         &self.buf
     }
 
     /// Drops the first `n` bytes (the parser is done with them). `n` may exceed what is readable:
     /// the rest is dropped as it arrives (a message body the parser skips).
-    pub fn consume(&mut self, n: usize) {
+    pub(crate) fn consume(&mut self, n: usize) {
         if n >= self.buf.len() {
             self.skip += (n - self.buf.len()) as u64;
             self.buf.clear();
@@ -66,7 +66,7 @@ impl Stream {
     }
 
     /// Bytes of buffers held (in-order bytes and out-of-order segments).
-    pub fn heap_bytes(&self) -> usize {
+    pub(crate) fn heap_bytes(&self) -> usize {
         self.buf.capacity()
             + self.pending.capacity() * std::mem::size_of::<(u32, Vec<u8>)>()
             + self
@@ -77,14 +77,14 @@ impl Stream {
     }
 
     /// Frees all buffers: the flow is bypassed or its app layer finished.
-    pub fn release(&mut self) {
+    pub(crate) fn release(&mut self) {
         self.buf = Vec::new();
         self.pending = Vec::new();
         self.pending_bytes = 0;
     }
 
     /// Adds a data segment starting at `seq`.
-    pub fn add(&mut self, seq: u32, data: &[u8]) -> Added {
+    pub(crate) fn add(&mut self, seq: u32, data: &[u8]) -> Added {
         if data.is_empty() {
             return Added::Nothing;
         }
@@ -109,7 +109,7 @@ impl Stream {
 
     /// The peer acknowledged up to `ack`: if that covers bytes missing here while later bytes
     /// wait, the hole starts ageing (see [`Stream::age_hole`]).
-    pub fn on_peer_ack(&mut self, ack: u32) {
+    pub(crate) fn on_peer_ack(&mut self, ack: u32) {
         let Some(next) = self.next_seq else { return };
         if !self.pending.is_empty() && (ack.wrapping_sub(next) as i32) > 0 {
             self.acked_hole_age.get_or_insert(0);
@@ -118,7 +118,7 @@ impl Stream {
 
     /// Called once per packet of the flow: ages an acknowledged hole and skips it once it has
     /// stayed open for [`GAP_PATIENCE`] packets; `true` when a gap was skipped.
-    pub fn age_hole(&mut self) -> bool {
+    pub(crate) fn age_hole(&mut self) -> bool {
         let Some(age) = self.acked_hole_age else {
             return false;
         };
@@ -134,7 +134,7 @@ impl Stream {
     }
 
     /// Skips to the earliest waiting segment (used at connection end too); `true` if it did.
-    pub fn skip_gap(&mut self) -> bool {
+    pub(crate) fn skip_gap(&mut self) -> bool {
         let Some(next) = self.next_seq else {
             return false;
         };

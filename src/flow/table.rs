@@ -17,7 +17,7 @@ const NIL: u32 = u32::MAX;
 /// table's load factor and growth headroom.
 const INDEX_BYTES_PER_FLOW: usize = 16;
 /// The smallest memcap accepted: room for a few hundred flows with full reassembly buffers.
-pub const MIN_MEMCAP: usize = 1 << 20;
+pub(crate) const MIN_MEMCAP: usize = 1 << 20;
 /// Default flow memcap: 256 MiB.
 pub const DEFAULT_MEMCAP: usize = 256 << 20;
 
@@ -42,7 +42,7 @@ impl Class {
 }
 
 /// A slab slot: a live flow with its list links, or a free slot.
-pub struct Slot<S> {
+pub(crate) struct Slot<S> {
     flow: Option<Flow<S>>,
     prev: u32,
     /// Next on the flow's list, or next free slot.
@@ -60,17 +60,17 @@ struct List {
 
 /// What the table has done, for the summary and `stats` events.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TableStats {
+pub(crate) struct TableStats {
     /// Flows created.
-    pub created: u64,
-    pub created_tcp: u64,
-    pub created_udp: u64,
+    pub(crate) created: u64,
+    pub(crate) created_tcp: u64,
+    pub(crate) created_udp: u64,
     /// Flows ended by their idle timeout.
-    pub timed_out: u64,
+    pub(crate) timed_out: u64,
     /// Flows evicted to stay under the memcap.
-    pub evicted: u64,
+    pub(crate) evicted: u64,
     /// Most bytes in use at once.
-    pub peak_memuse: u64,
+    pub(crate) peak_memuse: u64,
 }
 
 /// Handle of a live flow, valid until the next call that may remove flows.
@@ -83,13 +83,13 @@ pub struct FlowTable<S> {
     slots: Vec<Slot<S>>,
     free: u32,
     lists: [List; 4],
-    pub timeouts: Timeouts,
+    timeouts: Timeouts,
     memcap: usize,
     memuse: usize,
     live: usize,
     /// Flows removed to make room, waiting for the caller to log them ([`FlowTable::take_evicted`]).
     evicted: Vec<Flow<S>>,
-    pub stats: TableStats,
+    pub(crate) stats: TableStats,
 }
 
 impl<S> FlowTable<S> {
@@ -100,7 +100,7 @@ impl<S> FlowTable<S> {
 
     /// A table that never holds more than `memcap` bytes of flows (the command line asks for at
     /// least [`MIN_MEMCAP`] in all, split between shards).
-    pub fn with_memcap(timeouts: Timeouts, memcap: usize) -> Self {
+    pub(crate) fn with_memcap(timeouts: Timeouts, memcap: usize) -> Self {
         FlowTable {
             index: HashTable::new(),
             slots: Vec::new(),
@@ -120,27 +120,28 @@ impl<S> FlowTable<S> {
     }
 
     /// Bytes one flow costs before its app-layer buffers.
-    pub const fn flow_bytes() -> usize {
+    pub(crate) const fn flow_bytes() -> usize {
         std::mem::size_of::<Slot<S>>() + INDEX_BYTES_PER_FLOW
     }
 
     /// Number of live flows.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.live
     }
 
-    /// Whether no flow is live.
-    pub fn is_empty(&self) -> bool {
-        self.live == 0
+    /// The live flows, in slot order.
+    #[cfg(test)]
+    pub(crate) fn flows(&self) -> impl Iterator<Item = &Flow<S>> {
+        self.slots.iter().filter_map(|s| s.flow.as_ref())
     }
 
     /// Bytes in use now (flows and their reported buffers).
-    pub fn memuse(&self) -> usize {
+    pub(crate) fn memuse(&self) -> usize {
         self.memuse
     }
 
     /// The memcap in bytes.
-    pub fn memcap(&self) -> usize {
+    pub(crate) fn memcap(&self) -> usize {
         self.memcap
     }
 
@@ -187,7 +188,7 @@ impl<S> FlowTable<S> {
     }
 
     /// The live flow behind `h`.
-    pub fn get_mut(&mut self, h: FlowHandle) -> &mut Flow<S> {
+    pub(crate) fn get_mut(&mut self, h: FlowHandle) -> &mut Flow<S> {
         self.slots[h.0 as usize]
             .flow
             .as_mut()
@@ -196,7 +197,7 @@ impl<S> FlowTable<S> {
 
     /// Records that the flow behind `h` now holds `bytes` of app-layer buffers; evicts other
     /// flows, idle longest first, while the table is over its memcap.
-    pub fn set_heap_bytes(&mut self, h: FlowHandle, bytes: usize) {
+    pub(crate) fn set_heap_bytes(&mut self, h: FlowHandle, bytes: usize) {
         let slot = &mut self.slots[h.0 as usize];
         let bytes = bytes.min(u32::MAX as usize) as u32;
         if slot.heap == bytes {
@@ -213,13 +214,13 @@ impl<S> FlowTable<S> {
     }
 
     /// Flows evicted for the memcap since the last call, oldest first.
-    pub fn take_evicted(&mut self) -> std::vec::Drain<'_, Flow<S>> {
+    pub(crate) fn take_evicted(&mut self) -> std::vec::Drain<'_, Flow<S>> {
         self.evicted.drain(..)
     }
 
     /// Removes and returns a flow idle for longer than its timeout at `now`, if there is one
     /// (the longest idle of its state first).
-    pub fn pop_expired(&mut self, now: Timestamp) -> Option<Flow<S>> {
+    pub(crate) fn pop_expired(&mut self, now: Timestamp) -> Option<Flow<S>> {
         for class in [
             Class::TcpNew,
             Class::TcpEstablished,
@@ -244,7 +245,7 @@ impl<S> FlowTable<S> {
     }
 
     /// Removes and returns the flow idle longest (end of input: call until `None`).
-    pub fn pop_oldest(&mut self) -> Option<Flow<S>> {
+    pub(crate) fn pop_oldest(&mut self) -> Option<Flow<S>> {
         let victim = self.oldest(None)?;
         Some(self.remove(victim))
     }
@@ -289,7 +290,6 @@ impl<S> FlowTable<S> {
                 pkts: [0; 2],
                 bytes: [0; 2],
                 tcp_phase: TcpPhase::New,
-                saw_syn: pkt.tcp.is_some_and(|t| t.syn),
             },
             state: new_state(),
         };
@@ -593,7 +593,7 @@ mod tests {
             {
                 ended += 1;
             }
-            assert_eq!((ended, t.is_empty()), (100, true));
+            assert_eq!((ended, t.len()), (100, 0));
         }
         assert_eq!(t.slots.len(), 100);
         assert_eq!(t.stats.created, 300);

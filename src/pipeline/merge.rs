@@ -1,7 +1,8 @@
 //! The merge stage: takes the messages of every shard, puts them back into capture order (by the
 //! sequence number of the item that produced each), and writes EVE. It owns what no shard can
-//! know alone: the DNS answers of all flows, so it decides each `direct-ip` candidate at the point
-//! of the capture where its flow started; and the totals of all shards for `stats` events.
+//! know alone: the DNS answers of all flows, so it gives each `direct-ip` candidate its verdict
+//! at the point of the capture where its flow started ([`crate::detect::direct_ip`]), and
+//! completes each flow record's `alerted` with it; and the totals of all shards for `stats`.
 //!
 //! A shard reports its progress with every batch of messages: "every message for items before
 //! sequence number N is in". Messages are released up to the smallest progress of all shards, so
@@ -9,73 +10,77 @@
 
 use super::stats::stats_object;
 use crate::counters::Counters;
-use crate::detect::dns_cache::DnsCache;
+use crate::detect::direct_ip::{ResolvedFlows, Verdict, Verdicts};
 use crate::detect::Detection;
-use crate::engine::output::{OutBuf, OutKind, Output, ShardStats};
-use crate::engine::verdicts::ResolvedFlows;
+use crate::engine::output::{FlowRecord, OutBuf, OutKind, Output, ShardStats};
 use crate::engine::SHUTDOWN_SEQ;
 use crate::eve::{EveTypes, EventSink};
 use proto::Timestamp;
-use rustc_hash::FxHashSet;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-/// Messages of one shard not written yet, with the lines they refer to.
+/// Messages of one shard not written yet, with the lines and flow records they refer to.
 #[derive(Default)]
 struct Chunk {
     msgs: VecDeque<Output>,
     lines: Vec<u8>,
+    records: Vec<FlowRecord>,
 }
 
 /// The merge stage, writing into `W`.
-pub struct Merger<W: EventSink> {
-    pub sink: W,
+pub(crate) struct Merger<W: EventSink> {
+    pub(crate) sink: W,
     queues: Vec<VecDeque<Chunk>>,
     progress: Vec<u64>,
-    dns: DnsCache,
-    /// Flows whose `direct-ip` stands (no DNS answer resolved the server before they started).
-    unresolved: FxHashSet<u64>,
-    /// Flows whose `direct-ip` alert was written.
-    alerted: FxHashSet<u64>,
+    /// The `direct-ip` verdicts and the DNS answers they rest on.
+    direct_ip: Verdicts,
+    /// A flow record being serialised.
+    scratch: Vec<u8>,
     /// Events and alerts written.
-    pub counters: Counters,
+    pub(crate) counters: Counters,
     /// `stats` snapshots of the shards at one tick, summed until all shards have answered.
     stats: Option<(u64, ShardStats, usize)>,
     pressure_max: u64,
     /// The event types written.
-    pub log: EveTypes,
-    /// Verdicts shared with the shards, so they skip alerts that would be dropped.
-    pub resolved: Arc<ResolvedFlows>,
-    /// Flows that start before this time are not checked for `direct-ip` (live warm-up).
-    pub direct_ip_from: Option<Timestamp>,
+    pub(crate) log: EveTypes,
 }
 
 impl<W: EventSink> Merger<W> {
-    /// A merge stage for `shards` shards writing into `sink`.
-    pub fn new(sink: W, shards: usize, dns_grace_secs: u64) -> Self {
+    /// A merge stage for `shards` shards writing into `sink`; DNS answers count `dns_grace_secs`
+    /// past their TTL, and flows that start before `direct_ip_from` are not checked for
+    /// `direct-ip` (a live sensor's warm-up).
+    pub(crate) fn new(
+        sink: W,
+        shards: usize,
+        dns_grace_secs: u64,
+        direct_ip_from: Option<Timestamp>,
+    ) -> Self {
         Merger {
             sink,
             queues: (0..shards).map(|_| VecDeque::new()).collect(),
             progress: vec![0; shards],
-            dns: DnsCache::new(dns_grace_secs),
-            unresolved: FxHashSet::default(),
-            alerted: FxHashSet::default(),
+            direct_ip: Verdicts::new(shards, dns_grace_secs, direct_ip_from),
+            scratch: Vec::new(),
             counters: Counters::default(),
             stats: None,
             pressure_max: 0,
             log: EveTypes::ALL,
-            resolved: Arc::new(ResolvedFlows::new(shards)),
-            direct_ip_from: None,
         }
+    }
+
+    /// The `direct-ip` verdicts the shards read, so they skip alerts that would be dropped.
+    pub(crate) fn marks(&self) -> &Arc<ResolvedFlows> {
+        self.direct_ip.marks()
     }
 
     /// Takes messages of shard `shard`, which has now sent every message for items before
     /// sequence number `progress`, and writes what can be written.
-    pub fn accept(&mut self, shard: usize, out: OutBuf, progress: u64) {
+    pub(crate) fn accept(&mut self, shard: usize, out: OutBuf, progress: u64) {
         if !out.msgs.is_empty() {
             self.queues[shard].push_back(Chunk {
                 msgs: out.msgs.into(),
                 lines: out.lines,
+                records: out.records,
             });
         }
         self.progress[shard] = self.progress[shard].max(progress);
@@ -83,11 +88,11 @@ impl<W: EventSink> Merger<W> {
     }
 
     /// Handles messages at once: the caller guarantees capture order (a single shard).
-    pub fn accept_in_order(&mut self, out: &mut OutBuf) {
+    pub(crate) fn accept_in_order(&mut self, out: &mut OutBuf) {
         for m in out.msgs.drain(..) {
-            self.handle(m, &out.lines, 0);
+            self.handle(m, &out.lines, &mut out.records, 0);
         }
-        out.lines.clear();
+        out.clear();
     }
 
     /// Writes every message before the smallest progress, in sequence order.
@@ -109,7 +114,7 @@ impl<W: EventSink> Merger<W> {
                 break;
             };
             if let Some(m) = chunk.msgs.pop_front() {
-                self.handle(m, &chunk.lines, i);
+                self.handle(m, &chunk.lines, &mut chunk.records, i);
             }
             if !chunk.msgs.is_empty() {
                 self.queues[i].push_front(chunk);
@@ -118,12 +123,13 @@ impl<W: EventSink> Merger<W> {
     }
 
     /// Nothing to do until more messages come: deliver what was written.
-    pub fn idle(&mut self) {
+    pub(crate) fn idle(&mut self) {
         self.sink.flush();
     }
 
     /// Messages held back, waiting for a slower shard.
-    pub fn queued(&self) -> usize {
+    #[cfg(test)]
+    fn queued(&self) -> usize {
         self.queues
             .iter()
             .flat_map(|q| q.iter())
@@ -131,64 +137,38 @@ impl<W: EventSink> Merger<W> {
             .sum()
     }
 
-    fn handle(&mut self, m: Output, lines: &[u8], shard: usize) {
+    fn handle(&mut self, m: Output, lines: &[u8], records: &mut [FlowRecord], shard: usize) {
         match m.kind {
             OutKind::Event(line) => self.write(line.get(lines), false),
             OutKind::Alert(detection, line) => {
                 self.counters.alert(detection);
                 self.write(line.get(lines), true);
             }
-            OutKind::FlowStart {
-                flow_id,
-                server,
-                ts,
-            } => {
-                let warming_up = self.direct_ip_from.is_some_and(|from| ts < from);
-                if warming_up {
+            OutKind::FlowStart(candidate) => {
+                if self.direct_ip.on_flow_start(shard, &candidate) == Verdict::WarmUp {
                     self.counters.direct_ip_warmup += 1;
-                }
-                if warming_up || self.dns.resolved(server, ts) {
-                    self.resolved.mark(shard, flow_id);
-                } else {
-                    self.unresolved.insert(flow_id);
                 }
             }
             OutKind::DirectIp { flow_id, line } => {
-                if self.unresolved.contains(&flow_id) {
-                    self.alerted.insert(flow_id);
+                if self.direct_ip.on_alert(flow_id) {
                     self.counters.alert(Detection::DirectIp);
                     self.write(line.get(lines), true);
                 }
             }
-            OutKind::DnsAnswers { ts, addrs } => {
-                for (ip, ttl) in addrs {
-                    self.dns.insert(ip, ttl, ts);
-                }
-            }
-            OutKind::FlowEnd {
-                flow_id,
-                line,
-                alerted_at,
-            } => {
-                self.unresolved.remove(&flow_id);
-                self.resolved.forget(shard, flow_id);
-                let line = line.get(lines);
-                match alerted_at {
-                    Some(at) if self.alerted.remove(&flow_id) => {
-                        let at = at as usize;
-                        let mut patched = Vec::with_capacity(line.len());
-                        patched.extend_from_slice(&line[..at]);
-                        patched.extend_from_slice(b"true");
-                        patched.extend_from_slice(&line[at + b"false".len()..]);
-                        self.write(&patched, false);
+            OutKind::DnsAnswers { ts, addrs } => self.direct_ip.on_dns_answers(ts, &addrs),
+            OutKind::FlowEnd { flow_id, record } => {
+                let direct_ip = self.direct_ip.on_flow_end(shard, flow_id);
+                if let Some(record) = record {
+                    let record = record.get(records);
+                    if direct_ip {
+                        record.set_alerted();
                     }
-                    _ => self.write(line, false),
+                    let mut line = std::mem::take(&mut self.scratch);
+                    line.clear();
+                    record.write(&mut line);
+                    self.write(&line, false);
+                    self.scratch = line;
                 }
-            }
-            OutKind::FlowDone { flow_id } => {
-                self.unresolved.remove(&flow_id);
-                self.resolved.forget(shard, flow_id);
-                self.alerted.remove(&flow_id);
             }
             OutKind::Stats(shard) => self.add_stats(m.seq, *shard),
         }
@@ -218,7 +198,7 @@ impl<W: EventSink> Merger<W> {
 
     /// Writes a `stats` event of `total` (all shards and the dispatcher), adding the events and
     /// alerts this stage wrote.
-    pub fn write_stats(&mut self, mut total: ShardStats) {
+    fn write_stats(&mut self, mut total: ShardStats) {
         total.counters.events += self.counters.events;
         for (d, n) in &self.counters.alerts {
             *total.counters.alerts.entry(*d).or_default() += n;
@@ -238,6 +218,12 @@ impl<W: EventSink> Merger<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::direct_ip::Candidate;
+    use crate::detect::signatures::Signatures;
+    use crate::detect::Detector;
+    use crate::engine::testkit::frames;
+    use crate::engine::{Engine, EngineConfig, PacketInfo};
+    use crate::flow::Timeouts;
     use proto::Timestamp;
     use serde_json::Value;
 
@@ -278,7 +264,7 @@ mod tests {
 
     #[test]
     fn shards_are_written_in_capture_order_once_every_shard_has_caught_up() {
-        let mut m = Merger::new(Lines::default(), 2, 300);
+        let mut m = Merger::new(Lines::default(), 2, 300, None);
         m.accept(
             0,
             buf(vec![(2, "a2", OutKind::Event), (6, "a6", OutKind::Event)]),
@@ -298,16 +284,16 @@ mod tests {
     fn direct_ip_is_decided_by_the_answers_before_the_flow_even_from_a_slower_shard() {
         let t = Timestamp(1_000_000_000_000);
         for (answer_seq, flow_seq, alerted) in [(3, 5, false), (8, 5, true)] {
-            let mut m = Merger::new(Lines::default(), 2, 300);
+            let mut m = Merger::new(Lines::default(), 2, 300, None);
             // Shard 0 runs ahead: its flow starts at `flow_seq` and alerts later.
             let mut flow = OutBuf::default();
             flow.msgs.push(Output {
                 seq: flow_seq,
-                kind: OutKind::FlowStart {
+                kind: OutKind::FlowStart(Candidate {
                     flow_id: 42,
                     server: ip(),
                     ts: t,
-                },
+                }),
             });
             flow.lines.extend_from_slice(b"alert");
             flow.msgs.push(Output {
@@ -335,5 +321,95 @@ mod tests {
             );
             assert_eq!(m.counters.total_alerts(), u64::from(alerted));
         }
+    }
+
+    /// A shard of `merger` (one of two).
+    fn engine(merger: &Merger<Lines>, shard: usize) -> Engine {
+        let detector = Detector::new(Signatures::builtin(), Detector::default_home_net());
+        Engine::new(EngineConfig {
+            detector: Arc::new(detector),
+            timeouts: Timeouts::default(),
+            flow_memcap: crate::flow::table::DEFAULT_MEMCAP,
+            eve_types: EveTypes::ALL,
+            shard,
+            resolved: merger.marks().clone(),
+        })
+    }
+
+    #[test]
+    fn a_flow_record_is_alerted_when_the_merge_stage_wrote_its_direct_ip_alert() {
+        // The SYN of tls-ip-literal.pcap alone, on shard 0 at sequence number 5; shard 1 sees
+        // a DNS answer for its server before it (3) or after it (8) in the capture.
+        let syn = &frames("tls-ip-literal.pcap")[0];
+        for (answer_seq, alerted) in [(3, false), (8, true)] {
+            let mut m = Merger::new(Lines::default(), 2, 300, None);
+            let mut shard0 = engine(&m, 0);
+            let mut out = OutBuf::default();
+            let info = PacketInfo {
+                seq: 5,
+                ts: syn.ts,
+                pcap_cnt: syn.index,
+                wire_len: 74,
+            };
+            shard0.on_packet(&info, &syn.packet(), &mut out);
+            m.accept(0, std::mem::take(&mut out), 6);
+            shard0.finish(SHUTDOWN_SEQ, &mut out, |_| {});
+            m.accept(0, out, u64::MAX);
+            let mut dns = OutBuf::default();
+            dns.msgs.push(Output {
+                seq: answer_seq,
+                kind: OutKind::DnsAnswers {
+                    ts: syn.ts,
+                    addrs: vec![(ip(), 60)],
+                },
+            });
+            m.accept(1, dns, u64::MAX);
+            let events: Vec<Value> = m
+                .sink
+                .0
+                .iter()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            let types: Vec<&str> = events
+                .iter()
+                .map(|e| e["event_type"].as_str().unwrap())
+                .collect();
+            let expected: &[&str] = if alerted {
+                &["alert", "flow"]
+            } else {
+                &["flow"]
+            };
+            assert_eq!(types, expected, "answer at {answer_seq}");
+            let flow = events.last().unwrap();
+            assert_eq!(flow["flow"]["alerted"], alerted, "answer at {answer_seq}");
+            assert_eq!(m.counters.total_alerts(), u64::from(alerted));
+        }
+    }
+
+    #[test]
+    fn one_thread_and_two_log_the_same_events() {
+        // Through the whole pipeline: the shards' messages interleave differently, the output
+        // does not. The DNS flow of this capture alerts per query; its record says so.
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pcaps/npm-postinstall-ioc.pcap");
+        let run = |threads: usize| -> Vec<String> {
+            let detector = Detector::new(Signatures::builtin(), Detector::default_home_net());
+            let mut config = super::super::PipelineConfig::new(Arc::new(detector));
+            config.threads = threads;
+            let (read, finished) = super::super::run(&config, Lines::default(), |input| {
+                crate::capture::read_capture_file(&path, input)
+            });
+            read.expect("the capture reads");
+            finished.sink.0
+        };
+        let one = run(1);
+        assert_eq!(one, run(2));
+        let flows: Vec<Value> = one
+            .iter()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|e| e["event_type"] == "flow")
+            .collect();
+        assert_eq!(flows.len(), 2);
+        assert!(flows.iter().all(|f| f["flow"]["alerted"] == true));
     }
 }

@@ -4,15 +4,15 @@
 //! the caller's thread dispatches to N worker threads over bounded channels ([`threads`]) and one
 //! more thread merges and writes. Both give the same events.
 
-pub mod dispatch;
-pub mod merge;
-pub mod stats;
-pub mod threads;
+pub(crate) mod dispatch;
+pub(crate) mod merge;
+pub(crate) mod stats;
+pub(crate) mod threads;
 
 use crate::counters::Counters;
+use crate::detect::direct_ip::ResolvedFlows;
 use crate::detect::Detector;
 use crate::engine::output::{OutBuf, OutKind, Output, ShardStats};
-use crate::engine::verdicts::ResolvedFlows;
 use crate::engine::{Engine, EngineConfig, PacketInfo, SHUTDOWN_SEQ};
 use crate::eve::{EveTypes, EventSink};
 use crate::flow::table::DEFAULT_MEMCAP;
@@ -31,20 +31,20 @@ pub const DEFAULT_STATS_INTERVAL: u64 = 8;
 /// How to run the pipeline.
 #[derive(Clone, Debug)]
 pub struct PipelineConfig {
-    pub detector: Arc<Detector>,
-    pub timeouts: Timeouts,
+    pub(crate) detector: Arc<Detector>,
+    pub(crate) timeouts: Timeouts,
     /// Flow memory cap for all shards together, in bytes.
-    pub flow_memcap: usize,
+    pub(crate) flow_memcap: usize,
     /// Worker threads (1: everything on the caller's thread).
     pub threads: usize,
-    pub dns_grace_secs: u64,
+    pub(crate) dns_grace_secs: u64,
     /// Seconds of packet time between `stats` events (0: only the final one).
     pub stats_interval: u64,
     /// The event types written.
-    pub eve_types: EveTypes,
+    pub(crate) eve_types: EveTypes,
     /// Flows that start before this packet time are not checked for `direct-ip` (the warm-up of
     /// a live sensor: it has not seen the DNS answers given before it started).
-    pub direct_ip_from: Option<Timestamp>,
+    pub(crate) direct_ip_from: Option<Timestamp>,
 }
 
 impl PipelineConfig {
@@ -63,9 +63,9 @@ impl PipelineConfig {
     }
 
     fn merger<W: EventSink>(&self, sink: W) -> Merger<W> {
-        let mut merger = Merger::new(sink, self.threads.max(1), self.dns_grace_secs);
+        let shards = self.threads.max(1);
+        let mut merger = Merger::new(sink, shards, self.dns_grace_secs, self.direct_ip_from);
         merger.log = self.eve_types;
-        merger.direct_ip_from = self.direct_ip_from;
         merger
     }
 
@@ -83,11 +83,11 @@ impl PipelineConfig {
 
 /// What a finished run hands back.
 pub struct Finished<W> {
-    pub sink: W,
+    pub(crate) sink: W,
     /// Everything counted, all stages together.
     pub counters: Counters,
     /// What the run had to do differently (threads the system would not start).
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// Runs the pipeline: `feed` is called once with the sink that takes each captured frame;
@@ -159,7 +159,7 @@ fn run_inline<W: EventSink + Send, T>(
     feed: impl FnOnce(&mut dyn Input) -> T,
 ) -> (T, Finished<W>) {
     let mut merger = config.merger(sink);
-    let mut engine = Engine::new(config.shard_config(0, &merger.resolved));
+    let mut engine = Engine::new(config.shard_config(0, merger.marks()));
     let mut dispatcher = Dispatcher::new(config.stats_interval);
     let mut route = InlineRoute {
         engine: &mut engine,
@@ -195,7 +195,7 @@ fn run_threaded<W: EventSink + Send, T>(
     // The merge stage waits here until its thread takes it, so that the sink is not lost if
     // the thread cannot start.
     let merger = config.merger(sink);
-    let resolved = merger.resolved.clone();
+    let resolved = merger.marks().clone();
     let parked = std::sync::Mutex::new(Some(merger));
     let started = std::thread::scope(|scope| {
         let merge_thread = std::thread::Builder::new()

@@ -9,7 +9,12 @@ use serde_json::{json, Value};
 
 /// The `stats` object of `total` after `uptime` seconds of packet time; `pressure` is the share
 /// of the flow memcap in use now, in percent.
-pub fn stats_object(total: &ShardStats, uptime: u64, pressure: u64, pressure_max: u64) -> Value {
+pub(crate) fn stats_object(
+    total: &ShardStats,
+    uptime: u64,
+    pressure: u64,
+    pressure_max: u64,
+) -> Value {
     let c = &total.counters;
     let t = &total.table;
     let invalid = c.skipped.total();

@@ -18,16 +18,16 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 /// Items per batch (a batch is also sent when its bytes reach [`BATCH_BYTES`]).
-pub const BATCH_ITEMS: usize = 256;
+pub(crate) const BATCH_ITEMS: usize = 256;
 const BATCH_BYTES: usize = 256 * 1024;
 /// Every this many items, every worker's open batch is sent, even if short, so that the merge
 /// stage hears from every worker often and can write what it holds.
 const FLUSH_EVERY: u64 = 8192;
 /// Batches queued per worker before the dispatcher waits.
-pub const WORKER_QUEUE: usize = 16;
+pub(crate) const WORKER_QUEUE: usize = 16;
 
 /// The worker of a flow with symmetric hash `hash` among `workers`.
-pub fn worker_of(hash: u64, workers: usize) -> usize {
+pub(crate) fn worker_of(hash: u64, workers: usize) -> usize {
     // The high half of the hash: the flow table indexes with the low bits.
     (((hash >> 32) * workers as u64) >> 32) as usize
 }
@@ -82,7 +82,7 @@ impl Item {
 
 /// Items for one worker, with the bytes of their packets.
 #[derive(Debug, Default)]
-pub struct Batch {
+pub(crate) struct Batch {
     items: Vec<Item>,
     data: Vec<u8>,
     /// The worker has every item before this sequence number once it has this batch.
@@ -110,14 +110,14 @@ impl Batch {
 }
 
 /// What a worker tells the merge thread.
-pub struct MergeMsg {
-    pub shard: usize,
-    pub outputs: OutBuf,
-    pub progress: u64,
+pub(crate) struct MergeMsg {
+    pub(crate) shard: usize,
+    pub(crate) outputs: OutBuf,
+    pub(crate) progress: u64,
 }
 
 /// The dispatcher's side of the threaded pipeline.
-pub struct ThreadedRoute {
+pub(crate) struct ThreadedRoute {
     to_workers: Vec<Sender<Batch>>,
     open: Vec<Batch>,
     recycled: Receiver<Batch>,
@@ -126,7 +126,7 @@ pub struct ThreadedRoute {
 }
 
 impl ThreadedRoute {
-    pub fn new(to_workers: Vec<Sender<Batch>>, recycled: Receiver<Batch>) -> Self {
+    pub(crate) fn new(to_workers: Vec<Sender<Batch>>, recycled: Receiver<Batch>) -> Self {
         let open = to_workers.iter().map(|_| Batch::with_capacity()).collect();
         ThreadedRoute {
             to_workers,
@@ -149,7 +149,7 @@ impl ThreadedRoute {
     }
 
     /// Sends every open batch (also empty ones: they carry progress).
-    pub fn flush_all(&mut self) {
+    pub(crate) fn flush_all(&mut self) {
         for w in 0..self.open.len() {
             self.send(w);
         }
@@ -230,7 +230,7 @@ impl Route for ThreadedRoute {
 
 /// A worker thread's loop: runs its shard over every batch, then ends its flows when the
 /// dispatcher hangs up. Returns the shard's counters.
-pub fn run_worker(
+pub(crate) fn run_worker(
     shard: usize,
     mut engine: Engine,
     batches: Receiver<Batch>,
@@ -313,7 +313,10 @@ pub fn run_worker(
 
 /// The merge thread's loop: until every worker hangs up. Whenever it would wait, it first
 /// delivers what it wrote (alerts reach the file even when traffic stops).
-pub fn run_merger<W: EventSink>(mut merger: Merger<W>, messages: Receiver<MergeMsg>) -> Merger<W> {
+pub(crate) fn run_merger<W: EventSink>(
+    mut merger: Merger<W>,
+    messages: Receiver<MergeMsg>,
+) -> Merger<W> {
     loop {
         let m = match messages.try_recv() {
             Ok(m) => m,

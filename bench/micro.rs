@@ -26,8 +26,8 @@ use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criteri
 use egress_ids::detect::cidr::IpSet;
 use egress_ids::detect::signatures::Signatures;
 use egress_ids::detect::Detector;
-use egress_ids::eve::Event;
 use egress_ids::eve::Object;
+use egress_ids::eve::{Event, EventType};
 use egress_ids::flow::{FlowTable, Timeouts};
 use etherparse::{NetSlice, SlicedPacket, TransportSlice};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
@@ -520,7 +520,7 @@ fn bench_eve(c: &mut Criterion) {
         timestamp: Timestamp::from_parts(1_774_958_400, 202_229, 1_000_000),
         flow_id: 1_234_567_890_123_456,
         pcap_cnt: Some(6),
-        event_type: "alert",
+        event_type: EventType::Alert,
         vlan: Vec::new(),
         src_ip: sample.client.0,
         src_port: sample.client.1,
@@ -532,8 +532,12 @@ fn bench_eve(c: &mut Criterion) {
         app_proto_orig: None,
         objects: Vec::new(),
     };
-    event.objects.push(("alert", Event::alert_object(&hit)));
-    event.objects.push(("tls", Object::Json(hello.eve())));
+    event
+        .objects
+        .push((EventType::Alert, Event::alert_object(&hit)));
+    event
+        .objects
+        .push((EventType::Tls, Object::Json(hello.eve())));
 
     let mut buf = Vec::with_capacity(4096);
     serde_json::to_writer(&mut buf, &event).expect("serialisable");

@@ -6,6 +6,7 @@ use super::context::{event, Ctx, FlowAlerts};
 use super::output::{FlowRecord, OutKind};
 use crate::detect::direct_ip::Held;
 use crate::detect::{Hit, HttpFacts, Scope};
+use crate::eve::EventType;
 use crate::eve::Object;
 use crate::flow::stream::{Added, Stream, MAX_BUFFERED};
 use crate::flow::{Direction, EndReason, FlowMeta};
@@ -18,7 +19,8 @@ use std::collections::VecDeque;
 const CLASSIFY_LIMIT: usize = 64;
 /// HTTP requests kept waiting for their response at most.
 const MAX_PENDING_REQUESTS: usize = 32;
-/// Ports where DNS is assumed without a content probe.
+/// DNS ports: DNS is assumed there without a content probe, and a flow to one is no
+/// `direct-ip` candidate (DNS, mDNS, LLMNR).
 const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
 
 /// Which protocol a flow's client bytes speak.
@@ -97,7 +99,7 @@ impl Default for FlowState {
 
 /// Whether a TCP flow to `port` is DNS for the flow-start detections (no `direct-ip` for DNS).
 pub(crate) fn is_dns_port(port: u16) -> bool {
-    [53, 5353].contains(&port)
+    DNS_PORTS.contains(&port)
 }
 
 fn index(dir: Direction) -> usize {
@@ -163,7 +165,7 @@ impl FlowState {
         &mut self,
         ctx: &mut Ctx<'_>,
         meta: &FlowMeta,
-        app: Option<(&'static str, &Object)>,
+        app: Option<(EventType, &Object)>,
     ) {
         let released = self.held.take();
         ctx.release(meta, &mut self.alerts, released, app);
@@ -393,18 +395,23 @@ impl FlowState {
                 let hit =
                     ctx.detector
                         .on_tls_client_hello(scope, meta.server.0, hello.sni.as_deref());
-                let logged = ctx.logs("tls");
+                let logged = ctx.logs(EventType::Tls);
                 if hit.is_none() && !self.held.is_waiting() && !logged {
                     // Nobody needs the object (or its fingerprints).
                     return true;
                 }
                 let object = Object::Raw(hello.eve_json());
-                self.release_held(ctx, meta, Some(("tls", &object)));
+                self.release_held(ctx, meta, Some((EventType::Tls, &object)));
                 if let Some(hit) = hit {
-                    ctx.alert(meta, &mut self.alerts, &hit, Some(("tls", &object)));
+                    ctx.alert(
+                        meta,
+                        &mut self.alerts,
+                        &hit,
+                        Some((EventType::Tls, &object)),
+                    );
                 }
                 if logged {
-                    ctx.emit_app(meta, Direction::ToServer, "tls", object);
+                    ctx.emit_app(meta, Direction::ToServer, EventType::Tls, object);
                 }
                 true
             }
@@ -454,9 +461,14 @@ impl FlowState {
         };
         if !hits.is_empty() || self.held.is_waiting() {
             let object = Object::Json(req.eve(None));
-            self.release_held(ctx, meta, Some(("http", &object)));
+            self.release_held(ctx, meta, Some((EventType::Http, &object)));
             for hit in hits {
-                ctx.alert(meta, &mut self.alerts, &hit, Some(("http", &object)));
+                ctx.alert(
+                    meta,
+                    &mut self.alerts,
+                    &hit,
+                    Some((EventType::Http, &object)),
+                );
             }
         }
         if connect.is_some() {
@@ -467,11 +479,11 @@ impl FlowState {
         let http = self.http_mut();
         if http.pending.len() >= MAX_PENDING_REQUESTS {
             if let Some(old) = http.pending.pop_front() {
-                if ctx.logs("http") {
+                if ctx.logs(EventType::Http) {
                     ctx.emit_app(
                         meta,
                         Direction::ToServer,
-                        "http",
+                        EventType::Http,
                         Object::Json(old.eve(None)),
                     );
                 }
@@ -503,9 +515,9 @@ impl FlowState {
         let Some(req) = http.pending.pop_front() else {
             return false;
         };
-        if ctx.logs("http") {
+        if ctx.logs(EventType::Http) {
             let object = Object::Json(req.eve(Some(status)));
-            ctx.emit_app(meta, Direction::ToServer, "http", object);
+            ctx.emit_app(meta, Direction::ToServer, EventType::Http, object);
         }
         match consumed {
             Some(n) => s.consume(n),
@@ -581,11 +593,11 @@ impl FlowState {
                 .filter_map(|q| ctx.detector.on_dns_query(scope, &q.name))
                 .collect()
         };
-        let logged = ctx.logs("dns");
+        let logged = ctx.logs(EventType::Dns);
         let object = (logged || self.held.is_waiting() || !hits.is_empty())
             .then(|| Object::Raw(msg.eve_json(tx_id.into())));
         if let Some(object) = &object {
-            self.release_held(ctx, meta, Some(("dns", object)));
+            self.release_held(ctx, meta, Some((EventType::Dns, object)));
         }
         if msg.is_response {
             let addrs: Vec<_> = msg.answer_addrs().collect();
@@ -595,19 +607,25 @@ impl FlowState {
             }
         } else if let Some(object) = &object {
             for hit in &hits {
-                ctx.alert_query(meta, &mut self.alerts, hit, Some(("dns", object)));
+                ctx.alert_query(meta, &mut self.alerts, hit, Some((EventType::Dns, object)));
             }
         }
         // Logged in the packet's own direction: a response travels from the side that answers.
         if let Some(object) = object.filter(|_| logged) {
-            ctx.emit_app(meta, dir, "dns", object);
+            ctx.emit_app(meta, dir, EventType::Dns, object);
         }
     }
 }
 
 /// The `flow` event of a flow that ended for `reason`.
 pub(crate) fn flow_record(meta: &FlowMeta, state: &FlowState, reason: EndReason) -> FlowRecord {
-    let mut ev = event(meta, Direction::ToServer, meta.last_ts, None, "flow");
+    let mut ev = event(
+        meta,
+        Direction::ToServer,
+        meta.last_ts,
+        None,
+        EventType::Flow,
+    );
     ev.app_proto = state
         .last_app
         .or(state.first_app)

@@ -6,9 +6,8 @@ use crate::counters::Counters;
 use crate::detect::direct_ip::{Held, ShardMarks};
 use crate::detect::{Detection, DetectionSet, Detector, Hit, Scope, Source};
 use crate::eve::Object;
-use crate::eve::{EveTypes, Event};
+use crate::eve::{EveTypes, Event, EventType};
 use crate::flow::{Direction, FlowMeta};
-use proto::decode::Proto;
 use proto::Timestamp;
 
 /// Per-packet context handed to the handlers.
@@ -49,7 +48,7 @@ pub(crate) fn event(
     dir: Direction,
     ts: Timestamp,
     pcap_cnt: Option<u64>,
-    event_type: &'static str,
+    event_type: EventType,
 ) -> Event {
     let (src, dst) = match dir {
         Direction::ToServer => (meta.client, meta.server),
@@ -65,10 +64,7 @@ pub(crate) fn event(
         src_port: src.1,
         dest_ip: dst.0,
         dest_port: dst.1,
-        proto: match meta.proto {
-            Proto::Tcp => "TCP",
-            Proto::Udp => "UDP",
-        },
+        proto: meta.proto.eve_name(),
         direction: None,
         app_proto: None,
         app_proto_orig: None,
@@ -92,8 +88,8 @@ impl Ctx<'_> {
     }
 
     /// Whether events of type `name` are written.
-    pub(crate) fn logs(&self, name: &str) -> bool {
-        self.log.logs(name)
+    pub(crate) fn logs(&self, t: EventType) -> bool {
+        self.log.logs(t)
     }
 
     /// Flow `flow_id` ended; `record` is its `flow` event when flows are logged (the merge
@@ -108,12 +104,12 @@ impl Ctx<'_> {
         &mut self,
         meta: &FlowMeta,
         dir: Direction,
-        key: &'static str,
+        kind: EventType,
         object: Object,
     ) {
-        let mut ev = event(meta, dir, self.ts, self.pcap_cnt, key);
-        ev.objects.push((key, object));
-        ev.app_proto = Some(key);
+        let mut ev = event(meta, dir, self.ts, self.pcap_cnt, kind);
+        ev.objects.push((kind, object));
+        ev.app_proto = Some(kind.name());
         self.emit(ev);
     }
 
@@ -124,7 +120,7 @@ impl Ctx<'_> {
         meta: &FlowMeta,
         alerts: &mut FlowAlerts,
         hit: &Hit,
-        app: Option<(&'static str, &Object)>,
+        app: Option<(EventType, &Object)>,
     ) {
         if alerts.once.insert(hit.detection) {
             self.raise(meta, alerts, hit, app);
@@ -137,7 +133,7 @@ impl Ctx<'_> {
         meta: &FlowMeta,
         alerts: &mut FlowAlerts,
         hit: &Hit,
-        app: Option<(&'static str, &Object)>,
+        app: Option<(EventType, &Object)>,
     ) {
         self.raise(meta, alerts, hit, app);
     }
@@ -149,7 +145,7 @@ impl Ctx<'_> {
         meta: &FlowMeta,
         alerts: &mut FlowAlerts,
         released: DetectionSet,
-        app: Option<(&'static str, &Object)>,
+        app: Option<(EventType, &Object)>,
     ) {
         for detection in released.iter() {
             let hit = Hit::new(detection, meta.server.0.to_string(), Source::Flow);
@@ -162,7 +158,7 @@ impl Ctx<'_> {
         meta: &FlowMeta,
         alerts: &mut FlowAlerts,
         hit: &Hit,
-        app: Option<(&'static str, &Object)>,
+        app: Option<(EventType, &Object)>,
     ) {
         let direct_ip = hit.detection == Detection::DirectIp;
         if direct_ip && self.marks.take(meta.id) {
@@ -170,12 +166,19 @@ impl Ctx<'_> {
             return;
         }
         alerts.raised |= !direct_ip;
-        let mut ev = event(meta, Direction::ToServer, self.ts, self.pcap_cnt, "alert");
+        let mut ev = event(
+            meta,
+            Direction::ToServer,
+            self.ts,
+            self.pcap_cnt,
+            EventType::Alert,
+        );
         ev.direction = Some("to_server");
-        ev.app_proto = app.map(|(key, _)| key);
-        ev.objects.push(("alert", Event::alert_object(hit)));
-        if let Some((key, object)) = app {
-            ev.objects.push((key, object.clone()));
+        ev.app_proto = app.map(|(kind, _)| kind.name());
+        ev.objects
+            .push((EventType::Alert, Event::alert_object(hit)));
+        if let Some((kind, object)) = app {
+            ev.objects.push((kind, object.clone()));
         }
         let line = self.out.line(&ev);
         self.send(if direct_ip {

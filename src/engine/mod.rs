@@ -13,6 +13,7 @@ use crate::counters::Counters;
 use crate::detect::direct_ip::ResolvedFlows;
 use crate::detect::Detector;
 use crate::eve::EveTypes;
+use crate::eve::EventType;
 use crate::eve::Object;
 use crate::flow::{Direction, EndReason, Flow, FlowTable, Timeouts};
 use app::{flow_record, FlowState};
@@ -205,18 +206,18 @@ impl Engine {
         };
         flow.state.on_flow_end(&mut ctx, &flow.meta);
         flow.state.release_held(&mut ctx, &flow.meta, None);
-        if ctx.logs("http") {
+        if ctx.logs(EventType::Http) {
             for object in flow.state.take_pending_http() {
                 ctx.emit_app(
                     &flow.meta,
                     Direction::ToServer,
-                    "http",
+                    EventType::Http,
                     Object::Json(object),
                 );
             }
         }
         let record = ctx
-            .logs("flow")
+            .logs(EventType::Flow)
             .then(|| flow_record(&flow.meta, &flow.state, reason));
         ctx.flow_ended(flow.meta.id, record);
     }

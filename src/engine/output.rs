@@ -13,7 +13,7 @@ use crate::counters::Counters;
 use crate::detect::direct_ip::Candidate;
 use crate::detect::Detection;
 use crate::eve::event::FlowObject;
-use crate::eve::{Event, Object};
+use crate::eve::{Event, EventType, Object};
 use crate::flow::TableStats;
 use proto::Timestamp;
 use std::net::IpAddr;
@@ -62,7 +62,9 @@ impl FlowRecord {
 
     /// Serialises the record into `buf` (JSON, no newline).
     pub(crate) fn write(&mut self, buf: &mut Vec<u8>) {
-        self.event.objects.push(("flow", Object::Flow(self.flow)));
+        self.event
+            .objects
+            .push((EventType::Flow, Object::Flow(self.flow)));
         // Serialising to memory cannot fail: every field is a string, number or JSON value.
         let _ = serde_json::to_writer(buf, &self.event);
         // Freed by the thread that allocated it, at once.

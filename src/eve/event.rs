@@ -2,6 +2,7 @@
 //! what every event type shares (time, flow, endpoints) and its type-specific objects; the
 //! [`StatsRecord`] is the `stats` event, which has no flow.
 
+use super::types::EventType;
 use crate::detect::Hit;
 use crate::flow::{EndReason, TcpPhase};
 use proto::text::{JsonText, SuricataIp};
@@ -17,7 +18,7 @@ pub struct Event {
     pub flow_id: u64,
     /// Position of the packet that produced the event in its capture.
     pub pcap_cnt: Option<u64>,
-    pub event_type: &'static str,
+    pub event_type: EventType,
     pub vlan: Vec<u16>,
     pub src_ip: IpAddr,
     pub src_port: u16,
@@ -29,7 +30,7 @@ pub struct Event {
     /// The flow's first protocol when it changed (a CONNECT tunnel: `http`, then `tls`).
     pub app_proto_orig: Option<&'static str>,
     /// Type-specific objects (`alert`, `tls`, `dns`, `http`, `flow`), in order.
-    pub objects: Vec<(&'static str, Object)>,
+    pub objects: Vec<(EventType, Object)>,
 }
 
 /// A type-specific object of an event: the common ones typed, the rest as JSON values.
@@ -141,7 +142,7 @@ impl Serialize for Event {
         if let Some(n) = self.pcap_cnt {
             m.serialize_entry("pcap_cnt", &n)?;
         }
-        m.serialize_entry("event_type", self.event_type)?;
+        m.serialize_entry("event_type", &self.event_type)?;
         if !self.vlan.is_empty() {
             m.serialize_entry("vlan", &self.vlan)?;
         }
@@ -159,8 +160,8 @@ impl Serialize for Event {
                 m.serialize_entry(key, v)?;
             }
         }
-        for (key, object) in &self.objects {
-            m.serialize_entry(key, object)?;
+        for (kind, object) in &self.objects {
+            m.serialize_entry(kind.name(), object)?;
         }
         m.end()
     }
@@ -190,7 +191,7 @@ impl Event {
 pub(crate) struct StatsRecord {
     #[serde(serialize_with = "ser_ts")]
     timestamp: Timestamp,
-    event_type: &'static str,
+    event_type: EventType,
     stats: Value,
 }
 
@@ -199,7 +200,7 @@ impl StatsRecord {
     pub(crate) fn to_json(timestamp: Timestamp, stats: Value) -> serde_json::Result<Vec<u8>> {
         serde_json::to_vec(&StatsRecord {
             timestamp,
-            event_type: "stats",
+            event_type: EventType::Stats,
             stats,
         })
     }

@@ -6,7 +6,7 @@ pub(crate) mod event;
 pub mod types;
 
 pub use event::{Event, Object};
-pub use types::EveTypes;
+pub use types::{EveTypes, EventType};
 
 use proto::Timestamp;
 use serde_json::Value;

@@ -1,38 +1,65 @@
-//! Which EVE event types a run writes (Suricata's per-type `eve-log` switches). Alerts are always
-//! written; an app-layer object that is not logged is not even built, unless an alert carries it.
+//! Which EVE event types exist ([`EventType`], named as `event_type` writes them) and which a
+//! run writes ([`EveTypes`], Suricata's per-type `eve-log` switches). Alerts are always written;
+//! an app-layer object that is not logged is not even built, unless an alert carries it.
+
+/// An EVE event type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventType {
+    Alert,
+    Tls,
+    Dns,
+    Http,
+    Flow,
+    Stats,
+}
+
+impl EventType {
+    /// Every type, in the order `--eve-types` lists them.
+    pub const ALL: [EventType; 6] = [
+        EventType::Alert,
+        EventType::Tls,
+        EventType::Dns,
+        EventType::Http,
+        EventType::Flow,
+        EventType::Stats,
+    ];
+
+    /// The name `event_type` (and `--eve-types`, and the key of the event's object) uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventType::Alert => "alert",
+            EventType::Tls => "tls",
+            EventType::Dns => "dns",
+            EventType::Http => "http",
+            EventType::Flow => "flow",
+            EventType::Stats => "stats",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
+impl serde::Serialize for EventType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
 
 /// A set of EVE event types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EveTypes(u8);
 
 impl EveTypes {
-    pub(crate) const ALERT: EveTypes = EveTypes(1);
-    pub(crate) const TLS: EveTypes = EveTypes(2);
-    pub(crate) const DNS: EveTypes = EveTypes(4);
-    pub(crate) const HTTP: EveTypes = EveTypes(8);
-    pub(crate) const FLOW: EveTypes = EveTypes(16);
-    pub(crate) const STATS: EveTypes = EveTypes(32);
-    pub(crate) const ALL: EveTypes = EveTypes(63);
-    /// The names, as `--eve-types` takes them and EVE's `event_type` writes them.
-    pub(crate) const NAMES: [(&'static str, EveTypes); 6] = [
-        ("alert", Self::ALERT),
-        ("tls", Self::TLS),
-        ("dns", Self::DNS),
-        ("http", Self::HTTP),
-        ("flow", Self::FLOW),
-        ("stats", Self::STATS),
-    ];
+    /// Alerts only: the smallest set (alerts are always written).
+    pub const ALERT: EveTypes = EveTypes(1 << EventType::Alert as u8);
+    /// Every type.
+    pub const ALL: EveTypes = EveTypes((1 << EventType::ALL.len()) - 1);
 
-    /// Whether every type of `other` is in the set.
-    pub(crate) fn contains(self, other: EveTypes) -> bool {
-        self.0 & other.0 == other.0
-    }
-
-    /// Whether events of type `name` (`"tls"`, ...) are written.
-    pub(crate) fn logs(self, name: &str) -> bool {
-        Self::NAMES
-            .iter()
-            .any(|(n, t)| *n == name && self.contains(*t))
+    /// Whether events of type `t` are written.
+    pub fn logs(self, t: EventType) -> bool {
+        self.0 & t.bit() != 0
     }
 
     /// Parses a comma-separated list (`alert,dns,tls`) or `all`; `alert` is always added.
@@ -43,8 +70,8 @@ impl EveTypes {
                 set = Self::ALL;
                 continue;
             }
-            match Self::NAMES.iter().find(|(n, _)| *n == word) {
-                Some((_, t)) => set = EveTypes(set.0 | t.0),
+            match EventType::ALL.iter().find(|t| t.name() == word) {
+                Some(t) => set = EveTypes(set.0 | t.bit()),
                 None => {
                     return Err(format!(
                         "unknown EVE type {word:?} (use any of alert, tls, dns, http, flow, stats, or all)"
@@ -68,10 +95,12 @@ mod tests {
 
     #[test]
     fn lists_parse_and_alerts_are_always_in() {
+        use EventType::*;
         let t = EveTypes::parse("dns, flow").unwrap();
-        assert!(t.logs("alert") && t.logs("dns") && t.logs("flow"));
-        assert!(!t.logs("tls") && !t.logs("http") && !t.logs("stats"));
+        assert!(t.logs(Alert) && t.logs(Dns) && t.logs(Flow));
+        assert!(!t.logs(Tls) && !t.logs(Http) && !t.logs(Stats));
         assert_eq!(EveTypes::parse("all"), Ok(EveTypes::ALL));
+        assert!(EventType::ALL.iter().all(|t| EveTypes::ALL.logs(*t)));
         assert_eq!(EveTypes::parse(""), Ok(EveTypes::ALERT));
         assert!(EveTypes::parse("alert,netflow")
             .unwrap_err()

@@ -14,7 +14,7 @@ use crate::detect::direct_ip::{ResolvedFlows, Verdict, Verdicts};
 use crate::detect::Detection;
 use crate::engine::output::{FlowRecord, OutBuf, OutKind, Output, ShardStats};
 use crate::engine::SHUTDOWN_SEQ;
-use crate::eve::{EveTypes, EventSink};
+use crate::eve::{EveTypes, EventSink, EventType};
 use proto::Timestamp;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -190,7 +190,7 @@ impl<W: EventSink> Merger<W> {
             return;
         }
         if let Some((_, sum, _)) = self.stats.take() {
-            if self.log.contains(EveTypes::STATS) {
+            if self.log.logs(EventType::Stats) {
                 self.write_stats(sum);
             }
         }

@@ -445,8 +445,7 @@ fn flow_packets(n: u32, syn: bool) -> Vec<Packet<'static>> {
                 rst: false,
             }),
             payload: &[],
-            vlan: [0; 3],
-            vlan_count: 0,
+            vlans: proto::decode::Vlans::NONE,
         })
         .collect()
 }
@@ -521,7 +520,7 @@ fn bench_eve(c: &mut Criterion) {
         flow_id: 1_234_567_890_123_456,
         pcap_cnt: Some(6),
         event_type: EventType::Alert,
-        vlan: Vec::new(),
+        vlans: proto::decode::Vlans::NONE,
         src_ip: sample.client.0,
         src_port: sample.client.1,
         dest_ip: sample.server.0,

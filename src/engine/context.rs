@@ -59,7 +59,7 @@ pub(crate) fn event(
         flow_id: meta.id,
         pcap_cnt,
         event_type,
-        vlan: meta.vlan[..meta.vlan_count as usize].to_vec(),
+        vlans: meta.vlans,
         src_ip: src.0,
         src_port: src.1,
         dest_ip: dst.0,

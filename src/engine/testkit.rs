@@ -13,7 +13,7 @@ use crate::detect::Detector;
 use crate::eve::EveTypes;
 use crate::flow::table::DEFAULT_MEMCAP;
 use crate::flow::{Direction, Flow, Timeouts};
-use proto::decode::{decode_frame, Decoded, Packet, Proto, TcpMeta};
+use proto::decode::{decode_frame, Decoded, Packet, Proto, TcpMeta, Vlans};
 use proto::Timestamp;
 use serde_json::Value;
 use std::net::IpAddr;
@@ -107,8 +107,7 @@ impl Conversation {
             proto: Proto::Tcp,
             tcp: Some(tcp),
             payload,
-            vlan: [0; 3],
-            vlan_count: 0,
+            vlans: Vlans::NONE,
         }
     }
 

@@ -5,6 +5,7 @@
 use super::types::EventType;
 use crate::detect::Hit;
 use crate::flow::{EndReason, TcpPhase};
+use proto::decode::Vlans;
 use proto::text::{JsonText, SuricataIp};
 use proto::Timestamp;
 use serde::Serialize;
@@ -19,7 +20,7 @@ pub struct Event {
     /// Position of the packet that produced the event in its capture.
     pub pcap_cnt: Option<u64>,
     pub event_type: EventType,
-    pub vlan: Vec<u16>,
+    pub vlans: Vlans,
     pub src_ip: IpAddr,
     pub src_port: u16,
     pub dest_ip: IpAddr,
@@ -143,8 +144,8 @@ impl Serialize for Event {
             m.serialize_entry("pcap_cnt", &n)?;
         }
         m.serialize_entry("event_type", &self.event_type)?;
-        if !self.vlan.is_empty() {
-            m.serialize_entry("vlan", &self.vlan)?;
+        if !self.vlans.as_slice().is_empty() {
+            m.serialize_entry("vlan", &self.vlans)?;
         }
         m.serialize_entry("src_ip", &JsonText(SuricataIp(self.src_ip)))?;
         m.serialize_entry("src_port", &self.src_port)?;

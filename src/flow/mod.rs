@@ -9,7 +9,7 @@ pub mod table;
 pub(crate) use table::TableStats;
 pub use table::{FlowHandle, FlowTable};
 
-use proto::decode::{Packet, Proto};
+use proto::decode::{Packet, Proto, Vlans};
 use proto::Timestamp;
 use rustc_hash::FxHasher;
 use std::hash::{Hash, Hasher};
@@ -30,7 +30,7 @@ impl FlowKey {
         let a = (pkt.src, pkt.src_port);
         let b = (pkt.dst, pkt.dst_port);
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-        let vlan = pkt.vlans().first().copied().unwrap_or(0);
+        let vlan = pkt.vlans.outermost();
         FlowKey {
             lo,
             hi,
@@ -50,7 +50,7 @@ impl FlowKey {
             lo,
             hi,
             proto: meta.proto,
-            vlan: if meta.vlan_count > 0 { meta.vlan[0] } else { 0 },
+            vlan: meta.vlans.outermost(),
         }
     }
 
@@ -139,8 +139,7 @@ pub(crate) struct FlowMeta {
     pub(crate) client: (IpAddr, u16),
     pub(crate) server: (IpAddr, u16),
     pub(crate) proto: Proto,
-    pub(crate) vlan: [u16; 3],
-    pub(crate) vlan_count: u8,
+    pub(crate) vlans: Vlans,
     pub(crate) first_ts: Timestamp,
     pub(crate) last_ts: Timestamp,
     /// Packets and bytes (as on the wire, link layer included) to the server and to the client.
@@ -199,8 +198,7 @@ mod tests {
             proto: Proto::Tcp,
             tcp: Some(TcpMeta::default()),
             payload: &[],
-            vlan: [0; 3],
-            vlan_count: 0,
+            vlans: Vlans::NONE,
         }
     }
 

@@ -283,8 +283,7 @@ impl<S> FlowTable<S> {
                 client,
                 server,
                 proto: pkt.proto,
-                vlan: pkt.vlan,
-                vlan_count: pkt.vlan_count,
+                vlans: pkt.vlans,
                 first_ts: ts,
                 last_ts: ts,
                 pkts: [0; 2],
@@ -454,8 +453,7 @@ mod tests {
                 ..Default::default()
             }),
             payload: &[],
-            vlan: [0; 3],
-            vlan_count: 0,
+            vlans: proto::decode::Vlans::NONE,
         }
     }
 

@@ -8,7 +8,7 @@ use crate::counters::Counters;
 use crate::detect::Detector;
 use crate::engine::PacketInfo;
 use proto::decode::defrag::{Datagram, Defragmenter};
-use proto::decode::{decode_frame, decode_transport, Decoded, Packet, SkipReason};
+use proto::decode::{decode_frame, decode_transport, Decoded, Packet, SkipReason, Vlans};
 use proto::Timestamp;
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ pub(crate) enum Raw<'a> {
     /// A captured frame of `linktype`.
     Frame { linktype: i32, data: &'a [u8] },
     /// A datagram reassembled from IP fragments (the transport header and payload).
-    Datagram(&'a Datagram, [u16; 3], u8),
+    Datagram(&'a Datagram, Vlans),
 }
 
 /// Where the dispatcher sends its items.
@@ -147,12 +147,11 @@ impl Dispatcher {
                         dgram.dst,
                         dgram.protocol,
                         &dgram.data,
-                        frag.vlan,
-                        frag.vlan_count,
+                        frag.vlans,
                     ) {
                         Decoded::Packet(pkt) => {
                             let info = self.info(frame);
-                            let raw = Raw::Datagram(&dgram, frag.vlan, frag.vlan_count);
+                            let raw = Raw::Datagram(&dgram, frag.vlans);
                             route.packet(&info, &pkt, raw, false);
                         }
                         Decoded::Skip(reason) => self.counters.skip(reason),

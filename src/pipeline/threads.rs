@@ -12,7 +12,7 @@ use crate::engine::{Engine, PacketInfo, SHUTDOWN_SEQ};
 use crate::eve::EventSink;
 use crate::flow::FlowKey;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
-use proto::decode::{decode_frame, decode_transport, Decoded, Packet};
+use proto::decode::{decode_frame, decode_transport, Decoded, Packet, Vlans};
 use proto::Timestamp;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -45,8 +45,7 @@ enum ItemKind {
         src: IpAddr,
         dst: IpAddr,
         protocol: u8,
-        vlan: [u16; 3],
-        vlan_count: u8,
+        vlans: Vlans,
     },
     Tick,
     /// A `stats` snapshot request; the first worker's carries the dispatcher's counters.
@@ -173,13 +172,12 @@ impl Route for ThreadedRoute {
             Raw::Frame { linktype, data } => {
                 (ItemKind::Frame { linktype, cut }, batch.push_bytes(data))
             }
-            Raw::Datagram(d, vlan, vlan_count) => (
+            Raw::Datagram(d, vlans) => (
                 ItemKind::Datagram {
                     src: d.src,
                     dst: d.dst,
                     protocol: d.protocol,
-                    vlan,
-                    vlan_count,
+                    vlans,
                 },
                 batch.push_bytes(&d.data),
             ),
@@ -255,11 +253,9 @@ pub(crate) fn run_worker(
                     src,
                     dst,
                     protocol,
-                    vlan,
-                    vlan_count,
+                    vlans,
                 } => {
-                    if let Decoded::Packet(pkt) =
-                        decode_transport(src, dst, protocol, bytes, vlan, vlan_count)
+                    if let Decoded::Packet(pkt) = decode_transport(src, dst, protocol, bytes, vlans)
                     {
                         engine.on_packet(&item.info, &pkt, &mut outputs);
                     }

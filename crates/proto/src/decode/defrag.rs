@@ -180,8 +180,7 @@ mod tests {
             offset,
             more,
             data,
-            vlan: [0; 3],
-            vlan_count: 0,
+            vlans: crate::decode::Vlans::NONE,
         }
     }
 

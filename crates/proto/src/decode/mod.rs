@@ -47,15 +47,47 @@ pub struct Packet<'a> {
     /// Present for TCP.
     pub tcp: Option<TcpMeta>,
     pub payload: &'a [u8],
-    /// 802.1Q VLAN ids, outermost first (up to 3).
-    pub vlan: [u16; 3],
-    pub vlan_count: u8,
+    /// 802.1Q VLAN ids, outermost first.
+    pub vlans: Vlans,
 }
 
-impl Packet<'_> {
-    /// The VLAN ids present, outermost first.
-    pub fn vlans(&self) -> &[u16] {
-        &self.vlan[..self.vlan_count as usize]
+/// The 802.1Q VLAN ids of a frame, outermost first: up to three (QinQ and one more); deeper
+/// tags are not kept.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Vlans {
+    ids: [u16; 3],
+    len: u8,
+}
+
+impl Vlans {
+    /// No VLAN tag.
+    pub const NONE: Vlans = Vlans {
+        ids: [0; 3],
+        len: 0,
+    };
+
+    /// Adds the next inner id; a fourth and later are ignored.
+    pub fn push(&mut self, id: u16) {
+        if let Some(slot) = self.ids.get_mut(self.len as usize) {
+            *slot = id;
+            self.len += 1;
+        }
+    }
+
+    /// The ids, outermost first.
+    pub fn as_slice(&self) -> &[u16] {
+        &self.ids[..self.len as usize]
+    }
+
+    /// The outermost id, or 0 for an untagged frame (the flow key's VLAN).
+    pub fn outermost(&self) -> u16 {
+        self.as_slice().first().copied().unwrap_or(0)
+    }
+}
+
+impl serde::Serialize for Vlans {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.as_slice())
     }
 }
 
@@ -72,8 +104,7 @@ pub struct Fragment<'a> {
     pub offset: u32,
     pub more: bool,
     pub data: &'a [u8],
-    pub vlan: [u16; 3],
-    pub vlan_count: u8,
+    pub vlans: Vlans,
 }
 
 /// Why a frame produced no packet. Every reason is counted.
@@ -183,8 +214,7 @@ fn plain_ethernet(data: &[u8]) -> Option<Packet<'_>> {
     let l3 = L3 {
         src,
         dst,
-        vlan: [0; 3],
-        vlan_count: 0,
+        vlans: Vlans::NONE,
     };
     match protocol {
         6 => etherparse::TcpSlice::from_slice(payload)
@@ -198,11 +228,9 @@ fn plain_ethernet(data: &[u8]) -> Option<Packet<'_>> {
 }
 
 fn decode_sliced(sliced: LaxSlicedPacket<'_>) -> Decoded<'_> {
-    let mut vlan = [0u16; 3];
-    let mut vlan_count = 0u8;
-    for id in sliced.vlan_ids().iter().take(3) {
-        vlan[vlan_count as usize] = id.value();
-        vlan_count += 1;
+    let mut vlans = Vlans::NONE;
+    for id in sliced.vlan_ids().iter() {
+        vlans.push(id.value());
     }
     let (src, dst, fragment) = match ip_header(&sliced) {
         Ok(header) => header,
@@ -221,16 +249,10 @@ fn decode_sliced(sliced: LaxSlicedPacket<'_>) -> Decoded<'_> {
             offset,
             more,
             data,
-            vlan,
-            vlan_count,
+            vlans,
         });
     }
-    let l3 = L3 {
-        src,
-        dst,
-        vlan,
-        vlan_count,
-    };
+    let l3 = L3 { src, dst, vlans };
     match sliced.transport {
         Some(TransportSlice::Tcp(tcp)) => Decoded::Packet(tcp_packet(&l3, &tcp)),
         Some(TransportSlice::Udp(udp)) => Decoded::Packet(udp_packet(&l3, &udp)),
@@ -292,8 +314,7 @@ fn ip_header(
 struct L3 {
     src: IpAddr,
     dst: IpAddr,
-    vlan: [u16; 3],
-    vlan_count: u8,
+    vlans: Vlans,
 }
 
 fn tcp_packet<'a>(l3: &L3, tcp: &etherparse::TcpSlice<'a>) -> Packet<'a> {
@@ -312,8 +333,7 @@ fn tcp_packet<'a>(l3: &L3, tcp: &etherparse::TcpSlice<'a>) -> Packet<'a> {
             rst: tcp.rst(),
         }),
         payload: tcp.payload(),
-        vlan: l3.vlan,
-        vlan_count: l3.vlan_count,
+        vlans: l3.vlans,
     }
 }
 
@@ -326,8 +346,7 @@ fn udp_packet<'a>(l3: &L3, udp: &etherparse::UdpSlice<'a>) -> Packet<'a> {
         proto: Proto::Udp,
         tcp: None,
         payload: udp.payload(),
-        vlan: l3.vlan,
-        vlan_count: l3.vlan_count,
+        vlans: l3.vlans,
     }
 }
 
@@ -352,15 +371,9 @@ pub fn decode_transport<'a>(
     dst: IpAddr,
     protocol: u8,
     datagram: &'a [u8],
-    vlan: [u16; 3],
-    vlan_count: u8,
+    vlans: Vlans,
 ) -> Decoded<'a> {
-    let l3 = L3 {
-        src,
-        dst,
-        vlan,
-        vlan_count,
-    };
+    let l3 = L3 { src, dst, vlans };
     match protocol {
         6 => match etherparse::TcpSlice::from_slice(datagram) {
             Ok(tcp) => Decoded::Packet(tcp_packet(&l3, &tcp)),

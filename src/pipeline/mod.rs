@@ -17,6 +17,7 @@ use crate::engine::{Engine, EngineConfig, PacketInfo, SHUTDOWN_SEQ};
 use crate::eve::{EveTypes, EventSink};
 use crate::flow::table::DEFAULT_MEMCAP;
 use crate::flow::Timeouts;
+use crossbeam_channel::Sender;
 pub use dispatch::Input;
 use dispatch::{Dispatch, Dispatcher, Raw, Route};
 use merge::Merger;
@@ -208,25 +209,13 @@ fn run_threaded<W: EventSink + Send, T>(
             Ok(handle) => handle,
             Err(e) => return Err((e, feed)),
         };
-        let mut to_workers = Vec::with_capacity(n);
-        let mut workers = Vec::with_capacity(n);
-        for shard in 0..n {
-            let (tx, rx) = crossbeam_channel::bounded::<Batch>(WORKER_QUEUE);
-            to_workers.push(tx);
-            let engine = Engine::new(config.shard_config(shard, &resolved));
-            let (recycle, merge) = (recycle_tx.clone(), merge_tx.clone());
-            let spawned = std::thread::Builder::new()
-                .name(format!("worker-{shard}"))
-                .spawn_scoped(scope, move || run_worker(shard, engine, rx, recycle, merge));
-            match spawned {
-                Ok(handle) => workers.push(handle),
+        let (to_workers, workers) =
+            match spawn_workers(scope, config, &resolved, &recycle_tx, &merge_tx) {
+                Ok(started) => started,
                 Err(e) => {
-                    // Nothing was read yet: stop the threads that did start and hand the
-                    // merge stage back for a run on this thread.
-                    drop((to_workers, merge_tx, recycle_tx));
-                    for w in workers {
-                        let _ = w.join();
-                    }
+                    // Nothing was read yet: with every channel closed the merge thread ends;
+                    // its merge stage goes back on the shelf for a run on this thread.
+                    drop((merge_tx, recycle_tx));
                     if let Ok(Some(merger)) = merge_thread.join() {
                         if let Ok(mut slot) = parked.lock() {
                             *slot = Some(merger);
@@ -234,8 +223,7 @@ fn run_threaded<W: EventSink + Send, T>(
                     }
                     return Err((e, feed));
                 }
-            }
-        }
+            };
         drop((merge_tx, recycle_tx));
         let mut dispatcher = Dispatcher::new(config.stats_interval);
         let mut route = ThreadedRoute::new(to_workers, recycle_rx);
@@ -272,18 +260,69 @@ fn run_threaded<W: EventSink + Send, T>(
             let Some(merger) = parked.into_inner().ok().flatten() else {
                 unreachable_merge_stage()
             };
-            let one = PipelineConfig {
-                threads: 1,
-                ..config.clone()
-            };
-            let (result, mut finished) = run_inline(&one, merger.sink, feed);
-            finished.notes.push(format!(
-                "the system refused to start {} threads ({e}); ran on one thread instead",
-                n + 1
-            ));
-            (result, finished)
+            run_after_refusal(config, merger.sink, feed, &e)
         }
     }
+}
+
+/// The channel into each worker and the worker threads of a threaded run.
+type Workers<'scope> = (
+    Vec<Sender<Batch>>,
+    Vec<std::thread::ScopedJoinHandle<'scope, ShardStats>>,
+);
+
+/// Starts one worker thread per shard. If the system refuses one, the workers already started
+/// are stopped (their channels closed) and joined, and the error is returned.
+fn spawn_workers<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    config: &PipelineConfig,
+    resolved: &Arc<ResolvedFlows>,
+    recycle_tx: &Sender<Batch>,
+    merge_tx: &Sender<MergeMsg>,
+) -> Result<Workers<'scope>, std::io::Error> {
+    let n = config.threads;
+    let mut to_workers = Vec::with_capacity(n);
+    let mut workers = Vec::with_capacity(n);
+    for shard in 0..n {
+        let (tx, rx) = crossbeam_channel::bounded::<Batch>(WORKER_QUEUE);
+        to_workers.push(tx);
+        let engine = Engine::new(config.shard_config(shard, resolved));
+        let (recycle, merge) = (recycle_tx.clone(), merge_tx.clone());
+        let spawned = std::thread::Builder::new()
+            .name(format!("worker-{shard}"))
+            .spawn_scoped(scope, move || run_worker(shard, engine, rx, recycle, merge));
+        match spawned {
+            Ok(handle) => workers.push(handle),
+            Err(e) => {
+                drop(to_workers);
+                for w in workers {
+                    let _ = w.join();
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok((to_workers, workers))
+}
+
+/// The system refused a thread before anything was read: the whole run goes on the caller's
+/// thread, with a note saying so.
+fn run_after_refusal<W: EventSink + Send, T>(
+    config: &PipelineConfig,
+    sink: W,
+    feed: impl FnOnce(&mut dyn Input) -> T,
+    refusal: &std::io::Error,
+) -> (T, Finished<W>) {
+    let one = PipelineConfig {
+        threads: 1,
+        ..config.clone()
+    };
+    let (result, mut finished) = run_inline(&one, sink, feed);
+    finished.notes.push(format!(
+        "the system refused to start {} threads ({refusal}); ran on one thread instead",
+        config.threads + 1
+    ));
+    (result, finished)
 }
 
 /// The merge stage is parked until its thread takes it, and only that thread or a failed start

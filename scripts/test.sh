@@ -17,5 +17,8 @@ cargo test --workspace --all-targets --locked
 # The fuzz targets (their own workspace, not run here) still build against the crates' API.
 cargo check --manifest-path fuzz/Cargo.toml --bins --locked
 bash bench/run.sh --quick >/dev/null
+# The A/B benchmark (bench/run.sh just built the release binary): the build against itself.
+release=${CARGO_TARGET_DIR:-target}/release/egress-ids
+bash bench/ab.sh --quick "$release" "$release" >/dev/null
 # The live benchmark captures on a veth in a namespace of its own: root only.
 if [ "$(id -u)" -eq 0 ]; then bash bench/live.sh --quick >/dev/null; fi

@@ -288,13 +288,7 @@ fn syntax_and_type_errors_name_file_line_column_and_key() {
         ("[detect\n", ":1:8: unclosed table, expected `]`"),
         ("[[output]]\npath = \"/x\"\n", ":1:1: output[0]: missing key `type`"),
     ];
-    for (text, expected) in cases {
-        let message = refused(text);
-        assert!(
-            message.starts_with(&format!("{FILE}{expected}")),
-            "{text:?}\n  gave {message}\n  not {expected}"
-        );
-    }
+    assert_refused(&cases);
 }
 
 #[test]
@@ -332,13 +326,7 @@ fn bad_values_name_file_line_column_and_key() {
         ("[[output]]\ntype = \"stdout\"\n\n[[output]]\ntype = \"stdout\"\n", ":4:1: output[1]: the same output is given twice"),
         ("[privileges]\ngroup = \"adm\"\n", ":2:9: privileges.group: a group needs a user"),
     ];
-    for (text, expected) in cases {
-        let message = refused(text);
-        assert!(
-            message.starts_with(&format!("{FILE}{expected}")),
-            "{text:?}\n  gave {message}\n  not {expected}"
-        );
-    }
+    assert_refused(&cases);
 }
 
 #[test]
@@ -439,4 +427,15 @@ fn sizes_and_durations_take_numbers_or_units() {
         (w.timeout, w.backoff),
         (Duration::from_millis(250), Duration::from_millis(50))
     );
+}
+
+/// Each document is refused with a message that starts with the file and the expected text.
+fn assert_refused(cases: &[(&str, &str)]) {
+    for (text, expected) in cases {
+        let message = refused(text);
+        assert!(
+            message.starts_with(&format!("{FILE}{expected}")),
+            "{text:?}\n  gave {message}\n  not {expected}"
+        );
+    }
 }

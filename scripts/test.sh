@@ -13,6 +13,8 @@ bash scripts/check-rust-version.sh
 # The module chain (tests/layers.rs): no module of src/ imports one that stands after it.
 cargo test --locked --test layers -q
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The developer docs (every item, private ones included) build without a broken link.
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --document-private-items --locked -q
 cargo test --workspace --all-targets --locked
 # The fuzz targets (their own workspace, not run here) still build against the crates' API.
 cargo check --manifest-path fuzz/Cargo.toml --bins --locked

@@ -1,13 +1,18 @@
 //! egress-ids: a passive network IDS for CI subnets.
 //!
-//! The pipeline is `capture -> decode -> flow -> proto (app-layer) -> detect -> output`.
-//! Each stage is a module with one job; [`engine`] wires them together for one shard of flows,
-//! and [`replay`] drives the engine over capture files.
+//! Frames go `capture → pipeline (decode, dispatch) → engine (flows, app layer, detections) →
+//! merge → output`; the parsers are the `proto` crate (`crates/proto`). The modules form one
+//! chain, each importing only those before it:
+//!
+//! [`units`] → [`capture`] → [`flow`] → [`detect`] → [`counters`] → [`eve`] → [`engine`] →
+//! [`pipeline`] → [`output`] → [`settings`] → [`options`] → [`replay`] → [`privileges`] →
+//! [`sensor`] → [`daemon`]
+//!
+//! `tests/layers.rs` checks the chain; `docs/ARCHITECTURE.md` says what each module owns.
 
 pub mod capture;
 pub mod counters;
 pub mod daemon;
-
 pub mod detect;
 pub mod engine;
 pub mod eve;
@@ -16,7 +21,6 @@ pub mod options;
 pub mod output;
 pub mod pipeline;
 pub mod privileges;
-
 pub mod replay;
 pub mod sensor;
 pub mod settings;

@@ -62,7 +62,7 @@ pub struct Question {
     pub name: String,
     pub(crate) rtype: u16,
     pub(crate) rclass: u16,
-    /// The name exceeded [`MAX_NAME_LEN`] bytes and was cut there.
+    /// The name exceeded [`MAX_NAME_LEN`](names::MAX_NAME_LEN) bytes and was cut there.
     pub(crate) name_truncated: bool,
 }
 

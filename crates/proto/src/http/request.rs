@@ -83,7 +83,7 @@ fn build(req: &httparse::Request<'_, '_>) -> Request {
     }
 }
 
-/// "HTTP/1.<minor>" (httparse only accepts HTTP/1.0 and HTTP/1.1).
+/// `"HTTP/1.<minor>"` (httparse only accepts HTTP/1.0 and HTTP/1.1).
 fn protocol_name(minor: Option<u8>) -> String {
     format!("HTTP/1.{}", minor.unwrap_or(1))
 }

@@ -25,7 +25,7 @@ for set in pcaps ../shared/corpus/pcaps; do
     [ -e "$pcap" ] || continue
     base=$(basename "$pcap")
     rc=0
-    # --warmup does not exist in replay; every other setting is the default.
+    # Every setting but the thread count is the default.
     "$bin" replay -q --threads "$threads" --eve "$out/$name/$base.json" "$pcap" \
       2>"$out/$name/$base.stderr" || rc=$?
     # 0 = no alert, 1 = alerts: both are normal; anything else is kept in the .rc file.

@@ -7,7 +7,7 @@ use clap::error::ErrorKind;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use egress_ids::capture::live::{LiveConfig, DEFAULT_BUFFER_SIZE, DEFAULT_SNAPLEN};
 use egress_ids::daemon::config::DEFAULT_CONFIG_PATH;
-use egress_ids::engine::DEFAULT_DNS_GRACE_SECS;
+use egress_ids::detect::direct_ip::DEFAULT_DNS_GRACE_SECS;
 use egress_ids::eve::EveTypes;
 use egress_ids::flow::table::DEFAULT_MEMCAP;
 use egress_ids::flow::Timeouts;

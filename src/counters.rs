@@ -14,7 +14,7 @@ pub struct Counters {
     pub packets: u64,
     pub(crate) bytes: u64,
     /// Packets skipped, by reason (decode errors, unsupported link types, non-IP).
-    pub(crate) skipped: SkipCounts,
+    pub(crate) skipped: BTreeMap<SkipReason, u64>,
     /// Packets cut by the snaplen: headers used, payload ignored.
     pub(crate) snaplen_cut: u64,
     pub(crate) flows: u64,
@@ -51,7 +51,9 @@ impl Counters {
     pub(crate) fn add(&mut self, other: &Counters) {
         self.packets += other.packets;
         self.bytes += other.bytes;
-        self.skipped.add(&other.skipped);
+        for (reason, n) in &other.skipped {
+            *self.skipped.entry(*reason).or_default() += n;
+        }
         self.snaplen_cut += other.snaplen_cut;
         self.flows += other.flows;
         self.events += other.events;
@@ -94,7 +96,7 @@ impl Counters {
     }
 
     pub(crate) fn skip(&mut self, reason: SkipReason) {
-        self.skipped.0[reason as usize] += 1;
+        *self.skipped.entry(reason).or_default() += 1;
     }
 
     pub(crate) fn alert(&mut self, d: Detection) {
@@ -103,31 +105,5 @@ impl Counters {
 
     pub fn total_alerts(&self) -> u64 {
         self.alerts.values().sum()
-    }
-}
-
-/// Packets skipped, one count per [`SkipReason`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct SkipCounts([u64; SkipReason::ALL.len()]);
-
-impl SkipCounts {
-    /// Every count of `other` added in.
-    fn add(&mut self, other: &SkipCounts) {
-        for (mine, theirs) in self.0.iter_mut().zip(other.0) {
-            *mine += theirs;
-        }
-    }
-
-    /// All skipped packets, whatever the reason.
-    pub(crate) fn total(&self) -> u64 {
-        self.0.iter().sum()
-    }
-
-    /// The reasons that counted a packet, in the order of their names.
-    pub(crate) fn nonzero(&self) -> impl Iterator<Item = (SkipReason, u64)> + '_ {
-        SkipReason::ALL
-            .into_iter()
-            .map(|r| (r, self.0[r as usize]))
-            .filter(|(_, n)| *n > 0)
     }
 }

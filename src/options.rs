@@ -2,9 +2,9 @@
 //! grace, threads, flow timeouts and memcap, `stats` interval, event types, once checked
 //! (`crate::settings`). Turns them into the detector and the pipeline configuration.
 
+use crate::detect::direct_ip::DEFAULT_DNS_GRACE_SECS;
 use crate::detect::signatures::{SignatureError, Signatures};
 use crate::detect::Detector;
-use crate::engine::DEFAULT_DNS_GRACE_SECS;
 use crate::eve::EveTypes;
 use crate::flow::table::DEFAULT_MEMCAP;
 use crate::flow::Timeouts;

@@ -4,7 +4,7 @@
 //! HOME_NET and whose server is not.
 
 pub mod cidr;
-pub(crate) mod direct_ip;
+pub mod direct_ip;
 pub mod names;
 pub mod signatures;
 pub mod user_agent;

@@ -23,9 +23,6 @@ use proto::decode::{Packet, Proto};
 use proto::Timestamp;
 use std::sync::Arc;
 
-/// Seconds a DNS answer keeps counting past its TTL, by default (the `--dns-grace` default).
-pub use crate::detect::direct_ip::DEFAULT_DNS_GRACE_SECS;
-
 /// Flows one timer tick ends at most.
 pub(crate) const MAX_EXPIRED_PER_TICK: usize = 1 << 16;
 /// Messages gathered at the end of input before they are handed on.

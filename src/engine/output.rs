@@ -41,7 +41,7 @@ impl LineRef {
 }
 
 /// The `flow` event of a finished flow, typed until the merge stage writes it. It owns no heap
-/// memory (unless the flow has VLAN tags), so the worker hands it over without allocating.
+/// memory, so the worker hands it over without allocating.
 #[derive(Debug)]
 pub(crate) struct FlowRecord {
     /// The event without its objects.
@@ -55,13 +55,10 @@ impl FlowRecord {
         FlowRecord { event, flow }
     }
 
-    /// Marks the flow alerted (its `direct-ip` alert was written).
-    pub(crate) fn set_alerted(&mut self) {
-        self.flow.alerted = true;
-    }
-
-    /// Serialises the record into `buf` (JSON, no newline).
-    pub(crate) fn write(&mut self, buf: &mut Vec<u8>) {
+    /// Serialises the record into `buf` (JSON, no newline); `direct_ip_written`: the merge stage
+    /// wrote the flow's `direct-ip` alert, so the flow is alerted whatever else it raised.
+    pub(crate) fn write(&mut self, direct_ip_written: bool, buf: &mut Vec<u8>) {
+        self.flow.alerted |= direct_ip_written;
         self.event
             .objects
             .push((EventType::Flow, Object::Flow(self.flow)));

@@ -277,12 +277,8 @@ impl Shard {
                     let direct_ip = self.verdicts.on_flow_end(0, flow_id);
                     match record {
                         Some(r) => {
-                            let record = r.get(&mut self.out.records);
-                            if direct_ip {
-                                record.set_alerted();
-                            }
                             let mut line = Vec::new();
-                            record.write(&mut line);
+                            r.get(&mut self.out.records).write(direct_ip, &mut line);
                             Said::Line(json(&line))
                         }
                         None => Said::FlowDone,

@@ -73,9 +73,11 @@ impl EveTypes {
             match EventType::ALL.iter().find(|t| t.name() == word) {
                 Some(t) => set = EveTypes(set.0 | t.bit()),
                 None => {
+                    let names: Vec<&str> = EventType::ALL.iter().map(|t| t.name()).collect();
                     return Err(format!(
-                        "unknown EVE type {word:?} (use any of alert, tls, dns, http, flow, stats, or all)"
-                    ))
+                        "unknown EVE type {word:?} (use any of {}, or all)",
+                        names.join(", ")
+                    ));
                 }
             }
         }

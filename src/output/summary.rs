@@ -75,12 +75,14 @@ fn write_exceptions(s: &mut String, counters: &Counters) {
             counters.direct_ip_warmup
         );
     }
-    if counters.skipped.total() > 0 {
-        let parts: Vec<String> = counters
+    if !counters.skipped.is_empty() {
+        let mut parts: Vec<String> = counters
             .skipped
-            .nonzero()
+            .iter()
             .map(|(reason, n)| format!("{} {n}", reason.name()))
             .collect();
+        // By name, as the summary has always listed them.
+        parts.sort();
         let _ = writeln!(*s, "  packets skipped: {}", parts.join(", "));
     }
     if counters.snaplen_cut > 0 {

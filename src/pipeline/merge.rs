@@ -159,13 +159,9 @@ impl<W: EventSink> Merger<W> {
             OutKind::FlowEnd { flow_id, record } => {
                 let direct_ip = self.direct_ip.on_flow_end(shard, flow_id);
                 if let Some(record) = record {
-                    let record = record.get(records);
-                    if direct_ip {
-                        record.set_alerted();
-                    }
                     let mut line = std::mem::take(&mut self.scratch);
                     line.clear();
-                    record.write(&mut line);
+                    record.get(records).write(direct_ip, &mut line);
                     self.write(&line, false);
                     self.scratch = line;
                 }

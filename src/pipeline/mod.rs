@@ -56,7 +56,7 @@ impl PipelineConfig {
             timeouts: Timeouts::default(),
             flow_memcap: DEFAULT_MEMCAP,
             threads: 1,
-            dns_grace_secs: crate::engine::DEFAULT_DNS_GRACE_SECS,
+            dns_grace_secs: crate::detect::direct_ip::DEFAULT_DNS_GRACE_SECS,
             stats_interval: DEFAULT_STATS_INTERVAL,
             eve_types: EveTypes::ALL,
             direct_ip_from: None,

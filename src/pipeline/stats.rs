@@ -17,7 +17,7 @@ pub(crate) fn stats_object(
 ) -> Value {
     let c = &total.counters;
     let t = &total.table;
-    let invalid = c.skipped.total();
+    let invalid: u64 = c.skipped.values().sum();
     let mut object = json!({
         "uptime": uptime,
         "decoder": {

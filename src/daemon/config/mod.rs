@@ -18,9 +18,9 @@ mod raw;
 mod tests;
 
 use crate::capture::live::{LiveConfig, DEFAULT_BUFFER_SIZE, DEFAULT_SNAPLEN};
+use crate::detect::direct_ip::DEFAULT_DNS_GRACE_SECS;
 use crate::detect::signatures::{SignatureError, Signatures};
 use crate::detect::Detector;
-use crate::engine::DEFAULT_DNS_GRACE_SECS;
 use crate::eve::EveTypes;
 use crate::flow::table::DEFAULT_MEMCAP;
 use crate::flow::Timeouts;

@@ -129,18 +129,6 @@ pub enum SkipReason {
 }
 
 impl SkipReason {
-    /// Every reason, in the order of their names (the summary lists them so).
-    pub const ALL: [SkipReason; 8] = [
-        SkipReason::CutFragment,
-        SkipReason::MalformedIp,
-        SkipReason::MalformedTransport,
-        SkipReason::NestedFragment,
-        SkipReason::NotIp,
-        SkipReason::OtherTransport,
-        SkipReason::TruncatedLink,
-        SkipReason::UnsupportedLinkType,
-    ];
-
     /// Stable name for counters and the summary.
     pub fn name(self) -> &'static str {
         match self {

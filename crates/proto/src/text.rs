@@ -11,6 +11,7 @@ use std::net::IpAddr;
 pub struct SuricataIp(pub IpAddr);
 
 impl fmt::Display for SuricataIp {
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
             IpAddr::V4(v4) => write!(f, "{v4}"),
@@ -31,6 +32,7 @@ impl fmt::Display for SuricataIp {
 pub struct JsonText<T>(pub T);
 
 impl<T: fmt::Display> Serialize for JsonText<T> {
+    #[inline]
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(&self.0)
     }

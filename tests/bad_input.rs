@@ -285,3 +285,82 @@ fn a_record_larger_than_the_read_buffer_is_read_and_the_next_packet_still_alerts
         vec!["ioc-domain\tnpm-health-check.io\t10.0.0.5\t198.51.100.53\t53"]
     );
 }
+
+/// A capture file cut while it is replayed (a `tcpdump -C/-W` ring reopening its oldest file
+/// truncates it to nothing): the replay ends like any truncated capture, with a warning naming the
+/// file and the byte it stopped at, and the events of every packet before it -- the same as a
+/// replay of just those packets -- instead of dying of SIGBUS (the file is memory-mapped).
+#[test]
+fn a_capture_truncated_while_replayed_ends_with_a_warning_and_its_events() {
+    let dir = scratch("shrinking");
+    // A real capture (npm's postinstall calling an IOC host) repeated with its clock moved on by
+    // 1000 s each time, so that every round is new flows with their own alerts: ~60 MB.
+    let (linktype, round) = read_pcap(&root().join("pcaps/npm-postinstall-ioc.pcap"));
+    let rounds = 60_000_000 / round.iter().map(|r| r.2.len() + 16).sum::<usize>();
+    let records: Vec<Record> = (0..rounds as u32)
+        .flat_map(|i| {
+            round
+                .iter()
+                .map(move |(s, us, data, orig)| (s + i * 1000, *us, data.clone(), *orig))
+        })
+        .collect();
+    let pcap = dir.join("ring.pcap0");
+    let eve = dir.join("eve.json");
+    // Bounded: at most 5 tries for a cut that lands while the replay is reading (the debug
+    // build reads ~60 MB in well over a second; the cut comes 150 ms after the start).
+    for attempt in 0..5 {
+        write_pcap(&pcap, linktype, &records);
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_egress-ids"))
+            .args(["replay", "--threads", "1", "--eve"])
+            .arg(&eve)
+            .arg(&pcap)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start replay");
+        std::thread::sleep(std::time::Duration::from_millis(150 + 100 * attempt));
+        std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&pcap)
+            .expect("truncate the capture as tcpdump -W does");
+        let out = child.wait_with_output().expect("wait for replay");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(out.status.signal(), None, "killed by a signal: {stderr}");
+        let Some(warning) = stderr.lines().find(|l| l.contains("shrank")) else {
+            // The replay read it all before the cut (or found it empty at the start).
+            assert!(
+                out.status.code() == Some(0) || out.status.code() == Some(2),
+                "{stderr}"
+            );
+            continue;
+        };
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(warning.contains("ring.pcap0"), "{warning}");
+        eprintln!("attempt {attempt}: {warning}");
+        let packets: usize = warning
+            .split("after packet ")
+            .nth(1)
+            .and_then(|rest| rest.split(')').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no packet count in: {warning}"));
+        assert!(packets > 0 && packets < records.len(), "{warning}");
+        // Every event of the packets read: the same as a replay of exactly those packets.
+        let prefix = dir.join("prefix.pcap");
+        write_pcap(&prefix, linktype, &records[..packets]);
+        let clean = replay("shrinking-prefix", &[&prefix], &["--threads", "1"]);
+        let cut = parse_and_validate(&std::fs::read_to_string(&eve).unwrap(), "cut replay");
+        let alerts = alert_rows(&cut);
+        assert!(!alerts.is_empty(), "alerts before the cut: {stderr}");
+        assert_eq!(alerts, alert_rows(&clean.events));
+        let count = |events: &[serde_json::Value], t: &str| {
+            events.iter().filter(|e| e["event_type"] == t).count()
+        };
+        for t in ["alert", "dns", "tls", "flow"] {
+            assert_eq!(count(&cut, t), count(&clean.events, t), "{t} events");
+        }
+        return;
+    }
+    panic!("the replay finished before the cut in all 5 tries");
+}

@@ -151,7 +151,7 @@ pub fn read_capture_file(
             source,
         })?;
         if file.metadata().is_ok_and(|m| m.is_file()) {
-            let mapping = mapped::map(&file).map_err(|source| CaptureError::Open {
+            let mapping = mapped::map(file).map_err(|source| CaptureError::Open {
                 path: path.to_owned(),
                 source,
             })?;
@@ -159,7 +159,15 @@ pub fn read_capture_file(
                 return Err(refused(PcapError::Eof));
             };
             let mut reader = SliceReader::over_map(&mapping).map_err(refused)?;
-            return Ok(read_blocks(&mut reader, false, sink));
+            let mut report = read_blocks(&mut reader, false, sink);
+            if let Some(len) = reader.shrunk_to() {
+                report.damage = Some(format!(
+                    "the file shrank to {len} bytes while it was read (a capture ring reusing it?); \
+                     stopped at byte {} (after packet {})",
+                    report.bytes, report.frames
+                ));
+            }
+            return Ok(report);
         }
     }
     let waits = is_stdin(path);

@@ -5,9 +5,21 @@
 //! file. Exposed as pcap-parser's own [`PcapReaderIterator`], so the block loop is the same for
 //! files and pipes.
 //!
-//! The one module where unsafe code is allowed (the crate denies it elsewhere): mapping the file
-//! and telling the kernel about the pages around the reader; each block says why it is sound.
+//! A file that shrinks while it is read (a `tcpdump -C/-W` ring reopening its oldest file) must
+//! end the read like any truncated capture, not kill the process: touching a mapped page past the
+//! new end of the file raises SIGBUS. [`MappedCapture`] registers its range with a SIGBUS handler
+//! ([`guard`]) that maps a zero page over the faulting page and marks the capture; the reader
+//! touches each record's pages before handing it on, then checks the mark, and the file's size at
+//! every window, and stops at the first record that no longer lies inside the file. One record
+//! can slip through: one that a cut splits inside a page reads its tail as zeros, which look like
+//! padding; the next record then starts with zeros and stops the read.
+//!
+//! The one module where unsafe code is allowed (the crate denies it elsewhere): mapping the file,
+//! telling the kernel about the pages around the reader, and the SIGBUS guard; each block says
+//! why it is sound.
 #![allow(unsafe_code)]
+
+mod guard;
 
 use memmap2::{Advice, UncheckedAdvice};
 use memmap2::{Mmap, MmapOptions};
@@ -21,17 +33,34 @@ use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{PcapBlockOwned, PcapError};
 use std::fs::File;
 
+/// A capture file mapped read-only, guarded against shrinking while it is read.
+pub(crate) struct MappedCapture {
+    // Dropped first: the guard forgets the range before the mapping goes away.
+    guard: guard::Registration,
+    map: Mmap,
+    file: File,
+}
+
+impl MappedCapture {
+    /// The file's current length, if it can be read.
+    fn current_len(&self) -> Option<u64> {
+        self.file.metadata().ok().map(|m| m.len())
+    }
+}
+
 /// Maps `file` read-only. `None` for an empty file (nothing to map).
-pub(crate) fn map(file: &File) -> std::io::Result<Option<Mmap>> {
+pub(crate) fn map(file: File) -> std::io::Result<Option<MappedCapture>> {
     if file.metadata()?.len() == 0 {
         return Ok(None);
     }
     // SAFETY: the mapping is read-only and private to this process. If another process truncates
-    // the file while it is replayed, reads past the new end fault (SIGBUS); capture tools only
-    // append, and a capture being rewritten in place is not a supported input.
-    let map = unsafe { MmapOptions::new().map(file)? };
+    // the file while it is replayed, a read past the new end faults (SIGBUS): the guard
+    // registered next turns that fault into a zero page and a mark the reader checks before it
+    // hands on any byte it read (see the module's documentation).
+    let map = unsafe { MmapOptions::new().map(&file)? };
     let _ = map.advise(Advice::Sequential);
-    Ok(Some(map))
+    let guard = guard::Registration::new(map.as_ptr() as usize, map.len());
+    Ok(Some(MappedCapture { guard, map, file }))
 }
 
 /// Asks the CPU to fetch the next record's header and the start of its packet (two cache lines)
@@ -75,7 +104,9 @@ const WINDOW: usize = 4 << 20;
 pub(crate) struct SliceReader<'a> {
     data: &'a [u8],
     /// The mapping behind `data`, when it is one (populated and released by window).
-    map: Option<&'a Mmap>,
+    map: Option<&'a MappedCapture>,
+    /// Set once the file was found shorter than the mapping: its length then.
+    shrunk_to: Option<u64>,
     pos: usize,
     populated: usize,
     released: usize,
@@ -86,19 +117,76 @@ pub(crate) struct SliceReader<'a> {
 
 impl<'a> SliceReader<'a> {
     /// A reader over a whole mapped pcap or pcapng file.
-    pub(crate) fn over_map(map: &'a Mmap) -> Result<Self, PcapError<&'static [u8]>> {
-        let mut reader = Self::new(map)?;
+    pub(crate) fn over_map(map: &'a MappedCapture) -> Result<Self, PcapError<&'static [u8]>> {
+        let mut reader = Self::new(&map.map)?;
+        if map.guard.faulted() {
+            // The header itself was read from a page past the end: the file is gone.
+            return Err(PcapError::Eof);
+        }
         reader.map = Some(map);
         reader.advance_window();
         Ok(reader)
     }
 
-    /// Populates the window ahead of the reader and releases the pages a window behind it.
+    /// The file's length when it was found to have shrunk while being read (the read then stops
+    /// at the first record past that length).
+    pub(crate) fn shrunk_to(&self) -> Option<u64> {
+        self.shrunk_to
+    }
+
+    /// Whether the record at `start..end` of the mapping is still the file's: its pages are
+    /// touched first (so that a page past a new end of file faults now, not while the record is
+    /// decoded), then the guard's mark is checked, and the file's size when the record starts
+    /// with eight zero bytes (what the rest of the last page reads as once the file is cut).
+    fn still_in_file(&mut self, start: usize, end: usize) -> bool {
+        let Some(map) = self.map else { return true };
+        if let Some(len) = self.shrunk_to {
+            return end as u64 <= len;
+        }
+        guard::touch(&self.data[start..end]);
+        let zeros = self.data[start..end.min(start + 8)].iter().all(|&b| b == 0);
+        if !map.guard.faulted() && !zeros {
+            return true;
+        }
+        let len = map.current_len().unwrap_or(0);
+        if len >= self.data.len() as u64 {
+            return true;
+        }
+        self.shrunk_to = Some(len);
+        end as u64 <= len
+    }
+
+    /// A block failed to parse at the reader's position: whether that is because the file
+    /// shrank (the bytes read past its new end are zeros), which is then remembered.
+    fn shrank_under(&mut self) -> bool {
+        let Some(map) = self.map else { return false };
+        if self.shrunk_to.is_none() {
+            self.shrunk_to = map
+                .current_len()
+                .filter(|&len| len < self.data.len() as u64);
+        }
+        self.shrunk_to.is_some()
+    }
+
+    /// Populates the window ahead of the reader and releases the pages a window behind it; before
+    /// each window is populated the file's size is checked (a file found shorter than the
+    /// mapping is not populated past its end, and the reader stops there).
     fn advance_window(&mut self) {
-        let Some(map) = self.map else { return };
+        let Some(capture) = self.map else { return };
+        let map = &capture.map;
         let window = self.window;
         while self.populated < map.len() && self.pos + window / 2 >= self.populated {
-            let len = window.min(map.len() - self.populated);
+            if self.shrunk_to.is_none() {
+                self.shrunk_to = capture.current_len().filter(|&l| l < map.len() as u64);
+            }
+            let end = match self.shrunk_to {
+                Some(len) => (len as usize).min(map.len()),
+                None => map.len(),
+            };
+            if self.populated >= end {
+                break;
+            }
+            let len = window.min(end - self.populated);
             // Errors only mean the kernel lacks the advice: pages then fault in as read.
             let _ = map.advise_range(Advice::PopulateRead, self.populated, len);
             self.populated += len;
@@ -143,6 +231,7 @@ impl<'a> SliceReader<'a> {
         Ok(SliceReader {
             data,
             map: None,
+            shrunk_to: None,
             pos: 0,
             populated: 0,
             released: 0,
@@ -188,9 +277,17 @@ impl PcapReaderIterator for SliceReader<'_> {
         };
         match parsed {
             Ok((rest, block)) => {
+                let len = data.len() - rest.len();
+                let pos = self.pos;
+                if !self.still_in_file(pos, pos + len) {
+                    return Err(PcapError::UnexpectedEof);
+                }
                 prefetch(rest);
-                Ok((data.len() - rest.len(), block))
+                Ok((len, block))
             }
+            // Bytes read from a page past a new end of file are zeros: that is a truncation, not
+            // damage.
+            Err(_) if self.shrank_under() => Err(PcapError::UnexpectedEof),
             Err(nom::Err::Error(e)) | Err(nom::Err::Failure(e)) => Err(e),
             // All of the file is here: a record cut short is the end of a truncated capture.
             Err(nom::Err::Incomplete(_)) => Err(PcapError::UnexpectedEof),
@@ -279,7 +376,7 @@ mod tests {
         let path = std::env::temp_dir().join(format!("mapped-{}.pcap", std::process::id()));
         File::create(&path).unwrap().write_all(&bytes).unwrap();
         let file = File::open(&path).unwrap();
-        let map = map(&file).unwrap().expect("non-empty");
+        let map = map(file).unwrap().expect("non-empty");
         let mut mapped = SliceReader::over_map(&map).unwrap();
         mapped.window = 64 * 1024; // ~1.6 MB file: 25 windows populated and released
         let from_map = frames(&mut mapped);
@@ -291,6 +388,93 @@ mod tests {
             mapped.released >= 20 * 64 * 1024,
             "released {}",
             mapped.released
+        );
+    }
+
+    /// Reads a mapped file of 3000 frames that another writer cuts to `cut` bytes after the
+    /// first `before` frames: (frames read, the length the reader saw, the error it ended with,
+    /// whether the guard patched a page).
+    fn read_while_cut(tag: &str, before: usize, cut: u64) -> (usize, Option<u64>, String, bool) {
+        let bytes = capture(3000);
+        let path = std::env::temp_dir().join(format!("mapped-{tag}-{}.pcap", std::process::id()));
+        File::create(&path).unwrap().write_all(&bytes).unwrap();
+        let map = map(File::open(&path).unwrap()).unwrap().expect("non-empty");
+        let mut reader = SliceReader::over_map(&map).unwrap();
+        // One window over the whole file: no size check at a window, so only the guard (or the
+        // zeros past the end) can notice the cut.
+        reader.window = 8 << 20;
+        let mut seen = 0;
+        let err = loop {
+            if seen == before {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .unwrap()
+                    .set_len(cut)
+                    .unwrap();
+            }
+            match reader.next() {
+                Ok((n, _)) => {
+                    seen += 1;
+                    reader.consume(n);
+                }
+                Err(e) => break format!("{e:?}"),
+            }
+        };
+        std::fs::remove_file(&path).unwrap();
+        (seen, reader.shrunk_to(), err, map.guard.faulted())
+    }
+
+    #[test]
+    fn a_file_cut_at_a_page_ends_the_read_without_a_signal() {
+        // 64 KiB: records before it are whole; the next page faults (SIGBUS without the guard).
+        let (seen, shrunk, err, faulted) = read_while_cut("page", 10, 65_536);
+        assert!(
+            faulted,
+            "the next page faulted and the guard patched it ({seen} {shrunk:?} {err})"
+        );
+        assert_eq!(shrunk, Some(65_536));
+        assert_eq!(err, "UnexpectedEof");
+        // The header, then frames of 100.. bytes + 16 of record header each, up to 64 KiB.
+        let mut end = 24u64;
+        let mut frames = 0;
+        for i in 0..3000u64 {
+            end += 16 + 100 + i % 900;
+            if end > 65_536 {
+                break;
+            }
+            frames += 1;
+        }
+        assert_eq!(
+            seen,
+            1 + frames,
+            "the header and every frame inside the cut file"
+        );
+    }
+
+    #[test]
+    fn a_file_cut_inside_a_page_ends_where_it_was_cut() {
+        // Mid-page: the rest of that page reads as zeros rather than faulting.
+        let (seen, shrunk, err, faulted) = read_while_cut("mid", 10, 40_000);
+        assert!(!faulted, "the zeros were noticed before the next page");
+        // The record the cut splits ends inside the same page: its tail reads as zeros and
+        // nothing tells it apart from a record that ends in zeros (padding) without asking the
+        // file's size at every record. It passes; the next record (all zeros) stops the read.
+        assert_eq!(shrunk, Some(40_000));
+        assert_eq!(err, "UnexpectedEof");
+        let mut end = 24u64;
+        let mut frames = 0;
+        for i in 0..3000u64 {
+            end += 16 + 100 + i % 900;
+            if end > 40_000 {
+                break;
+            }
+            frames += 1;
+        }
+        assert_eq!(
+            seen,
+            1 + frames + 1,
+            "the header, the whole frames, the split one"
         );
     }
 

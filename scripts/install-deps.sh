@@ -17,6 +17,8 @@ need=()
 command -v tcpdump  >/dev/null || need+=(tcpdump)
 command -v dig      >/dev/null || need+=(dnsutils)
 command -v dnsmasq  >/dev/null || need+=(dnsmasq-base)
+# dhclient: tests/not_egress.rs makes real DHCP and DHCPv6 exchanges.
+command -v dhclient >/dev/null || need+=(isc-dhcp-client)
 command -v openssl  >/dev/null || need+=(openssl)
 command -v ip       >/dev/null || need+=(iproute2)
 command -v node     >/dev/null || need+=(nodejs)

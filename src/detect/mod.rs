@@ -207,6 +207,15 @@ const DEFAULT_HOME_NET: [&str; 7] = [
     "fe80::/10",
 ];
 
+/// Whether `ip` is a multicast group or the IPv4 limited broadcast: an address no flow leaves
+/// the network for.
+fn is_broadcast_or_multicast(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_multicast() || v4.is_broadcast(),
+        IpAddr::V6(v6) => v6.is_multicast(),
+    }
+}
+
 /// Applies the detections with one set of signatures and home networks.
 #[derive(Debug)]
 pub struct Detector {
@@ -232,10 +241,14 @@ impl Detector {
             .collect()
     }
 
-    /// How a flow from `client` to `server` relates to HOME_NET.
+    /// How a flow from `client` to `server` relates to HOME_NET. Broadcast and multicast (DHCP
+    /// to 255.255.255.255, SSDP to 239.255.255.250, DHCPv6 to ff02::1:2) stay on the link or
+    /// the site: they are never egress.
     pub fn scope(&self, client: IpAddr, server: IpAddr) -> Scope {
         if client.is_loopback() || server.is_loopback() {
             Scope::Ignored
+        } else if is_broadcast_or_multicast(server) || is_broadcast_or_multicast(client) {
+            Scope::Other
         } else if self.home_net.contains(client) && !self.home_net.contains(server) {
             Scope::Egress
         } else {
@@ -416,6 +429,25 @@ mod tests {
                 .detection,
             Detection::IocDomain
         );
+    }
+
+    #[test]
+    fn broadcast_and_multicast_are_not_egress() {
+        let d = detector();
+        for server in [
+            "255.255.255.255",
+            "239.255.255.250",
+            "224.0.0.251",
+            "ff02::1:2",
+        ] {
+            let client = if server.contains(':') {
+                "fe80::1"
+            } else {
+                "10.0.0.5"
+            };
+            assert_eq!(d.scope(ip(client), ip(server)), Scope::Other, "{server}");
+        }
+        assert_eq!(d.scope(ip("10.0.0.5"), ip("203.0.113.1")), Scope::Egress);
     }
 
     #[test]

@@ -512,7 +512,12 @@ fn bench_eve(c: &mut Criterion) {
     let detector = Detector::new(Signatures::builtin(), Detector::default_home_net());
     let scope = detector.scope(sample.client.0, sample.server.0);
     let hit = detector
-        .on_tls_client_hello(scope, sample.server.0, hello.sni.as_deref())
+        .on_tls_client_hello(
+            scope,
+            sample.server.0,
+            hello.sni.as_deref(),
+            &hello.other_names,
+        )
         .expect("the IOC SNI of ioc-sni.pcap raises an alert");
     // The alert the engine writes for this hello (see engine::context::Ctx::alert).
     let mut event = Event {

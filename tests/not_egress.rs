@@ -62,7 +62,7 @@ fn dhcp_ssdp_and_dhcpv6_raise_no_direct_ip() {
     let pcap = dir.join("local.pcap");
     let mut tcpdump = start(
         lan.exec("tcpdump")
-            .args(["-i", "lan0", "-U", "-n", "-w"])
+            .args(["-i", "lan0", "-U", "--immediate-mode", "-n", "-w"])
             .arg(&pcap),
         &dir.join("tcpdump.log"),
         "listening on",

@@ -279,27 +279,34 @@ impl Detector {
         scope: Scope,
         server: IpAddr,
         sni: Option<&str>,
+        other_names: &[String],
     ) -> Option<Hit> {
         if scope == Scope::Ignored {
             return None;
         }
-        match sni.filter(|s| !s.is_empty()) {
-            Some(name) if self.signatures.ioc_domains.contains(name) => Some(Hit::new(
+        let sni = sni.filter(|s| !s.is_empty());
+        // Every name the server may act on: the first, then the others a ClientHello carried.
+        let names = || {
+            sni.into_iter()
+                .chain(other_names.iter().map(String::as_str))
+        };
+        if let Some(name) = names().find(|n| self.signatures.ioc_domains.contains(n)) {
+            return Some(Hit::new(
                 Detection::IocDomain,
                 normalise_name(name),
                 Source::TlsSni,
+            ));
+        }
+        if scope != Scope::Egress {
+            return None;
+        }
+        match names().find(|n| !self.signatures.allow_domains.contains(n)) {
+            Some(name) => Some(Hit::new(
+                Detection::NonRegistryTls,
+                normalise_name(name),
+                Source::TlsSni,
             )),
-            Some(name)
-                if scope == Scope::Egress && !self.signatures.allow_domains.contains(name) =>
-            {
-                Some(Hit::new(
-                    Detection::NonRegistryTls,
-                    normalise_name(name),
-                    Source::TlsSni,
-                ))
-            }
-            Some(_) => None,
-            None if scope == Scope::Egress => Some(Hit::new(
+            None if sni.is_none() => Some(Hit::new(
                 Detection::NoSni,
                 server.to_string(),
                 Source::TlsClientHello,
@@ -334,7 +341,12 @@ impl Detector {
                 normalise_name(target),
                 Source::HttpConnect,
             ));
-        } else if let Some(host) = req.host.filter(|h| self.signatures.ioc_domains.contains(h)) {
+        } else if let Some(host) = req
+            .host
+            .into_iter()
+            .chain(req.other_hosts.iter().copied())
+            .find(|h| self.signatures.ioc_domains.contains(h))
+        {
             hits.push(Hit::new(
                 Detection::IocDomain,
                 normalise_name(host),
@@ -365,6 +377,8 @@ pub(crate) struct HttpFacts<'a> {
     /// Host name (Host header, or the authority of an absolute URI), without port.
     pub(crate) host: Option<&'a str>,
     pub(crate) host_is_ip: bool,
+    /// The hosts of the other Host headers, when a request has several.
+    pub(crate) other_hosts: &'a [&'a str],
     /// Host of a CONNECT target.
     pub(crate) connect_host: Option<&'a str>,
     pub(crate) user_agent: Option<&'a str>,
@@ -402,33 +416,52 @@ mod tests {
         let e = Scope::Egress;
         let server = ip("203.0.113.1");
         assert_eq!(
-            d.on_tls_client_hello(e, server, Some("C2.Pkg-Validate.net"))
+            d.on_tls_client_hello(e, server, Some("C2.Pkg-Validate.net"), &[])
                 .unwrap()
                 .detection,
             Detection::IocDomain
         );
         let hit = d
-            .on_tls_client_hello(e, server, Some("github.com.evil-cdn.io"))
+            .on_tls_client_hello(e, server, Some("github.com.evil-cdn.io"), &[])
             .unwrap();
         assert_eq!(
             (hit.detection, hit.indicator.as_str()),
             (Detection::NonRegistryTls, "github.com.evil-cdn.io")
         );
         assert_eq!(
-            d.on_tls_client_hello(e, server, Some("api.github.com")),
+            d.on_tls_client_hello(e, server, Some("api.github.com"), &[]),
             None
         );
         assert_eq!(
-            d.on_tls_client_hello(e, server, None).unwrap().indicator,
+            d.on_tls_client_hello(e, server, None, &[])
+                .unwrap()
+                .indicator,
             "203.0.113.1"
         );
-        assert_eq!(d.on_tls_client_hello(Scope::Other, server, None), None);
+        assert_eq!(d.on_tls_client_hello(Scope::Other, server, None, &[]), None);
         assert_eq!(
-            d.on_tls_client_hello(Scope::Other, server, Some("npm-health-check.io"))
+            d.on_tls_client_hello(Scope::Other, server, Some("npm-health-check.io"), &[])
                 .unwrap()
                 .detection,
             Detection::IocDomain
         );
+    }
+
+    #[test]
+    fn every_name_of_a_client_hello_and_every_host_header_is_checked() {
+        let d = detector();
+        let (e, server) = (Scope::Egress, ip("203.0.113.1"));
+        let others = ["npm-health-check.io".to_owned()];
+        let hit = d.on_tls_client_hello(e, server, Some("registry.npmjs.org"), &others);
+        assert_eq!(hit.map(|h| h.indicator), Some("npm-health-check.io".into()));
+        let facts = HttpFacts {
+            host: Some("registry.npmjs.org, pkg-validate.net"),
+            other_hosts: &["registry.npmjs.org", "pkg-validate.net"],
+            ..HttpFacts::default()
+        };
+        let hits = d.on_http_request(e, &facts);
+        assert_eq!(hits[0].detection, Detection::IocDomain);
+        assert_eq!(hits[0].indicator, "pkg-validate.net");
     }
 
     #[test]
@@ -491,6 +524,7 @@ mod tests {
     fn http_detections() {
         let d = detector();
         let facts = HttpFacts {
+            other_hosts: &[],
             host: Some("203.0.113.9"),
             host_is_ip: true,
             connect_host: None,

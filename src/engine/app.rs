@@ -392,9 +392,12 @@ impl FlowState {
                 ctx.counters.tls_client_hellos += 1;
                 self.drop_resolved_direct_ip(ctx, meta);
                 let scope = ctx.scope(meta);
-                let hit =
-                    ctx.detector
-                        .on_tls_client_hello(scope, meta.server.0, hello.sni.as_deref());
+                let hit = ctx.detector.on_tls_client_hello(
+                    scope,
+                    meta.server.0,
+                    hello.sni.as_deref(),
+                    &hello.other_names,
+                );
                 let logged = ctx.logs(EventType::Tls);
                 if hit.is_none() && !self.held.is_waiting() && !logged {
                     // Nobody needs the object (or its fingerprints).
@@ -447,9 +450,11 @@ impl FlowState {
         ctx.counters.http_requests += 1;
         self.drop_resolved_direct_ip(ctx, meta);
         let connect = req.connect_target();
+        let other_hosts = req.other_hostnames();
         let facts = HttpFacts {
             host: req.hostname(),
             host_is_ip: req.host_is_ip_literal(),
+            other_hosts: &other_hosts,
             connect_host: connect.as_ref().map(|(h, _)| h.as_str()),
             user_agent: req.user_agent.as_deref(),
         };

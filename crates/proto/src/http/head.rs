@@ -53,6 +53,70 @@ pub(crate) fn header_value(headers: &[httparse::Header<'_>], name: &str) -> Opti
     }))
 }
 
+/// Each value of the headers called `name` on its own (lossy UTF-8) when there are two or more;
+/// empty otherwise (the joined [`header_value`] says it all).
+pub(crate) fn header_values(headers: &[httparse::Header<'_>], name: &str) -> Vec<String> {
+    let values = || headers.iter().filter(|h| h.name.eq_ignore_ascii_case(name));
+    if values().count() < 2 {
+        return Vec::new();
+    }
+    values()
+        .map(|h| String::from_utf8_lossy(h.value).into_owned())
+        .collect()
+}
+
+/// A complete head (up to and with its blank line) that uses obsolete line folding, unfolded:
+/// every line break followed by spaces or tabs becomes one space. With the length of the folded
+/// head in `window`. `None` when the head is not complete in `window` or has no fold.
+pub(crate) fn unfold(window: &[u8]) -> Option<(Vec<u8>, usize)> {
+    // The common case, no line starting with a space or tab anywhere: nothing to do.
+    if !window
+        .windows(2)
+        .any(|w| w[0] == b'\n' && matches!(w[1], b' ' | b'\t'))
+    {
+        return None;
+    }
+    let mut out = Vec::with_capacity(window.len());
+    let mut i = 0;
+    let mut folded = false;
+    while i < window.len() {
+        let eol = match window[i..] {
+            [b'\r', b'\n', ..] => 2,
+            [b'\n', ..] => 1,
+            _ => {
+                out.push(window[i]);
+                i += 1;
+                continue;
+            }
+        };
+        let next = i + eol;
+        match window.get(next) {
+            // The start line cannot be continued; a fold anywhere else continues its header.
+            Some(b' ' | b'\t') if out.contains(&b'\n') => {
+                let ws = window[next..]
+                    .iter()
+                    .take_while(|b| matches!(b, b' ' | b'\t'))
+                    .count();
+                out.push(b' ');
+                i = next + ws;
+                folded = true;
+            }
+            Some(_) => {
+                out.extend_from_slice(&window[i..next]);
+                i = next;
+                // A blank line ends the head.
+                if matches!(window[next..], [b'\r', b'\n', ..] | [b'\n', ..]) {
+                    let end = next + if window[next] == b'\r' { 2 } else { 1 };
+                    out.extend_from_slice(&window[next..end]);
+                    return folded.then_some((out, end));
+                }
+            }
+            None => return None,
+        }
+    }
+    None
+}
+
 /// Parses a Content-Length value: decimal digits, surrounding whitespace allowed.
 pub(crate) fn parse_content_length(value: &str) -> Option<u64> {
     let v = value.trim_matches(|c: char| c.is_ascii_whitespace());

@@ -23,6 +23,23 @@ impl Request {
         }
     }
 
+    /// When a request carries several Host headers: the host of each one that differs from
+    /// [`Request::hostname`] (which libhtp takes from the joined value). Servers differ on
+    /// which Host they use (the first, the last, or refuse), so detection checks each.
+    pub fn other_hostnames(&self) -> Vec<&str> {
+        let main = self.hostname();
+        let mut others: Vec<&str> = Vec::new();
+        for value in &self.host_headers {
+            if let Some((host, _)) = split_hostport(value) {
+                let host = host.trim_end_matches('.');
+                if !host.is_empty() && Some(host) != main && !others.contains(&host) {
+                    others.push(host);
+                }
+            }
+        }
+        others
+    }
+
     /// The EVE `hostname`: [`Request::hostname`] in ASCII lowercase, as libhtp stores it.
     pub(crate) fn hostname_normalized(&self) -> Option<String> {
         self.hostname().map(str::to_ascii_lowercase)

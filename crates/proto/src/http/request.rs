@@ -13,6 +13,9 @@ pub struct Request {
     pub(crate) protocol: String,
     /// Raw Host header value (repeated headers joined with ", ", as libhtp does).
     pub(crate) host_header: Option<String>,
+    /// Each Host header's value on its own when there are several (servers differ on which
+    /// one they use, so detection checks each); empty for one or none.
+    pub(crate) host_headers: Vec<String>,
     /// User-Agent value: `Some("")` for an empty header, `None` when absent.
     pub user_agent: Option<String>,
     /// Content-Length when present and valid.
@@ -52,9 +55,25 @@ pub fn next_request(stream: &[u8]) -> RequestStep {
     }
 }
 
-/// Runs httparse on the head and builds the owned [`Request`] with its body framing.
+/// Runs httparse on the head and builds the owned [`Request`] with its body framing. A head
+/// with obsolete line folding (a header line that starts with a space or tab continues the one
+/// before it, RFC 9112 section 5.2), which httparse drops or refuses in requests, is unfolded the way
+/// servers that accept it read it (each fold becomes one space) and parsed again; the bytes
+/// consumed are the folded head's.
 fn parse_head(s: &[u8]) -> Head<(Request, Framing)> {
     let window = head::head_window(s);
+    // httparse would drop a continuation line as an invalid header (or refuse the head).
+    if let Some((unfolded, folded_len)) = head::unfold(window) {
+        let mut headers = [httparse::EMPTY_HEADER; head::MAX_HEADERS];
+        let mut req = httparse::Request::new(&mut headers);
+        let status = parser_config().parse_request(&mut req, &unfolded);
+        return match head::finish(status, &unfolded, || {
+            (build(&req), head::framing(req.headers))
+        }) {
+            Head::Complete(value, _) => Head::Complete(value, folded_len),
+            other => other,
+        };
+    }
     let mut headers = [httparse::EMPTY_HEADER; head::MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     let status = parser_config().parse_request(&mut req, window);
@@ -77,6 +96,7 @@ fn build(req: &httparse::Request<'_, '_>) -> Request {
         uri: req.path.unwrap_or_default().to_string(),
         protocol: protocol_name(req.version),
         host_header: head::header_value(headers, "host"),
+        host_headers: head::header_values(headers, "host"),
         user_agent: head::header_value(headers, "user-agent"),
         content_length: head::header_value(headers, "content-length")
             .and_then(|v| head::parse_content_length(&v)),

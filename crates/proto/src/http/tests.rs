@@ -911,3 +911,48 @@ fn no_panic_on_random_and_mutated_input() {
         }
     }
 }
+
+#[test]
+fn each_host_header_is_seen_on_its_own() {
+    let RequestStep::Request(req, _) = next_request(
+        b"GET / HTTP/1.1\r\nHost: registry.npmjs.org\r\nHost: pkg-validate.net:8080\r\n\r\n",
+    ) else {
+        panic!("not a request")
+    };
+    // EVE keeps libhtp's joined value; detection gets each host.
+    assert_eq!(
+        req.host_header.as_deref(),
+        Some("registry.npmjs.org, pkg-validate.net:8080")
+    );
+    assert_eq!(req.hostname(), Some("registry.npmjs.org, pkg-validate.net"));
+    assert_eq!(
+        req.other_hostnames(),
+        ["registry.npmjs.org", "pkg-validate.net"]
+    );
+    let RequestStep::Request(one, _) = next_request(b"GET / HTTP/1.1\r\nHost: a.example\r\n\r\n")
+    else {
+        panic!("not a request")
+    };
+    assert!(one.other_hostnames().is_empty());
+}
+
+#[test]
+fn folded_header_lines_are_unfolded() {
+    let head = b"GET /x HTTP/1.1\r\nHost:\r\n pkg-validate.net\r\nUser-Agent: a\r\n\tb\r\n\r\nNEXT";
+    let RequestStep::Request(req, n) = next_request(head) else {
+        panic!("a folded head is a request")
+    };
+    assert_eq!(n, head.len() - 4, "the folded head's length is consumed");
+    assert_eq!(req.hostname(), Some("pkg-validate.net"));
+    assert_eq!(req.user_agent.as_deref(), Some("a b"));
+    // Bare LF line ends too; an incomplete folded head waits for more.
+    let RequestStep::Request(req, _) = next_request(b"GET / HTTP/1.0\nHost: x\n  .example\n\n")
+    else {
+        panic!("LF-only folded head")
+    };
+    assert_eq!(req.host_header.as_deref(), Some("x .example"));
+    assert_eq!(
+        next_request(b"GET / HTTP/1.1\r\nHost:\r\n pkg-validate.net\r\n"),
+        RequestStep::NeedMore
+    );
+}

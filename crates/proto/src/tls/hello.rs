@@ -34,6 +34,10 @@ pub enum TlsError {
 pub struct ClientHello {
     /// First `host_name` of the server_name extension, as sent (lossy UTF-8); `None` when absent or empty.
     pub sni: Option<String>,
+    /// Every other non-empty `host_name`: later entries of the list, and the entries of a
+    /// repeated server_name extension. A server may act on any of them (RFC 6066 allows one
+    /// per type, but nothing enforces it), so detection checks them all; EVE shows `sni`.
+    pub other_names: Vec<String>,
     /// Whether a server_name extension (0) was present at all (JA4's `d`/`i` flag).
     pub(crate) sni_present: bool,
     /// ALPN protocol names in order (lossy UTF-8, for logging).
@@ -104,6 +108,7 @@ impl ClientHello {
 struct Extensions {
     types: Vec<u16>,
     sni: Option<String>,
+    other_names: Vec<String>,
     sni_present: bool,
     alpns: Vec<String>,
     ja4_alpn: Option<[char; 2]>,
@@ -134,6 +139,7 @@ fn from_contents(ch: &TlsClientHelloContents<'_>) -> ClientHello {
     let exts = ch.ext.map(parse_extensions).unwrap_or_default();
     let hello = ClientHello {
         sni: exts.sni,
+        other_names: exts.other_names,
         sni_present: exts.sni_present,
         alpns: exts.alpns,
         legacy_version: ch.version.0,
@@ -185,11 +191,20 @@ fn note_type(out: &mut Extensions, ext_type: u16) {
 fn record_extension(out: &mut Extensions, ext_type: u16, ext: &TlsExtension<'_>) {
     let first = !out.types.contains(&ext_type);
     note_type(out, ext_type);
+    if let TlsExtension::SNI(names) = ext {
+        for name in host_names(names) {
+            if out.sni.is_none() {
+                out.sni = Some(name);
+            } else if out.sni.as_ref() != Some(&name) && !out.other_names.contains(&name) {
+                out.other_names.push(name);
+            }
+        }
+        return;
+    }
     if !first {
         return;
     }
     match ext {
-        TlsExtension::SNI(names) => out.sni = first_host_name(names),
         TlsExtension::ALPN(protos) => {
             out.alpns = protos
                 .iter()
@@ -207,11 +222,11 @@ fn record_extension(out: &mut Extensions, ext_type: u16, ext: &TlsExtension<'_>)
     }
 }
 
-/// The first non-empty `host_name` entry, lossy UTF-8.
-fn first_host_name(names: &[(SNIType, &[u8])]) -> Option<String> {
+/// The non-empty `host_name` entries, lossy UTF-8.
+fn host_names<'a>(names: &'a [(SNIType, &[u8])]) -> impl Iterator<Item = String> + 'a {
     names
         .iter()
-        .find(|(t, name)| *t == SNIType::HostName && !name.is_empty())
+        .filter(|(t, name)| *t == SNIType::HostName && !name.is_empty())
         .map(|(_, name)| String::from_utf8_lossy(name).into_owned())
 }
 
@@ -239,6 +254,7 @@ pub(crate) fn parse_sslv2_client_hello(msg: &[u8]) -> Result<ClientHello, TlsErr
     }
     let hello = ClientHello {
         sni: None,
+        other_names: Vec::new(),
         sni_present: false,
         alpns: Vec::new(),
         legacy_version: version,

@@ -168,11 +168,40 @@ pub fn next_step(stream: &[u8]) -> Step {
         None => Step::NeedMore,
         Some(&b) if b & 0x80 != 0 => sslv2_step(stream),
         Some(&HANDSHAKE) => handshake_step(stream),
+        Some(&CHANGE_CIPHER_SPEC) if stream.get(1) == Some(&3) => change_cipher_spec_step(stream),
         Some(&(CHANGE_CIPHER_SPEC | ALERT | APPLICATION_DATA | HEARTBEAT)) => match stream.get(1) {
             Some(&major) if major != 3 => Step::Invalid("TLS record with a bad version"),
             _ => Step::End,
         },
         Some(_) => Step::Invalid("not a TLS record"),
+    }
+}
+
+/// A ChangeCipherSpec record. In TLS 1.3 a client in middlebox-compatibility mode sends a dummy
+/// one right before its second ClientHello (the answer to a HelloRetryRequest, RFC 8446 D.4),
+/// and that ClientHello may name another server: the record is skipped when a plaintext
+/// ClientHello follows. Anything else after it (TLS 1.2's encrypted Finished) ends the walk.
+fn change_cipher_spec_step(stream: &[u8]) -> Step {
+    const HEADER: usize = 5;
+    let Some(ccs_len) = stream
+        .get(3..5)
+        .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+    else {
+        return Step::NeedMore;
+    };
+    let next = &stream[(HEADER + ccs_len).min(stream.len())..];
+    // The next record's header and its message's type and length.
+    let Some(head) = next.get(..HEADER + 4) else {
+        // The record, or what follows it, is not all here yet.
+        return Step::NeedMore;
+    };
+    let record_len = usize::from(u16::from_be_bytes([head[3], head[4]]));
+    let msg_len = usize::from(head[6]) << 16 | usize::from(head[7]) << 8 | usize::from(head[8]);
+    if head[0] == HANDSHAKE && head[1] == 3 && head[5] == CLIENT_HELLO && msg_len + 4 <= record_len
+    {
+        Step::Skip(HEADER + ccs_len)
+    } else {
+        Step::End
     }
 }
 

@@ -131,7 +131,7 @@ fn tls13_draft28_two_flows() {
     assert_eq!(a.eve()["version"], "TLS 1.3 draft-28");
     // A draft version has no JA4 code: "00".
     assert!(a.ja4().starts_with("t00d291200_"), "{}", a.ja4());
-    assert_eq!(next_step(&bytes_a[used_a..]), Step::End);
+    assert_ccs_then_end(&bytes_a[used_a..]);
 
     let (b, used_b, _) = hello_of(TLS13_DRAFT28_B);
     assert_eq!(used_b, 568);
@@ -195,9 +195,10 @@ fn sslv2_hello_has_no_ja3() {
     let eve = h.eve();
     assert_eq!(eve["version"], "TLSv1");
     assert!(eve.get("ja3").is_none() && eve.get("sni").is_none());
-    // Then a TLS ClientKeyExchange record (skipped) and ChangeCipherSpec (end).
+    // Then a TLS ClientKeyExchange record (skipped) and ChangeCipherSpec (end, once the next
+    // record shows it is not a second ClientHello).
     assert_eq!(next_step(&bytes[105..]), Step::Skip(139));
-    assert_eq!(next_step(&bytes[244..]), Step::End);
+    assert_ccs_then_end(&bytes[244..]);
 }
 
 /// Re-frame one handshake message into TLS records with the given body sizes.
@@ -245,7 +246,77 @@ fn hello_split_over_records_and_every_prefix() {
             }
         );
     }
-    assert_eq!(next_step(&stream[hello_end..]), Step::End);
+    assert_ccs_then_end(&stream[hello_end..]);
+}
+
+/// `rest` starts with a ChangeCipherSpec record: alone it waits for the next record; followed by
+/// an encrypted record (application data, or a TLS 1.2 encrypted Finished) it ends the walk.
+fn assert_ccs_then_end(rest: &[u8]) {
+    assert_eq!(rest[0], CHANGE_CIPHER_SPEC);
+    let ccs = 5 + usize::from(u16::from_be_bytes([rest[3], rest[4]]));
+    let ccs = &rest[..ccs];
+    assert_eq!(next_step(ccs), Step::NeedMore);
+    for next in [
+        &[APPLICATION_DATA, 3, 3, 0, 40][..],
+        &[HANDSHAKE, 3, 3, 0, 40, 0x14, 0x9a, 0x31, 0xe0][..],
+        &[HANDSHAKE, 3, 3, 0, 40, 1, 0x9a, 0x31, 0xe0][..],
+    ] {
+        let mut stream = ccs.to_vec();
+        stream.extend_from_slice(next);
+        stream.resize(stream.len() + 40, 0xab);
+        assert_eq!(next_step(&stream), Step::End, "after {next:?}");
+    }
+}
+
+#[test]
+fn a_second_client_hello_after_change_cipher_spec_is_read_with_every_name() {
+    // TLS 1.3 middlebox compatibility: after a HelloRetryRequest the client sends a dummy
+    // ChangeCipherSpec, then its second ClientHello, which here names other servers: two
+    // host_name entries in one server_name list, and a repeated server_name extension.
+    let (first, used, bytes) = hello_of(JA4REPO_TLS12);
+    let names = |list: &[&str]| {
+        let mut entries = Vec::new();
+        for n in list {
+            entries.push(0u8);
+            entries.extend_from_slice(&(n.len() as u16).to_be_bytes());
+            entries.extend_from_slice(n.as_bytes());
+        }
+        let mut ext = vec![0u8, 0];
+        ext.extend_from_slice(&((entries.len() + 2) as u16).to_be_bytes());
+        ext.extend_from_slice(&(entries.len() as u16).to_be_bytes());
+        ext.extend_from_slice(&entries);
+        ext
+    };
+    let mut extensions = names(&["registry.npmjs.org", "pkg-validate.net"]);
+    extensions.extend(names(&["npm-health-check.io"]));
+    let mut body = vec![3u8, 3];
+    body.extend_from_slice(&[7u8; 32]);
+    body.push(0);
+    body.extend_from_slice(&[0, 2, 0x13, 0x01, 1, 0]);
+    body.extend_from_slice(&(extensions.len() as u16).to_be_bytes());
+    body.extend_from_slice(&extensions);
+    let mut msg = vec![CLIENT_HELLO, 0];
+    msg.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    msg.extend_from_slice(&body);
+    let mut stream = bytes[..used].to_vec();
+    stream.extend_from_slice(&[CHANGE_CIPHER_SPEC, 3, 3, 0, 1, 1]);
+    stream.extend_from_slice(&[HANDSHAKE, 3, 3]);
+    stream.extend_from_slice(&(msg.len() as u16).to_be_bytes());
+    stream.extend_from_slice(&msg);
+    let Step::Hello(again, n) = next_step(&stream) else {
+        panic!("no first hello")
+    };
+    assert_eq!((again, n), (first, used));
+    assert_eq!(next_step(&stream[used..]), Step::Skip(6));
+    let Step::Hello(second, n) = next_step(&stream[used + 6..]) else {
+        panic!("no second hello")
+    };
+    assert_eq!(used + 6 + n, stream.len());
+    assert_eq!(second.sni.as_deref(), Some("registry.npmjs.org"));
+    assert_eq!(
+        second.other_names,
+        ["pkg-validate.net", "npm-health-check.io"]
+    );
 }
 
 #[test]

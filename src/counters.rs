@@ -44,6 +44,9 @@ pub struct Counters {
     pub(crate) capture: BTreeMap<String, CaptureCounters>,
     /// `direct-ip` candidates not raised because their flow started during the live warm-up.
     pub(crate) direct_ip_warmup: u64,
+    /// `direct-ip` alerts dropped because a DNS answer captured after the flow's first packet,
+    /// but before the alert, resolved its server (a mirror's reordering).
+    pub(crate) direct_ip_resolved_late: u64,
 }
 
 impl Counters {
@@ -81,6 +84,7 @@ impl Counters {
             self.capture.entry(k.clone()).or_default().add(v);
         }
         self.direct_ip_warmup += other.direct_ip_warmup;
+        self.direct_ip_resolved_late += other.direct_ip_resolved_late;
     }
 
     /// The capture counters of every interface together.

@@ -17,8 +17,11 @@
 //!    its alert goes to the merge stage speculatively, since the shard may run ahead of the
 //!    verdict.
 //! 4. **Written or dropped, in the merge stage** ([`Verdicts::on_alert`]): a `direct-ip` alert is
-//!    written only on a flow whose verdict was "unresolved" (this holds for the HTTP IP-literal
-//!    Host hit too, which shares the flow's one `direct-ip` alert). [`Verdicts::on_flow_end`]
+//!    written only on a flow whose verdict was "unresolved" and that no answer seen since has
+//!    resolved either: a SPAN port or a mirror may deliver the DNS answer just after the SYN it
+//!    enabled, and the alert waited for the flow's first app-layer object anyway, so it is
+//!    decided against every answer seen by then (this holds for the HTTP IP-literal Host hit
+//!    too, which shares the flow's one `direct-ip` alert). [`Verdicts::on_flow_end`]
 //!    says whether it was written, for the flow record's `alerted`, and forgets the flow.
 //!
 //! The marks only save work: a shard that has not seen its mark yet sends the alert and the merge
@@ -157,8 +160,11 @@ pub(crate) enum Verdict {
 #[derive(Debug)]
 pub(crate) struct Verdicts {
     dns: DnsCache,
-    /// Flows whose `direct-ip` stands.
-    unresolved: FxHashSet<u64>,
+    /// Flows no answer had resolved at their start: their `direct-ip` stands unless an answer
+    /// seen before the alert resolves them.
+    unresolved: FxHashMap<u64, Candidate>,
+    /// `direct-ip` alerts dropped because the answer came after the flow's first packet.
+    pub(crate) resolved_late: u64,
     /// Flows whose `direct-ip` alert was written.
     written: FxHashSet<u64>,
     marks: Arc<ResolvedFlows>,
@@ -173,7 +179,8 @@ impl Verdicts {
     pub(crate) fn new(shards: usize, grace_secs: u64, from: Option<Timestamp>) -> Self {
         Verdicts {
             dns: DnsCache::new(grace_secs),
-            unresolved: FxHashSet::default(),
+            unresolved: FxHashMap::default(),
+            resolved_late: 0,
             written: FxHashSet::default(),
             marks: Arc::new(ResolvedFlows::new(shards)),
             from,
@@ -202,20 +209,26 @@ impl Verdicts {
             Verdict::Unresolved
         };
         if verdict == Verdict::Unresolved {
-            self.unresolved.insert(candidate.flow_id);
+            self.unresolved.insert(candidate.flow_id, *candidate);
         } else {
             self.marks.set(shard).insert(candidate.flow_id);
         }
         verdict
     }
 
-    /// A shard's `direct-ip` alert on flow `flow_id`: whether it is written.
+    /// A shard's `direct-ip` alert on flow `flow_id`: whether it is written. An answer seen
+    /// after the flow's start but before this alert resolves it too (capture reordering).
     pub(crate) fn on_alert(&mut self, flow_id: u64) -> bool {
-        let stands = self.unresolved.contains(&flow_id);
-        if stands {
-            self.written.insert(flow_id);
+        let Some(candidate) = self.unresolved.get(&flow_id) else {
+            return false;
+        };
+        if self.dns.resolved(candidate.server, candidate.ts) {
+            self.unresolved.remove(&flow_id);
+            self.resolved_late += 1;
+            return false;
         }
-        stands
+        self.written.insert(flow_id);
+        true
     }
 
     /// Flow `flow_id` of `shard` ended: whether its `direct-ip` alert was written. The flow is
@@ -372,13 +385,26 @@ mod tests {
     }
 
     #[test]
-    fn an_answer_after_the_flow_started_does_not_count() {
+    fn an_answer_after_the_flow_started_counts_until_the_alert() {
+        // A SPAN port delivers the answer just after the SYN it enabled: the alert, decided
+        // with the flow's first app-layer object, sees it.
         let mut run = Run::new(&[Detection::DirectIp], T0, None);
         assert_eq!(run.verdict(), Verdict::Unresolved);
-        // Same packet time, but later in the capture than the flow's first packet.
-        run.answer(60, T0);
+        run.answer(60, T0.plus_secs(0));
+        let released = run.first_object();
+        assert_eq!(run.alert(released), [], "resolved late");
+        assert_eq!(run.merge.resolved_late, 1);
+        assert!(!run.merge.on_flow_end(1, 42), "not alerted");
+    }
+
+    #[test]
+    fn an_answer_after_the_alert_does_not_count() {
+        let mut run = Run::new(&[Detection::DirectIp], T0, None);
+        assert_eq!(run.verdict(), Verdict::Unresolved);
         let released = run.first_object();
         assert_eq!(run.alert(released), [Detection::DirectIp]);
+        // Same packet time, but later in the capture than the alert.
+        run.answer(60, T0);
         // The next flow to the same server is resolved.
         let next = Candidate {
             flow_id: 43,

@@ -75,6 +75,13 @@ fn write_exceptions(s: &mut String, counters: &Counters) {
             counters.direct_ip_warmup
         );
     }
+    if counters.direct_ip_resolved_late > 0 {
+        let _ = writeln!(
+            s,
+            "  direct-ip: {} flows resolved by a DNS answer captured after their first packet (capture reordering): not alerted",
+            counters.direct_ip_resolved_late
+        );
+    }
     if !counters.skipped.is_empty() {
         let mut parts: Vec<String> = counters
             .skipped

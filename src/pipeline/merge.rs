@@ -154,6 +154,7 @@ impl<W: EventSink> Merger<W> {
                     self.counters.alert(Detection::DirectIp);
                     self.write(line.get(lines), true);
                 }
+                self.counters.direct_ip_resolved_late = self.direct_ip.resolved_late;
             }
             OutKind::DnsAnswers { ts, addrs } => self.direct_ip.on_dns_answers(ts, &addrs),
             OutKind::FlowEnd { flow_id, record } => {
@@ -334,10 +335,11 @@ mod tests {
 
     #[test]
     fn a_flow_record_is_alerted_when_the_merge_stage_wrote_its_direct_ip_alert() {
-        // The SYN of tls-ip-literal.pcap alone, on shard 0 at sequence number 5; shard 1 sees
-        // a DNS answer for its server before it (3) or after it (8) in the capture.
+        // The SYN of tls-ip-literal.pcap alone, on shard 0 at sequence number 5; its held alert
+        // is released when the input ends. Shard 1 sees a DNS answer for its server before the
+        // SYN (3), after it but before the alert (8: a mirror's reordering), or after the alert.
         let syn = &frames("tls-ip-literal.pcap")[0];
-        for (answer_seq, alerted) in [(3, false), (8, true)] {
+        for (answer_seq, alerted) in [(3, false), (8, false), (u64::MAX, true)] {
             let mut m = Merger::new(Lines::default(), 2, 300, None);
             let mut shard0 = engine(&m, 0);
             let mut out = OutBuf::default();

@@ -9,6 +9,7 @@ fuzz_target!(|data: &[u8]| {
         http::next_request(data)
     {
         let _ = (
+            r.other_hostnames(),
             r.hostname(),
             r.port(),
             r.connect_target(),

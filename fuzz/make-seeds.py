@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""make-seeds.py OUTDIR PCAP...
+
+Seeds the fuzz targets' corpora from real captures (pcaps/ and ../shared/corpus/pcaps): for
+engine_frames (and decode_frames) one input per capture, its first 256 frames in the targets'
+framing; for dns_message every UDP/TCP port-53 payload; for tls_client_hello every TCP payload
+that starts a TLS handshake record; for http_heads every TCP payload that starts with an HTTP
+method or version; for tcp_reassembly every TCP payload (as raw bytes). Python's standard library
+only; reads classic pcap (either byte order, us or ns) and pcapng (SHB, IDB, EPB, SPB).
+Files are named by content hash, so reruns and overlaps add nothing twice.
+"""
+import hashlib
+import os
+import struct
+import sys
+
+ENGINE_LINKTYPES = [0, 1, 101, 108, 113, 228, 229, 276]
+METHODS = (b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"CONNECT ",
+           b"PATCH ", b"TRACE ", b"HTTP/1.")
+
+
+def frames(path):
+    """(linktype, frame bytes) of every packet in the capture at path."""
+    data = open(path, "rb").read()
+    if len(data) < 24:
+        return
+    magic = data[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+        e = "<" if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+        linktype = struct.unpack(e + "I", data[20:24])[0] & 0xFFFF
+        at = 24
+        while at + 16 <= len(data):
+            caplen = struct.unpack(e + "I", data[at + 8:at + 12])[0]
+            yield linktype, data[at + 16:at + 16 + caplen]
+            at += 16 + caplen
+    elif magic == b"\x0a\x0d\x0d\x0a":
+        e = "<" if data[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+        links = []
+        at = 0
+        while at + 12 <= len(data):
+            btype, blen = struct.unpack(e + "II", data[at:at + 8])
+            if blen < 12:
+                return
+            body = data[at + 8:at + blen - 4]
+            if btype == 0x0A0D0D0A:
+                links = []
+            elif btype == 1:
+                links.append(struct.unpack(e + "H", body[:2])[0])
+            elif btype == 6 and len(body) >= 20:
+                ifc, _, _, caplen = struct.unpack(e + "IIII", body[:16])
+                if ifc < len(links):
+                    yield links[ifc], body[20:20 + caplen]
+            elif btype == 3 and links:
+                yield links[0], body[4:]
+            at += blen
+
+
+def transport(linktype, frame):
+    """(proto, src port, dst port, payload) of an IPv4/IPv6 TCP/UDP frame, else None."""
+    if linktype == 1:
+        if len(frame) < 14:
+            return None
+        et, ip = struct.unpack(">H", frame[12:14])[0], frame[14:]
+        while et == 0x8100 and len(ip) >= 4:
+            et, ip = struct.unpack(">H", ip[2:4])[0], ip[4:]
+    elif linktype == 113 and len(frame) >= 16:
+        et, ip = struct.unpack(">H", frame[14:16])[0], frame[16:]
+    elif linktype == 276 and len(frame) >= 20:
+        et, ip = struct.unpack(">H", frame[0:2])[0], frame[20:]
+    elif linktype in (101, 228, 229, 12):
+        et, ip = (0x86DD if frame[:1] and frame[0] >> 4 == 6 else 0x0800), frame
+    elif linktype in (0, 108) and len(frame) >= 4:
+        et, ip = (0x86DD if frame[4:5] and frame[4] >> 4 == 6 else 0x0800), frame[4:]
+    else:
+        return None
+    if et == 0x0800 and len(ip) >= 20:
+        ihl = (ip[0] & 15) * 4
+        total = struct.unpack(">H", ip[2:4])[0]
+        if struct.unpack(">H", ip[6:8])[0] & 0x3FFF:
+            return None  # a fragment
+        proto, l4 = ip[9], ip[ihl:max(total, ihl)]
+    elif et == 0x86DD and len(ip) >= 40:
+        proto, l4 = ip[6], ip[40:40 + struct.unpack(">H", ip[4:6])[0]]
+    else:
+        return None
+    if proto == 6 and len(l4) >= 20:
+        off = (l4[12] >> 4) * 4
+        return "tcp", struct.unpack(">H", l4[0:2])[0], struct.unpack(">H", l4[2:4])[0], l4[off:]
+    if proto == 17 and len(l4) >= 8:
+        return "udp", struct.unpack(">H", l4[0:2])[0], struct.unpack(">H", l4[2:4])[0], l4[8:]
+    return None
+
+
+def save(outdir, target, data):
+    if not data:
+        return 0
+    d = os.path.join(outdir, target)
+    os.makedirs(d, exist_ok=True)
+    p = os.path.join(d, hashlib.sha1(data).hexdigest())
+    if os.path.exists(p):
+        return 0
+    with open(p, "wb") as f:
+        f.write(data)
+    return 1
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    outdir = sys.argv[1]
+    counts = {}
+    for path in sys.argv[2:]:
+        packets = list(frames(path))
+        if not packets:
+            continue
+        linktype = packets[0][0]
+        if linktype in ENGINE_LINKTYPES:
+            seed = bytes([ENGINE_LINKTYPES.index(linktype)])
+            for _, frame in packets[:256]:
+                seed += struct.pack(">H", min(len(frame), 65535)) + frame[:65535]
+            for target in ("engine_frames", "decode_frames"):
+                counts[target] = counts.get(target, 0) + save(outdir, target, seed)
+        for lt, frame in packets:
+            t = transport(lt, frame)
+            if not t or not t[3]:
+                continue
+            proto, sport, dport, payload = t
+            found = []
+            if 53 in (sport, dport):
+                found.append("dns_message")
+            if proto == "tcp" and payload[0] == 0x16:
+                found.append("tls_client_hello")
+            if proto == "tcp" and payload.startswith(METHODS):
+                found.append("http_heads")
+            if proto == "tcp":
+                found.append("tcp_reassembly")
+            for target in found:
+                counts[target] = counts.get(target, 0) + save(outdir, target, payload)
+    for target, n in sorted(counts.items()):
+        print(f"{target}: {n} new seeds")
+
+
+if __name__ == "__main__":
+    main()

@@ -3,6 +3,7 @@
 //! (`crate::settings`). Turns them into the detector and the pipeline configuration.
 
 use crate::detect::direct_ip::DEFAULT_DNS_GRACE_SECS;
+use crate::settings::ChecksumValidation;
 use crate::detect::signatures::{SignatureError, Signatures};
 use crate::detect::Detector;
 use crate::eve::EveTypes;
@@ -34,6 +35,8 @@ pub struct AnalysisOptions {
     pub stats_interval: u64,
     /// The event types written.
     pub eve_types: EveTypes,
+    /// Whether packets with wrong checksums are inspected (`checksum-validation`).
+    pub checksum_validation: ChecksumValidation,
 }
 
 impl Default for AnalysisOptions {
@@ -48,6 +51,7 @@ impl Default for AnalysisOptions {
             flow_memcap: DEFAULT_MEMCAP,
             stats_interval: DEFAULT_STATS_INTERVAL,
             eve_types: EveTypes::ALL,
+            checksum_validation: ChecksumValidation::Auto,
         }
     }
 }
@@ -75,6 +79,7 @@ impl AnalysisOptions {
             stats_interval: self.stats_interval,
             eve_types: self.eve_types,
             direct_ip_from: None,
+            checksums: self.checksum_validation,
         }
     }
 }

@@ -16,6 +16,7 @@ mod value;
 
 pub(crate) use analysis::home_net;
 pub use analysis::{
+    checksum_validation, ChecksumValidation,
     dns_grace, eve_types, flow_memcap, flow_timeout, home_net_prefix, stats_interval, threads,
     warmup, worker_threads, DEFAULT_THREADS, DEFAULT_WARMUP_SECS,
 };

@@ -99,6 +99,8 @@ pub(crate) struct FlowState {
     streams: Option<Box<Streams>>,
     /// Still inspecting (false = bypassed: later packets only count).
     pub(crate) inspecting: bool,
+    /// A packet of the flow had a good checksum (see `checksum::Checksums::accepts`).
+    pub(crate) checksum_good: bool,
     /// What the flow has alerted on.
     alerts: FlowAlerts,
     /// HTTP transactions; allocated for HTTP flows only.
@@ -117,6 +119,7 @@ impl Default for FlowState {
             last_app: None,
             streams: None,
             inspecting: true,
+            checksum_good: false,
             alerts: FlowAlerts::default(),
             http: None,
             dns_requests: 0,
@@ -243,6 +246,7 @@ impl FlowState {
             last_app: self.last_app,
             streams: None,
             inspecting: self.inspecting,
+            checksum_good: self.checksum_good,
             alerts: self.alerts,
             http: self.http.as_ref().map(|h| {
                 Box::new(HttpState {

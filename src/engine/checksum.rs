@@ -2,6 +2,14 @@
 //! inspected), never on the bypass path. A receiver drops a packet with a wrong checksum, so an
 //! IDS that inspects it reads bytes the receiver never got.
 //!
+//! `yes` checks IPv4 headers, TCP and UDP. `auto` checks TCP, the bytes a stream is built
+//! from (as Suricata's stream engine does: captures edited by hand often leave UDP checksums
+//! stale), and takes a zero IPv4 header checksum as one never filled in.
+//!
+//! Under `auto` a flow none of whose packets had a good checksum yet is read anyway: a capture
+//! rewritten without fixing its checksums (anonymised addresses) would otherwise lose every
+//! flow, and a real connection cannot start without a SYN the server accepted.
+//!
 //! Captures made on the sending host (a runner's own interface, a veth) hold packets whose
 //! checksum the NIC was to fill in (offload): they carry only the pseudo-header sum. `auto`
 //! accepts that value; and if more than 10% of the first 1000 packets checked are still wrong,
@@ -65,24 +73,41 @@ impl Checksums {
         }
     }
 
-    /// Whether the receiver would take `pkt`; a wrong checksum is counted.
-    pub(crate) fn accepts(&mut self, pkt: &Packet<'_>, counters: &mut Counters) -> bool {
+    /// Whether the receiver would take `pkt`; a wrong checksum is counted. `flow_good`: a packet
+    /// of the flow had a good checksum (set here); under `auto` a flow whose packets all had
+    /// wrong ones is read anyway (a capture rewritten without fixing its checksums, such as an
+    /// anonymised one; a real connection cannot start without a good SYN).
+    pub(crate) fn accepts(
+        &mut self,
+        pkt: &Packet<'_>,
+        counters: &mut Counters,
+        flow_good: &mut bool,
+    ) -> bool {
         if self.mode == ChecksumValidation::No || self.gave_up || pkt.l4.is_empty() {
             return true;
         }
+        let auto = self.mode == ChecksumValidation::Auto;
         let protocol = match pkt.proto {
             Proto::Tcp => 6,
+            // `auto` checks what the stream is built from, as Suricata's stream engine does:
+            // captures edited by hand often leave UDP checksums stale.
+            Proto::Udp if auto => return true,
             Proto::Udp => 17,
         };
-        let ip_ok = ipv4_header_ok(pkt.ip_header);
+        // A zero IPv4 header checksum was never filled in (capture tools, some loopbacks).
+        let unfilled = pkt.ip_header.get(10..12) == Some(&[0, 0][..]);
+        let ip_ok = (auto && unfilled) || ipv4_header_ok(pkt.ip_header);
         let l4 = transport_checksum(pkt.src, pkt.dst, protocol, pkt.l4);
         let l4_ok = match (l4, self.mode) {
             (None, _) | (Some(Checksum::Valid), _) => true,
-            (Some(Checksum::Partial), mode) => mode == ChecksumValidation::Auto,
+            (Some(Checksum::Partial), _) => auto,
             (Some(Checksum::Invalid), _) => false,
         };
         let ok = ip_ok && l4_ok;
-        if self.mode == ChecksumValidation::Auto && self.checked < SAMPLE {
+        if ok {
+            *flow_good = true;
+        }
+        if auto && self.checked < SAMPLE {
             self.checked += 1;
             self.bad += u32::from(!ok);
             if self.bad > MAX_BAD_IN_SAMPLE {
@@ -91,6 +116,9 @@ impl Checksums {
                 counters.checksums_untrusted += 1;
                 return true;
             }
+        }
+        if !ok && auto && !*flow_good {
+            return true;
         }
         if !ip_ok {
             counters.ipv4_invalid_checksum += 1;

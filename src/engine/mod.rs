@@ -121,7 +121,9 @@ impl Engine {
             // The receiver drops a packet with a wrong checksum: the app layer must not read it
             // (checked only here, for the packets of flows still read).
             let read = (created || state.wants_packets())
-                && self.checksums.accepts(pkt, ctx.counters);
+                && self
+                    .checksums
+                    .accepts(pkt, ctx.counters, &mut state.checksum_good);
             if !read && created && pkt.proto == Proto::Udp {
                 state.start(&mut ctx, meta, app::is_dns_port(meta.server.1));
             }

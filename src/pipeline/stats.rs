@@ -42,12 +42,14 @@ pub(crate) fn stats_object(
             "stream_depth_reached": c.stream_overflows,
             "invalid_checksum": c.tcp_invalid_checksum,
             "overlap_diff_data": c.tcp_overlap_different,
-            "syn_data": c.tcp_syn_data,
-            "paws_dropped": c.tcp_paws_dropped,
-            "urgent_oob": c.tcp_urgent,
+            "urgent_oob_data": c.tcp_urgent,
         },
-        "udp": { "invalid_checksum": c.udp_invalid_checksum },
-        "ipv4": { "invalid_checksum": c.ipv4_invalid_checksum },
+        // Suricata's stream event counters; UDP and IPv4 checksums and SYN data have no key in
+        // its schema: the summary shows them.
+        "stream": {
+            "pkt_invalid_timestamp": c.tcp_paws_dropped,
+            "reassembly_overlap_different_data": c.tcp_overlap_different,
+        },
         "detect": { "alert": c.total_alerts() },
         "memcap": { "pressure": pressure, "pressure_max": pressure_max },
     });

@@ -4,6 +4,8 @@
 //! knows nothing of protocols.
 
 pub(crate) mod stream;
+#[doc(hidden)]
+pub use stream::harness::StreamHarness;
 pub mod table;
 
 pub(crate) use table::TableStats;

@@ -21,6 +21,7 @@
 //! with some skew), so an acknowledged hole is skipped only once it has stayed open for
 //! [`GAP_PATIENCE`] packets. Bytes are kept only until the app-layer parser consumes them.
 
+pub mod harness;
 mod ofo;
 pub(crate) mod paws;
 

@@ -3,13 +3,13 @@
 //! (`crate::settings`). Turns them into the detector and the pipeline configuration.
 
 use crate::detect::direct_ip::DEFAULT_DNS_GRACE_SECS;
-use crate::settings::ChecksumValidation;
 use crate::detect::signatures::{SignatureError, Signatures};
 use crate::detect::Detector;
 use crate::eve::EveTypes;
 use crate::flow::table::DEFAULT_MEMCAP;
 use crate::flow::Timeouts;
 use crate::pipeline::{PipelineConfig, DEFAULT_STATS_INTERVAL};
+use crate::settings::ChecksumValidation;
 use crate::settings::{worker_threads, DEFAULT_THREADS};
 use ipnet::IpNet;
 use std::path::PathBuf;

@@ -54,14 +54,30 @@ impl Lab {
         runner.ip(&["addr", "add", &format!("{RUNNER}/24"), "dev", "eth0"]);
         runner.ip(&["route", "add", "192.0.2.0/24", "dev", "eth0"]);
         runner.ip(&[
-            "neigh", "replace", SERVER, "lladdr", INET_MAC, "dev", "eth0", "nud", "permanent",
+            "neigh",
+            "replace",
+            SERVER,
+            "lladdr",
+            INET_MAC,
+            "dev",
+            "eth0",
+            "nud",
+            "permanent",
         ]);
         inet.ip(&["addr", "add", "192.0.2.1/24", "dev", "eth0"]);
         inet.ip(&["addr", "add", &format!("{SERVER}/32"), "dev", "eth0"]);
         inet.ip(&["route", "add", "10.77.0.0/24", "dev", "eth0"]);
         for addr in [RUNNER, RAW_SRC] {
             inet.ip(&[
-                "neigh", "replace", addr, "lladdr", RUN_MAC, "dev", "eth0", "nud", "permanent",
+                "neigh",
+                "replace",
+                addr,
+                "lladdr",
+                RUN_MAC,
+                "dev",
+                "eth0",
+                "nud",
+                "permanent",
             ]);
         }
         Lab {
@@ -78,7 +94,16 @@ impl Lab {
         let child = Child::spawn(
             self.runner
                 .exec("tcpdump")
-                .args(["-i", "eth0", "-n", "-U", "--immediate-mode", "-s", "0", "-w"])
+                .args([
+                    "-i",
+                    "eth0",
+                    "-n",
+                    "-U",
+                    "--immediate-mode",
+                    "-s",
+                    "0",
+                    "-w",
+                ])
                 .arg(&pcap)
                 .stdout(Stdio::null())
                 .stderr(std::fs::File::create(&log).unwrap()),
@@ -117,10 +142,7 @@ impl Lab {
     /// Runs `cmd` (in the runner namespace) to completion.
     fn run(&self, program: &str, args: &[&str]) -> String {
         run_ok(
-            self.runner
-                .exec(program)
-                .current_dir(tricks())
-                .args(args),
+            self.runner.exec(program).current_dir(tricks()).args(args),
             Duration::from_secs(30),
         )
     }
@@ -245,7 +267,9 @@ fn a_segment_with_a_wrong_checksum_is_not_read() {
         assert_reads_what_the_server_got(&r, &got, &format!("checksum ({mode})"));
         let stats = r.of_type("stats");
         let last = stats.last().expect("a stats event");
-        let invalid = last["stats"]["tcp"]["invalid_checksum"].as_u64().unwrap_or(0);
+        let invalid = last["stats"]["tcp"]["invalid_checksum"]
+            .as_u64()
+            .unwrap_or(0);
         // `yes` also refuses the server's offloaded checksums (this capture is the client's).
         match mode {
             "auto" => assert_eq!(invalid, 1),

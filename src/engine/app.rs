@@ -6,9 +6,9 @@ use super::context::{event, Ctx, FlowAlerts};
 use super::output::{FlowRecord, OutKind};
 use crate::detect::direct_ip::Held;
 use crate::detect::{Hit, HttpFacts, Scope};
+use crate::eve::EveTypes;
 use crate::eve::EventType;
 use crate::eve::Object;
-use crate::eve::EveTypes;
 use crate::flow::stream::{Added, Overlap, Stream, MAX_BUFFERED};
 use crate::flow::{Direction, EndReason, FlowMeta};
 use proto::decode::Packet;
@@ -174,9 +174,9 @@ impl FlowState {
             std::mem::size_of::<Streams>()
                 + s.dirs[0].heap_bytes()
                 + s.dirs[1].heap_bytes()
-                + s.alt.as_ref().map_or(0, |a| {
-                    std::mem::size_of::<FlowState>() + a.heap_bytes()
-                })
+                + s.alt
+                    .as_ref()
+                    .map_or(0, |a| std::mem::size_of::<FlowState>() + a.heap_bytes())
         });
         let http = self.http.as_ref().map_or(0, |h| {
             std::mem::size_of::<HttpState>()

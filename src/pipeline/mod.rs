@@ -10,10 +10,10 @@ pub(crate) mod stats;
 pub(crate) mod threads;
 
 use crate::counters::Counters;
-use crate::engine::ChecksumValidation;
 use crate::detect::direct_ip::ResolvedFlows;
 use crate::detect::Detector;
 use crate::engine::output::{OutBuf, OutKind, Output, ShardStats};
+use crate::engine::ChecksumValidation;
 use crate::engine::{Engine, EngineConfig, PacketInfo, SHUTDOWN_SEQ};
 use crate::eve::{EveTypes, EventSink};
 use crate::flow::table::DEFAULT_MEMCAP;

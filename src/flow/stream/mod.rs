@@ -598,6 +598,10 @@ mod tests {
         s.add(4, b"dXe");
         s.add(1, b"abc");
         assert_eq!(s.data(), b"abcde");
-        assert_eq!(s.overlap(1, b"abcdXe"), Overlap::Same, "compares after the cut only");
+        assert_eq!(
+            s.overlap(1, b"abcdXe"),
+            Overlap::Same,
+            "compares after the cut only"
+        );
     }
 }

@@ -73,7 +73,10 @@ mod tests {
         client.accepted(Some(1500), true);
         assert!(client.rejects(Some(1200), false));
         client.accepted(Some(2000), false);
-        assert!(!client.rejects(Some(1600), false), "out-of-order: no update");
+        assert!(
+            !client.rejects(Some(1600), false),
+            "out-of-order: no update"
+        );
         // Without the peer's timestamps, no check.
         let mut alone = Paws::default();
         alone.on_syn(Some(1000));

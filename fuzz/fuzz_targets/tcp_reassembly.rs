@@ -159,7 +159,8 @@ fuzz_target!(|input: &[u8]| {
     };
     // Start near the wrap most of the time: the engine's arithmetic must wrap, the reference's
     // never does.
-    let isn = u32::MAX - u32::from(u16::from_le_bytes([head[0], head[1]])) ^ u32::from(head[2]) << 24;
+    let isn =
+        u32::MAX - u32::from(u16::from_le_bytes([head[0], head[1]])) ^ u32::from(head[2]) << 24;
     let fill = head[3];
     let mut real = StreamHarness::new(isn);
     let mut model = Reference {

@@ -272,6 +272,9 @@ impl FlowState {
         pkt: &Packet<'_>,
     ) {
         let Some(tcp) = pkt.tcp else { return };
+        if !self.wants_packets() {
+            return;
+        }
         let mut streams = self.streams.take().unwrap_or_default();
         let mut alt = streams.alt.take();
         if self.inspecting {

@@ -358,6 +358,16 @@ fn a_new_connection_from_the_same_port_after_a_reset_is_a_new_flow() {
     let r = replay("tcp-replay-reuse", &[&pcap], &[]);
     assert_eq!(logged_snis(&r), got.to_vec());
     assert_eq!(alerts(&r, "ioc-domain"), vec![(1, IOC.to_owned())]);
+    // The second connection came within a second of the first (not after a timeout).
+    let secs = |e: &Value| -> f64 {
+        let t = e["timestamp"].as_str().unwrap();
+        let clock = &t[11..26]; // HH:MM:SS.ffffff
+        let parts: Vec<f64> = clock.split(':').map(|p| p.parse().unwrap()).collect();
+        parts[0] * 3600.0 + parts[1] * 60.0 + parts[2]
+    };
+    let tls = r.of_type("tls");
+    let apart = secs(tls[1]) - secs(tls[0]);
+    assert!((0.0..1.0).contains(&apart), "{apart} s apart");
     let flows = r.of_type("flow");
     let reasons: Vec<&str> = flows
         .iter()

@@ -131,3 +131,94 @@ impl Checksums {
         ok
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto::decode::{TcpMeta, Vlans};
+
+    /// A bare TCP header from 10.0.0.1 to 192.0.2.1 whose checksum is `kind`.
+    fn header(kind: Checksum) -> Vec<u8> {
+        let mut h = vec![
+            0x9c, 0x40, 0x01, 0xbb, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x10, 1, 0, 0, 0, 0, 0,
+        ];
+        let words = |b: &[u8]| -> u32 {
+            b.chunks(2)
+                .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+                .sum()
+        };
+        let fold = |mut s: u32| {
+            while s > 0xffff {
+                s = (s & 0xffff) + (s >> 16);
+            }
+            s as u16
+        };
+        let pseudo = words(&[10, 0, 0, 1, 192, 0, 2, 1]) + 6 + h.len() as u32;
+        let field = match kind {
+            Checksum::Valid => !fold(pseudo + words(&h)),
+            Checksum::Partial => fold(pseudo),
+            Checksum::Invalid => 0x1234,
+        };
+        h[16..18].copy_from_slice(&field.to_be_bytes());
+        h
+    }
+
+    fn packet(l4: &[u8]) -> Packet<'_> {
+        Packet {
+            src: "10.0.0.1".parse().unwrap(),
+            dst: "192.0.2.1".parse().unwrap(),
+            src_port: 40000,
+            dst_port: 443,
+            proto: Proto::Tcp,
+            tcp: Some(TcpMeta::default()),
+            payload: &[],
+            vlans: Vlans::NONE,
+            ip_header: &[],
+            l4,
+        }
+    }
+
+    #[test]
+    fn each_mode_takes_what_its_receiver_would() {
+        let (valid, partial, invalid) = (
+            header(Checksum::Valid),
+            header(Checksum::Partial),
+            header(Checksum::Invalid),
+        );
+        let mut c = Counters::default();
+        let mut yes = Checksums::new(ChecksumValidation::Yes);
+        let mut good = false;
+        assert!(yes.accepts(&packet(&valid), &mut c, &mut good));
+        assert!(!yes.accepts(&packet(&partial), &mut c, &mut good));
+        assert!(!yes.accepts(&packet(&invalid), &mut c, &mut good));
+        assert_eq!(c.tcp_invalid_checksum, 2);
+        let mut auto = Checksums::new(ChecksumValidation::Auto);
+        // A flow with no good checksum yet is read whatever its checksums.
+        let mut good = false;
+        assert!(auto.accepts(&packet(&invalid), &mut c, &mut good));
+        assert!(auto.accepts(&packet(&partial), &mut c, &mut good) && good);
+        assert!(!auto.accepts(&packet(&invalid), &mut c, &mut good));
+        assert_eq!(c.tcp_invalid_checksum, 3);
+        let mut no = Checksums::new(ChecksumValidation::No);
+        assert!(no.accepts(&packet(&invalid), &mut c, &mut true));
+    }
+
+    #[test]
+    fn auto_stops_checking_when_over_a_tenth_of_its_sample_is_wrong() {
+        let (valid, invalid) = (header(Checksum::Valid), header(Checksum::Invalid));
+        let mut c = Counters::default();
+        let mut auto = Checksums::new(ChecksumValidation::Auto);
+        let mut good = true;
+        for _ in 0..800 {
+            assert!(auto.accepts(&packet(&valid), &mut c, &mut good));
+        }
+        for _ in 0..MAX_BAD_IN_SAMPLE {
+            assert!(!auto.accepts(&packet(&invalid), &mut c, &mut good));
+        }
+        assert_eq!(c.checksums_untrusted, 0);
+        // One more: over 10% of the first 1000; from now on nothing is checked.
+        assert!(auto.accepts(&packet(&invalid), &mut c, &mut good));
+        assert!(auto.accepts(&packet(&invalid), &mut c, &mut good));
+        assert_eq!((c.checksums_untrusted, c.tcp_invalid_checksum), (1, 100));
+    }
+}

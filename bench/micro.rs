@@ -443,9 +443,13 @@ fn flow_packets(n: u32, syn: bool) -> Vec<Packet<'static>> {
                 ack_flag: !syn,
                 fin: false,
                 rst: false,
+                urg: false,
+                urg_ptr: 0,
             }),
             payload: &[],
             vlans: proto::decode::Vlans::NONE,
+            ip_header: &[],
+            l4: &[],
         })
         .collect()
 }

@@ -153,9 +153,12 @@ struct AnalysisArgs {
     /// Seconds of packet time between EVE stats events; 0 writes only the final one
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_STATS_INTERVAL, value_parser = settings::stats_interval)]
     stats_interval: u64,
-    /// EVE event types to write, comma-separated: alert, tls, dns, http, flow, stats, or all (alerts are always written; a type not written is not built)
+    /// EVE event types to write, comma-separated: alert, tls, dns, http, flow, stats, anomaly, or all (alerts are always written; a type not written is not built)
     #[arg(long, value_name = "TYPE,...", default_value = "all", value_parser = settings::eve_types)]
     eve_types: EveTypes,
+    /// Whether packets with a wrong checksum are inspected: auto (not inspected, but the partial checksums of packets captured on the sending host pass, and checks stop if over 10% of the first 1000 are wrong), yes (never inspected), no (always)
+    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = settings::checksum_validation)]
+    checksum_validation: settings::ChecksumValidation,
 }
 
 /// A byte size, shown in help as it is written (`64MiB`).
@@ -230,6 +233,7 @@ impl AnalysisArgs {
             flow_memcap: self.flow_memcap.0,
             stats_interval: self.stats_interval,
             eve_types: self.eve_types,
+            checksum_validation: self.checksum_validation,
         }
     }
 }

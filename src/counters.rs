@@ -27,6 +27,21 @@ pub struct Counters {
     pub(crate) tcp_gaps: u64,
     /// Flows whose app layer was abandoned because a buffer limit was reached.
     pub(crate) stream_overflows: u64,
+    /// The TCP receiver model (see `flow::stream`): SYNs with data, segments dropped by PAWS,
+    /// urgent bytes taken out, segments whose bytes differ from an overlapping copy, new
+    /// connections on the 5-tuple of a closed one.
+    pub(crate) tcp_syn_data: u64,
+    pub(crate) tcp_paws_dropped: u64,
+    pub(crate) tcp_urgent: u64,
+    pub(crate) tcp_overlap_different: u64,
+    pub(crate) tcp_reuse: u64,
+    /// Packets of inspected flows not inspected because a checksum is wrong (the receiver
+    /// drops them): IPv4 header, TCP, UDP.
+    pub(crate) ipv4_invalid_checksum: u64,
+    pub(crate) tcp_invalid_checksum: u64,
+    pub(crate) udp_invalid_checksum: u64,
+    /// Shards whose `checksum-validation auto` found the capture's checksums untrustworthy.
+    pub(crate) checksums_untrusted: u64,
     pub(crate) ip_fragments: u64,
     pub(crate) ip_reassembled: u64,
     pub(crate) ip_fragments_dropped: u64,
@@ -69,6 +84,15 @@ impl Counters {
         self.http_requests += other.http_requests;
         self.tcp_gaps += other.tcp_gaps;
         self.stream_overflows += other.stream_overflows;
+        self.tcp_syn_data += other.tcp_syn_data;
+        self.tcp_paws_dropped += other.tcp_paws_dropped;
+        self.tcp_urgent += other.tcp_urgent;
+        self.tcp_overlap_different += other.tcp_overlap_different;
+        self.tcp_reuse += other.tcp_reuse;
+        self.ipv4_invalid_checksum += other.ipv4_invalid_checksum;
+        self.tcp_invalid_checksum += other.tcp_invalid_checksum;
+        self.udp_invalid_checksum += other.udp_invalid_checksum;
+        self.checksums_untrusted += other.checksums_untrusted;
         self.ip_fragments += other.ip_fragments;
         self.ip_reassembled += other.ip_reassembled;
         self.ip_fragments_dropped += other.ip_fragments_dropped;

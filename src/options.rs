@@ -9,6 +9,7 @@ use crate::eve::EveTypes;
 use crate::flow::table::DEFAULT_MEMCAP;
 use crate::flow::Timeouts;
 use crate::pipeline::{PipelineConfig, DEFAULT_STATS_INTERVAL};
+use crate::settings::ChecksumValidation;
 use crate::settings::{worker_threads, DEFAULT_THREADS};
 use ipnet::IpNet;
 use std::path::PathBuf;
@@ -34,6 +35,8 @@ pub struct AnalysisOptions {
     pub stats_interval: u64,
     /// The event types written.
     pub eve_types: EveTypes,
+    /// Whether packets with wrong checksums are inspected (`checksum-validation`).
+    pub checksum_validation: ChecksumValidation,
 }
 
 impl Default for AnalysisOptions {
@@ -48,6 +51,7 @@ impl Default for AnalysisOptions {
             flow_memcap: DEFAULT_MEMCAP,
             stats_interval: DEFAULT_STATS_INTERVAL,
             eve_types: EveTypes::ALL,
+            checksum_validation: ChecksumValidation::Auto,
         }
     }
 }
@@ -75,6 +79,7 @@ impl AnalysisOptions {
             stats_interval: self.stats_interval,
             eve_types: self.eve_types,
             direct_ip_from: None,
+            checksums: self.checksum_validation,
         }
     }
 }

@@ -6,9 +6,10 @@ use super::context::{event, Ctx, FlowAlerts};
 use super::output::{FlowRecord, OutKind};
 use crate::detect::direct_ip::Held;
 use crate::detect::{Hit, HttpFacts, Scope};
+use crate::eve::EveTypes;
 use crate::eve::EventType;
 use crate::eve::Object;
-use crate::flow::stream::{Added, Stream, MAX_BUFFERED};
+use crate::flow::stream::{Added, Overlap, Stream, MAX_BUFFERED};
 use crate::flow::{Direction, EndReason, FlowMeta};
 use proto::decode::Packet;
 use proto::{dns, http, tls};
@@ -58,6 +59,33 @@ struct HttpState {
     requests_ok: bool,
 }
 
+/// The TCP reassembly of a flow while it is inspected: both directions, and the flow's other
+/// version once overlapping copies of its bytes disagreed (a receiver other than the Linux model
+/// would have read that one): its parsers run too and their detections alert. Its buffers count
+/// in the flow's heap bytes, so the memcap bounds them.
+#[derive(Debug, Default)]
+pub(crate) struct Streams {
+    /// `[to_server, to_client]`.
+    dirs: [Stream; 2],
+    /// The other version of the flow (it never has one of its own).
+    alt: Option<Box<FlowState>>,
+    /// The flow's `anomaly` event for the overlap is written (one per flow).
+    anomaly_logged: bool,
+}
+
+/// Writes a `stream` `anomaly` event (Suricata's shape) on `meta`'s flow.
+fn anomaly(ctx: &mut Ctx<'_>, meta: &FlowMeta, dir: Direction, name: &str) {
+    if !ctx.logs(EventType::Anomaly) {
+        return;
+    }
+    let mut ev = event(meta, dir, ctx.ts, ctx.pcap_cnt, EventType::Anomaly);
+    ev.objects.push((
+        EventType::Anomaly,
+        Object::Json(serde_json::json!({"type": "stream", "event": name})),
+    ));
+    ctx.emit(ev);
+}
+
 /// App-layer state of one flow.
 #[derive(Debug)]
 pub(crate) struct FlowState {
@@ -67,10 +95,12 @@ pub(crate) struct FlowState {
     pub(crate) first_app: Option<AppProto>,
     /// The last protocol recognised (differs from the first after a CONNECT tunnel).
     last_app: Option<AppProto>,
-    /// TCP reassembly `[to_server, to_client]`; `None` for UDP or once bypassed.
-    streams: Option<Box<[Stream; 2]>>,
+    /// TCP reassembly; `None` for UDP or once bypassed (unless the other version still reads).
+    streams: Option<Box<Streams>>,
     /// Still inspecting (false = bypassed: later packets only count).
     pub(crate) inspecting: bool,
+    /// A packet of the flow had a good checksum (see `checksum::Checksums::accepts`).
+    pub(crate) checksum_good: bool,
     /// What the flow has alerted on.
     alerts: FlowAlerts,
     /// HTTP transactions; allocated for HTTP flows only.
@@ -89,6 +119,7 @@ impl Default for FlowState {
             last_app: None,
             streams: None,
             inspecting: true,
+            checksum_good: false,
             alerts: FlowAlerts::default(),
             http: None,
             dns_requests: 0,
@@ -140,7 +171,12 @@ impl FlowState {
     /// Bytes of buffers this flow holds beyond its table slot (reassembly, pending requests).
     pub(crate) fn heap_bytes(&self) -> usize {
         let streams = self.streams.as_ref().map_or(0, |s| {
-            std::mem::size_of::<[Stream; 2]>() + s[0].heap_bytes() + s[1].heap_bytes()
+            std::mem::size_of::<Streams>()
+                + s.dirs[0].heap_bytes()
+                + s.dirs[1].heap_bytes()
+                + s.alt
+                    .as_ref()
+                    .map_or(0, |a| std::mem::size_of::<FlowState>() + a.heap_bytes())
         });
         let http = self.http.as_ref().map_or(0, |h| {
             std::mem::size_of::<HttpState>()
@@ -179,10 +215,13 @@ impl FlowState {
         }
     }
 
-    /// Stops inspecting: frees the buffers; later packets only count.
+    /// Stops inspecting: frees the buffers (the other version, if any, lives on); later packets
+    /// only count.
     fn bypass(&mut self) {
         self.inspecting = false;
-        self.streams = None;
+        if let Some(s) = self.streams.as_mut() {
+            s.dirs = Default::default();
+        }
     }
 
     /// Requests still waiting for a response (flushed without status when the flow ends).
@@ -193,7 +232,38 @@ impl FlowState {
             .unwrap_or_default()
     }
 
-    /// Handles one TCP packet of the flow.
+    /// Whether packets of the flow still matter to the app layer (this version or the other).
+    pub(crate) fn wants_packets(&self) -> bool {
+        self.inspecting || self.streams.as_ref().is_some_and(|s| s.alt.is_some())
+    }
+
+    /// A copy of the app-layer progress, for the flow's other version: no held detections
+    /// (the primary releases them), no pending HTTP requests (the primary logs them).
+    fn fork(&self) -> FlowState {
+        FlowState {
+            app: self.app,
+            first_app: self.first_app,
+            last_app: self.last_app,
+            streams: None,
+            inspecting: self.inspecting,
+            checksum_good: self.checksum_good,
+            alerts: self.alerts,
+            http: self.http.as_ref().map(|h| {
+                Box::new(HttpState {
+                    pending: VecDeque::new(),
+                    responses_ok: h.responses_ok,
+                    requests_ok: h.requests_ok,
+                })
+            }),
+            dns_requests: self.dns_requests,
+            held: Held::default(),
+        }
+    }
+
+    /// Handles one TCP packet of the flow: the Linux receiver model of each direction takes
+    /// it ([`FlowState::receive`]), then the parsers read what was delivered. Where overlapping
+    /// copies disagreed, the other version of the flow (`Streams::alt`) takes the packet too and
+    /// its parsers' detections alert as well; it writes alerts only.
     pub(crate) fn on_tcp(
         &mut self,
         ctx: &mut Ctx<'_>,
@@ -202,52 +272,211 @@ impl FlowState {
         pkt: &Packet<'_>,
     ) {
         let Some(tcp) = pkt.tcp else { return };
-        if !self.inspecting {
+        if !self.wants_packets() {
             return;
         }
         let mut streams = self.streams.take().unwrap_or_default();
+        let mut alt = streams.alt.take();
+        if self.inspecting {
+            let seed = self.receive(ctx, meta, &mut streams, dir, pkt, tcp, alt.is_none());
+            if let Some(seed) = seed {
+                let mut fork = Box::new(self.fork());
+                let mut dirs = streams.dirs.clone();
+                dirs[index(dir)] = seed;
+                fork.streams = Some(Box::new(Streams {
+                    dirs,
+                    ..Streams::default()
+                }));
+                self.after_receive(ctx, meta, &mut streams.dirs, dir, tcp);
+                fork.run_as_alternate(ctx, &mut self.alerts, |f, c| {
+                    f.after_receive_boxed(c, meta, dir, tcp)
+                });
+                alt = Some(fork);
+            } else {
+                self.after_receive(ctx, meta, &mut streams.dirs, dir, tcp);
+                if let Some(a) = alt.as_mut() {
+                    a.run_as_alternate(ctx, &mut self.alerts, |f, c| f.on_tcp(c, meta, dir, pkt));
+                }
+            }
+        } else if let Some(a) = alt.as_mut() {
+            a.run_as_alternate(ctx, &mut self.alerts, |f, c| f.on_tcp(c, meta, dir, pkt));
+        }
+        let alt = alt.filter(|a| a.wants_packets());
+        if self.inspecting {
+            streams.alt = alt;
+            self.streams = Some(streams);
+        } else if alt.is_some() {
+            self.streams = Some(Box::new(Streams {
+                alt,
+                ..Streams::default()
+            }));
+        }
+    }
+
+    /// Runs `step` on this, the flow's other version, with a context that writes alerts only;
+    /// its alerts and the primary's (`primary`) are shared, so a detection alerts once.
+    fn run_as_alternate(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        primary: &mut FlowAlerts,
+        step: impl FnOnce(&mut FlowState, &mut Ctx<'_>),
+    ) {
+        let mut alt_ctx = Ctx {
+            detector: ctx.detector,
+            out: &mut *ctx.out,
+            counters: &mut *ctx.counters,
+            ts: ctx.ts,
+            pcap_cnt: ctx.pcap_cnt,
+            seq: ctx.seq,
+            log: EveTypes::ALERT,
+            marks: ctx.marks,
+        };
+        self.alerts.merge(*primary);
+        step(self, &mut alt_ctx);
+        primary.merge(self.alerts);
+    }
+
+    /// [`FlowState::after_receive`] on this state's own streams.
+    fn after_receive_boxed(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        meta: &FlowMeta,
+        dir: Direction,
+        tcp: proto::decode::TcpMeta,
+    ) {
+        if let Some(mut streams) = self.streams.take() {
+            self.after_receive(ctx, meta, &mut streams.dirs, dir, tcp);
+            if self.inspecting {
+                self.streams = Some(streams);
+            }
+        }
+    }
+
+    /// What the receiver of `dir`'s bytes keeps of this segment (the model of Linux in
+    /// [`Stream`]): SYN data held for the SYN-ACK, PAWS, the urgent byte, overlaps. When the
+    /// segment carries other bytes than a copy held and `want_other` is set, returns the stream
+    /// of `dir` as it is with the overlap resolved the other way.
+    #[allow(clippy::too_many_arguments)]
+    fn receive(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        meta: &FlowMeta,
+        streams: &mut Streams,
+        dir: Direction,
+        pkt: &Packet<'_>,
+        tcp: proto::decode::TcpMeta,
+        want_other: bool,
+    ) -> Option<Stream> {
         let own = index(dir);
         let other = 1 - own;
+        let dirs = &mut streams.dirs;
+        let ts = if tcp.syn || dirs[own].paws.is_on() {
+            proto::decode::tcp::timestamps(pkt.l4).map(|(val, _)| val)
+        } else {
+            None
+        };
+        let mut payload = pkt.payload;
         if tcp.syn {
-            streams[own].on_syn(tcp.seq);
+            dirs[own].paws.on_syn(ts);
+            if tcp.ack_flag {
+                dirs[own].on_syn(tcp.seq, &[]);
+                let peer = dirs[other].paws;
+                dirs[own].paws.negotiated(&peer);
+                let mine = dirs[own].paws;
+                dirs[other].paws.negotiated(&mine);
+                if dirs[other].on_syn_acked(tcp.ack) == Added::Dropped {
+                    ctx.counters.stream_overflows += 1;
+                }
+            } else {
+                dirs[own].on_syn(tcp.seq, payload);
+                if !payload.is_empty() {
+                    ctx.counters.tcp_syn_data += 1;
+                }
+                payload = &[];
+            }
+        } else if dirs[own].paws.rejects(ts, tcp.rst) {
+            // Linux drops the whole segment, its ACK too.
+            ctx.counters.tcp_paws_dropped += 1;
+            return None;
         }
         let data_seq = if tcp.syn {
             tcp.seq.wrapping_add(1)
         } else {
             tcp.seq
         };
+        let in_order = dirs[own].in_order(data_seq);
+        if tcp.urg && dirs[own].urgent_pointer(tcp.seq, tcp.urg_ptr) {
+            ctx.counters.tcp_urgent += 1;
+        }
         // A TLS server's bytes (ServerHello, certificates) are never parsed: not copying them
         // saves most of a handshake's reassembly work.
         let unread = dir == Direction::ToClient && self.app == AppProto::Tls;
+        let mut seed = None;
         if unread {
-            if !streams[own].data().is_empty() {
-                streams[own].release();
+            if !dirs[own].data().is_empty() {
+                dirs[own].release();
             }
-        } else if streams[own].add(data_seq, pkt.payload) == Added::Dropped {
-            ctx.counters.stream_overflows += 1;
+        } else if !payload.is_empty() {
+            let overlap = dirs[own].overlap(data_seq, payload);
+            let before = match overlap {
+                Overlap::Different(at) => {
+                    ctx.counters.tcp_overlap_different += 1;
+                    if want_other && !streams.anomaly_logged {
+                        streams.anomaly_logged = true;
+                        anomaly(ctx, meta, dir, "stream.reassembly_overlap_different_data");
+                    }
+                    want_other.then(|| (dirs[own].clone(), at))
+                }
+                _ => None,
+            };
+            if dirs[own].add(data_seq, payload) == Added::Dropped {
+                ctx.counters.stream_overflows += 1;
+            }
+            if let Some((mut s, at)) = before {
+                s.add_other_version(data_seq, payload, at, &dirs[own]);
+                seed = Some(s);
+            }
         }
+        dirs[own].paws.accepted(ts, in_order);
         if tcp.ack_flag {
-            streams[other].on_peer_ack(tcp.ack);
+            dirs[other].on_peer_ack(tcp.ack);
         }
-        let mut gap = [streams[0].age_hole(), streams[1].age_hole()];
+        seed
+    }
+
+    /// After the receivers took a packet: holes, then the parsers.
+    fn after_receive(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        meta: &FlowMeta,
+        dirs: &mut [Stream; 2],
+        dir: Direction,
+        tcp: proto::decode::TcpMeta,
+    ) {
+        let own = index(dir);
+        let mut gap = [dirs[0].age_hole(), dirs[1].age_hole()];
         if tcp.fin || tcp.rst {
-            gap[own] |= streams[own].skip_gap();
+            gap[own] |= dirs[own].skip_gap();
         }
-        self.parse_after_gaps(ctx, meta, streams, gap);
+        self.parse_after_gaps(ctx, meta, dirs, gap);
     }
 
     /// The flow ends: bytes still waiting behind a hole will not be completed, so skip the holes
-    /// and parse what is left.
+    /// and parse what is left (in the flow's other version too).
     pub(crate) fn on_flow_end(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta) {
         let Some(mut streams) = self.streams.take() else {
             return;
         };
+        if let Some(mut alt) = streams.alt.take() {
+            alt.run_as_alternate(ctx, &mut self.alerts, |f, c| f.on_flow_end(c, meta));
+        }
         if !self.inspecting {
             return;
         }
-        let gap = [streams[0].skip_gap(), streams[1].skip_gap()];
+        let dirs = &mut streams.dirs;
+        let gap = [dirs[0].skip_gap(), dirs[1].skip_gap()];
         if gap != [false, false] {
-            self.parse_after_gaps(ctx, meta, streams, gap);
+            self.parse_after_gaps(ctx, meta, dirs, gap);
         }
     }
 
@@ -256,7 +485,7 @@ impl FlowState {
         &mut self,
         ctx: &mut Ctx<'_>,
         meta: &FlowMeta,
-        mut streams: Box<[Stream; 2]>,
+        streams: &mut [Stream; 2],
         gap: [bool; 2],
     ) {
         for (i, skipped) in gap.iter().enumerate() {
@@ -268,9 +497,6 @@ impl FlowState {
         self.parse_to_server(ctx, meta, &mut streams[0]);
         if self.inspecting {
             self.parse_to_client(ctx, meta, &mut streams[1]);
-        }
-        if self.inspecting {
-            self.streams = Some(streams);
         }
     }
 

@@ -40,6 +40,14 @@ impl FlowAlerts {
     pub(crate) fn raised(self) -> bool {
         self.raised
     }
+
+    /// Adds what `other` (the flow's other version, see `app::Streams`) alerted on.
+    pub(crate) fn merge(&mut self, other: FlowAlerts) {
+        for d in other.once.iter() {
+            self.once.insert(d);
+        }
+        self.raised |= other.raised;
+    }
 }
 
 /// An event of `event_type` on `meta`'s flow, travelling in `dir`.

@@ -4,6 +4,7 @@
 //! a replay gives the same events however fast it runs and however many shards share the work.
 
 pub(crate) mod app;
+pub mod checksum;
 pub(crate) mod context;
 pub(crate) mod output;
 #[cfg(test)]
@@ -17,6 +18,8 @@ use crate::eve::EventType;
 use crate::eve::Object;
 use crate::flow::{Direction, EndReason, Flow, FlowTable, Timeouts};
 use app::{flow_record, FlowState};
+pub use checksum::ChecksumValidation;
+use checksum::Checksums;
 use context::Ctx;
 use output::{OutBuf, ShardStats};
 use proto::decode::{Packet, Proto};
@@ -42,6 +45,8 @@ pub(crate) struct EngineConfig {
     /// This shard's number, and the `direct-ip` verdicts the merge stage shares.
     pub(crate) shard: usize,
     pub(crate) resolved: Arc<ResolvedFlows>,
+    /// Whether packets with wrong checksums are read.
+    pub(crate) checksums: ChecksumValidation,
 }
 
 /// Where a packet sits in the input.
@@ -65,6 +70,7 @@ pub(crate) struct Engine {
     flows: FlowTable<FlowState>,
     counters: Counters,
     now: Timestamp,
+    checksums: Checksums,
 }
 
 impl Engine {
@@ -77,6 +83,7 @@ impl Engine {
             flows: FlowTable::with_memcap(config.timeouts, config.flow_memcap),
             counters: Counters::default(),
             now: Timestamp::default(),
+            checksums: Checksums::new(config.checksums),
         }
     }
 
@@ -94,6 +101,7 @@ impl Engine {
         if created {
             self.counters.flows += 1;
         }
+        self.end_reused(info.seq, out);
         let mut ctx = Ctx {
             detector: &self.detector,
             out,
@@ -106,15 +114,24 @@ impl Engine {
         };
         let Flow { meta, state } = self.flows.get_mut(handle);
         let heap_before = state.heap_bytes();
-        if created || state.inspecting || state.has_held() {
-            match pkt.proto {
-                Proto::Tcp => {
-                    if created {
-                        state.start(&mut ctx, meta, app::is_dns_port(meta.server.1));
-                    }
-                    state.on_tcp(&mut ctx, meta, dir, pkt);
+        if created && pkt.proto == Proto::Tcp {
+            state.start(&mut ctx, meta, app::is_dns_port(meta.server.1));
+        }
+        if created || state.wants_packets() || state.has_held() {
+            // The receiver drops a packet with a wrong checksum: the app layer must not read it
+            // (checked only here, for the packets of flows still read).
+            let read = (created || state.wants_packets())
+                && self
+                    .checksums
+                    .accepts(pkt, ctx.counters, &mut state.checksum_good);
+            if !read && created && pkt.proto == Proto::Udp {
+                state.start(&mut ctx, meta, app::is_dns_port(meta.server.1));
+            }
+            if read {
+                match pkt.proto {
+                    Proto::Tcp => state.on_tcp(&mut ctx, meta, dir, pkt),
+                    Proto::Udp => state.on_udp(&mut ctx, meta, dir, pkt, created),
                 }
-                Proto::Udp => state.on_udp(&mut ctx, meta, dir, pkt, created),
             }
             state.release_held_if_due(&mut ctx, meta);
         }
@@ -173,6 +190,15 @@ impl Engine {
         }
         flush(out);
         self.stats()
+    }
+
+    /// Logs the flows a new connection on their 5-tuple ended.
+    fn end_reused(&mut self, seq: u64, out: &mut OutBuf) {
+        let reused: Vec<Flow<FlowState>> = self.flows.take_reused().collect();
+        for flow in reused {
+            self.counters.tcp_reuse += 1;
+            self.end_flow(flow, EndReason::TcpReuse, seq, out);
+        }
     }
 
     /// Logs the flows the table evicted to stay under its memcap.

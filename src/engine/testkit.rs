@@ -108,6 +108,8 @@ impl Conversation {
             tcp: Some(tcp),
             payload,
             vlans: Vlans::NONE,
+            ip_header: &[],
+            l4: &[],
         }
     }
 
@@ -194,6 +196,7 @@ impl Shard {
             eve_types,
             shard: 0,
             resolved: verdicts.marks().clone(),
+            checksums: Default::default(),
         });
         Shard {
             engine,

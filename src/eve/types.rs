@@ -11,17 +11,20 @@ pub enum EventType {
     Http,
     Flow,
     Stats,
+    /// Protocol anomalies (Suricata's `anomaly`): overlapping TCP copies with different bytes.
+    Anomaly,
 }
 
 impl EventType {
     /// Every type, in the order `--eve-types` lists them.
-    pub const ALL: [EventType; 6] = [
+    pub const ALL: [EventType; 7] = [
         EventType::Alert,
         EventType::Tls,
         EventType::Dns,
         EventType::Http,
         EventType::Flow,
         EventType::Stats,
+        EventType::Anomaly,
     ];
 
     /// The name `event_type` (and `--eve-types`, and the key of the event's object) uses.
@@ -33,6 +36,7 @@ impl EventType {
             EventType::Http => "http",
             EventType::Flow => "flow",
             EventType::Stats => "stats",
+            EventType::Anomaly => "anomaly",
         }
     }
 

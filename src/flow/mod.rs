@@ -4,6 +4,8 @@
 //! knows nothing of protocols.
 
 pub(crate) mod stream;
+#[doc(hidden)]
+pub use stream::harness::StreamHarness;
 pub mod table;
 
 pub(crate) use table::TableStats;
@@ -118,6 +120,9 @@ pub(crate) enum EndReason {
     Forced,
     /// The end of input (or of a live run).
     Shutdown,
+    /// A new connection (a SYN with another initial sequence number) on the 5-tuple of this
+    /// closed or closing one (Suricata's `tcp_reuse`).
+    TcpReuse,
 }
 
 impl EndReason {
@@ -127,6 +132,7 @@ impl EndReason {
             EndReason::Timeout => "timeout",
             EndReason::Forced => "forced",
             EndReason::Shutdown => "shutdown",
+            EndReason::TcpReuse => "tcp_reuse",
         }
     }
 }
@@ -146,6 +152,11 @@ pub(crate) struct FlowMeta {
     pub(crate) pkts: [u64; 2],
     pub(crate) bytes: [u64; 2],
     pub(crate) tcp_phase: TcpPhase,
+    /// The initial sequence number of the client's SYN, if the flow started with one (a new
+    /// SYN with another one on a closed flow is a new connection).
+    pub(crate) isn: u32,
+    /// `isn` is known.
+    pub(crate) has_isn: bool,
 }
 
 impl FlowMeta {
@@ -199,6 +210,8 @@ mod tests {
             tcp: Some(TcpMeta::default()),
             payload: &[],
             vlans: Vlans::NONE,
+            ip_header: &[],
+            l4: &[],
         }
     }
 

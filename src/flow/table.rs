@@ -71,6 +71,8 @@ pub(crate) struct TableStats {
     pub(crate) evicted: u64,
     /// Most bytes in use at once.
     pub(crate) peak_memuse: u64,
+    /// Flows ended by a new connection on their 5-tuple.
+    pub(crate) tcp_reuse: u64,
 }
 
 /// Handle of a live flow, valid until the next call that may remove flows.
@@ -89,6 +91,8 @@ pub struct FlowTable<S> {
     live: usize,
     /// Flows removed to make room, waiting for the caller to log them ([`FlowTable::take_evicted`]).
     evicted: Vec<Flow<S>>,
+    /// Flows ended by a new connection on their 5-tuple ([`FlowTable::take_reused`]).
+    reused: Vec<Flow<S>>,
     pub(crate) stats: TableStats,
 }
 
@@ -115,6 +119,7 @@ impl<S> FlowTable<S> {
             memuse: 0,
             live: 0,
             evicted: Vec::new(),
+            reused: Vec::new(),
             stats: TableStats::default(),
         }
     }
@@ -164,6 +169,12 @@ impl<S> FlowTable<S> {
             .find(hash, |&i| slot_key(&slots[i as usize]) == Some(key))
             .copied();
         let (idx, created) = match found {
+            Some(i) if self.is_reused(i, pkt) => {
+                let old = self.remove(i);
+                self.stats.tcp_reuse += 1;
+                self.reused.push(old);
+                (self.create(ts, pkt, key, hash, new_state), true)
+            }
             Some(i) => (i, false),
             None => (self.create(ts, pkt, key, hash, new_state), true),
         };
@@ -185,6 +196,22 @@ impl<S> FlowTable<S> {
         self.unlink(idx);
         self.push_back(idx, class);
         (FlowHandle(idx), dir, created)
+    }
+
+    /// Whether `pkt` opens a new connection on the 5-tuple of the flow in slot `idx`: a SYN
+    /// without ACK, with another initial sequence number, on a flow that saw a FIN or RST.
+    fn is_reused(&self, idx: u32, pkt: &Packet<'_>) -> bool {
+        let Some(tcp) = pkt.tcp.filter(|t| t.syn && !t.ack_flag) else {
+            return false;
+        };
+        self.slots[idx as usize].flow.as_ref().is_some_and(|f| {
+            f.meta.tcp_phase == TcpPhase::Closed && !(f.meta.has_isn && f.meta.isn == tcp.seq)
+        })
+    }
+
+    /// Flows ended because a new connection reused their 5-tuple, since the last call.
+    pub(crate) fn take_reused(&mut self) -> std::vec::Drain<'_, Flow<S>> {
+        self.reused.drain(..)
     }
 
     /// The live flow behind `h`.
@@ -289,6 +316,8 @@ impl<S> FlowTable<S> {
                 pkts: [0; 2],
                 bytes: [0; 2],
                 tcp_phase: TcpPhase::New,
+                isn: pkt.tcp.map_or(0, |t| t.seq),
+                has_isn: pkt.tcp.is_some_and(|t| t.syn && !t.ack_flag),
             },
             state: new_state(),
         };
@@ -454,6 +483,8 @@ mod tests {
             }),
             payload: &[],
             vlans: proto::decode::Vlans::NONE,
+            ip_header: &[],
+            l4: &[],
         }
     }
 
@@ -601,5 +632,43 @@ mod tests {
             .map(|f| f.meta.client.1)
             .collect();
         assert_eq!(order, vec![7, 8], "in the order they were last seen");
+    }
+
+    #[test]
+    fn a_new_syn_on_a_closed_flow_starts_a_new_flow() {
+        let mut t: FlowTable<u32> = FlowTable::new(Timeouts::default());
+        let syn = |seq| Packet {
+            tcp: Some(TcpMeta {
+                syn: true,
+                seq,
+                ..Default::default()
+            }),
+            ..syn_from_port(5000)
+        };
+        let (h, _, created) = t.lookup_or_create(Timestamp(0), &syn(100), 60, || 1);
+        assert!(created);
+        // A retransmitted SYN of an open flow is the same flow.
+        let (h2, _, created) = t.lookup_or_create(Timestamp(1), &syn(100), 60, || 2);
+        assert_eq!((h2, created), (h, false));
+        let rst = Packet {
+            tcp: Some(TcpMeta {
+                rst: true,
+                ..Default::default()
+            }),
+            ..syn_from_port(5000)
+        };
+        t.lookup_or_create(Timestamp(2), &rst, 60, || 3);
+        // The same SYN again (same ISN) after the reset: still the old flow.
+        let (_, _, created) = t.lookup_or_create(Timestamp(3), &syn(100), 60, || 4);
+        assert!(!created);
+        t.lookup_or_create(Timestamp(4), &rst, 60, || 5);
+        // Another ISN: the old flow ends, a new one starts.
+        let (h3, _, created) = t.lookup_or_create(Timestamp(5), &syn(9999), 60, || 6);
+        assert!(created);
+        let old: Vec<u32> = t.take_reused().map(|f| f.state).collect();
+        assert_eq!(old, vec![1]);
+        assert_eq!(t.get_mut(h3).state, 6);
+        assert_eq!((t.len(), t.stats.tcp_reuse), (1, 1));
+        assert_eq!(t.memuse(), FlowTable::<u32>::flow_bytes());
     }
 }

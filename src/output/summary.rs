@@ -113,6 +113,38 @@ fn write_exceptions(s: &mut String, counters: &Counters) {
             counters.tcp_gaps, counters.stream_overflows
         );
     }
+    let receiver = [
+        counters.tcp_syn_data,
+        counters.tcp_paws_dropped,
+        counters.tcp_urgent,
+        counters.tcp_overlap_different,
+        counters.tcp_reuse,
+    ];
+    if receiver.iter().any(|n| *n > 0) {
+        let _ = writeln!(
+            s,
+            "  TCP receiver model: {} SYNs with data, {} segments dropped by PAWS, {} urgent bytes taken out, {} overlaps with different data, {} connections reusing a closed one's ports",
+            receiver[0], receiver[1], receiver[2], receiver[3], receiver[4]
+        );
+    }
+    if counters.checksums_untrusted > 0 {
+        let _ = writeln!(
+            s,
+            "  warning: more than 10% of the first 1000 packets checked had wrong checksums: the capture's checksums cannot be trusted, so checksum validation stopped (--checksum-validation yes or no decides)"
+        );
+    }
+    let bad = [
+        counters.ipv4_invalid_checksum,
+        counters.tcp_invalid_checksum,
+        counters.udp_invalid_checksum,
+    ];
+    if bad.iter().any(|n| *n > 0) {
+        let _ = writeln!(
+            s,
+            "  invalid checksums (packets not inspected): {} IPv4 headers, {} TCP, {} UDP",
+            bad[0], bad[1], bad[2]
+        );
+    }
     if counters
         .alerts
         .get(&Detection::DirectIp)

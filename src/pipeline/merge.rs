@@ -330,6 +330,7 @@ mod tests {
             eve_types: EveTypes::ALL,
             shard,
             resolved: merger.marks().clone(),
+            checksums: Default::default(),
         })
     }
 

@@ -13,6 +13,7 @@ use crate::counters::Counters;
 use crate::detect::direct_ip::ResolvedFlows;
 use crate::detect::Detector;
 use crate::engine::output::{OutBuf, OutKind, Output, ShardStats};
+use crate::engine::ChecksumValidation;
 use crate::engine::{Engine, EngineConfig, PacketInfo, SHUTDOWN_SEQ};
 use crate::eve::{EveTypes, EventSink};
 use crate::flow::table::DEFAULT_MEMCAP;
@@ -46,6 +47,8 @@ pub struct PipelineConfig {
     /// Flows that start before this packet time are not checked for `direct-ip` (the warm-up of
     /// a live sensor: it has not seen the DNS answers given before it started).
     pub(crate) direct_ip_from: Option<Timestamp>,
+    /// Whether packets with wrong checksums are inspected.
+    pub(crate) checksums: ChecksumValidation,
 }
 
 impl PipelineConfig {
@@ -60,6 +63,7 @@ impl PipelineConfig {
             stats_interval: DEFAULT_STATS_INTERVAL,
             eve_types: EveTypes::ALL,
             direct_ip_from: None,
+            checksums: ChecksumValidation::Auto,
         }
     }
 
@@ -78,6 +82,7 @@ impl PipelineConfig {
             timeouts: self.timeouts,
             flow_memcap: self.flow_memcap / self.threads.max(1),
             eve_types: self.eve_types,
+            checksums: self.checksums,
         }
     }
 }

@@ -35,10 +35,20 @@ pub(crate) fn stats_object(
             "memcap": t.evicted,
             "mgr": { "flows_timeout": t.timed_out },
             "wrk": { "flows_evicted": t.evicted },
+            "tcp_reuse": c.tcp_reuse,
         },
         "tcp": {
             "reassembly_gap": c.tcp_gaps,
             "stream_depth_reached": c.stream_overflows,
+            "invalid_checksum": c.tcp_invalid_checksum,
+            "overlap_diff_data": c.tcp_overlap_different,
+            "urgent_oob_data": c.tcp_urgent,
+        },
+        // Suricata's stream event counters; UDP and IPv4 checksums and SYN data have no key in
+        // its schema: the summary shows them.
+        "stream": {
+            "pkt_invalid_timestamp": c.tcp_paws_dropped,
+            "reassembly_overlap_different_data": c.tcp_overlap_different,
         },
         "detect": { "alert": c.total_alerts() },
         "memcap": { "pressure": pressure, "pressure_max": pressure_max },

@@ -2,6 +2,7 @@
 //! `stats` interval, EVE event types, and the live sensor's warm-up.
 
 use super::value::{count_in, seconds, size_in, Zero};
+pub use crate::engine::ChecksumValidation;
 use crate::eve::EveTypes;
 use crate::flow::table::MIN_MEMCAP;
 use ipnet::IpNet;
@@ -56,6 +57,17 @@ pub fn warmup(text: &str) -> Result<u64, String> {
 /// Seconds between `stats` events; 0 writes only the final one.
 pub fn stats_interval(text: &str) -> Result<u64, String> {
     seconds(text, Zero::Allowed)
+}
+
+/// `checksum-validation`: `auto` (accept offloaded checksums, stop checking a capture whose
+/// checksums are mostly wrong), `yes` (drop every packet with a wrong checksum), `no`.
+pub fn checksum_validation(text: &str) -> Result<ChecksumValidation, String> {
+    ChecksumValidation::parse(text.trim()).ok_or_else(|| {
+        format!(
+            "{text:?} is not a checksum validation mode (use {})",
+            ChecksumValidation::NAMES.join(", ")
+        )
+    })
 }
 
 /// The EVE event types written: `all`, or a comma-separated list (alerts are always written).

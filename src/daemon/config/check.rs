@@ -171,6 +171,14 @@ impl RawEngine {
         if let Some(v) = &self.eve_types {
             e.eve_types = checked(doc, "engine.eve_types", v, settings::eve_types)?;
         }
+        if let Some(v) = &self.checksum_validation {
+            e.checksum_validation = checked(
+                doc,
+                "engine.checksum_validation",
+                v,
+                settings::checksum_validation,
+            )?;
+        }
         Ok(e)
     }
 }

@@ -107,6 +107,9 @@ pub(crate) struct EngineSection {
     pub(crate) stats_interval: u64,
     /// EVE event types written; default all.
     pub(crate) eve_types: EveTypes,
+    /// Whether packets with wrong checksums are inspected; default `auto`, checked by
+    /// [`crate::settings::checksum_validation`].
+    pub(crate) checksum_validation: crate::settings::ChecksumValidation,
 }
 
 /// `[privileges]`.
@@ -169,6 +172,7 @@ impl Default for EngineSection {
             udp_timeout: t.udp,
             stats_interval: DEFAULT_STATS_INTERVAL,
             eve_types: EveTypes::ALL,
+            checksum_validation: crate::settings::ChecksumValidation::Auto,
         }
     }
 }
@@ -240,6 +244,7 @@ impl DaemonConfig {
                 flow_memcap: self.engine.flow_memcap,
                 stats_interval: self.engine.stats_interval,
                 eve_types: self.engine.eve_types,
+                checksum_validation: self.engine.checksum_validation,
             },
             warmup_secs: self.detect.warmup,
         }

@@ -80,6 +80,7 @@ pub(super) struct RawEngine {
     pub(super) udp_timeout: Option<Spanned<Scalar>>,
     pub(super) stats_interval: Option<Spanned<Scalar>>,
     pub(super) eve_types: Option<Spanned<String>>,
+    pub(super) checksum_validation: Option<Spanned<String>>,
 }
 
 /// One `[[output]]`: every key any type takes; `check` refuses those its type does not.

@@ -143,6 +143,7 @@ tcp_closed_timeout = "5s"
 udp_timeout = 45
 stats_interval = 0
 eve_types = "alert,dns"
+checksum_validation = "yes"
 
 [[output]]
 type = "stdout"
@@ -200,6 +201,7 @@ group = "nogroup"
             udp_timeout: 45,
             stats_interval: 0,
             eve_types: EveTypes::parse("alert,dns").unwrap(),
+            checksum_validation: crate::settings::ChecksumValidation::Yes,
         }
     );
     assert_eq!(worker_threads(c.engine.threads), 4);

@@ -456,3 +456,70 @@ fn idle_flows_end_on_packet_time() {
         ]
     );
 }
+
+#[test]
+fn where_overlapping_copies_differ_both_versions_are_inspected() {
+    // The IOC ClientHello of a real capture, and a copy naming another host of the same length.
+    let hello = client_bytes(&frames("ioc-sni.pcap"), 443);
+    let proto::tls::Step::Hello(parsed, _) = proto::tls::next_step(&hello) else {
+        panic!("a ClientHello")
+    };
+    let ioc = parsed.sni.expect("an SNI");
+    let at = hello
+        .windows(ioc.len())
+        .position(|w| w == ioc.as_bytes())
+        .unwrap();
+    let other = "x".repeat(ioc.len() - 4) + ".com";
+    let mut decoy = hello.clone();
+    decoy[at..at + ioc.len()].copy_from_slice(other.as_bytes());
+    let mut conv = Conversation::new(("10.0.0.1", 40000), ("203.0.113.20", 443));
+    let mut shard = Shard::new();
+    let t = Timestamp(0);
+    for p in conv.handshake() {
+        shard.packet(t, 1, &p);
+    }
+    // Queued: the IOC copy's tail, one byte short; then the decoy's whole tail with the same
+    // start, which Linux keeps; then the head fills the hole.
+    let k = 10;
+    let head = conv.data(ToServer, &hello[..k]);
+    let ioc_tail = conv.data(ToServer, &hello[k..hello.len() - 1]);
+    let mut decoy_tail = ioc_tail;
+    decoy_tail.payload = &decoy[k..];
+    for (i, p) in [ioc_tail, decoy_tail, head].iter().enumerate() {
+        shard.packet(t, 4 + i as u64, p);
+    }
+    let tls = shard.lines("tls");
+    assert_eq!(tls.len(), 1, "the Linux version only is logged");
+    assert_eq!(tls[0]["tls"]["sni"], other.as_str());
+    let anomaly = shard.lines("anomaly");
+    assert_eq!(anomaly.len(), 1);
+    assert_eq!(anomaly[0]["pcap_cnt"], 5);
+    assert_eq!(
+        anomaly[0]["anomaly"]["event"],
+        "stream.reassembly_overlap_different_data"
+    );
+    // Both versions' detections alert: the decoy's name is outside the allowlist, the other
+    // version's is the IOC.
+    let alerts = shard.lines("alert");
+    let by_detection: Vec<(String, String)> = alerts
+        .iter()
+        .map(|a| {
+            (
+                a["alert"]["metadata"]["detection"][0]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                a["tls"]["sni"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .filter(|(d, _)| d != "direct-ip")
+        .collect();
+    assert_eq!(
+        by_detection,
+        vec![
+            ("non-registry-tls".to_owned(), other.clone()),
+            ("ioc-domain".to_owned(), ioc.clone())
+        ]
+    );
+    assert_eq!(shard.engine.counters.tcp_overlap_different, 1);
+}

@@ -4,6 +4,7 @@
 
 pub mod defrag;
 pub mod link;
+pub mod tcp;
 
 use etherparse::{LaxNetSlice, LaxSlicedPacket, TransportSlice};
 use std::net::IpAddr;
@@ -34,6 +35,9 @@ pub struct TcpMeta {
     pub ack_flag: bool,
     pub fin: bool,
     pub rst: bool,
+    /// URG flag and urgent pointer (offset past `seq` of the byte after the urgent one).
+    pub urg: bool,
+    pub urg_ptr: u16,
 }
 
 /// A TCP or UDP packet, borrowed from the frame (or from a reassembled datagram).
@@ -49,6 +53,12 @@ pub struct Packet<'a> {
     pub payload: &'a [u8],
     /// 802.1Q VLAN ids, outermost first.
     pub vlans: Vlans,
+    /// The IPv4 header, options included (empty for IPv6 and reassembled datagrams), for a
+    /// lazy checksum check ([`tcp::ipv4_header_ok`]).
+    pub ip_header: &'a [u8],
+    /// The whole TCP or UDP datagram, header and payload (empty when the capture holds only part
+    /// of it), for lazy checks: checksums and TCP options ([`tcp`]).
+    pub l4: &'a [u8],
 }
 
 /// The 802.1Q VLAN ids of a frame, outermost first: up to three (QinQ and one more); deeper
@@ -160,7 +170,7 @@ pub fn decode_frame(linktype: i32, data: &[u8]) -> Decoded<'_> {
         }
     }
     match link::slice_link(linktype, data) {
-        Ok(sliced) => decode_sliced(sliced),
+        Ok(sliced) => decode_sliced(data, sliced),
         Err(reason) => Decoded::Skip(reason),
     }
 }
@@ -172,7 +182,7 @@ fn plain_ethernet(data: &[u8]) -> Option<Packet<'_>> {
     const ETHERNET_LEN: usize = 14;
     let ether_type = u16::from_be_bytes([*data.get(12)?, *data.get(13)?]);
     let ip = &data[ETHERNET_LEN..];
-    let (src, dst, protocol, payload) = match ether_type {
+    let (src, dst, protocol, payload, ip_header) = match ether_type {
         0x0800 => {
             let h = etherparse::Ipv4HeaderSlice::from_slice(ip).ok()?;
             let total = usize::from(h.total_len());
@@ -185,6 +195,7 @@ fn plain_ethernet(data: &[u8]) -> Option<Packet<'_>> {
                 IpAddr::V4(h.destination_addr()),
                 h.protocol().0,
                 ip.get(header..total)?,
+                h.slice(),
             )
         }
         0x86dd => {
@@ -195,6 +206,7 @@ fn plain_ethernet(data: &[u8]) -> Option<Packet<'_>> {
                 IpAddr::V6(h.destination_addr()),
                 h.next_header().0,
                 ip.get(40..end)?,
+                &[][..],
             )
         }
         _ => return None,
@@ -203,6 +215,8 @@ fn plain_ethernet(data: &[u8]) -> Option<Packet<'_>> {
         src,
         dst,
         vlans: Vlans::NONE,
+        ip_header,
+        whole: true,
     };
     match protocol {
         6 => etherparse::TcpSlice::from_slice(payload)
@@ -215,7 +229,7 @@ fn plain_ethernet(data: &[u8]) -> Option<Packet<'_>> {
     }
 }
 
-fn decode_sliced(sliced: LaxSlicedPacket<'_>) -> Decoded<'_> {
+fn decode_sliced<'a>(frame: &'a [u8], sliced: LaxSlicedPacket<'a>) -> Decoded<'a> {
     let mut vlans = Vlans::NONE;
     for id in sliced.vlan_ids().iter() {
         vlans.push(id.value());
@@ -240,7 +254,21 @@ fn decode_sliced(sliced: LaxSlicedPacket<'_>) -> Decoded<'_> {
             vlans,
         });
     }
-    let l3 = L3 { src, dst, vlans };
+    let (ip_header, whole) = match &sliced.net {
+        Some(LaxNetSlice::Ipv4(ip)) => (
+            header_before(frame, ip.payload().payload, ip.header().slice().len()),
+            !ip.payload().incomplete,
+        ),
+        Some(LaxNetSlice::Ipv6(ip)) => (&[][..], !ip.payload().incomplete),
+        _ => (&[][..], false),
+    };
+    let l3 = L3 {
+        src,
+        dst,
+        vlans,
+        ip_header,
+        whole,
+    };
     match sliced.transport {
         Some(TransportSlice::Tcp(tcp)) => Decoded::Packet(tcp_packet(&l3, &tcp)),
         Some(TransportSlice::Udp(udp)) => Decoded::Packet(udp_packet(&l3, &udp)),
@@ -298,14 +326,27 @@ fn ip_header(
     }
 }
 
+/// The `len` bytes of `frame` just before `payload` (a subslice of it): the IPv4 header, which
+/// etherparse's lax slice lends only for its own lifetime. Empty if `payload` is not in `frame`.
+fn header_before<'a>(frame: &'a [u8], payload: &[u8], len: usize) -> &'a [u8] {
+    let at = (payload.as_ptr() as usize).wrapping_sub(frame.as_ptr() as usize);
+    match at.checked_sub(len) {
+        Some(start) if at <= frame.len() => &frame[start..at],
+        _ => &[],
+    }
+}
+
 /// Network-layer facts shared by every packet built from one IP header.
-struct L3 {
+struct L3<'a> {
     src: IpAddr,
     dst: IpAddr,
     vlans: Vlans,
+    ip_header: &'a [u8],
+    /// The IP payload is all there (not cut by the snaplen).
+    whole: bool,
 }
 
-fn tcp_packet<'a>(l3: &L3, tcp: &etherparse::TcpSlice<'a>) -> Packet<'a> {
+fn tcp_packet<'a>(l3: &L3<'a>, tcp: &etherparse::TcpSlice<'a>) -> Packet<'a> {
     Packet {
         src: l3.src,
         dst: l3.dst,
@@ -319,13 +360,17 @@ fn tcp_packet<'a>(l3: &L3, tcp: &etherparse::TcpSlice<'a>) -> Packet<'a> {
             ack_flag: tcp.ack(),
             fin: tcp.fin(),
             rst: tcp.rst(),
+            urg: tcp.urg(),
+            urg_ptr: tcp.urgent_pointer(),
         }),
         payload: tcp.payload(),
         vlans: l3.vlans,
+        ip_header: l3.ip_header,
+        l4: if l3.whole { tcp.slice() } else { &[] },
     }
 }
 
-fn udp_packet<'a>(l3: &L3, udp: &etherparse::UdpSlice<'a>) -> Packet<'a> {
+fn udp_packet<'a>(l3: &L3<'a>, udp: &etherparse::UdpSlice<'a>) -> Packet<'a> {
     Packet {
         src: l3.src,
         dst: l3.dst,
@@ -335,6 +380,8 @@ fn udp_packet<'a>(l3: &L3, udp: &etherparse::UdpSlice<'a>) -> Packet<'a> {
         tcp: None,
         payload: udp.payload(),
         vlans: l3.vlans,
+        ip_header: l3.ip_header,
+        l4: if l3.whole { udp.slice() } else { &[] },
     }
 }
 
@@ -361,7 +408,13 @@ pub fn decode_transport<'a>(
     datagram: &'a [u8],
     vlans: Vlans,
 ) -> Decoded<'a> {
-    let l3 = L3 { src, dst, vlans };
+    let l3 = L3 {
+        src,
+        dst,
+        vlans,
+        ip_header: &[],
+        whole: true,
+    };
     match protocol {
         6 => match etherparse::TcpSlice::from_slice(datagram) {
             Ok(tcp) => Decoded::Packet(tcp_packet(&l3, &tcp)),

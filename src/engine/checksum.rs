@@ -12,10 +12,11 @@
 //!
 //! Captures made on the sending host (a runner's own interface, a veth) hold packets whose
 //! checksum the NIC was to fill in (offload): they carry only the pseudo-header sum. `auto`
-//! accepts that value; and if more than 10% of the first 1000 packets checked are still wrong,
-//! the capture's checksums cannot be trusted (some capture paths zero or garble them): checks
-//! stop, and the summary warns once (Suricata's `checksum-checks: auto` does the same). Each shard decides
-//! on its own packets.
+//! accepts that value; and if more than 10% of the first 1000 TCP packets are still wrong, the
+//! capture's checksums cannot be trusted (some capture paths zero or garble them): checks stop,
+//! and the summary warns once (Suricata's `checksum-checks: auto` does the same). The dispatcher
+//! takes that sample ([`ChecksumSample`]) over the whole input in capture order and tells each
+//! packet whether checks still hold, so every thread count decides alike.
 
 use crate::counters::Counters;
 use proto::decode::tcp::{ipv4_header_ok, transport_checksum, Checksum};
@@ -48,87 +49,122 @@ impl ChecksumValidation {
     }
 }
 
-/// Packets `auto` checks before it decides whether the capture's checksums can be trusted.
+/// TCP packets `auto` checks before it decides whether the capture's checksums can be trusted.
 const SAMPLE: u32 = 1000;
 /// More wrong checksums than this in the sample (10%) and `auto` stops checking.
 const MAX_BAD_IN_SAMPLE: u32 = SAMPLE / 10;
+
+/// What a packet's checksums say, under `mode` (`No` is never asked).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    Good,
+    BadIpv4Header,
+    BadTransport,
+}
+
+fn verdict(pkt: &Packet<'_>, mode: ChecksumValidation) -> Verdict {
+    let auto = mode == ChecksumValidation::Auto;
+    let protocol = match pkt.proto {
+        Proto::Tcp => 6,
+        // `auto` checks what the stream is built from, as Suricata's stream engine does:
+        // captures edited by hand often leave UDP checksums stale.
+        Proto::Udp if auto => return Verdict::Good,
+        Proto::Udp => 17,
+    };
+    // A zero IPv4 header checksum was never filled in (capture tools, some loopbacks).
+    let unfilled = pkt.ip_header.get(10..12) == Some(&[0, 0][..]);
+    if !((auto && unfilled) || ipv4_header_ok(pkt.ip_header)) {
+        return Verdict::BadIpv4Header;
+    }
+    match transport_checksum(pkt.src, pkt.dst, protocol, pkt.l4) {
+        None | Some(Checksum::Valid) => Verdict::Good,
+        Some(Checksum::Partial) if auto => Verdict::Good,
+        Some(Checksum::Partial) | Some(Checksum::Invalid) => Verdict::BadTransport,
+    }
+}
+
+/// `auto`'s sample of the input's first TCP packets, taken by the dispatcher in capture order.
+#[derive(Debug)]
+pub(crate) struct ChecksumSample {
+    mode: ChecksumValidation,
+    checked: u32,
+    bad: u32,
+    /// The sample showed the capture's checksums cannot be trusted.
+    untrusted: bool,
+}
+
+impl ChecksumSample {
+    pub(crate) fn new(mode: ChecksumValidation) -> Self {
+        ChecksumSample {
+            mode,
+            checked: 0,
+            bad: 0,
+            untrusted: false,
+        }
+    }
+
+    /// Takes `pkt` into the sample while it lasts; whether checksums are still to be checked.
+    /// The moment the sample turns against the capture is counted (the summary warns).
+    pub(crate) fn observe(&mut self, pkt: &Packet<'_>, counters: &mut Counters) -> bool {
+        if self.mode != ChecksumValidation::Auto
+            || self.untrusted
+            || self.checked >= SAMPLE
+            || pkt.proto != Proto::Tcp
+            || pkt.l4.is_empty()
+        {
+            return !self.untrusted;
+        }
+        self.checked += 1;
+        self.bad += u32::from(verdict(pkt, self.mode) != Verdict::Good);
+        if self.bad > MAX_BAD_IN_SAMPLE {
+            self.untrusted = true;
+            counters.checksums_untrusted += 1;
+        }
+        !self.untrusted
+    }
+}
 
 /// One shard's checksum checks.
 #[derive(Debug)]
 pub(crate) struct Checksums {
     mode: ChecksumValidation,
-    checked: u32,
-    bad: u32,
-    /// `auto` found the capture's checksums untrustworthy.
-    gave_up: bool,
 }
 
 impl Checksums {
     pub(crate) fn new(mode: ChecksumValidation) -> Self {
-        Checksums {
-            mode,
-            checked: 0,
-            bad: 0,
-            gave_up: false,
-        }
+        Checksums { mode }
     }
 
-    /// Whether the receiver would take `pkt`; a wrong checksum is counted. `flow_good`: a packet
-    /// of the flow had a good checksum (set here); under `auto` a flow whose packets all had
-    /// wrong ones is read anyway (a capture rewritten without fixing its checksums, such as an
-    /// anonymised one; a real connection cannot start without a good SYN).
+    /// Whether the receiver would take `pkt`; a wrong checksum is counted. `trusted`: the
+    /// dispatcher's sample still trusts the capture's checksums ([`ChecksumSample`]).
+    /// `flow_good`: a packet of the flow had a good checksum (set here); under `auto` a flow
+    /// whose packets all had wrong ones is read anyway (a capture rewritten without fixing its
+    /// checksums, such as an anonymised one; a real connection cannot start without a good
+    /// SYN).
     pub(crate) fn accepts(
         &mut self,
         pkt: &Packet<'_>,
+        trusted: bool,
         counters: &mut Counters,
         flow_good: &mut bool,
     ) -> bool {
-        if self.mode == ChecksumValidation::No || self.gave_up || pkt.l4.is_empty() {
+        if self.mode == ChecksumValidation::No || !trusted || pkt.l4.is_empty() {
             return true;
         }
-        let auto = self.mode == ChecksumValidation::Auto;
-        let protocol = match pkt.proto {
-            Proto::Tcp => 6,
-            // `auto` checks what the stream is built from, as Suricata's stream engine does:
-            // captures edited by hand often leave UDP checksums stale.
-            Proto::Udp if auto => return true,
-            Proto::Udp => 17,
-        };
-        // A zero IPv4 header checksum was never filled in (capture tools, some loopbacks).
-        let unfilled = pkt.ip_header.get(10..12) == Some(&[0, 0][..]);
-        let ip_ok = (auto && unfilled) || ipv4_header_ok(pkt.ip_header);
-        let l4 = transport_checksum(pkt.src, pkt.dst, protocol, pkt.l4);
-        let l4_ok = match (l4, self.mode) {
-            (None, _) | (Some(Checksum::Valid), _) => true,
-            (Some(Checksum::Partial), _) => auto,
-            (Some(Checksum::Invalid), _) => false,
-        };
-        let ok = ip_ok && l4_ok;
-        if ok {
+        let result = verdict(pkt, self.mode);
+        if result == Verdict::Good {
             *flow_good = true;
-        }
-        if auto && self.checked < SAMPLE {
-            self.checked += 1;
-            self.bad += u32::from(!ok);
-            if self.bad > MAX_BAD_IN_SAMPLE {
-                // The summary warns (once per run) when a shard gave up.
-                self.gave_up = true;
-                counters.checksums_untrusted += 1;
-                return true;
-            }
-        }
-        if !ok && auto && !*flow_good {
             return true;
         }
-        if !ip_ok {
-            counters.ipv4_invalid_checksum += 1;
-        } else if !l4_ok {
-            match pkt.proto {
-                Proto::Tcp => counters.tcp_invalid_checksum += 1,
-                Proto::Udp => counters.udp_invalid_checksum += 1,
-            }
+        if self.mode == ChecksumValidation::Auto && !*flow_good {
+            return true;
         }
-        ok
+        match (result, pkt.proto) {
+            (Verdict::BadIpv4Header, _) => counters.ipv4_invalid_checksum += 1,
+            (_, Proto::Tcp) => counters.tcp_invalid_checksum += 1,
+            (_, Proto::Udp) => counters.udp_invalid_checksum += 1,
+        }
+        false
     }
 }
 
@@ -188,37 +224,52 @@ mod tests {
         let mut c = Counters::default();
         let mut yes = Checksums::new(ChecksumValidation::Yes);
         let mut good = false;
-        assert!(yes.accepts(&packet(&valid), &mut c, &mut good));
-        assert!(!yes.accepts(&packet(&partial), &mut c, &mut good));
-        assert!(!yes.accepts(&packet(&invalid), &mut c, &mut good));
+        assert!(yes.accepts(&packet(&valid), true, &mut c, &mut good));
+        assert!(!yes.accepts(&packet(&partial), true, &mut c, &mut good));
+        assert!(!yes.accepts(&packet(&invalid), true, &mut c, &mut good));
         assert_eq!(c.tcp_invalid_checksum, 2);
         let mut auto = Checksums::new(ChecksumValidation::Auto);
         // A flow with no good checksum yet is read whatever its checksums.
         let mut good = false;
-        assert!(auto.accepts(&packet(&invalid), &mut c, &mut good));
-        assert!(auto.accepts(&packet(&partial), &mut c, &mut good) && good);
-        assert!(!auto.accepts(&packet(&invalid), &mut c, &mut good));
+        assert!(auto.accepts(&packet(&invalid), true, &mut c, &mut good));
+        assert!(auto.accepts(&packet(&partial), true, &mut c, &mut good) && good);
+        assert!(!auto.accepts(&packet(&invalid), true, &mut c, &mut good));
         assert_eq!(c.tcp_invalid_checksum, 3);
         let mut no = Checksums::new(ChecksumValidation::No);
-        assert!(no.accepts(&packet(&invalid), &mut c, &mut true));
+        assert!(no.accepts(&packet(&invalid), true, &mut c, &mut true));
     }
 
     #[test]
     fn auto_stops_checking_when_over_a_tenth_of_its_sample_is_wrong() {
         let (valid, invalid) = (header(Checksum::Valid), header(Checksum::Invalid));
         let mut c = Counters::default();
-        let mut auto = Checksums::new(ChecksumValidation::Auto);
-        let mut good = true;
+        let mut sample = ChecksumSample::new(ChecksumValidation::Auto);
         for _ in 0..800 {
-            assert!(auto.accepts(&packet(&valid), &mut c, &mut good));
+            assert!(sample.observe(&packet(&valid), &mut c));
         }
         for _ in 0..MAX_BAD_IN_SAMPLE {
-            assert!(!auto.accepts(&packet(&invalid), &mut c, &mut good));
+            assert!(sample.observe(&packet(&invalid), &mut c));
         }
         assert_eq!(c.checksums_untrusted, 0);
         // One more: over 10% of the first 1000; from now on nothing is checked.
-        assert!(auto.accepts(&packet(&invalid), &mut c, &mut good));
-        assert!(auto.accepts(&packet(&invalid), &mut c, &mut good));
-        assert_eq!((c.checksums_untrusted, c.tcp_invalid_checksum), (1, 100));
+        assert!(!sample.observe(&packet(&invalid), &mut c));
+        assert!(!sample.observe(&packet(&valid), &mut c));
+        assert_eq!(c.checksums_untrusted, 1);
+        // A shard told so reads what it would have refused.
+        let mut auto = Checksums::new(ChecksumValidation::Auto);
+        assert!(auto.accepts(&packet(&invalid), false, &mut c, &mut true));
+        // The sample ends after 1000 TCP packets: later ones cannot turn it.
+        let mut sample = ChecksumSample::new(ChecksumValidation::Auto);
+        for _ in 0..SAMPLE {
+            assert!(sample.observe(&packet(&valid), &mut c));
+        }
+        for _ in 0..SAMPLE {
+            assert!(sample.observe(&packet(&invalid), &mut c));
+        }
+        // `yes` never stops.
+        let mut yes = ChecksumSample::new(ChecksumValidation::Yes);
+        for _ in 0..SAMPLE {
+            assert!(yes.observe(&packet(&invalid), &mut c));
+        }
     }
 }

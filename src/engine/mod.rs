@@ -59,6 +59,8 @@ pub(crate) struct PacketInfo {
     pub(crate) pcap_cnt: u64,
     /// Length on the wire.
     pub(crate) wire_len: u32,
+    /// The dispatcher's sample still trusts the input's checksums (`checksum::ChecksumSample`).
+    pub(crate) checksums_trusted: bool,
 }
 
 /// One shard's state.
@@ -121,9 +123,12 @@ impl Engine {
             // The receiver drops a packet with a wrong checksum: the app layer must not read it
             // (checked only here, for the packets of flows still read).
             let read = (created || state.wants_packets())
-                && self
-                    .checksums
-                    .accepts(pkt, ctx.counters, &mut state.checksum_good);
+                && self.checksums.accepts(
+                    pkt,
+                    info.checksums_trusted,
+                    ctx.counters,
+                    &mut state.checksum_good,
+                );
             if !read && created && pkt.proto == Proto::Udp {
                 state.start(&mut ctx, meta, app::is_dns_port(meta.server.1));
             }

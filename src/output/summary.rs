@@ -130,7 +130,7 @@ fn write_exceptions(s: &mut String, counters: &Counters) {
     if counters.checksums_untrusted > 0 {
         let _ = writeln!(
             s,
-            "  warning: more than 10% of the first 1000 packets checked had wrong checksums: the capture's checksums cannot be trusted, so checksum validation stopped (--checksum-validation yes or no decides)"
+            "  warning: more than 10% of the first 1000 TCP packets had wrong checksums: the capture's checksums cannot be trusted, so checksum validation stopped (--checksum-validation yes or no decides)"
         );
     }
     let bad = [

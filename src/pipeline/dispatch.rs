@@ -6,6 +6,7 @@
 use crate::capture::{CaptureCounters, Frame, FrameSink, LiveSink};
 use crate::counters::Counters;
 use crate::detect::Detector;
+use crate::engine::checksum::{ChecksumSample, ChecksumValidation};
 use crate::engine::PacketInfo;
 use proto::decode::defrag::{Datagram, Defragmenter};
 use proto::decode::{decode_frame, decode_transport, Decoded, Packet, SkipReason, Vlans};
@@ -96,11 +97,14 @@ pub(crate) struct Dispatcher {
     /// Seconds of packet time between `stats` events (0: none).
     stats_interval: u64,
     next_stats: Option<Timestamp>,
+    /// `checksum-validation auto`'s sample of the input.
+    checksums: ChecksumSample,
 }
 
 impl Dispatcher {
-    pub(crate) fn new(stats_interval: u64) -> Self {
+    pub(crate) fn new(stats_interval: u64, checksums: ChecksumValidation) -> Self {
         Dispatcher {
+            checksums: ChecksumSample::new(checksums),
             defrag: Defragmenter::default(),
             counters: Counters::default(),
             seq: 0,
@@ -128,7 +132,7 @@ impl Dispatcher {
                 if cut {
                     pkt.payload = &[];
                 }
-                let info = self.info(frame);
+                let info = self.info(frame, &pkt);
                 let raw = Raw::Frame {
                     linktype: frame.linktype,
                     data: frame.data,
@@ -150,7 +154,7 @@ impl Dispatcher {
                         frag.vlans,
                     ) {
                         Decoded::Packet(pkt) => {
-                            let info = self.info(frame);
+                            let info = self.info(frame, &pkt);
                             let raw = Raw::Datagram(&dgram, frag.vlans);
                             route.packet(&info, &pkt, raw, false);
                         }
@@ -171,13 +175,14 @@ impl Dispatcher {
         self.seq
     }
 
-    fn info(&mut self, frame: &Frame<'_>) -> PacketInfo {
+    fn info(&mut self, frame: &Frame<'_>, pkt: &Packet<'_>) -> PacketInfo {
         self.seq += 1;
         PacketInfo {
             seq: self.seq,
             ts: frame.ts,
             pcap_cnt: frame.index,
             wire_len: frame.orig_len,
+            checksums_trusted: self.checksums.observe(pkt, &mut self.counters),
         }
     }
 

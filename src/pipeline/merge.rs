@@ -349,6 +349,7 @@ mod tests {
                 ts: syn.ts,
                 pcap_cnt: syn.index,
                 wire_len: 74,
+                checksums_trusted: true,
             };
             shard0.on_packet(&info, &syn.packet(), &mut out);
             m.accept(0, std::mem::take(&mut out), 6);

@@ -166,7 +166,7 @@ fn run_inline<W: EventSink + Send, T>(
 ) -> (T, Finished<W>) {
     let mut merger = config.merger(sink);
     let mut engine = Engine::new(config.shard_config(0, merger.marks()));
-    let mut dispatcher = Dispatcher::new(config.stats_interval);
+    let mut dispatcher = Dispatcher::new(config.stats_interval, config.checksums);
     let mut route = InlineRoute {
         engine: &mut engine,
         merger: &mut merger,
@@ -230,7 +230,7 @@ fn run_threaded<W: EventSink + Send, T>(
                 }
             };
         drop((merge_tx, recycle_tx));
-        let mut dispatcher = Dispatcher::new(config.stats_interval);
+        let mut dispatcher = Dispatcher::new(config.stats_interval, config.checksums);
         let mut route = ThreadedRoute::new(to_workers, recycle_rx);
         let result = feed(&mut Dispatch {
             dispatcher: &mut dispatcher,

@@ -71,6 +71,7 @@ impl Item {
                 ts,
                 pcap_cnt: 0,
                 wire_len: 0,
+                checksums_trusted: true,
             },
             kind,
             start: 0,

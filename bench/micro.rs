@@ -446,6 +446,7 @@ fn flow_packets(n: u32, syn: bool) -> Vec<Packet<'static>> {
             }),
             payload: &[],
             vlans: proto::decode::Vlans::NONE,
+            tunnel: proto::decode::Tunnel::NONE,
         })
         .collect()
 }
@@ -530,6 +531,7 @@ fn bench_eve(c: &mut Criterion) {
         app_proto: Some("tls"),
         app_proto_orig: None,
         objects: Vec::new(),
+        tunnel: proto::decode::Tunnel::NONE,
     };
     event
         .objects

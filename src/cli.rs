@@ -230,6 +230,7 @@ impl AnalysisArgs {
             flow_memcap: self.flow_memcap.0,
             stats_interval: self.stats_interval,
             eve_types: self.eve_types,
+            tunnel_ports: proto::decode::DecodeConfig::default(),
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::capture::CaptureCounters;
 use crate::detect::Detection;
-use proto::decode::SkipReason;
+use proto::decode::{EncapStats, SkipReason};
 use proto::Timestamp;
 use std::collections::BTreeMap;
 
@@ -30,6 +30,8 @@ pub struct Counters {
     pub(crate) ip_fragments: u64,
     pub(crate) ip_reassembled: u64,
     pub(crate) ip_fragments_dropped: u64,
+    /// Encapsulations decoded, by kind (VXLAN, GENEVE, GRE, ERSPAN, MPLS, PPPoE).
+    pub(crate) encap: EncapStats,
     /// Flows ended by their idle timeout.
     pub(crate) flows_timed_out: u64,
     /// Flows evicted to stay under the flow memcap.
@@ -69,6 +71,7 @@ impl Counters {
         self.ip_fragments += other.ip_fragments;
         self.ip_reassembled += other.ip_reassembled;
         self.ip_fragments_dropped += other.ip_fragments_dropped;
+        self.encap.add(&other.encap);
         self.flows_timed_out += other.flows_timed_out;
         self.flows_evicted += other.flows_evicted;
         self.flow_memcap += other.flow_memcap;

@@ -11,6 +11,7 @@ use crate::flow::Timeouts;
 use crate::pipeline::{PipelineConfig, DEFAULT_STATS_INTERVAL};
 use crate::settings::{worker_threads, DEFAULT_THREADS};
 use ipnet::IpNet;
+use proto::decode::DecodeConfig;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -34,6 +35,8 @@ pub struct AnalysisOptions {
     pub stats_interval: u64,
     /// The event types written.
     pub eve_types: EveTypes,
+    /// The UDP ports decoded as VXLAN and GENEVE.
+    pub tunnel_ports: DecodeConfig,
 }
 
 impl Default for AnalysisOptions {
@@ -48,6 +51,7 @@ impl Default for AnalysisOptions {
             flow_memcap: DEFAULT_MEMCAP,
             stats_interval: DEFAULT_STATS_INTERVAL,
             eve_types: EveTypes::ALL,
+            tunnel_ports: DecodeConfig::default(),
         }
     }
 }
@@ -75,6 +79,7 @@ impl AnalysisOptions {
             stats_interval: self.stats_interval,
             eve_types: self.eve_types,
             direct_ip_from: None,
+            decode: self.tunnel_ports,
         }
     }
 }

@@ -69,6 +69,7 @@ pub(crate) fn event(
         app_proto: None,
         app_proto_orig: None,
         objects: Vec::new(),
+        tunnel: meta.tunnel.as_deref().copied().unwrap_or_default(),
     }
 }
 

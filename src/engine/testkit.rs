@@ -108,6 +108,7 @@ impl Conversation {
             tcp: Some(tcp),
             payload,
             vlans: Vlans::NONE,
+            tunnel: proto::decode::Tunnel::NONE,
         }
     }
 

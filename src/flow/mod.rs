@@ -9,19 +9,21 @@ pub mod table;
 pub(crate) use table::TableStats;
 pub use table::{FlowHandle, FlowTable};
 
-use proto::decode::{Packet, Proto, Vlans};
+use proto::decode::{Packet, Proto, Tunnel, TunnelKey, Vlans};
 use proto::Timestamp;
 use rustc_hash::FxHasher;
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
-/// Direction-free flow key: the two endpoints in a canonical order.
+/// Direction-free flow key: the two endpoints in a canonical order, and the tunnel they came
+/// through (two mirrored VPCs may both hold a 10.0.0.5: their flows are two).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct FlowKey {
     lo: (IpAddr, u16),
     hi: (IpAddr, u16),
     proto: Proto,
     vlan: u16,
+    tunnel: Option<TunnelKey>,
 }
 
 impl FlowKey {
@@ -36,6 +38,7 @@ impl FlowKey {
             hi,
             proto: pkt.proto,
             vlan,
+            tunnel: TunnelKey::of(&pkt.tunnel),
         }
     }
 
@@ -51,6 +54,7 @@ impl FlowKey {
             hi,
             proto: meta.proto,
             vlan: meta.vlans.outermost(),
+            tunnel: meta.tunnel.as_deref().and_then(TunnelKey::of),
         }
     }
 
@@ -140,6 +144,8 @@ pub(crate) struct FlowMeta {
     pub(crate) server: (IpAddr, u16),
     pub(crate) proto: Proto,
     pub(crate) vlans: Vlans,
+    /// The tunnel of the flow's first packet; boxed, as most flows have none.
+    pub(crate) tunnel: Option<Box<Tunnel>>,
     pub(crate) first_ts: Timestamp,
     pub(crate) last_ts: Timestamp,
     /// Packets and bytes (as on the wire, link layer included) to the server and to the client.
@@ -149,6 +155,11 @@ pub(crate) struct FlowMeta {
 }
 
 impl FlowMeta {
+    /// What the flow keeps of `tunnel` (nothing when there is none).
+    pub(crate) fn keep_tunnel(tunnel: &Tunnel) -> Option<Box<Tunnel>> {
+        tunnel.is_some().then(|| Box::new(*tunnel))
+    }
+
     /// The flow's state as EVE `flow.state` gives it (a UDP flow is established).
     pub(crate) fn state(&self) -> TcpPhase {
         match self.proto {
@@ -199,6 +210,7 @@ mod tests {
             tcp: Some(TcpMeta::default()),
             payload: &[],
             vlans: Vlans::NONE,
+            tunnel: Tunnel::NONE,
         }
     }
 

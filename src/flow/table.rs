@@ -284,6 +284,7 @@ impl<S> FlowTable<S> {
                 server,
                 proto: pkt.proto,
                 vlans: pkt.vlans,
+                tunnel: FlowMeta::keep_tunnel(&pkt.tunnel),
                 first_ts: ts,
                 last_ts: ts,
                 pkts: [0; 2],
@@ -454,6 +455,7 @@ mod tests {
             }),
             payload: &[],
             vlans: proto::decode::Vlans::NONE,
+            tunnel: proto::decode::Tunnel::NONE,
         }
     }
 

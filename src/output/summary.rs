@@ -99,6 +99,20 @@ fn write_exceptions(s: &mut String, counters: &Counters) {
             counters.ip_fragments, counters.ip_reassembled, counters.ip_fragments_dropped
         );
     }
+    if !counters.encap.is_empty() {
+        let parts: Vec<String> = counters
+            .encap
+            .named()
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(name, n)| format!("{name} {n}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "  encapsulations decoded: {} (inner packets analysed; flows keyed by tunnel)",
+            parts.join(", ")
+        );
+    }
     if counters.tcp_gaps > 0 || counters.stream_overflows > 0 {
         let _ = writeln!(
             s,

@@ -8,7 +8,7 @@ use crate::counters::Counters;
 use crate::detect::Detector;
 use crate::engine::PacketInfo;
 use proto::decode::defrag::{Datagram, Defragmenter};
-use proto::decode::{decode_frame, decode_transport, Decoded, Packet, SkipReason, Vlans};
+use proto::decode::{decode_transport, DecodeConfig, Decoded, Decoder, Packet, SkipReason, Vlans};
 use proto::Timestamp;
 use std::sync::Arc;
 
@@ -87,6 +87,7 @@ impl<R: Route> Input for Dispatch<'_, R> {
 
 /// Decodes, defragments, numbers and times the input.
 pub(crate) struct Dispatcher {
+    decoder: Decoder,
     defrag: Defragmenter,
     pub(crate) counters: Counters,
     /// Sequence number of the last item handed out.
@@ -99,8 +100,9 @@ pub(crate) struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub(crate) fn new(stats_interval: u64) -> Self {
+    pub(crate) fn new(stats_interval: u64, decode: DecodeConfig) -> Self {
         Dispatcher {
+            decoder: Decoder::new(decode),
             defrag: Defragmenter::default(),
             counters: Counters::default(),
             seq: 0,
@@ -119,11 +121,13 @@ impl Dispatcher {
         self.advance_clock(frame.ts, route);
         // A packet cut by the snaplen keeps its headers (flow tracking, address detections) but
         // its payload is incomplete: it is ignored rather than fed to reassembly.
-        let cut = (frame.data.len() as u64) < frame.orig_len as u64;
+        let decoded = self.decoder.decode(frame.linktype, frame.data);
+        // A tunnel's inner packet cut short (a mirror session's truncation) is a snaplen cut too.
+        let cut = (frame.data.len() as u64) < frame.orig_len as u64 || self.decoder.inner_cut();
         if cut {
             self.counters.snaplen_cut += 1;
         }
-        match decode_frame(frame.linktype, frame.data) {
+        match decoded {
             Decoded::Packet(mut pkt) => {
                 if cut {
                     pkt.payload = &[];
@@ -148,6 +152,7 @@ impl Dispatcher {
                         dgram.protocol,
                         &dgram.data,
                         frag.vlans,
+                        dgram.tunnel,
                     ) {
                         Decoded::Packet(pkt) => {
                             let info = self.info(frame);
@@ -166,6 +171,7 @@ impl Dispatcher {
 
     /// End of input: a last `stats` snapshot for the route, and the last sequence number used.
     pub(crate) fn finish(&mut self, route: &mut impl Route) -> u64 {
+        self.sync_counters();
         self.seq += 1;
         route.stats(self.seq, self.clock, &self.counters);
         self.seq
@@ -204,8 +210,14 @@ impl Dispatcher {
             .get_or_insert(self.clock.plus_secs(self.stats_interval));
         if self.clock >= due {
             self.next_stats = Some(self.clock.plus_secs(self.stats_interval));
+            self.sync_counters();
             self.seq += 1;
             route.stats(self.seq, self.clock, &self.counters);
         }
+    }
+
+    /// Brings the counts the decoder keeps into the dispatcher's counters.
+    fn sync_counters(&mut self) {
+        self.counters.encap = self.decoder.stats;
     }
 }

@@ -21,7 +21,7 @@ use crossbeam_channel::Sender;
 pub use dispatch::Input;
 use dispatch::{Dispatch, Dispatcher, Raw, Route};
 use merge::Merger;
-use proto::decode::Packet;
+use proto::decode::{DecodeConfig, Packet};
 use proto::Timestamp;
 use std::sync::Arc;
 use threads::{run_merger, run_worker, Batch, MergeMsg, ThreadedRoute, WORKER_QUEUE};
@@ -46,6 +46,8 @@ pub struct PipelineConfig {
     /// Flows that start before this packet time are not checked for `direct-ip` (the warm-up of
     /// a live sensor: it has not seen the DNS answers given before it started).
     pub(crate) direct_ip_from: Option<Timestamp>,
+    /// The UDP ports decoded as tunnels.
+    pub(crate) decode: DecodeConfig,
 }
 
 impl PipelineConfig {
@@ -60,6 +62,7 @@ impl PipelineConfig {
             stats_interval: DEFAULT_STATS_INTERVAL,
             eve_types: EveTypes::ALL,
             direct_ip_from: None,
+            decode: DecodeConfig::default(),
         }
     }
 
@@ -161,7 +164,7 @@ fn run_inline<W: EventSink + Send, T>(
 ) -> (T, Finished<W>) {
     let mut merger = config.merger(sink);
     let mut engine = Engine::new(config.shard_config(0, merger.marks()));
-    let mut dispatcher = Dispatcher::new(config.stats_interval);
+    let mut dispatcher = Dispatcher::new(config.stats_interval, config.decode);
     let mut route = InlineRoute {
         engine: &mut engine,
         merger: &mut merger,
@@ -225,7 +228,7 @@ fn run_threaded<W: EventSink + Send, T>(
                 }
             };
         drop((merge_tx, recycle_tx));
-        let mut dispatcher = Dispatcher::new(config.stats_interval);
+        let mut dispatcher = Dispatcher::new(config.stats_interval, config.decode);
         let mut route = ThreadedRoute::new(to_workers, recycle_rx);
         let result = feed(&mut Dispatch {
             dispatcher: &mut dispatcher,
@@ -288,9 +291,12 @@ fn spawn_workers<'scope>(
         to_workers.push(tx);
         let engine = Engine::new(config.shard_config(shard, resolved));
         let (recycle, merge) = (recycle_tx.clone(), merge_tx.clone());
+        let decode = config.decode;
         let spawned = std::thread::Builder::new()
             .name(format!("worker-{shard}"))
-            .spawn_scoped(scope, move || run_worker(shard, engine, rx, recycle, merge));
+            .spawn_scoped(scope, move || {
+                run_worker(shard, engine, decode, rx, recycle, merge)
+            });
         match spawned {
             Ok(handle) => workers.push(handle),
             Err(e) => {

@@ -240,6 +240,7 @@ impl DaemonConfig {
                 flow_memcap: self.engine.flow_memcap,
                 stats_interval: self.engine.stats_interval,
                 eve_types: self.engine.eve_types,
+                tunnel_ports: proto::decode::DecodeConfig::default(),
             },
             warmup_secs: self.detect.warmup,
         }

@@ -2,7 +2,7 @@
 //! (as most stacks and Suricata's default policy do); a datagram is bounded to 64 KiB, the table
 //! to a fixed number of datagrams, and stale ones expire. Everything dropped is counted.
 
-use super::Fragment;
+use super::{Fragment, Tunnel, TunnelKey};
 use crate::time::Timestamp;
 use rustc_hash::FxHashMap;
 use std::net::IpAddr;
@@ -20,6 +20,8 @@ struct Key {
     dst: IpAddr,
     id: u32,
     protocol: u8,
+    /// Two mirrored networks may send the same addresses and id.
+    tunnel: Option<TunnelKey>,
 }
 
 struct Partial {
@@ -91,6 +93,8 @@ pub struct Datagram {
     pub dst: IpAddr,
     pub protocol: u8,
     pub data: Vec<u8>,
+    /// The tunnel its fragments came through.
+    pub tunnel: Tunnel,
 }
 
 /// Pending partial datagrams.
@@ -110,6 +114,7 @@ impl Defragmenter {
             dst: frag.dst,
             id: frag.id,
             protocol: frag.protocol,
+            tunnel: TunnelKey::of(&frag.tunnel),
         };
         if end > MAX_DATAGRAM as u64 {
             self.stats.too_large += 1;
@@ -143,6 +148,7 @@ impl Defragmenter {
             dst: frag.dst,
             protocol: frag.protocol,
             data: done.data,
+            tunnel: frag.tunnel,
         })
     }
 
@@ -181,6 +187,7 @@ mod tests {
             more,
             data,
             vlans: crate::decode::Vlans::NONE,
+            tunnel: Tunnel::NONE,
         }
     }
 

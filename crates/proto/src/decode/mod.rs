@@ -1,9 +1,14 @@
 //! Decodes a captured frame from its link layer down to TCP/UDP: Ethernet with 802.1Q/QinQ, Linux
-//! cooked capture v1 and v2, BSD loopback, raw IPv4/IPv6; IPv6 extension headers. The result borrows
-//! from the frame. IP fragments are handed to [`defrag`]; damaged packets get a [`SkipReason`].
+//! cooked capture v1 and v2, BSD loopback, raw IPv4/IPv6; IPv6 extension headers; the tunnels of
+//! [`tunnel`] (VXLAN, GENEVE, GRE, ERSPAN, MPLS, PPPoE) down to the packet inside. The result
+//! borrows from the frame. IP fragments are handed to [`defrag`]; damaged packets get a
+//! [`SkipReason`].
 
 pub mod defrag;
 pub mod link;
+pub mod tunnel;
+
+pub use tunnel::{DecodeConfig, EncapStats, PortList, Tunnel, TunnelKey, TunnelKind};
 
 use etherparse::{LaxNetSlice, LaxSlicedPacket, TransportSlice};
 use std::net::IpAddr;
@@ -49,6 +54,8 @@ pub struct Packet<'a> {
     pub payload: &'a [u8],
     /// 802.1Q VLAN ids, outermost first.
     pub vlans: Vlans,
+    /// The tunnel the packet came through ([`Tunnel::NONE`] when none).
+    pub tunnel: Tunnel,
 }
 
 /// The 802.1Q VLAN ids of a frame, outermost first: up to three (QinQ and one more); deeper
@@ -105,6 +112,8 @@ pub struct Fragment<'a> {
     pub more: bool,
     pub data: &'a [u8],
     pub vlans: Vlans,
+    /// The tunnel the fragment came through (part of the reassembly key).
+    pub tunnel: Tunnel,
 }
 
 /// Why a frame produced no packet. Every reason is counted.
@@ -126,6 +135,13 @@ pub enum SkipReason {
     CutFragment,
     /// A fragment inside a reassembled datagram (fragments are reassembled once, not twice).
     NestedFragment,
+    /// A tunnel header (GRE, ERSPAN, GENEVE, MPLS, PPPoE) damaged or cut short.
+    MalformedTunnel,
+    /// A tunnel variant not decoded (GRE version 1 or routing, an unknown inner protocol, an
+    /// ERSPAN version other than II/III).
+    UnsupportedTunnel,
+    /// More encapsulations than [`tunnel::MAX_DEPTH`].
+    TunnelTooDeep,
 }
 
 impl SkipReason {
@@ -140,6 +156,9 @@ impl SkipReason {
             SkipReason::MalformedTransport => "malformed_transport",
             SkipReason::CutFragment => "cut_fragment",
             SkipReason::NestedFragment => "nested_fragment",
+            SkipReason::MalformedTunnel => "malformed_tunnel",
+            SkipReason::UnsupportedTunnel => "unsupported_tunnel",
+            SkipReason::TunnelTooDeep => "tunnel_too_deep",
         }
     }
 }
@@ -152,17 +171,135 @@ pub enum Decoded<'a> {
     Skip(SkipReason),
 }
 
-/// Decodes one frame of link type `linktype`.
+/// Decodes one frame of link type `linktype` with the default tunnel ports, counting nothing.
 pub fn decode_frame(linktype: i32, data: &[u8]) -> Decoded<'_> {
-    if linktype == link::LINKTYPE_ETHERNET {
-        if let Some(pkt) = plain_ethernet(data) {
-            return Decoded::Packet(pkt);
+    Decoder::default().decode(linktype, data)
+}
+
+/// A frame decoder: the tunnel ports it knows, what it counted, and whether the last packet it
+/// decoded was cut short inside a tunnel.
+#[derive(Clone, Debug, Default)]
+pub struct Decoder {
+    pub config: DecodeConfig,
+    /// Encapsulation headers decoded.
+    pub stats: EncapStats,
+    inner_cut: bool,
+}
+
+impl Decoder {
+    /// A decoder for `config`'s tunnel ports.
+    pub fn new(config: DecodeConfig) -> Decoder {
+        Decoder {
+            config,
+            ..Decoder::default()
         }
     }
-    match link::slice_link(linktype, data) {
-        Ok(sliced) => decode_sliced(sliced),
-        Err(reason) => Decoded::Skip(reason),
+
+    /// Decodes one frame of link type `linktype`.
+    pub fn decode<'a>(&mut self, linktype: i32, data: &'a [u8]) -> Decoded<'a> {
+        self.inner_cut = false;
+        self.layer(linktype, data, 0)
     }
+
+    /// Whether the last packet decoded was cut short inside a tunnel (its outer packet whole,
+    /// the inner one not: a mirror session's truncation, AWS's `PacketLength`). Like a snaplen
+    /// cut: headers usable, payload not.
+    pub fn inner_cut(&self) -> bool {
+        self.inner_cut
+    }
+
+    /// Decodes a frame found at encapsulation `depth` (0: the captured frame).
+    pub(crate) fn layer<'a>(&mut self, linktype: i32, data: &'a [u8], depth: u8) -> Decoded<'a> {
+        if linktype == link::LINKTYPE_ETHERNET {
+            if let Some(pkt) = plain_ethernet(data) {
+                if pkt.proto == Proto::Udp && self.config.is_tunnel_port(pkt.dst_port) {
+                    return self.udp_tunnel(pkt, depth);
+                }
+                return Decoded::Packet(pkt);
+            }
+        }
+        match link::slice_link(linktype, data) {
+            Ok(sliced) => self.sliced(sliced, depth),
+            Err(reason) => Decoded::Skip(reason),
+        }
+    }
+
+    /// A UDP packet to a tunnel port: what it carries, or the packet itself when its payload
+    /// is no tunnel header.
+    fn udp_tunnel<'a>(&mut self, pkt: Packet<'a>, depth: u8) -> Decoded<'a> {
+        let outer = tunnel::Outer {
+            src: pkt.src,
+            dst: pkt.dst,
+            src_port: pkt.src_port,
+            dst_port: pkt.dst_port,
+            depth,
+        };
+        tunnel::udp(self, outer, pkt.payload).unwrap_or(Decoded::Packet(pkt))
+    }
+
+    fn sliced<'a>(&mut self, sliced: LaxSlicedPacket<'a>, depth: u8) -> Decoded<'a> {
+        if sliced.net.is_none() {
+            if let Some(ether) = sliced.ether_payload() {
+                match ether.ether_type.0 {
+                    tunnel::ETHERTYPE_MPLS_UC | tunnel::ETHERTYPE_MPLS_MC => {
+                        return tunnel::mpls(self, depth, ether.payload)
+                    }
+                    tunnel::ETHERTYPE_PPPOE_SESSION => {
+                        return tunnel::pppoe(self, depth, ether.payload)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if depth > 0 && sliced.ip_payload().is_some_and(|p| p.incomplete) {
+            self.inner_cut = true;
+        }
+        match decode_sliced(&sliced) {
+            Decoded::Packet(pkt)
+                if pkt.proto == Proto::Udp && self.config.is_tunnel_port(pkt.dst_port) =>
+            {
+                self.udp_tunnel(pkt, depth)
+            }
+            Decoded::Skip(SkipReason::OtherTransport) => self.gre(sliced_gre(&sliced), depth),
+            other => other,
+        }
+    }
+
+    fn gre<'a>(&mut self, gre: Option<(IpAddr, IpAddr, &'a [u8])>, depth: u8) -> Decoded<'a> {
+        match gre {
+            Some((src, dst, data)) => {
+                let outer = tunnel::Outer {
+                    src,
+                    dst,
+                    src_port: 0,
+                    dst_port: 0,
+                    depth,
+                };
+                tunnel::gre(self, outer, data)
+            }
+            None => Decoded::Skip(SkipReason::OtherTransport),
+        }
+    }
+}
+
+/// The addresses and payload of an unfragmented GRE packet (IP protocol 47).
+fn sliced_gre<'a>(sliced: &LaxSlicedPacket<'a>) -> Option<(IpAddr, IpAddr, &'a [u8])> {
+    let payload = sliced.ip_payload()?;
+    if payload.ip_number.0 != 47 || payload.fragmented {
+        return None;
+    }
+    let (src, dst) = match sliced.net.as_ref()? {
+        LaxNetSlice::Ipv4(ip) => (
+            IpAddr::V4(ip.header().source_addr()),
+            IpAddr::V4(ip.header().destination_addr()),
+        ),
+        LaxNetSlice::Ipv6(ip) => (
+            IpAddr::V6(ip.header().source_addr()),
+            IpAddr::V6(ip.header().destination_addr()),
+        ),
+        _ => return None,
+    };
+    Some((src, dst, payload.payload))
 }
 
 /// The common case, decoded without building a whole sliced packet: Ethernet II without VLAN
@@ -203,6 +340,7 @@ fn plain_ethernet(data: &[u8]) -> Option<Packet<'_>> {
         src,
         dst,
         vlans: Vlans::NONE,
+        tunnel: Tunnel::NONE,
     };
     match protocol {
         6 => etherparse::TcpSlice::from_slice(payload)
@@ -215,12 +353,12 @@ fn plain_ethernet(data: &[u8]) -> Option<Packet<'_>> {
     }
 }
 
-fn decode_sliced(sliced: LaxSlicedPacket<'_>) -> Decoded<'_> {
+fn decode_sliced<'a>(sliced: &LaxSlicedPacket<'a>) -> Decoded<'a> {
     let mut vlans = Vlans::NONE;
     for id in sliced.vlan_ids().iter() {
         vlans.push(id.value());
     }
-    let (src, dst, fragment) = match ip_header(&sliced) {
+    let (src, dst, fragment) = match ip_header(sliced) {
         Ok(header) => header,
         Err(reason) => return Decoded::Skip(reason),
     };
@@ -238,12 +376,18 @@ fn decode_sliced(sliced: LaxSlicedPacket<'_>) -> Decoded<'_> {
             more,
             data,
             vlans,
+            tunnel: Tunnel::NONE,
         });
     }
-    let l3 = L3 { src, dst, vlans };
-    match sliced.transport {
-        Some(TransportSlice::Tcp(tcp)) => Decoded::Packet(tcp_packet(&l3, &tcp)),
-        Some(TransportSlice::Udp(udp)) => Decoded::Packet(udp_packet(&l3, &udp)),
+    let l3 = L3 {
+        src,
+        dst,
+        vlans,
+        tunnel: Tunnel::NONE,
+    };
+    match &sliced.transport {
+        Some(TransportSlice::Tcp(tcp)) => Decoded::Packet(tcp_packet(&l3, tcp)),
+        Some(TransportSlice::Udp(udp)) => Decoded::Packet(udp_packet(&l3, udp)),
         Some(_) => Decoded::Skip(SkipReason::OtherTransport),
         None => match sliced.ip_payload().map(|p| p.ip_number.0) {
             Some(6) | Some(17) => Decoded::Skip(SkipReason::MalformedTransport),
@@ -303,6 +447,7 @@ struct L3 {
     src: IpAddr,
     dst: IpAddr,
     vlans: Vlans,
+    tunnel: Tunnel,
 }
 
 fn tcp_packet<'a>(l3: &L3, tcp: &etherparse::TcpSlice<'a>) -> Packet<'a> {
@@ -322,6 +467,7 @@ fn tcp_packet<'a>(l3: &L3, tcp: &etherparse::TcpSlice<'a>) -> Packet<'a> {
         }),
         payload: tcp.payload(),
         vlans: l3.vlans,
+        tunnel: l3.tunnel,
     }
 }
 
@@ -335,6 +481,7 @@ fn udp_packet<'a>(l3: &L3, udp: &etherparse::UdpSlice<'a>) -> Packet<'a> {
         tcp: None,
         payload: udp.payload(),
         vlans: l3.vlans,
+        tunnel: l3.tunnel,
     }
 }
 
@@ -353,15 +500,22 @@ fn ipv6_fragment_info(ip: &etherparse::LaxIpv6Slice<'_>) -> Option<FragmentInfo>
     None
 }
 
-/// Decodes the TCP or UDP header of a reassembled datagram.
+/// Decodes the TCP or UDP header of a reassembled datagram that came with `vlans` through
+/// `tunnel`.
 pub fn decode_transport<'a>(
     src: IpAddr,
     dst: IpAddr,
     protocol: u8,
     datagram: &'a [u8],
     vlans: Vlans,
+    tunnel: Tunnel,
 ) -> Decoded<'a> {
-    let l3 = L3 { src, dst, vlans };
+    let l3 = L3 {
+        src,
+        dst,
+        vlans,
+        tunnel,
+    };
     match protocol {
         6 => match etherparse::TcpSlice::from_slice(datagram) {
             Ok(tcp) => Decoded::Packet(tcp_packet(&l3, &tcp)),

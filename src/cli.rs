@@ -19,6 +19,7 @@ use egress_ids::sensor::SensorOptions;
 use egress_ids::settings::{self, DEFAULT_THREADS, DEFAULT_WARMUP_SECS};
 use egress_ids::units::format_size;
 use ipnet::IpNet;
+use proto::decode::{DecodeConfig, PortList};
 use std::ffi::OsStr;
 use std::fmt;
 use std::path::PathBuf;
@@ -156,6 +157,12 @@ struct AnalysisArgs {
     /// EVE event types to write, comma-separated: alert, tls, dns, http, flow, stats, or all (alerts are always written; a type not written is not built)
     #[arg(long, value_name = "TYPE,...", default_value = "all", value_parser = settings::eve_types)]
     eve_types: EveTypes,
+    /// UDP destination ports decoded as VXLAN, comma-separated (e.g. 4789,8472; empty: none)
+    #[arg(long, value_name = "PORT,...", default_value = "4789", value_parser = settings::tunnel_ports)]
+    vxlan_ports: PortList,
+    /// UDP destination ports decoded as GENEVE, comma-separated (empty: none)
+    #[arg(long, value_name = "PORT,...", default_value = "6081", value_parser = settings::tunnel_ports)]
+    geneve_ports: PortList,
 }
 
 /// A byte size, shown in help as it is written (`64MiB`).
@@ -230,7 +237,10 @@ impl AnalysisArgs {
             flow_memcap: self.flow_memcap.0,
             stats_interval: self.stats_interval,
             eve_types: self.eve_types,
-            tunnel_ports: proto::decode::DecodeConfig::default(),
+            tunnel_ports: DecodeConfig {
+                vxlan_ports: self.vxlan_ports,
+                geneve_ports: self.geneve_ports,
+            },
         }
     }
 }

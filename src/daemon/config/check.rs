@@ -171,6 +171,14 @@ impl RawEngine {
         if let Some(v) = &self.eve_types {
             e.eve_types = checked(doc, "engine.eve_types", v, settings::eve_types)?;
         }
+        if let Some(v) = &self.vxlan_ports {
+            e.tunnel_ports.vxlan_ports =
+                checked(doc, "engine.vxlan_ports", v, settings::tunnel_ports)?;
+        }
+        if let Some(v) = &self.geneve_ports {
+            e.tunnel_ports.geneve_ports =
+                checked(doc, "engine.geneve_ports", v, settings::tunnel_ports)?;
+        }
         Ok(e)
     }
 }

@@ -32,6 +32,7 @@ use crate::settings::{worker_threads, DEFAULT_THREADS, DEFAULT_WARMUP_SECS};
 use errors::Doc;
 pub use errors::{ConfigError, Location};
 use ipnet::IpNet;
+use proto::decode::DecodeConfig;
 use raw::RawConfig;
 use std::path::{Path, PathBuf};
 
@@ -107,6 +108,8 @@ pub(crate) struct EngineSection {
     pub(crate) stats_interval: u64,
     /// EVE event types written; default all.
     pub(crate) eve_types: EveTypes,
+    /// UDP ports of VXLAN (`vxlan_ports`) and GENEVE (`geneve_ports`); default 4789 and 6081.
+    pub(crate) tunnel_ports: DecodeConfig,
 }
 
 /// `[privileges]`.
@@ -169,6 +172,7 @@ impl Default for EngineSection {
             udp_timeout: t.udp,
             stats_interval: DEFAULT_STATS_INTERVAL,
             eve_types: EveTypes::ALL,
+            tunnel_ports: DecodeConfig::default(),
         }
     }
 }
@@ -240,7 +244,7 @@ impl DaemonConfig {
                 flow_memcap: self.engine.flow_memcap,
                 stats_interval: self.engine.stats_interval,
                 eve_types: self.engine.eve_types,
-                tunnel_ports: proto::decode::DecodeConfig::default(),
+                tunnel_ports: self.engine.tunnel_ports,
             },
             warmup_secs: self.detect.warmup,
         }

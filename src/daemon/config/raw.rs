@@ -80,6 +80,8 @@ pub(super) struct RawEngine {
     pub(super) udp_timeout: Option<Spanned<Scalar>>,
     pub(super) stats_interval: Option<Spanned<Scalar>>,
     pub(super) eve_types: Option<Spanned<String>>,
+    pub(super) vxlan_ports: Option<Spanned<String>>,
+    pub(super) geneve_ports: Option<Spanned<String>>,
 }
 
 /// One `[[output]]`: every key any type takes; `check` refuses those its type does not.

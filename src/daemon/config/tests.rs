@@ -143,6 +143,7 @@ tcp_closed_timeout = "5s"
 udp_timeout = 45
 stats_interval = 0
 eve_types = "alert,dns"
+vxlan_ports = "4789,8472"
 
 [[output]]
 type = "stdout"
@@ -200,6 +201,10 @@ group = "nogroup"
             udp_timeout: 45,
             stats_interval: 0,
             eve_types: EveTypes::parse("alert,dns").unwrap(),
+            tunnel_ports: proto::decode::DecodeConfig {
+                vxlan_ports: proto::decode::PortList::new(&[4789, 8472]).unwrap(),
+                ..Default::default()
+            },
         }
     );
     assert_eq!(worker_threads(c.engine.threads), 4);

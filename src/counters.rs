@@ -30,6 +30,9 @@ pub struct Counters {
     pub(crate) ip_fragments: u64,
     pub(crate) ip_reassembled: u64,
     pub(crate) ip_fragments_dropped: u64,
+    /// Datagrams dropped because a fragment overlapped others as Linux refuses it, IPv4 then
+    /// IPv6 (also in `ip_fragments_dropped`).
+    pub(crate) ip_fragment_overlaps: [u64; 2],
     /// Encapsulations decoded, by kind (VXLAN, GENEVE, GRE, ERSPAN, MPLS, PPPoE).
     pub(crate) encap: EncapStats,
     /// Flows ended by their idle timeout.
@@ -71,6 +74,13 @@ impl Counters {
         self.ip_fragments += other.ip_fragments;
         self.ip_reassembled += other.ip_reassembled;
         self.ip_fragments_dropped += other.ip_fragments_dropped;
+        for (mine, theirs) in self
+            .ip_fragment_overlaps
+            .iter_mut()
+            .zip(other.ip_fragment_overlaps)
+        {
+            *mine += theirs;
+        }
         self.encap.add(&other.encap);
         self.flows_timed_out += other.flows_timed_out;
         self.flows_evicted += other.flows_evicted;

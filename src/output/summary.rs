@@ -95,8 +95,11 @@ fn write_exceptions(s: &mut String, counters: &Counters) {
     if counters.ip_fragments > 0 {
         let _ = writeln!(
             s,
-            "  IP fragments: {} received, {} datagrams reassembled, {} dropped",
-            counters.ip_fragments, counters.ip_reassembled, counters.ip_fragments_dropped
+            "  IP fragments: {} received, {} datagrams reassembled, {} dropped ({} for overlapping fragments, as Linux drops them)",
+            counters.ip_fragments,
+            counters.ip_reassembled,
+            counters.ip_fragments_dropped,
+            counters.ip_fragment_overlaps.iter().sum::<u64>()
         );
     }
     if !counters.encap.is_empty() {

@@ -7,7 +7,7 @@ use crate::capture::{CaptureCounters, Frame, FrameSink, LiveSink};
 use crate::counters::Counters;
 use crate::detect::Detector;
 use crate::engine::PacketInfo;
-use proto::decode::defrag::{Datagram, Defragmenter};
+use proto::decode::defrag::{Datagram, DefragStats, Defragmenter};
 use proto::decode::{decode_transport, DecodeConfig, Decoded, Decoder, Packet, SkipReason, Vlans};
 use proto::Timestamp;
 use std::sync::Arc;
@@ -85,6 +85,12 @@ impl<R: Route> Input for Dispatch<'_, R> {
     }
 }
 
+/// Datagrams the reassembler dropped while adding fragments (too large, evicted, overlapping,
+/// lengths refused).
+fn dropped(s: &DefragStats) -> u64 {
+    s.too_large + s.evicted + s.overlaps + s.invalid
+}
+
 /// Decodes, defragments, numbers and times the input.
 pub(crate) struct Dispatcher {
     decoder: Decoder,
@@ -143,7 +149,8 @@ impl Dispatcher {
             Decoded::Fragment(_) if cut => self.counters.skip(SkipReason::CutFragment),
             Decoded::Fragment(frag) => {
                 self.counters.ip_fragments += 1;
-                let before = self.defrag.stats.too_large + self.defrag.stats.evicted;
+                let before = dropped(&self.defrag.stats);
+                let overlaps = self.defrag.stats.overlaps;
                 if let Some(dgram) = self.defrag.add(frame.ts, &frag) {
                     self.counters.ip_reassembled += 1;
                     match decode_transport(
@@ -163,8 +170,11 @@ impl Dispatcher {
                         Decoded::Fragment(_) => self.counters.skip(SkipReason::NestedFragment),
                     }
                 }
-                self.counters.ip_fragments_dropped +=
-                    self.defrag.stats.too_large + self.defrag.stats.evicted - before;
+                self.counters.ip_fragments_dropped += dropped(&self.defrag.stats) - before;
+                if self.defrag.stats.overlaps > overlaps {
+                    let family = usize::from(frag.src.is_ipv6());
+                    self.counters.ip_fragment_overlaps[family] += 1;
+                }
             }
         }
     }

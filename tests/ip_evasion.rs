@@ -122,3 +122,138 @@ fn overlapping_ipv4_fragments_are_judged_as_linux_judges_them() {
         assert_eq!(stats["decoder"]["event"]["ipv4"]["frag_overlap"], 1);
     }
 }
+
+const RUNNER6: &str = "fd00::2";
+const SERVER6: &str = "2001:db8::53";
+
+/// IPv6 on interface `dev` of `ns` (namespaces start with it off): no link-local address, no
+/// duplicate address detection, so nothing but what the test sends crosses the link.
+fn ipv6_on(ns: &Netns, dev: &str, addr: &str) {
+    ns.sysctl(&format!("net.ipv6.conf.{dev}.addr_gen_mode=1"));
+    ns.sysctl(&format!("net.ipv6.conf.{dev}.disable_ipv6=0"));
+    ns.ip(&["-6", "addr", "add", addr, "dev", dev, "nodad"]);
+}
+
+fn mac(ns: &Netns, dev: &str) -> String {
+    let out = ns.ip(&["-br", "link", "show", "dev", dev]);
+    out.split_whitespace()
+        .nth(2)
+        .unwrap_or_else(|| panic!("no MAC address in {out:?}"))
+        .to_owned()
+}
+
+#[test]
+fn ipv6_extension_headers_in_any_legal_order_and_after_the_fragment_header() {
+    if !root_or_skip("IPv6 extension headers against a real receiver") {
+        return;
+    }
+    let dir = scratch("ip-evasion-v6");
+    let tricks = common::root().join("tests/tricks");
+    let runner = Netns::new("ipv6-r");
+    let internet = Netns::new("ipv6-i");
+    runner.veth_to("r0", &internet, "i0", 1500);
+    ipv6_on(&runner, "r0", &format!("{RUNNER6}/64"));
+    ipv6_on(&internet, "i0", &format!("{SERVER6}/64"));
+    internet.ip(&["-6", "route", "add", "fd00::/64", "dev", "i0"]);
+    // Static neighbours: no neighbour discovery on the link.
+    let (runner_mac, server_mac) = (mac(&runner, "r0"), mac(&internet, "i0"));
+    internet.ip(&[
+        "-6",
+        "neigh",
+        "add",
+        RUNNER6,
+        "lladdr",
+        &runner_mac,
+        "dev",
+        "i0",
+    ]);
+
+    let received = dir.join("received.txt");
+    let ready = dir.join("recorder.out");
+    let _recorder = Child::spawn(
+        internet
+            .exec("python3")
+            .arg(tricks.join("udp_recorder.py"))
+            .args([SERVER6, "53"])
+            .arg(&received)
+            .stdout(std::fs::File::create(&ready).expect("recorder out"))
+            .stderr(Stdio::null()),
+        "udp_recorder.py",
+    );
+    assert!(
+        wait_for_line(&ready, "ready", SECS_10).is_some(),
+        "recorder did not start"
+    );
+
+    let pcap = dir.join("runner.pcap");
+    let tcpdump_log = dir.join("tcpdump.log");
+    let mut tcpdump = Child::spawn(
+        runner
+            .exec("tcpdump")
+            .args(["-i", "r0", "--immediate-mode", "-U", "-Z", "root", "-w"])
+            .arg(&pcap)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&tcpdump_log).expect("tcpdump log")),
+        "tcpdump",
+    );
+    assert!(
+        wait_for_line(&tcpdump_log, "listening on", SECS_10).is_some(),
+        "tcpdump did not start"
+    );
+    run_ok(
+        runner
+            .exec("python3")
+            .arg(tricks.join("ipv6ext_dns.py"))
+            .args(["r0", &server_mac, RUNNER6, SERVER6]),
+        SECS_10,
+    );
+    assert!(
+        wait_for_line(&received, "npm-health-check.io", SECS_10).is_some(),
+        "the fragmented query never reached the server"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    tcpdump.signal(Signal::SIGINT);
+    assert!(
+        tcpdump.wait_timeout(SECS_10).is_some(),
+        "tcpdump did not stop"
+    );
+
+    let got: Vec<String> = std::fs::read_to_string(&received)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    // Linux delivers Hop-by-Hop first and Destination Options after the Fragment header, and
+    // drops Hop-by-Hop after another header.
+    assert_eq!(got, ["pkg-validate.net", "npm-health-check.io"]);
+
+    let r = replay("ip-evasion-v6-replay", &[&pcap], &[]);
+    let mut alerted: Vec<String> = r
+        .of_type("alert")
+        .iter()
+        .map(|a| {
+            a["alert"]["metadata"]["indicator"][0]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect();
+    alerted.sort();
+    let mut expected = got.clone();
+    expected.sort();
+    assert_eq!(
+        alerted, expected,
+        "egress-ids must see what the server received"
+    );
+    assert!(
+        r.stderr
+            .contains("IP fragments: 2 received, 1 datagrams reassembled, 0 dropped"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("ipv6_hop_by_hop_not_first 1"),
+        "{}",
+        r.stderr
+    );
+}

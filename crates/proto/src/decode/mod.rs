@@ -5,6 +5,7 @@
 //! [`SkipReason`].
 
 pub mod defrag;
+mod ipv6;
 pub mod link;
 pub mod tunnel;
 
@@ -142,6 +143,12 @@ pub enum SkipReason {
     UnsupportedTunnel,
     /// More encapsulations than [`tunnel::MAX_DEPTH`].
     TunnelTooDeep,
+    /// An IPv6 Hop-by-Hop Options header elsewhere than first (RFC 8200; Linux drops it).
+    Ipv6HopByHopNotFirst,
+    /// IPv6 ESP: the rest is encrypted.
+    Ipv6Esp,
+    /// IPv6 extension headers cut short, or more than the walk takes.
+    Ipv6ExtensionHeaders,
 }
 
 impl SkipReason {
@@ -159,6 +166,9 @@ impl SkipReason {
             SkipReason::MalformedTunnel => "malformed_tunnel",
             SkipReason::UnsupportedTunnel => "unsupported_tunnel",
             SkipReason::TunnelTooDeep => "tunnel_too_deep",
+            SkipReason::Ipv6HopByHopNotFirst => "ipv6_hop_by_hop_not_first",
+            SkipReason::Ipv6Esp => "ipv6_esp",
+            SkipReason::Ipv6ExtensionHeaders => "ipv6_extension_headers",
         }
     }
 }
@@ -219,7 +229,7 @@ impl Decoder {
             }
         }
         match link::slice_link(linktype, data) {
-            Ok(sliced) => self.sliced(sliced, depth),
+            Ok((sliced, raw_ip)) => self.sliced(sliced, raw_ip, depth),
             Err(reason) => Decoded::Skip(reason),
         }
     }
@@ -237,7 +247,28 @@ impl Decoder {
         tunnel::udp(self, outer, pkt.payload).unwrap_or(Decoded::Packet(pkt))
     }
 
-    fn sliced<'a>(&mut self, sliced: LaxSlicedPacket<'a>, depth: u8) -> Decoded<'a> {
+    fn sliced<'a>(
+        &mut self,
+        sliced: LaxSlicedPacket<'a>,
+        raw_ip: Option<&'a [u8]>,
+        depth: u8,
+    ) -> Decoded<'a> {
+        if let Some(LaxNetSlice::Ipv6(_)) = sliced.net {
+            // IPv6 is walked by hand (extension headers in any order, `ipv6`).
+            let raw = raw_ip.or_else(|| {
+                sliced
+                    .ether_payload()
+                    .filter(|e| e.ether_type.0 == 0x86dd)
+                    .map(|e| e.payload)
+            });
+            if let Some(ip) = raw {
+                let mut vlans = Vlans::NONE;
+                for id in sliced.vlan_ids().iter() {
+                    vlans.push(id.value());
+                }
+                return self.ipv6(ip, vlans, depth);
+            }
+        }
         if sliced.net.is_none() {
             if let Some(ether) = sliced.ether_payload() {
                 match ether.ether_type.0 {
@@ -262,6 +293,68 @@ impl Decoder {
             }
             Decoded::Skip(SkipReason::OtherTransport) => self.gre(sliced_gre(&sliced), depth),
             other => other,
+        }
+    }
+
+    /// An IPv6 packet: the fixed header, then its extension headers walked in any order.
+    fn ipv6<'a>(&mut self, ip: &'a [u8], vlans: Vlans, depth: u8) -> Decoded<'a> {
+        let Ok(h) = etherparse::Ipv6HeaderSlice::from_slice(ip) else {
+            return Decoded::Skip(SkipReason::MalformedIp);
+        };
+        let (src, dst) = (
+            IpAddr::V6(h.source_addr()),
+            IpAddr::V6(h.destination_addr()),
+        );
+        let next = h.next_header().0;
+        let declared = usize::from(h.payload_length());
+        let rest = &ip[40..];
+        let body = if declared == 0 && next == 0 {
+            // A jumbogram: its length is in a Hop-by-Hop option; the frame bounds it.
+            rest
+        } else if let Some(body) = rest.get(..declared) {
+            body
+        } else {
+            if depth > 0 {
+                self.inner_cut = true;
+            }
+            rest
+        };
+        let l3 = L3 {
+            src,
+            dst,
+            vlans,
+            tunnel: Tunnel::NONE,
+        };
+        match ipv6::walk(next, body, true) {
+            Err(reason) => Decoded::Skip(reason),
+            Ok(ipv6::Walked::Fragment {
+                id,
+                protocol,
+                offset,
+                more,
+                data,
+            }) => Decoded::Fragment(Fragment {
+                src,
+                dst,
+                id,
+                protocol,
+                offset,
+                more,
+                data,
+                vlans,
+                tunnel: Tunnel::NONE,
+            }),
+            Ok(ipv6::Walked::Upper { protocol, payload }) => match upper(&l3, protocol, payload) {
+                Decoded::Packet(pkt)
+                    if pkt.proto == Proto::Udp && self.config.is_tunnel_port(pkt.dst_port) =>
+                {
+                    self.udp_tunnel(pkt, depth)
+                }
+                Decoded::Skip(SkipReason::OtherTransport) if protocol == 47 => {
+                    self.gre(Some((src, dst, payload)), depth)
+                }
+                other => other,
+            },
         }
     }
 
@@ -501,7 +594,7 @@ fn ipv6_fragment_info(ip: &etherparse::LaxIpv6Slice<'_>) -> Option<FragmentInfo>
 }
 
 /// Decodes the TCP or UDP header of a reassembled datagram that came with `vlans` through
-/// `tunnel`.
+/// `tunnel`; for IPv6, after the extension headers that may lead its payload.
 pub fn decode_transport<'a>(
     src: IpAddr,
     dst: IpAddr,
@@ -516,13 +609,25 @@ pub fn decode_transport<'a>(
         vlans,
         tunnel,
     };
+    if src.is_ipv6() && ipv6::is_extension(protocol) {
+        return match ipv6::walk(protocol, datagram, false) {
+            Ok(ipv6::Walked::Upper { protocol, payload }) => upper(&l3, protocol, payload),
+            Ok(ipv6::Walked::Fragment { .. }) => Decoded::Skip(SkipReason::NestedFragment),
+            Err(reason) => Decoded::Skip(reason),
+        };
+    }
+    upper(&l3, protocol, datagram)
+}
+
+/// The TCP or UDP packet in `payload`, an upper-layer `protocol`'s bytes.
+fn upper<'a>(l3: &L3, protocol: u8, payload: &'a [u8]) -> Decoded<'a> {
     match protocol {
-        6 => match etherparse::TcpSlice::from_slice(datagram) {
-            Ok(tcp) => Decoded::Packet(tcp_packet(&l3, &tcp)),
+        6 => match etherparse::TcpSlice::from_slice(payload) {
+            Ok(tcp) => Decoded::Packet(tcp_packet(l3, &tcp)),
             Err(_) => Decoded::Skip(SkipReason::MalformedTransport),
         },
-        17 => match etherparse::UdpSlice::from_slice(datagram) {
-            Ok(udp) => Decoded::Packet(udp_packet(&l3, &udp)),
+        17 => match etherparse::UdpSlice::from_slice(payload) {
+            Ok(udp) => Decoded::Packet(udp_packet(l3, &udp)),
             Err(_) => Decoded::Skip(SkipReason::MalformedTransport),
         },
         _ => Decoded::Skip(SkipReason::OtherTransport),

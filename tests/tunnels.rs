@@ -83,9 +83,9 @@ struct Made {
     dnsmasq_log: String,
 }
 
-/// Three tunnels in turn between the same outer endpoints: VNI 42 then VNI 43 on 4789, each
+/// Four tunnels in turn between the same outer endpoints: VNI 42 then VNI 43 on 4789, each
 /// carrying the same inner query (same 5-tuple), then VNI 44 on 8472 (Linux's historical VXLAN
-/// port) carrying another IOC name.
+/// port) carrying another IOC name, then VNI 45 whose outer packets the kernel fragments.
 fn make_capture(dir: &Path) -> Made {
     let runner = Netns::new("tun-r");
     let internet = Netns::new("tun-i");
@@ -124,6 +124,7 @@ fn make_capture(dir: &Path) -> Made {
                 &format!("--listen-address={RESOLVER}"),
                 "--host-record=pkg-validate.net,198.51.100.7",
                 "--host-record=npm-health-check.io,198.51.100.8",
+                "--host-record=axios-update-service.com,198.51.100.9",
             ])
             .arg(format!("--log-facility={}", log.display()))
             .stdout(Stdio::null())
@@ -141,6 +142,29 @@ fn make_capture(dir: &Path) -> Made {
     assert_eq!(dig(&runner, 40000, "pkg-validate.net"), "198.51.100.7");
     tunnel(&runner, &internet, 44, 8472);
     assert_eq!(dig(&runner, 40001, "npm-health-check.io"), "198.51.100.8");
+    // VNI 45 over an underlay of MTU 560 with a query padded to 512 bytes: the kernel
+    // fragments the OUTER UDP datagram, which egress-ids must reassemble before the tunnel.
+    // (vx0 takes its MTU, 1450, from the underlay when made, and keeps it.)
+    tunnel(&runner, &internet, 45, 4789);
+    for (ns, dev) in [(&runner, "u0"), (&internet, "u1")] {
+        ns.ip(&["link", "set", dev, "mtu", "560"]);
+    }
+    let bind = format!("{INNER_RUNNER}#40002");
+    let answer = run_ok(
+        runner.exec("dig").args([
+            "+tries=2",
+            "+time=3",
+            "+short",
+            "+padding=512",
+            "-b",
+            &bind,
+            &format!("@{RESOLVER}"),
+            "axios-update-service.com",
+            "A",
+        ]),
+        SECS_10,
+    );
+    assert_eq!(answer.trim(), "198.51.100.9");
 
     // Let the last answers reach tcpdump before it stops.
     std::thread::sleep(Duration::from_millis(500));
@@ -239,6 +263,17 @@ fn kernel_vxlan_inner_flows_alert_with_the_tunnel_and_vnis_keep_flows_apart() {
     assert!(
         alerts_for(&r, "npm-health-check.io").is_empty(),
         "8472 is not a VXLAN port by default"
+    );
+    // The query in fragmented outer packets: reassembled, then decapsulated.
+    let padded = alerts_for(&r, "axios-update-service.com");
+    assert_eq!(padded.len(), 1);
+    assert_eq!(padded[0]["src_port"], 40002);
+    assert_eq!(padded[0]["tunnel"]["dest_port"], 4789);
+    assert!(
+        r.stderr.contains("datagrams reassembled")
+            && !r.stderr.contains(" 0 datagrams reassembled"),
+        "{}",
+        r.stderr
     );
     // The same inner 5-tuple through VNI 42 and VNI 43: two flows.
     let flows: Vec<&Value> = r

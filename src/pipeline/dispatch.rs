@@ -8,7 +8,7 @@ use crate::counters::Counters;
 use crate::detect::Detector;
 use crate::engine::PacketInfo;
 use proto::decode::defrag::{Datagram, DefragStats, Defragmenter};
-use proto::decode::{decode_transport, DecodeConfig, Decoded, Decoder, Packet, SkipReason, Vlans};
+use proto::decode::{DecodeConfig, Decoded, Decoder, Packet, SkipReason, Vlans};
 use proto::Timestamp;
 use std::sync::Arc;
 
@@ -153,7 +153,7 @@ impl Dispatcher {
                 let overlaps = self.defrag.stats.overlaps;
                 if let Some(dgram) = self.defrag.add(frame.ts, &frag) {
                     self.counters.ip_reassembled += 1;
-                    match decode_transport(
+                    match self.decoder.datagram(
                         dgram.src,
                         dgram.dst,
                         dgram.protocol,

@@ -12,7 +12,7 @@ use crate::engine::{Engine, PacketInfo, SHUTDOWN_SEQ};
 use crate::eve::EventSink;
 use crate::flow::FlowKey;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
-use proto::decode::{decode_transport, DecodeConfig, Decoded, Decoder, Packet, Tunnel, Vlans};
+use proto::decode::{DecodeConfig, Decoded, Decoder, Packet, Tunnel, Vlans};
 use proto::Timestamp;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -262,7 +262,7 @@ pub(crate) fn run_worker(
                     tunnel,
                 } => {
                     if let Decoded::Packet(pkt) =
-                        decode_transport(src, dst, protocol, bytes, vlans, *tunnel)
+                        decoder.datagram(src, dst, protocol, bytes, vlans, *tunnel)
                     {
                         engine.on_packet(&item.info, &pkt, &mut outputs);
                     }

@@ -211,6 +211,37 @@ impl Decoder {
         self.layer(linktype, data, 0)
     }
 
+    /// Decodes a reassembled datagram (see [`decode_transport`]), and the tunnel it carries
+    /// when it is UDP to a tunnel port (VXLAN or GENEVE sent in fragmented outer packets).
+    pub fn datagram<'a>(
+        &mut self,
+        src: IpAddr,
+        dst: IpAddr,
+        protocol: u8,
+        datagram: &'a [u8],
+        vlans: Vlans,
+        tunnel: Tunnel,
+    ) -> Decoded<'a> {
+        match decode_transport(src, dst, protocol, datagram, vlans, tunnel) {
+            Decoded::Packet(pkt)
+                if pkt.proto == Proto::Udp && self.config.is_tunnel_port(pkt.dst_port) =>
+            {
+                match self.udp_tunnel(pkt, tunnel.depth) {
+                    // Inside an earlier tunnel: that one is the outermost.
+                    Decoded::Packet(mut inner) if tunnel.is_some() && inner.tunnel.is_some() => {
+                        inner.tunnel = Tunnel {
+                            depth: tunnel.depth.saturating_add(inner.tunnel.depth),
+                            ..tunnel
+                        };
+                        Decoded::Packet(inner)
+                    }
+                    other => other,
+                }
+            }
+            other => other,
+        }
+    }
+
     /// Whether the last packet decoded was cut short inside a tunnel (its outer packet whole,
     /// the inner one not: a mirror session's truncation, AWS's `PacketLength`). Like a snaplen
     /// cut: headers usable, payload not.

@@ -112,7 +112,7 @@ fn write_exceptions(s: &mut String, counters: &Counters) {
             .collect();
         let _ = writeln!(
             s,
-            "  encapsulations decoded: {} (inner packets analysed; flows keyed by tunnel)",
+            "  encapsulations decoded: {} (the packets inside analysed)",
             parts.join(", ")
         );
     }

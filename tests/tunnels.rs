@@ -424,7 +424,14 @@ fn suricata_verify_gre_and_pppoe_captures_give_their_inner_flows() {
 /// What `tests/tricks/encap.py` makes of a capture, and what egress-ids must then report: the
 /// counters (Suricata's `stats.decoder` names) that count one per frame, and the `tunnel`
 /// object's protocol and depth (`None`: MPLS and PPPoE are layers, not tunnels).
-const ENCAPSULATIONS: &[(&str, &[&str], Option<(&str, u64)>)] = &[
+/// One re-encapsulation: `encap.py`'s mode, the counters, the tunnel's protocol and depth.
+type Encapsulation = (
+    &'static str,
+    &'static [&'static str],
+    Option<(&'static str, u64)>,
+);
+
+const ENCAPSULATIONS: &[Encapsulation] = &[
     ("geneve-eth", &["geneve"], Some(("UDP", 1))),
     ("geneve-ip", &["geneve"], Some(("UDP", 1))),
     ("gre-ip", &["gre"], Some(("GRE", 1))),

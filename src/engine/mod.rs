@@ -103,6 +103,7 @@ impl Engine {
             seq: info.seq,
             log: self.log,
             marks: self.resolved.shard(self.shard),
+            tunnel: pkt.tunnel,
         };
         let Flow { meta, state } = self.flows.get_mut(handle);
         let heap_before = state.heap_bytes();
@@ -200,6 +201,7 @@ impl Engine {
             seq,
             log: self.log,
             marks: self.resolved.shard(self.shard),
+            tunnel: proto::decode::Tunnel::NONE,
         };
         flow.state.on_flow_end(&mut ctx, &flow.meta);
         flow.state.release_held(&mut ctx, &flow.meta, None);

@@ -9,21 +9,22 @@ pub mod table;
 pub(crate) use table::TableStats;
 pub use table::{FlowHandle, FlowTable};
 
-use proto::decode::{Packet, Proto, Tunnel, TunnelKey, Vlans};
+use proto::decode::{Packet, Proto, Vlans};
 use proto::Timestamp;
 use rustc_hash::FxHasher;
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 
-/// Direction-free flow key: the two endpoints in a canonical order, and the tunnel they came
-/// through (two mirrored VPCs may both hold a 10.0.0.5: their flows are two).
+/// Direction-free flow key: the two endpoints in a canonical order, and the digest of the tunnel
+/// they came through (two mirrored VPCs may both hold a 10.0.0.5: their flows are two).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct FlowKey {
     lo: (IpAddr, u16),
     hi: (IpAddr, u16),
     proto: Proto,
     vlan: u16,
-    tunnel: Option<TunnelKey>,
+    tunnel: Option<NonZeroU32>,
 }
 
 impl FlowKey {
@@ -38,7 +39,7 @@ impl FlowKey {
             hi,
             proto: pkt.proto,
             vlan,
-            tunnel: TunnelKey::of(&pkt.tunnel),
+            tunnel: pkt.tunnel.digest(),
         }
     }
 
@@ -54,7 +55,7 @@ impl FlowKey {
             hi,
             proto: meta.proto,
             vlan: meta.vlans.outermost(),
-            tunnel: meta.tunnel.as_deref().and_then(TunnelKey::of),
+            tunnel: meta.tunnel,
         }
     }
 
@@ -144,8 +145,10 @@ pub(crate) struct FlowMeta {
     pub(crate) server: (IpAddr, u16),
     pub(crate) proto: Proto,
     pub(crate) vlans: Vlans,
-    /// The tunnel of the flow's first packet; boxed, as most flows have none.
-    pub(crate) tunnel: Option<Box<Tunnel>>,
+    /// The digest of the flow's tunnel (`proto::decode::TunnelKey::digest`: kind, id, outer
+    /// endpoints); `None` for a flow without one. Alerts take the whole tunnel from the packet
+    /// that raises them, as Suricata does.
+    pub(crate) tunnel: Option<NonZeroU32>,
     pub(crate) first_ts: Timestamp,
     pub(crate) last_ts: Timestamp,
     /// Packets and bytes (as on the wire, link layer included) to the server and to the client.
@@ -155,11 +158,6 @@ pub(crate) struct FlowMeta {
 }
 
 impl FlowMeta {
-    /// What the flow keeps of `tunnel` (nothing when there is none).
-    pub(crate) fn keep_tunnel(tunnel: &Tunnel) -> Option<Box<Tunnel>> {
-        tunnel.is_some().then(|| Box::new(*tunnel))
-    }
-
     /// The flow's state as EVE `flow.state` gives it (a UDP flow is established).
     pub(crate) fn state(&self) -> TcpPhase {
         match self.proto {
@@ -210,7 +208,7 @@ mod tests {
             tcp: Some(TcpMeta::default()),
             payload: &[],
             vlans: Vlans::NONE,
-            tunnel: Tunnel::NONE,
+            tunnel: proto::decode::Tunnel::NONE,
         }
     }
 

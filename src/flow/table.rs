@@ -284,7 +284,7 @@ impl<S> FlowTable<S> {
                 server,
                 proto: pkt.proto,
                 vlans: pkt.vlans,
-                tunnel: FlowMeta::keep_tunnel(&pkt.tunnel),
+                tunnel: pkt.tunnel.digest(),
                 first_ts: ts,
                 last_ts: ts,
                 pkts: [0; 2],

@@ -9,7 +9,10 @@
 //! PPPoE are layers, not tunnels, for the flow (as Suricata treats them): counted, not keyed.
 
 use super::{Decoded, Decoder, SkipReason};
+use rustc_hash::FxHasher;
+use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr};
+use std::num::NonZeroU32;
 
 /// Encapsulations at most around one packet (tunnels, MPLS stacks and PPPoE all count); a
 /// deeper packet is skipped as [`SkipReason::TunnelTooDeep`].
@@ -138,6 +141,26 @@ impl TunnelKey {
             lo,
             hi,
         })
+    }
+}
+
+impl TunnelKey {
+    /// A 32-bit digest of the key, never 0: what a flow keeps of its tunnel (4 bytes that fit
+    /// in the flow's padding). Two tunnels whose digests collide (about one pair in 2^32) and
+    /// that carry the same inner 5-tuple would share a flow.
+    pub fn digest(&self) -> NonZeroU32 {
+        let mut h = FxHasher::default();
+        self.hash(&mut h);
+        let h = h.finish();
+        NonZeroU32::new((h ^ (h >> 32)) as u32).unwrap_or(NonZeroU32::MIN)
+    }
+}
+
+impl Tunnel {
+    /// The digest of this tunnel's [`TunnelKey`]; `None` without a tunnel.
+    #[inline]
+    pub fn digest(&self) -> Option<NonZeroU32> {
+        TunnelKey::of(self).map(|k| k.digest())
     }
 }
 

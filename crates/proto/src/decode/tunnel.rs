@@ -730,6 +730,53 @@ mod tests {
     }
 
     #[test]
+    fn inner_fragments_of_two_tunnels_reassemble_apart() {
+        use crate::decode::defrag::Defragmenter;
+        use crate::time::Timestamp;
+        // The same inner addresses and IP id through VNI 1 and VNI 2; each datagram in two
+        // fragments, interleaved.
+        let datagram = |name: &[u8]| {
+            let mut udp = vec![0x9c, 0x40, 0, 53, 0, 0, 0, 0];
+            udp.extend(name);
+            let len = (udp.len() as u16).to_be_bytes();
+            udp[4..6].copy_from_slice(&len);
+            udp
+        };
+        let fragment = |data: &[u8], offset: u16, more: bool| {
+            let mut p = vec![0x45, 0];
+            p.extend(((20 + data.len()) as u16).to_be_bytes());
+            p.extend([0x12, 0x34]);
+            p.extend(((offset / 8) | if more { 0x2000 } else { 0 }).to_be_bytes());
+            p.extend([64, 17, 0, 0, 10, 0, 0, 5, 203, 0, 113, 53]);
+            p.extend(data);
+            ethernet(0x0800, &p)
+        };
+        let (a, b) = (datagram(b"first-tunnel...."), datagram(b"second-tunnel..."));
+        let frames = [
+            vxlan(1, &fragment(&a[..16], 0, true)),
+            vxlan(2, &fragment(&b[..16], 0, true)),
+            vxlan(1, &fragment(&a[16..], 16, false)),
+            vxlan(2, &fragment(&b[16..], 16, false)),
+        ];
+        let mut dec = Decoder::default();
+        let mut defrag = Defragmenter::default();
+        let mut whole = Vec::new();
+        for frame in &frames {
+            match dec.decode(LINKTYPE_ETHERNET, frame) {
+                Decoded::Fragment(f) => {
+                    assert_eq!(f.tunnel.kind, TunnelKind::Vxlan);
+                    if let Some(d) = defrag.add(Timestamp(0), &f) {
+                        whole.push((d.tunnel.id, d.data));
+                    }
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(whole, vec![(1, a), (2, b)]);
+        assert_eq!(defrag.stats.overlaps, 0);
+    }
+
+    #[test]
     fn nesting_past_the_depth_limit_is_skipped_and_named() {
         let mut frame = ethernet(0x0800, &inner_ip());
         for _ in 0..MAX_DEPTH {

@@ -33,6 +33,10 @@ pub struct Counters {
     /// Datagrams dropped because a fragment overlapped others as Linux refuses it, IPv4 then
     /// IPv6 (also in `ip_fragments_dropped`).
     pub(crate) ip_fragment_overlaps: [u64; 2],
+    /// Fragments ignored as duplicates of data already received (their datagram kept), and
+    /// fragments refused alone (a ragged non-last IPv6 fragment).
+    pub(crate) ip_fragment_duplicates: u64,
+    pub(crate) ip_fragments_refused: u64,
     /// Encapsulations decoded, by kind (VXLAN, GENEVE, GRE, ERSPAN, MPLS, PPPoE).
     pub(crate) encap: EncapStats,
     /// Flows ended by their idle timeout.
@@ -81,6 +85,8 @@ impl Counters {
         {
             *mine += theirs;
         }
+        self.ip_fragment_duplicates += other.ip_fragment_duplicates;
+        self.ip_fragments_refused += other.ip_fragments_refused;
         self.encap.add(&other.encap);
         self.flows_timed_out += other.flows_timed_out;
         self.flows_evicted += other.flows_evicted;

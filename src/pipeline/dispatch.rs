@@ -226,8 +226,10 @@ impl Dispatcher {
         }
     }
 
-    /// Brings the counts the decoder keeps into the dispatcher's counters.
+    /// Brings the counts the decoder and the reassembler keep into the dispatcher's counters.
     fn sync_counters(&mut self) {
         self.counters.encap = self.decoder.stats;
+        self.counters.ip_fragment_duplicates = self.defrag.stats.duplicates;
+        self.counters.ip_fragments_refused = self.defrag.stats.refused;
     }
 }

@@ -5,8 +5,8 @@
 //! datagram waits on (first copy wins); any other overlap drops the whole datagram, all its
 //! fragments (RFC 5722 for IPv6, and IPv4 since Linux 4.19), and a later fragment of that id
 //! starts a new one. A last fragment that contradicts the length known, data past a known end,
-//! or an empty fragment drops the datagram too; a non-last fragment is cut to a multiple of 8
-//! bytes. A datagram is bounded to 64 KiB, the table to a fixed number of datagrams, and stale
+//! or an empty fragment drops the datagram too; a non-last IPv4 fragment is cut to a multiple of
+//! 8 bytes, a non-last IPv6 one that is not is refused alone (`ip6_frag_queue`). A datagram is bounded to 64 KiB, the table to a fixed number of datagrams, and stale
 //! ones expire. Everything dropped is counted.
 
 use super::{Fragment, Tunnel, TunnelKey};
@@ -119,6 +119,9 @@ pub struct DefragStats {
     pub invalid: u64,
     /// Duplicate fragments dropped (their datagram kept).
     pub duplicates: u64,
+    /// Fragments refused alone (their datagram kept): a non-last IPv6 fragment whose length is
+    /// not a multiple of 8.
+    pub refused: u64,
 }
 
 /// A reassembled datagram: the transport header and payload, with the addresses it came with.
@@ -171,8 +174,14 @@ impl Defragmenter {
             last_in: false,
             meat: 0,
         });
+        if frag.more && end % 8 != 0 && frag.src.is_ipv6() {
+            // ip6_frag_queue: a non-last IPv6 fragment not a multiple of 8 bytes long is
+            // refused alone (parameter problem); its datagram waits on.
+            self.stats.refused += 1;
+            return None;
+        }
         let mut end32 = end as u32;
-        // ip_frag_queue's length checks.
+        // ip_frag_queue's length checks (IPv4 cuts a non-last fragment to a multiple of 8).
         let consistent = if !frag.more {
             let ok = end32 >= partial.len && !(partial.last_in && end32 != partial.len);
             partial.last_in = true;
@@ -303,6 +312,22 @@ mod tests {
         assert!(d.add(t, &frag(0, true, b"AAAAAAAA")).is_none());
         assert!(d.add(t, &frag(0, true, b"AAAAAAAABBBBBBBB")).is_none());
         assert_eq!(d.stats.overlaps, 1);
+    }
+
+    #[test]
+    fn a_ragged_non_last_ipv6_fragment_is_refused_alone() {
+        let mut d = Defragmenter::default();
+        let t = Timestamp(0);
+        let v6 = |offset, more, data| Fragment {
+            src: "fd00::2".parse().unwrap(),
+            dst: "2001:db8::53".parse().unwrap(),
+            ..frag(offset, more, data)
+        };
+        assert!(d.add(t, &v6(0, true, b"AAAAAAAAB")).is_none());
+        assert_eq!(d.stats.refused, 1);
+        assert!(d.add(t, &v6(0, true, b"AAAAAAAA")).is_none());
+        let g = d.add(t, &v6(8, false, b"Z")).expect("complete");
+        assert_eq!(g.data, b"AAAAAAAAZ");
     }
 
     #[test]

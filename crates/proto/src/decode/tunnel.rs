@@ -234,6 +234,13 @@ impl PortList {
         Some(list)
     }
 
+    /// The list of one port.
+    pub const fn one(port: u16) -> PortList {
+        let mut ports = [0; PortList::CAP];
+        ports[0] = port;
+        PortList { ports, len: 1 }
+    }
+
     /// The ports.
     pub fn as_slice(&self) -> &[u16] {
         &self.ports[..self.len as usize]
@@ -254,14 +261,8 @@ pub struct DecodeConfig {
 impl Default for DecodeConfig {
     fn default() -> Self {
         DecodeConfig {
-            vxlan_ports: PortList::new(&[VXLAN_PORT]).unwrap_or(PortList {
-                ports: [0; PortList::CAP],
-                len: 0,
-            }),
-            geneve_ports: PortList::new(&[GENEVE_PORT]).unwrap_or(PortList {
-                ports: [0; PortList::CAP],
-                len: 0,
-            }),
+            vxlan_ports: PortList::one(VXLAN_PORT),
+            geneve_ports: PortList::one(GENEVE_PORT),
         }
     }
 }

@@ -444,12 +444,20 @@ const ENCAPSULATIONS: &[Encapsulation] = &[
 
 /// The encapsulations this kernel cannot make (no GENEVE, GRE, ERSPAN or MPLS routing built
 /// in), checked on real traffic: the committed captures of real clients (curl's DNS and TLS to
-/// an IOC name, dig over UDP and TCP) re-encapsulated frame by frame by a script, as a mirror
-/// session would send them, must give the very alerts of the original capture.
+/// an IOC name, dig over UDP and TCP, a non-registry TLS name, node's HTTP to an IP)
+/// re-encapsulated frame by frame by a script, as a mirror session would send them, must give
+/// the very alerts of the original capture.
 #[test]
 fn real_captures_re_encapsulated_give_the_original_alerts_with_the_tunnel() {
     let dir = scratch("tunnels-encap");
-    for name in ["ioc-sni", "dns-ioc-udp-tcp"] {
+    // non-registry-tls and http-ip-host raise only on egress: the outer 10.1.0.2 -> 10.1.0.1 is
+    // all HOME_NET, so their alerts prove HOME_NET is applied to the inner addresses.
+    for name in [
+        "ioc-sni",
+        "dns-ioc-udp-tcp",
+        "non-registry-tls",
+        "http-ip-host",
+    ] {
         let plain = common::root().join(format!("pcaps/{name}.pcap"));
         let original = replay(&format!("tunnels-encap-{name}"), &[&plain], &[]);
         let expected = common::alert_rows(&original.events);

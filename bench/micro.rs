@@ -446,7 +446,7 @@ fn flow_packets(n: u32, syn: bool) -> Vec<Packet<'static>> {
             }),
             payload: &[],
             vlans: proto::decode::Vlans::NONE,
-            tunnel: proto::decode::Tunnel::NONE,
+            tunnel: None,
         })
         .collect()
 }

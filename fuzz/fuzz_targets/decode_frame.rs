@@ -37,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
             }
             Decoded::Fragment(f) => {
                 if let Some(d) = defrag.add(Timestamp(n * 1_000_000_000), &f) {
-                    let _ = decode_transport(d.src, d.dst, d.protocol, &d.data, f.vlans, d.tunnel);
+                    let _ = decode_transport(d.src, d.dst, d.protocol, &d.data, f.vlans, d.tunnel.digest());
                 }
             }
             Decoded::Skip(_) => {}

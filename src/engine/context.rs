@@ -26,7 +26,7 @@ pub(crate) struct Ctx<'a> {
     pub(crate) marks: ShardMarks<'a>,
     /// The tunnel of the packet being handled (`Tunnel::NONE` at a flow's end): an alert's
     /// `tunnel` object describes the packet that raised it, as in Suricata.
-    pub(crate) tunnel: Tunnel,
+    pub(crate) tunnel: &'a Tunnel,
 }
 
 /// What a flow has alerted on.
@@ -179,7 +179,7 @@ impl Ctx<'_> {
             EventType::Alert,
         );
         ev.direction = Some("to_server");
-        ev.tunnel = self.tunnel;
+        ev.tunnel = *self.tunnel;
         ev.app_proto = app.map(|(kind, _)| kind.name());
         ev.objects
             .push((EventType::Alert, Event::alert_object(hit)));

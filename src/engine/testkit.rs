@@ -108,7 +108,7 @@ impl Conversation {
             tcp: Some(tcp),
             payload,
             vlans: Vlans::NONE,
-            tunnel: proto::decode::Tunnel::NONE,
+            tunnel: None,
         }
     }
 
@@ -214,7 +214,8 @@ impl Shard {
             pcap_cnt,
             wire_len: 60 + pkt.payload.len() as u32,
         };
-        self.engine.on_packet(&info, pkt, &mut self.out);
+        self.engine
+            .on_packet(&info, pkt, &proto::decode::Tunnel::NONE, &mut self.out);
         self.hear();
     }
 

@@ -39,7 +39,7 @@ impl FlowKey {
             hi,
             proto: pkt.proto,
             vlan,
-            tunnel: pkt.tunnel.digest(),
+            tunnel: pkt.tunnel,
         }
     }
 
@@ -208,7 +208,7 @@ mod tests {
             tcp: Some(TcpMeta::default()),
             payload: &[],
             vlans: Vlans::NONE,
-            tunnel: proto::decode::Tunnel::NONE,
+            tunnel: None,
         }
     }
 

@@ -284,7 +284,7 @@ impl<S> FlowTable<S> {
                 server,
                 proto: pkt.proto,
                 vlans: pkt.vlans,
-                tunnel: pkt.tunnel.digest(),
+                tunnel: pkt.tunnel,
                 first_ts: ts,
                 last_ts: ts,
                 pkts: [0; 2],
@@ -455,7 +455,7 @@ mod tests {
             }),
             payload: &[],
             vlans: proto::decode::Vlans::NONE,
-            tunnel: proto::decode::Tunnel::NONE,
+            tunnel: None,
         }
     }
 

@@ -8,7 +8,7 @@ use crate::counters::Counters;
 use crate::detect::Detector;
 use crate::engine::PacketInfo;
 use proto::decode::defrag::{Datagram, DefragStats, Defragmenter};
-use proto::decode::{DecodeConfig, Decoded, Decoder, Packet, SkipReason, Vlans};
+use proto::decode::{DecodeConfig, Decoded, Decoder, Packet, SkipReason, Tunnel, Vlans};
 use proto::Timestamp;
 use std::sync::Arc;
 
@@ -23,8 +23,16 @@ pub(crate) enum Raw<'a> {
 
 /// Where the dispatcher sends its items.
 pub(crate) trait Route {
-    /// A decoded packet; `cut` when the snaplen cut it (its payload is then empty).
-    fn packet(&mut self, info: &PacketInfo, pkt: &Packet<'_>, raw: Raw<'_>, cut: bool);
+    /// A decoded packet and the tunnel it came through; `cut` when the snaplen cut it (its
+    /// payload is then empty).
+    fn packet(
+        &mut self,
+        info: &PacketInfo,
+        pkt: &Packet<'_>,
+        tunnel: &Tunnel,
+        raw: Raw<'_>,
+        cut: bool,
+    );
     /// Packet time reached `ts` (a new second): time to expire flows.
     fn tick(&mut self, seq: u64, ts: Timestamp);
     /// Time for a `stats` event; `dispatcher` holds the dispatcher's own counters.
@@ -143,7 +151,7 @@ impl Dispatcher {
                     linktype: frame.linktype,
                     data: frame.data,
                 };
-                route.packet(&info, &pkt, raw, cut);
+                route.packet(&info, &pkt, self.decoder.tunnel(), raw, cut);
             }
             Decoded::Skip(reason) => self.counters.skip(reason),
             Decoded::Fragment(_) if cut => self.counters.skip(SkipReason::CutFragment),
@@ -164,7 +172,7 @@ impl Dispatcher {
                         Decoded::Packet(pkt) => {
                             let info = self.info(frame);
                             let raw = Raw::Datagram(&dgram, frag.vlans);
-                            route.packet(&info, &pkt, raw, false);
+                            route.packet(&info, &pkt, self.decoder.tunnel(), raw, false);
                         }
                         Decoded::Skip(reason) => self.counters.skip(reason),
                         Decoded::Fragment(_) => self.counters.skip(SkipReason::NestedFragment),

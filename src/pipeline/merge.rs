@@ -347,7 +347,7 @@ mod tests {
                 pcap_cnt: syn.index,
                 wire_len: 74,
             };
-            shard0.on_packet(&info, &syn.packet(), &mut out);
+            shard0.on_packet(&info, &syn.packet(), &proto::decode::Tunnel::NONE, &mut out);
             m.accept(0, std::mem::take(&mut out), 6);
             shard0.finish(SHUTDOWN_SEQ, &mut out, |_| {});
             m.accept(0, out, u64::MAX);

@@ -21,7 +21,7 @@ use crossbeam_channel::Sender;
 pub use dispatch::Input;
 use dispatch::{Dispatch, Dispatcher, Raw, Route};
 use merge::Merger;
-use proto::decode::{DecodeConfig, Packet};
+use proto::decode::{DecodeConfig, Packet, Tunnel};
 use proto::Timestamp;
 use std::sync::Arc;
 use threads::{run_merger, run_worker, Batch, MergeMsg, ThreadedRoute, WORKER_QUEUE};
@@ -127,8 +127,15 @@ impl<W: EventSink> InlineRoute<'_, W> {
 }
 
 impl<W: EventSink> Route for InlineRoute<'_, W> {
-    fn packet(&mut self, info: &PacketInfo, pkt: &Packet<'_>, _raw: Raw<'_>, _cut: bool) {
-        self.engine.on_packet(info, pkt, &mut self.out);
+    fn packet(
+        &mut self,
+        info: &PacketInfo,
+        pkt: &Packet<'_>,
+        tunnel: &Tunnel,
+        _raw: Raw<'_>,
+        _cut: bool,
+    ) {
+        self.engine.on_packet(info, pkt, tunnel, &mut self.out);
         self.pass_on();
     }
 

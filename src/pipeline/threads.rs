@@ -166,7 +166,15 @@ impl ThreadedRoute {
 }
 
 impl Route for ThreadedRoute {
-    fn packet(&mut self, info: &PacketInfo, pkt: &Packet<'_>, raw: Raw<'_>, cut: bool) {
+    fn packet(
+        &mut self,
+        info: &PacketInfo,
+        pkt: &Packet<'_>,
+        _tunnel: &Tunnel,
+        raw: Raw<'_>,
+        cut: bool,
+    ) {
+        // The worker decodes the bytes again and takes the tunnel from its own decoder.
         let w = worker_of(FlowKey::of(pkt).symmetric_hash(), self.open.len());
         let batch = &mut self.open[w];
         let (kind, (start, len)) = match raw {
@@ -251,7 +259,7 @@ pub(crate) fn run_worker(
                         if cut {
                             pkt.payload = &[];
                         }
-                        engine.on_packet(&item.info, &pkt, &mut outputs);
+                        engine.on_packet(&item.info, &pkt, decoder.tunnel(), &mut outputs);
                     }
                 }
                 ItemKind::Datagram {
@@ -264,7 +272,7 @@ pub(crate) fn run_worker(
                     if let Decoded::Packet(pkt) =
                         decoder.datagram(src, dst, protocol, bytes, vlans, *tunnel)
                     {
-                        engine.on_packet(&item.info, &pkt, &mut outputs);
+                        engine.on_packet(&item.info, &pkt, decoder.tunnel(), &mut outputs);
                     }
                 }
                 ItemKind::Tick => engine.on_tick(item.info.seq, item.info.ts, &mut outputs),

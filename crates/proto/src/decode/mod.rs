@@ -13,6 +13,7 @@ pub use tunnel::{DecodeConfig, EncapStats, PortList, Tunnel, TunnelKey, TunnelKi
 
 use etherparse::{LaxNetSlice, LaxSlicedPacket, TransportSlice};
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 
 /// Transport protocol of a decoded packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -55,8 +56,10 @@ pub struct Packet<'a> {
     pub payload: &'a [u8],
     /// 802.1Q VLAN ids, outermost first.
     pub vlans: Vlans,
-    /// The tunnel the packet came through ([`Tunnel::NONE`] when none).
-    pub tunnel: Tunnel,
+    /// The digest of the tunnel the packet came through ([`TunnelKey::digest`]; `None`
+    /// without one): what the flow key needs. The whole tunnel, for an alert's `tunnel` object,
+    /// is [`Decoder::tunnel`]; keeping it out of the packet keeps the packet small.
+    pub tunnel: Option<NonZeroU32>,
 }
 
 /// The 802.1Q VLAN ids of a frame, outermost first: up to three (QinQ and one more); deeper
@@ -186,14 +189,16 @@ pub fn decode_frame(linktype: i32, data: &[u8]) -> Decoded<'_> {
     Decoder::default().decode(linktype, data)
 }
 
-/// A frame decoder: the tunnel ports it knows, what it counted, and whether the last packet it
-/// decoded was cut short inside a tunnel.
+/// A frame decoder: the tunnel ports it knows, what it counted, and the tunnel of the last packet
+/// it decoded and whether that packet was cut short inside it.
 #[derive(Clone, Debug, Default)]
 pub struct Decoder {
     pub config: DecodeConfig,
     /// Encapsulation headers decoded.
     pub stats: EncapStats,
     inner_cut: bool,
+    /// The outermost tunnel of the last packet or fragment decoded.
+    tunnel: Tunnel,
 }
 
 impl Decoder {
@@ -206,9 +211,25 @@ impl Decoder {
     }
 
     /// Decodes one frame of link type `linktype`.
+    #[inline]
     pub fn decode<'a>(&mut self, linktype: i32, data: &'a [u8]) -> Decoded<'a> {
         self.inner_cut = false;
-        self.layer(linktype, data, 0)
+        self.tunnel = Tunnel::NONE;
+        if linktype == link::LINKTYPE_ETHERNET {
+            if let Some(pkt) = plain_ethernet(data) {
+                if pkt.proto == Proto::Udp && self.config.is_tunnel_port(pkt.dst_port) {
+                    return self.udp_tunnel(pkt, 0);
+                }
+                return Decoded::Packet(pkt);
+            }
+        }
+        self.sliced_link(linktype, data, 0)
+    }
+
+    /// The outermost tunnel of the last packet or fragment decoded ([`Tunnel::NONE`] when it
+    /// came without one).
+    pub fn tunnel(&self) -> &Tunnel {
+        &self.tunnel
     }
 
     /// Decodes a reassembled datagram (see [`decode_transport`]), and the tunnel it carries
@@ -222,17 +243,27 @@ impl Decoder {
         vlans: Vlans,
         tunnel: Tunnel,
     ) -> Decoded<'a> {
-        match decode_transport(src, dst, protocol, datagram, vlans, tunnel) {
+        self.inner_cut = false;
+        self.tunnel = tunnel;
+        match decode_transport(src, dst, protocol, datagram, vlans, tunnel.digest()) {
             Decoded::Packet(pkt)
                 if pkt.proto == Proto::Udp && self.config.is_tunnel_port(pkt.dst_port) =>
             {
+                self.tunnel = Tunnel::NONE;
                 match self.udp_tunnel(pkt, tunnel.depth) {
-                    // Inside an earlier tunnel: that one is the outermost.
-                    Decoded::Packet(mut inner) if tunnel.is_some() && inner.tunnel.is_some() => {
-                        inner.tunnel = Tunnel {
-                            depth: tunnel.depth.saturating_add(inner.tunnel.depth),
-                            ..tunnel
-                        };
+                    Decoded::Packet(mut inner) => {
+                        if tunnel.is_some() {
+                            // Inside an earlier tunnel: that one is the outermost.
+                            self.tunnel = if self.tunnel.is_some() {
+                                Tunnel {
+                                    depth: tunnel.depth.saturating_add(self.tunnel.depth),
+                                    ..tunnel
+                                }
+                            } else {
+                                tunnel
+                            };
+                        }
+                        inner.tunnel = self.tunnel.digest();
                         Decoded::Packet(inner)
                     }
                     other => other,
@@ -249,8 +280,10 @@ impl Decoder {
         self.inner_cut
     }
 
-    /// Decodes a frame found at encapsulation `depth` (0: the captured frame).
+    /// Decodes a tunnel's inner frame, found at encapsulation `depth`.
     pub(crate) fn layer<'a>(&mut self, linktype: i32, data: &'a [u8], depth: u8) -> Decoded<'a> {
+        // What comes out is marked by the tunnel around it (`tunnel::inner`).
+        self.tunnel = Tunnel::NONE;
         if linktype == link::LINKTYPE_ETHERNET {
             if let Some(pkt) = plain_ethernet(data) {
                 if pkt.proto == Proto::Udp && self.config.is_tunnel_port(pkt.dst_port) {
@@ -259,6 +292,11 @@ impl Decoder {
                 return Decoded::Packet(pkt);
             }
         }
+        self.sliced_link(linktype, data, depth)
+    }
+
+    /// The general path: the link layer sliced, then IP, tunnels and transport.
+    fn sliced_link<'a>(&mut self, linktype: i32, data: &'a [u8], depth: u8) -> Decoded<'a> {
         match link::slice_link(linktype, data) {
             Ok((sliced, raw_ip)) => self.sliced(sliced, raw_ip, depth),
             Err(reason) => Decoded::Skip(reason),
@@ -354,7 +392,7 @@ impl Decoder {
             src,
             dst,
             vlans,
-            tunnel: Tunnel::NONE,
+            tunnel: None,
         };
         match ipv6::walk(next, body, true) {
             Err(reason) => Decoded::Skip(reason),
@@ -464,7 +502,7 @@ fn plain_ethernet(data: &[u8]) -> Option<Packet<'_>> {
         src,
         dst,
         vlans: Vlans::NONE,
-        tunnel: Tunnel::NONE,
+        tunnel: None,
     };
     match protocol {
         6 => etherparse::TcpSlice::from_slice(payload)
@@ -507,7 +545,7 @@ fn decode_sliced<'a>(sliced: &LaxSlicedPacket<'a>) -> Decoded<'a> {
         src,
         dst,
         vlans,
-        tunnel: Tunnel::NONE,
+        tunnel: None,
     };
     match &sliced.transport {
         Some(TransportSlice::Tcp(tcp)) => Decoded::Packet(tcp_packet(&l3, tcp)),
@@ -571,7 +609,7 @@ struct L3 {
     src: IpAddr,
     dst: IpAddr,
     vlans: Vlans,
-    tunnel: Tunnel,
+    tunnel: Option<NonZeroU32>,
 }
 
 fn tcp_packet<'a>(l3: &L3, tcp: &etherparse::TcpSlice<'a>) -> Packet<'a> {
@@ -625,14 +663,14 @@ fn ipv6_fragment_info(ip: &etherparse::LaxIpv6Slice<'_>) -> Option<FragmentInfo>
 }
 
 /// Decodes the TCP or UDP header of a reassembled datagram that came with `vlans` through
-/// `tunnel`; for IPv6, after the extension headers that may lead its payload.
+/// the tunnel of digest `tunnel`; for IPv6, after the extension headers that may lead its payload.
 pub fn decode_transport<'a>(
     src: IpAddr,
     dst: IpAddr,
     protocol: u8,
     datagram: &'a [u8],
     vlans: Vlans,
-    tunnel: Tunnel,
+    tunnel: Option<NonZeroU32>,
 ) -> Decoded<'a> {
     let l3 = L3 {
         src,

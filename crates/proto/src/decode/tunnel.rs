@@ -526,15 +526,18 @@ fn layer<'a>(dec: &mut Decoder, depth: u8, what: Inner, data: &'a [u8]) -> Decod
     dec.layer(linktype, data, depth + 1)
 }
 
-/// Decodes what tunnel `t` carries and marks the result with it.
+/// Decodes what tunnel `t` carries and marks the result with it: the decoder keeps the whole
+/// tunnel (outermost identity, nesting depth), a packet its digest, a fragment all of it.
 fn inner<'a>(dec: &mut Decoder, t: Tunnel, depth: u8, what: Inner, data: &'a [u8]) -> Decoded<'a> {
     match layer(dec, depth, what, data) {
         Decoded::Packet(mut p) => {
-            p.tunnel = t.around(p.tunnel);
+            dec.tunnel = t.around(dec.tunnel);
+            p.tunnel = dec.tunnel.digest();
             Decoded::Packet(p)
         }
         Decoded::Fragment(mut f) => {
-            f.tunnel = t.around(f.tunnel);
+            dec.tunnel = t.around(dec.tunnel);
+            f.tunnel = dec.tunnel;
             Decoded::Fragment(f)
         }
         skip => skip,
@@ -594,9 +597,17 @@ mod tests {
         ethernet(0x0800, &outer)
     }
 
-    fn packet<'a>(dec: &mut Decoder, linktype: i32, frame: &'a [u8]) -> crate::decode::Packet<'a> {
+    /// The packet decoded from `frame`, and the tunnel the decoder reports for it.
+    fn packet<'a>(
+        dec: &mut Decoder,
+        linktype: i32,
+        frame: &'a [u8],
+    ) -> (crate::decode::Packet<'a>, Tunnel) {
         match dec.decode(linktype, frame) {
-            Decoded::Packet(p) => p,
+            Decoded::Packet(p) => {
+                assert_eq!(p.tunnel, dec.tunnel().digest());
+                (p, *dec.tunnel())
+            }
             other => panic!("expected a packet, got {other:?}"),
         }
     }
@@ -612,12 +623,12 @@ mod tests {
     fn vxlan_gives_the_inner_packet_with_vni_and_outer_endpoints() {
         let frame = vxlan(42, &ethernet(0x0800, &inner_ip()));
         let mut dec = Decoder::default();
-        let p = packet(&mut dec, LINKTYPE_ETHERNET, &frame);
+        let (p, t) = packet(&mut dec, LINKTYPE_ETHERNET, &frame);
         assert_inner(&p);
-        assert_eq!(p.tunnel.kind, TunnelKind::Vxlan);
-        assert_eq!((p.tunnel.id, p.tunnel.depth), (42, 1));
-        assert_eq!(p.tunnel.src, "10.1.0.2".parse::<IpAddr>().unwrap());
-        assert_eq!((p.tunnel.src_port, p.tunnel.dst_port), (50000, VXLAN_PORT));
+        assert_eq!(t.kind, TunnelKind::Vxlan);
+        assert_eq!((t.id, t.depth), (42, 1));
+        assert_eq!(t.src, "10.1.0.2".parse::<IpAddr>().unwrap());
+        assert_eq!((t.src_port, t.dst_port), (50000, VXLAN_PORT));
         assert_eq!(dec.stats.vxlan, 1);
         assert!(!dec.inner_cut());
     }
@@ -627,8 +638,8 @@ mod tests {
         let outer = ipv4_udp([10, 1, 0, 2], [10, 1, 0, 1], 50000, VXLAN_PORT, &[0; 16]);
         let frame = ethernet(0x0800, &outer);
         let mut dec = Decoder::default();
-        let p = packet(&mut dec, LINKTYPE_ETHERNET, &frame);
-        assert_eq!((p.dst_port, p.tunnel), (VXLAN_PORT, Tunnel::NONE));
+        let (p, t) = packet(&mut dec, LINKTYPE_ETHERNET, &frame);
+        assert_eq!((p.dst_port, t), (VXLAN_PORT, Tunnel::NONE));
         assert_eq!(dec.stats.vxlan, 0);
     }
 
@@ -638,15 +649,15 @@ mod tests {
         v.extend(ethernet(0x0800, &inner_ip()));
         let outer = ipv4_udp([10, 1, 0, 2], [10, 1, 0, 1], 50000, 8472, &v);
         let frame = ethernet(0x0800, &outer);
-        let p = packet(&mut Decoder::default(), LINKTYPE_ETHERNET, &frame);
+        let (p, _) = packet(&mut Decoder::default(), LINKTYPE_ETHERNET, &frame);
         assert_eq!(p.dst_port, 8472, "8472 is not a VXLAN port by default");
         let config = DecodeConfig {
             vxlan_ports: PortList::new(&[4789, 8472]).unwrap(),
             ..DecodeConfig::default()
         };
-        let p = packet(&mut Decoder::new(config), LINKTYPE_ETHERNET, &frame);
+        let (p, t) = packet(&mut Decoder::new(config), LINKTYPE_ETHERNET, &frame);
         assert_inner(&p);
-        assert_eq!(p.tunnel.id, 7);
+        assert_eq!(t.id, 7);
     }
 
     #[test]
@@ -660,9 +671,9 @@ mod tests {
             &ipv4_udp([10, 1, 0, 2], [10, 1, 0, 1], 1, GENEVE_PORT, &g),
         );
         let mut dec = Decoder::default();
-        let p = packet(&mut dec, LINKTYPE_ETHERNET, &frame);
+        let (p, t) = packet(&mut dec, LINKTYPE_ETHERNET, &frame);
         assert_inner(&p);
-        assert_eq!((p.tunnel.kind, p.tunnel.id), (TunnelKind::Geneve, 0x7b));
+        assert_eq!((t.kind, t.id), (TunnelKind::Geneve, 0x7b));
         assert_eq!(dec.stats.geneve, 1);
     }
 
@@ -673,19 +684,19 @@ mod tests {
         gre.extend(ethernet(0x0800, &inner_ip()));
         let frame = ethernet(0x0800, &ipv4_gre([10, 1, 0, 2], [10, 1, 0, 1], &gre));
         let mut dec = Decoder::default();
-        let p = packet(&mut dec, LINKTYPE_ETHERNET, &frame);
+        let (p, t) = packet(&mut dec, LINKTYPE_ETHERNET, &frame);
         assert_inner(&p);
-        assert_eq!((p.tunnel.kind, p.tunnel.id), (TunnelKind::Gre, 256));
-        assert_eq!(p.tunnel.eve_proto(), "GRE");
+        assert_eq!((t.kind, t.id), (TunnelKind::Gre, 256));
+        assert_eq!(t.eve_proto(), "GRE");
 
         // ERSPAN type II: GRE with sequence number, version 1, session 5.
         let mut gre = vec![0x10, 0, 0x88, 0xbe, 0, 0, 0, 9];
         gre.extend([0x10, 0x17, 0x00, 0x05, 0, 0, 0, 0]);
         gre.extend(ethernet(0x0800, &inner_ip()));
         let frame = ethernet(0x0800, &ipv4_gre([10, 1, 0, 2], [10, 1, 0, 1], &gre));
-        let p = packet(&mut dec, LINKTYPE_ETHERNET, &frame);
+        let (p, t) = packet(&mut dec, LINKTYPE_ETHERNET, &frame);
         assert_inner(&p);
-        assert_eq!((p.tunnel.kind, p.tunnel.id), (TunnelKind::Erspan, 5));
+        assert_eq!((t.kind, t.id), (TunnelKind::Erspan, 5));
 
         // ERSPAN type III with the platform-specific subheader (O flag), session 9.
         let mut gre = vec![0x10, 0, 0x22, 0xeb, 0, 0, 0, 9];
@@ -693,15 +704,15 @@ mod tests {
         gre.extend([0; 8]);
         gre.extend(ethernet(0x0800, &inner_ip()));
         let frame = ethernet(0x0800, &ipv4_gre([10, 1, 0, 2], [10, 1, 0, 1], &gre));
-        let p = packet(&mut dec, LINKTYPE_ETHERNET, &frame);
+        let (p, t) = packet(&mut dec, LINKTYPE_ETHERNET, &frame);
         assert_inner(&p);
-        assert_eq!((p.tunnel.kind, p.tunnel.id), (TunnelKind::Erspan, 9));
+        assert_eq!((t.kind, t.id), (TunnelKind::Erspan, 9));
 
         // ERSPAN type I: no sequence number, no header.
         let mut gre = vec![0, 0, 0x88, 0xbe];
         gre.extend(ethernet(0x0800, &inner_ip()));
         let frame = ethernet(0x0800, &ipv4_gre([10, 1, 0, 2], [10, 1, 0, 1], &gre));
-        let p = packet(&mut dec, LINKTYPE_ETHERNET, &frame);
+        let (p, _) = packet(&mut dec, LINKTYPE_ETHERNET, &frame);
         assert_inner(&p);
         assert_eq!(dec.stats.gre, 4);
         assert_eq!(dec.stats.erspan, 3);
@@ -713,9 +724,9 @@ mod tests {
         m.extend(inner_ip());
         let frame = ethernet(0x8847, &m);
         let mut dec = Decoder::default();
-        let p = packet(&mut dec, LINKTYPE_ETHERNET, &frame);
+        let (p, t) = packet(&mut dec, LINKTYPE_ETHERNET, &frame);
         assert_inner(&p);
-        assert_eq!(p.tunnel, Tunnel::NONE);
+        assert_eq!((p.tunnel, t), (None, Tunnel::NONE));
         assert_eq!(dec.stats.mpls, 1);
 
         let ip = inner_ip();
@@ -725,7 +736,7 @@ mod tests {
         s.extend(&ip);
         s.extend([0; 6]); // Ethernet padding, cut off by the PPPoE length
         let frame = ethernet(0x8864, &s);
-        let p = packet(&mut dec, LINKTYPE_ETHERNET, &frame);
+        let (p, _) = packet(&mut dec, LINKTYPE_ETHERNET, &frame);
         assert_inner(&p);
         assert_eq!(dec.stats.pppoe, 1);
     }
@@ -784,9 +795,9 @@ mod tests {
             frame = vxlan(1, &frame);
         }
         let mut dec = Decoder::default();
-        let p = packet(&mut dec, LINKTYPE_ETHERNET, &frame);
+        let (p, t) = packet(&mut dec, LINKTYPE_ETHERNET, &frame);
         assert_inner(&p);
-        assert_eq!(p.tunnel.depth, MAX_DEPTH);
+        assert_eq!(t.depth, MAX_DEPTH);
         let deeper = vxlan(1, &frame);
         assert!(matches!(
             dec.decode(LINKTYPE_ETHERNET, &deeper),

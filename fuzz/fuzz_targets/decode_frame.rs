@@ -37,7 +37,14 @@ fuzz_target!(|data: &[u8]| {
             }
             Decoded::Fragment(f) => {
                 if let Some(d) = defrag.add(Timestamp(n * 1_000_000_000), &f) {
-                    let _ = decode_transport(d.src, d.dst, d.protocol, &d.data, f.vlans, d.tunnel.digest());
+                    let _ = decode_transport(
+                        d.src,
+                        d.dst,
+                        d.protocol,
+                        &d.data,
+                        f.vlans,
+                        d.tunnel.digest(),
+                    );
                 }
             }
             Decoded::Skip(_) => {}

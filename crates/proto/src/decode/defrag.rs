@@ -174,7 +174,7 @@ impl Defragmenter {
             last_in: false,
             meat: 0,
         });
-        if frag.more && end % 8 != 0 && frag.src.is_ipv6() {
+        if frag.more && !end.is_multiple_of(8) && frag.src.is_ipv6() {
             // ip6_frag_queue: a non-last IPv6 fragment not a multiple of 8 bytes long is
             // refused alone (parameter problem); its datagram waits on.
             self.stats.refused += 1;

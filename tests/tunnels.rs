@@ -502,3 +502,38 @@ fn real_captures_re_encapsulated_give_the_original_alerts_with_the_tunnel() {
         }
     }
 }
+
+/// A mirror session that truncates the inner packet (AWS VPC Traffic Mirroring's
+/// `PacketLength`) while the outer packet is whole: a snaplen cut, headers used, payload ignored,
+/// counted; never a panic. curl's DNS query (76 bytes) is whole, its ClientHello is cut.
+#[test]
+fn an_inner_packet_cut_by_the_mirror_is_a_snaplen_cut() {
+    let dir = scratch("tunnels-cut");
+    let plain = common::root().join("pcaps/ioc-sni.pcap");
+    let wrapped = dir.join("ioc-sni-vxlan-cut.pcap");
+    run_ok(
+        Command::new("python3")
+            .arg(common::root().join("tests/tricks/encap.py"))
+            .arg("vxlan-cut")
+            .arg(&plain)
+            .arg(&wrapped),
+        SECS_10,
+    );
+    let r = replay("tunnels-cut-replay", &[&wrapped], &[]);
+    // Frames longer than 96 bytes were cut (tcpdump's `greater N`: length >= N).
+    let cut = count(&plain, "greater 97");
+    assert!(cut > 0);
+    assert!(
+        r.stderr
+            .contains(&format!("packets cut by the snaplen: {cut} ")),
+        "{}",
+        r.stderr
+    );
+    let rows = common::alert_rows(&r.events);
+    assert_eq!(rows.len(), 1, "only the whole DNS query alerts: {rows:?}");
+    assert!(
+        rows[0].contains("pkg-validate.net") && rows[0].ends_with("\t53"),
+        "{rows:?}"
+    );
+    assert_eq!(final_stats(&r)["decoder"]["vxlan"], count(&plain, ""));
+}

@@ -10,7 +10,8 @@ MODE: geneve-eth (GENEVE with an option, inner Ethernet, VNI 77), geneve-ip (GEN
 inner IP, as GCP's packet mirroring sends it), gre-ip (GRE with key 7, raw inner IP),
 erspan2 (ERSPAN type II, session 12), erspan3 (ERSPAN type III with the platform subheader,
 session 13), mpls (two labels, raw inner IP), pppoe (session 0x2d), vxlan-in-gre (VXLAN VNI 5
-inside GRE, two tunnels deep).
+inside GRE, two tunnels deep), vxlan-cut (VXLAN whose inner frame is cut to 96 bytes while
+the outer packet is whole, as AWS VPC Traffic Mirroring's PacketLength cuts it).
 """
 import struct
 import sys
@@ -77,6 +78,9 @@ def wrap(mode, frame, n):
     if mode == "pppoe":
         ppp = struct.pack("!H", 0x0021) + ip
         return ether(0x8864, struct.pack("!BBHH", 0x11, 0, 0x2D, len(ppp)) + ppp)
+    if mode == "vxlan-cut":
+        v = struct.pack("!II", 0x08000000, 9 << 8) + frame[:96]
+        return ether(0x0800, ipv4(17, udp(50000, 4789, v)))
     if mode == "vxlan-in-gre":
         v = struct.pack("!II", 0x08000000, 5 << 8) + frame
         inner_outer = ether(0x0800, ipv4(17, udp(50001, 4789, v)))

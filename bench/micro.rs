@@ -450,6 +450,7 @@ fn flow_packets(n: u32, syn: bool) -> Vec<Packet<'static>> {
             vlans: proto::decode::Vlans::NONE,
             ip_header: &[],
             l4: &[],
+            tunnel: None,
         })
         .collect()
 }
@@ -539,6 +540,7 @@ fn bench_eve(c: &mut Criterion) {
         app_proto: Some("tls"),
         app_proto_orig: None,
         objects: Vec::new(),
+        tunnel: proto::decode::Tunnel::NONE,
     };
     event
         .objects

@@ -19,6 +19,7 @@ use egress_ids::sensor::SensorOptions;
 use egress_ids::settings::{self, DEFAULT_THREADS, DEFAULT_WARMUP_SECS};
 use egress_ids::units::format_size;
 use ipnet::IpNet;
+use proto::decode::{DecodeConfig, PortList};
 use std::ffi::OsStr;
 use std::fmt;
 use std::path::PathBuf;
@@ -159,6 +160,12 @@ struct AnalysisArgs {
     /// Whether packets with a wrong checksum are inspected: auto (not inspected, but the partial checksums of packets captured on the sending host pass, and checks stop if over 10% of the first 1000 are wrong), yes (never inspected), no (always)
     #[arg(long, value_name = "MODE", default_value = "auto", value_parser = settings::checksum_validation)]
     checksum_validation: settings::ChecksumValidation,
+    /// UDP destination ports decoded as VXLAN, comma-separated (e.g. 4789,8472; empty: none)
+    #[arg(long, value_name = "PORT,...", default_value = "4789", value_parser = settings::tunnel_ports)]
+    vxlan_ports: PortList,
+    /// UDP destination ports decoded as GENEVE, comma-separated (empty: none)
+    #[arg(long, value_name = "PORT,...", default_value = "6081", value_parser = settings::tunnel_ports)]
+    geneve_ports: PortList,
 }
 
 /// A byte size, shown in help as it is written (`64MiB`).
@@ -234,6 +241,10 @@ impl AnalysisArgs {
             stats_interval: self.stats_interval,
             eve_types: self.eve_types,
             checksum_validation: self.checksum_validation,
+            tunnel_ports: DecodeConfig {
+                vxlan_ports: self.vxlan_ports,
+                geneve_ports: self.geneve_ports,
+            },
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::capture::CaptureCounters;
 use crate::detect::Detection;
-use proto::decode::SkipReason;
+use proto::decode::{EncapStats, SkipReason};
 use proto::Timestamp;
 use std::collections::BTreeMap;
 
@@ -45,6 +45,15 @@ pub struct Counters {
     pub(crate) ip_fragments: u64,
     pub(crate) ip_reassembled: u64,
     pub(crate) ip_fragments_dropped: u64,
+    /// Datagrams dropped because a fragment overlapped others as Linux refuses it, IPv4 then
+    /// IPv6 (also in `ip_fragments_dropped`).
+    pub(crate) ip_fragment_overlaps: [u64; 2],
+    /// Fragments ignored as duplicates of data already received (their datagram kept), and
+    /// fragments refused alone (a ragged non-last IPv6 fragment).
+    pub(crate) ip_fragment_duplicates: u64,
+    pub(crate) ip_fragments_refused: u64,
+    /// Encapsulations decoded, by kind (VXLAN, GENEVE, GRE, ERSPAN, MPLS, PPPoE).
+    pub(crate) encap: EncapStats,
     /// Flows ended by their idle timeout.
     pub(crate) flows_timed_out: u64,
     /// Flows evicted to stay under the flow memcap.
@@ -96,6 +105,16 @@ impl Counters {
         self.ip_fragments += other.ip_fragments;
         self.ip_reassembled += other.ip_reassembled;
         self.ip_fragments_dropped += other.ip_fragments_dropped;
+        for (mine, theirs) in self
+            .ip_fragment_overlaps
+            .iter_mut()
+            .zip(other.ip_fragment_overlaps)
+        {
+            *mine += theirs;
+        }
+        self.ip_fragment_duplicates += other.ip_fragment_duplicates;
+        self.ip_fragments_refused += other.ip_fragments_refused;
+        self.encap.add(&other.encap);
         self.flows_timed_out += other.flows_timed_out;
         self.flows_evicted += other.flows_evicted;
         self.flow_memcap += other.flow_memcap;

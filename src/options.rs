@@ -12,6 +12,7 @@ use crate::pipeline::{PipelineConfig, DEFAULT_STATS_INTERVAL};
 use crate::settings::ChecksumValidation;
 use crate::settings::{worker_threads, DEFAULT_THREADS};
 use ipnet::IpNet;
+use proto::decode::DecodeConfig;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -37,6 +38,8 @@ pub struct AnalysisOptions {
     pub eve_types: EveTypes,
     /// Whether packets with wrong checksums are inspected (`checksum-validation`).
     pub checksum_validation: ChecksumValidation,
+    /// The UDP ports decoded as VXLAN and GENEVE.
+    pub tunnel_ports: DecodeConfig,
 }
 
 impl Default for AnalysisOptions {
@@ -52,6 +55,7 @@ impl Default for AnalysisOptions {
             stats_interval: DEFAULT_STATS_INTERVAL,
             eve_types: EveTypes::ALL,
             checksum_validation: ChecksumValidation::Auto,
+            tunnel_ports: DecodeConfig::default(),
         }
     }
 }
@@ -80,6 +84,7 @@ impl AnalysisOptions {
             eve_types: self.eve_types,
             direct_ip_from: None,
             checksums: self.checksum_validation,
+            decode: self.tunnel_ports,
         }
     }
 }

@@ -330,6 +330,7 @@ impl FlowState {
             seq: ctx.seq,
             log: EveTypes::ALERT,
             marks: ctx.marks,
+            tunnel: ctx.tunnel,
         };
         self.alerts.merge(*primary);
         step(self, &mut alt_ctx);

@@ -209,6 +209,7 @@ mod tests {
             tcp: Some(TcpMeta::default()),
             payload: &[],
             vlans: Vlans::NONE,
+            tunnel: None,
             ip_header: &[],
             l4,
         }

@@ -8,6 +8,7 @@ use crate::detect::{Detection, DetectionSet, Detector, Hit, Scope, Source};
 use crate::eve::Object;
 use crate::eve::{EveTypes, Event, EventType};
 use crate::flow::{Direction, FlowMeta};
+use proto::decode::Tunnel;
 use proto::Timestamp;
 
 /// Per-packet context handed to the handlers.
@@ -23,6 +24,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) log: EveTypes,
     /// The flows of this shard whose `direct-ip` the merge stage found resolved.
     pub(crate) marks: ShardMarks<'a>,
+    /// The tunnel of the packet being handled (`Tunnel::NONE` at a flow's end): an alert's
+    /// `tunnel` object describes the packet that raised it, as in Suricata.
+    pub(crate) tunnel: &'a Tunnel,
 }
 
 /// What a flow has alerted on.
@@ -77,6 +81,7 @@ pub(crate) fn event(
         app_proto: None,
         app_proto_orig: None,
         objects: Vec::new(),
+        tunnel: Tunnel::NONE,
     }
 }
 
@@ -182,6 +187,7 @@ impl Ctx<'_> {
             EventType::Alert,
         );
         ev.direction = Some("to_server");
+        ev.tunnel = *self.tunnel;
         ev.app_proto = app.map(|(kind, _)| kind.name());
         ev.objects
             .push((EventType::Alert, Event::alert_object(hit)));

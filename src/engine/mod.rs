@@ -22,7 +22,7 @@ pub use checksum::ChecksumValidation;
 use checksum::Checksums;
 use context::Ctx;
 use output::{OutBuf, ShardStats};
-use proto::decode::{Packet, Proto};
+use proto::decode::{Packet, Proto, Tunnel};
 use proto::Timestamp;
 use std::sync::Arc;
 
@@ -95,7 +95,13 @@ impl Engine {
     }
 
     /// Handles one decoded packet of this shard's flows.
-    pub(crate) fn on_packet(&mut self, info: &PacketInfo, pkt: &Packet<'_>, out: &mut OutBuf) {
+    pub(crate) fn on_packet(
+        &mut self,
+        info: &PacketInfo,
+        pkt: &Packet<'_>,
+        tunnel: &Tunnel,
+        out: &mut OutBuf,
+    ) {
         self.now = self.now.max(info.ts);
         let (handle, dir, created) =
             self.flows
@@ -113,6 +119,7 @@ impl Engine {
             seq: info.seq,
             log: self.log,
             marks: self.resolved.shard(self.shard),
+            tunnel,
         };
         let Flow { meta, state } = self.flows.get_mut(handle);
         let heap_before = state.heap_bytes();
@@ -231,6 +238,7 @@ impl Engine {
             seq,
             log: self.log,
             marks: self.resolved.shard(self.shard),
+            tunnel: &proto::decode::Tunnel::NONE,
         };
         flow.state.on_flow_end(&mut ctx, &flow.meta);
         flow.state.release_held(&mut ctx, &flow.meta, None);

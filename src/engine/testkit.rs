@@ -110,6 +110,7 @@ impl Conversation {
             vlans: Vlans::NONE,
             ip_header: &[],
             l4: &[],
+            tunnel: None,
         }
     }
 
@@ -217,7 +218,8 @@ impl Shard {
             wire_len: 60 + pkt.payload.len() as u32,
             checksums_trusted: true,
         };
-        self.engine.on_packet(&info, pkt, &mut self.out);
+        self.engine
+            .on_packet(&info, pkt, &proto::decode::Tunnel::NONE, &mut self.out);
         self.hear();
     }
 

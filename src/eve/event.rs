@@ -5,7 +5,7 @@
 use super::types::EventType;
 use crate::detect::Hit;
 use crate::flow::{EndReason, TcpPhase};
-use proto::decode::Vlans;
+use proto::decode::{Tunnel, Vlans};
 use proto::text::{JsonText, SuricataIp};
 use proto::Timestamp;
 use serde::Serialize;
@@ -32,6 +32,9 @@ pub struct Event {
     pub app_proto_orig: Option<&'static str>,
     /// Type-specific objects (`alert`, `tls`, `dns`, `http`, `flow`), in order.
     pub objects: Vec<(EventType, Object)>,
+    /// The tunnel the flow came through: an alert then carries Suricata's `tunnel` object
+    /// right after its `alert` object.
+    pub tunnel: Tunnel,
 }
 
 /// A type-specific object of an event: the common ones typed, the rest as JSON values.
@@ -144,7 +147,7 @@ impl Serialize for Event {
             m.serialize_entry("pcap_cnt", &n)?;
         }
         m.serialize_entry("event_type", &self.event_type)?;
-        if !self.vlans.as_slice().is_empty() {
+        if !self.vlans.is_empty() {
             m.serialize_entry("vlan", &self.vlans)?;
         }
         m.serialize_entry("src_ip", &JsonText(SuricataIp(self.src_ip)))?;
@@ -163,7 +166,35 @@ impl Serialize for Event {
         }
         for (kind, object) in &self.objects {
             m.serialize_entry(kind.name(), object)?;
+            if *kind == EventType::Alert && self.tunnel.is_some() {
+                m.serialize_entry("tunnel", &TunnelObject(&self.tunnel, self.pcap_cnt))?;
+            }
         }
+        m.end()
+    }
+}
+
+/// Suricata's `tunnel` object of an alert (`AlertJsonTunnel` in Suricata 7's
+/// src/output-json-alert.c): the outermost packet's endpoints, ports and protocol, the
+/// tunnel depth (`recursion_level`), the capture position and the packet source. Suricata
+/// writes no VNI or key there; egress-ids keeps it in the flow key only.
+struct TunnelObject<'a>(&'a Tunnel, Option<u64>);
+
+impl Serialize for TunnelObject<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let t = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("src_ip", &JsonText(SuricataIp(t.src)))?;
+        m.serialize_entry("src_port", &t.src_port)?;
+        m.serialize_entry("dest_ip", &JsonText(SuricataIp(t.dst)))?;
+        m.serialize_entry("dest_port", &t.dst_port)?;
+        m.serialize_entry("proto", t.eve_proto())?;
+        m.serialize_entry("depth", &t.depth)?;
+        if let Some(n) = self.1 {
+            m.serialize_entry("pcap_cnt", &n)?;
+        }
+        m.serialize_entry("pkt_src", "wire/pcap")?;
         m.end()
     }
 }

@@ -16,14 +16,17 @@ use proto::Timestamp;
 use rustc_hash::FxHasher;
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 
-/// Direction-free flow key: the two endpoints in a canonical order.
+/// Direction-free flow key: the two endpoints in a canonical order, and the digest of the tunnel
+/// they came through (two mirrored VPCs may both hold a 10.0.0.5: their flows are two).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct FlowKey {
     lo: (IpAddr, u16),
     hi: (IpAddr, u16),
     proto: Proto,
     vlan: u16,
+    tunnel: Option<NonZeroU32>,
 }
 
 impl FlowKey {
@@ -38,6 +41,7 @@ impl FlowKey {
             hi,
             proto: pkt.proto,
             vlan,
+            tunnel: pkt.tunnel,
         }
     }
 
@@ -53,6 +57,7 @@ impl FlowKey {
             hi,
             proto: meta.proto,
             vlan: meta.vlans.outermost(),
+            tunnel: meta.tunnel,
         }
     }
 
@@ -146,6 +151,10 @@ pub(crate) struct FlowMeta {
     pub(crate) server: (IpAddr, u16),
     pub(crate) proto: Proto,
     pub(crate) vlans: Vlans,
+    /// The digest of the flow's tunnel (`proto::decode::TunnelKey::digest`: kind, id, outer
+    /// endpoints); `None` for a flow without one. Alerts take the whole tunnel from the packet
+    /// that raises them, as Suricata does.
+    pub(crate) tunnel: Option<NonZeroU32>,
     pub(crate) first_ts: Timestamp,
     pub(crate) last_ts: Timestamp,
     /// Packets and bytes (as on the wire, link layer included) to the server and to the client.
@@ -153,10 +162,9 @@ pub(crate) struct FlowMeta {
     pub(crate) bytes: [u64; 2],
     pub(crate) tcp_phase: TcpPhase,
     /// The initial sequence number of the client's SYN, if the flow started with one (a new
-    /// SYN with another one on a closed flow is a new connection).
-    pub(crate) isn: u32,
-    /// `isn` is known.
-    pub(crate) has_isn: bool,
+    /// SYN with another one on a closed flow is a new connection). An ISN of 0 is not kept: a
+    /// SYN on such a flow once closed always starts a new one (the safe side: it is inspected).
+    pub(crate) isn: Option<NonZeroU32>,
 }
 
 impl FlowMeta {
@@ -212,6 +220,7 @@ mod tests {
             vlans: Vlans::NONE,
             ip_header: &[],
             l4: &[],
+            tunnel: None,
         }
     }
 

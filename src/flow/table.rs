@@ -10,6 +10,7 @@ use proto::decode::{Packet, Proto};
 use proto::Timestamp;
 use rustc_hash::FxHasher;
 use std::hash::{Hash, Hasher};
+use std::num::NonZeroU32;
 
 /// Marks "no slot" in the list links.
 const NIL: u32 = u32::MAX;
@@ -205,7 +206,7 @@ impl<S> FlowTable<S> {
             return false;
         };
         self.slots[idx as usize].flow.as_ref().is_some_and(|f| {
-            f.meta.tcp_phase == TcpPhase::Closed && !(f.meta.has_isn && f.meta.isn == tcp.seq)
+            f.meta.tcp_phase == TcpPhase::Closed && f.meta.isn != NonZeroU32::new(tcp.seq)
         })
     }
 
@@ -311,13 +312,16 @@ impl<S> FlowTable<S> {
                 server,
                 proto: pkt.proto,
                 vlans: pkt.vlans,
+                tunnel: pkt.tunnel,
                 first_ts: ts,
                 last_ts: ts,
                 pkts: [0; 2],
                 bytes: [0; 2],
                 tcp_phase: TcpPhase::New,
-                isn: pkt.tcp.map_or(0, |t| t.seq),
-                has_isn: pkt.tcp.is_some_and(|t| t.syn && !t.ack_flag),
+                isn: pkt
+                    .tcp
+                    .filter(|t| t.syn && !t.ack_flag)
+                    .and_then(|t| NonZeroU32::new(t.seq)),
             },
             state: new_state(),
         };
@@ -485,6 +489,7 @@ mod tests {
             vlans: proto::decode::Vlans::NONE,
             ip_header: &[],
             l4: &[],
+            tunnel: None,
         }
     }
 

@@ -102,8 +102,27 @@ fn write_exceptions(s: &mut String, counters: &Counters) {
     if counters.ip_fragments > 0 {
         let _ = writeln!(
             s,
-            "  IP fragments: {} received, {} datagrams reassembled, {} dropped",
-            counters.ip_fragments, counters.ip_reassembled, counters.ip_fragments_dropped
+            "  IP fragments: {} received, {} datagrams reassembled, {} dropped ({} for overlapping fragments, as Linux drops them); {} duplicate fragments ignored, {} refused",
+            counters.ip_fragments,
+            counters.ip_reassembled,
+            counters.ip_fragments_dropped,
+            counters.ip_fragment_overlaps.iter().sum::<u64>(),
+            counters.ip_fragment_duplicates,
+            counters.ip_fragments_refused
+        );
+    }
+    if !counters.encap.is_empty() {
+        let parts: Vec<String> = counters
+            .encap
+            .named()
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(name, n)| format!("{name} {n}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "  encapsulations decoded: {} (the packets inside analysed)",
+            parts.join(", ")
         );
     }
     if counters.tcp_gaps > 0 || counters.stream_overflows > 0 {

@@ -8,8 +8,8 @@ use crate::counters::Counters;
 use crate::detect::Detector;
 use crate::engine::checksum::{ChecksumSample, ChecksumValidation};
 use crate::engine::PacketInfo;
-use proto::decode::defrag::{Datagram, Defragmenter};
-use proto::decode::{decode_frame, decode_transport, Decoded, Packet, SkipReason, Vlans};
+use proto::decode::defrag::{Datagram, DefragStats, Defragmenter};
+use proto::decode::{DecodeConfig, Decoded, Decoder, Packet, SkipReason, Tunnel, Vlans};
 use proto::Timestamp;
 use std::sync::Arc;
 
@@ -24,8 +24,16 @@ pub(crate) enum Raw<'a> {
 
 /// Where the dispatcher sends its items.
 pub(crate) trait Route {
-    /// A decoded packet; `cut` when the snaplen cut it (its payload is then empty).
-    fn packet(&mut self, info: &PacketInfo, pkt: &Packet<'_>, raw: Raw<'_>, cut: bool);
+    /// A decoded packet and the tunnel it came through; `cut` when the snaplen cut it (its
+    /// payload is then empty).
+    fn packet(
+        &mut self,
+        info: &PacketInfo,
+        pkt: &Packet<'_>,
+        tunnel: &Tunnel,
+        raw: Raw<'_>,
+        cut: bool,
+    );
     /// Packet time reached `ts` (a new second): time to expire flows.
     fn tick(&mut self, seq: u64, ts: Timestamp);
     /// Time for a `stats` event; `dispatcher` holds the dispatcher's own counters.
@@ -86,8 +94,15 @@ impl<R: Route> Input for Dispatch<'_, R> {
     }
 }
 
+/// Datagrams the reassembler dropped while adding fragments (too large, evicted, overlapping,
+/// lengths refused).
+fn dropped(s: &DefragStats) -> u64 {
+    s.too_large + s.evicted + s.overlaps + s.invalid
+}
+
 /// Decodes, defragments, numbers and times the input.
 pub(crate) struct Dispatcher {
+    decoder: Decoder,
     defrag: Defragmenter,
     pub(crate) counters: Counters,
     /// Sequence number of the last item handed out.
@@ -102,8 +117,13 @@ pub(crate) struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub(crate) fn new(stats_interval: u64, checksums: ChecksumValidation) -> Self {
+    pub(crate) fn new(
+        stats_interval: u64,
+        decode: DecodeConfig,
+        checksums: ChecksumValidation,
+    ) -> Self {
         Dispatcher {
+            decoder: Decoder::new(decode),
             checksums: ChecksumSample::new(checksums),
             defrag: Defragmenter::default(),
             counters: Counters::default(),
@@ -123,11 +143,13 @@ impl Dispatcher {
         self.advance_clock(frame.ts, route);
         // A packet cut by the snaplen keeps its headers (flow tracking, address detections) but
         // its payload is incomplete: it is ignored rather than fed to reassembly.
-        let cut = (frame.data.len() as u64) < frame.orig_len as u64;
+        let decoded = self.decoder.decode(frame.linktype, frame.data);
+        // A tunnel's inner packet cut short (a mirror session's truncation) is a snaplen cut too.
+        let cut = (frame.data.len() as u64) < frame.orig_len as u64 || self.decoder.inner_cut();
         if cut {
             self.counters.snaplen_cut += 1;
         }
-        match decode_frame(frame.linktype, frame.data) {
+        match decoded {
             Decoded::Packet(mut pkt) => {
                 if cut {
                     pkt.payload = &[];
@@ -137,39 +159,45 @@ impl Dispatcher {
                     linktype: frame.linktype,
                     data: frame.data,
                 };
-                route.packet(&info, &pkt, raw, cut);
+                route.packet(&info, &pkt, self.decoder.tunnel(), raw, cut);
             }
             Decoded::Skip(reason) => self.counters.skip(reason),
             Decoded::Fragment(_) if cut => self.counters.skip(SkipReason::CutFragment),
             Decoded::Fragment(frag) => {
                 self.counters.ip_fragments += 1;
-                let before = self.defrag.stats.too_large + self.defrag.stats.evicted;
+                let before = dropped(&self.defrag.stats);
+                let overlaps = self.defrag.stats.overlaps;
                 if let Some(dgram) = self.defrag.add(frame.ts, &frag) {
                     self.counters.ip_reassembled += 1;
-                    match decode_transport(
+                    match self.decoder.datagram(
                         dgram.src,
                         dgram.dst,
                         dgram.protocol,
                         &dgram.data,
                         frag.vlans,
+                        dgram.tunnel,
                     ) {
                         Decoded::Packet(pkt) => {
                             let info = self.info(frame, &pkt);
                             let raw = Raw::Datagram(&dgram, frag.vlans);
-                            route.packet(&info, &pkt, raw, false);
+                            route.packet(&info, &pkt, self.decoder.tunnel(), raw, false);
                         }
                         Decoded::Skip(reason) => self.counters.skip(reason),
                         Decoded::Fragment(_) => self.counters.skip(SkipReason::NestedFragment),
                     }
                 }
-                self.counters.ip_fragments_dropped +=
-                    self.defrag.stats.too_large + self.defrag.stats.evicted - before;
+                self.counters.ip_fragments_dropped += dropped(&self.defrag.stats) - before;
+                if self.defrag.stats.overlaps > overlaps {
+                    let family = usize::from(frag.src.is_ipv6());
+                    self.counters.ip_fragment_overlaps[family] += 1;
+                }
             }
         }
     }
 
     /// End of input: a last `stats` snapshot for the route, and the last sequence number used.
     pub(crate) fn finish(&mut self, route: &mut impl Route) -> u64 {
+        self.sync_counters();
         self.seq += 1;
         route.stats(self.seq, self.clock, &self.counters);
         self.seq
@@ -209,8 +237,16 @@ impl Dispatcher {
             .get_or_insert(self.clock.plus_secs(self.stats_interval));
         if self.clock >= due {
             self.next_stats = Some(self.clock.plus_secs(self.stats_interval));
+            self.sync_counters();
             self.seq += 1;
             route.stats(self.seq, self.clock, &self.counters);
         }
+    }
+
+    /// Brings the counts the decoder and the reassembler keep into the dispatcher's counters.
+    fn sync_counters(&mut self) {
+        self.counters.encap = self.decoder.stats;
+        self.counters.ip_fragment_duplicates = self.defrag.stats.duplicates;
+        self.counters.ip_fragments_refused = self.defrag.stats.refused;
     }
 }

@@ -351,7 +351,7 @@ mod tests {
                 wire_len: 74,
                 checksums_trusted: true,
             };
-            shard0.on_packet(&info, &syn.packet(), &mut out);
+            shard0.on_packet(&info, &syn.packet(), &proto::decode::Tunnel::NONE, &mut out);
             m.accept(0, std::mem::take(&mut out), 6);
             shard0.finish(SHUTDOWN_SEQ, &mut out, |_| {});
             m.accept(0, out, u64::MAX);

@@ -22,7 +22,7 @@ use crossbeam_channel::Sender;
 pub use dispatch::Input;
 use dispatch::{Dispatch, Dispatcher, Raw, Route};
 use merge::Merger;
-use proto::decode::Packet;
+use proto::decode::{DecodeConfig, Packet, Tunnel};
 use proto::Timestamp;
 use std::sync::Arc;
 use threads::{run_merger, run_worker, Batch, MergeMsg, ThreadedRoute, WORKER_QUEUE};
@@ -49,6 +49,8 @@ pub struct PipelineConfig {
     pub(crate) direct_ip_from: Option<Timestamp>,
     /// Whether packets with wrong checksums are inspected.
     pub(crate) checksums: ChecksumValidation,
+    /// The UDP ports decoded as tunnels.
+    pub(crate) decode: DecodeConfig,
 }
 
 impl PipelineConfig {
@@ -64,6 +66,7 @@ impl PipelineConfig {
             eve_types: EveTypes::ALL,
             direct_ip_from: None,
             checksums: ChecksumValidation::Auto,
+            decode: DecodeConfig::default(),
         }
     }
 
@@ -129,8 +132,15 @@ impl<W: EventSink> InlineRoute<'_, W> {
 }
 
 impl<W: EventSink> Route for InlineRoute<'_, W> {
-    fn packet(&mut self, info: &PacketInfo, pkt: &Packet<'_>, _raw: Raw<'_>, _cut: bool) {
-        self.engine.on_packet(info, pkt, &mut self.out);
+    fn packet(
+        &mut self,
+        info: &PacketInfo,
+        pkt: &Packet<'_>,
+        tunnel: &Tunnel,
+        _raw: Raw<'_>,
+        _cut: bool,
+    ) {
+        self.engine.on_packet(info, pkt, tunnel, &mut self.out);
         self.pass_on();
     }
 
@@ -166,7 +176,7 @@ fn run_inline<W: EventSink + Send, T>(
 ) -> (T, Finished<W>) {
     let mut merger = config.merger(sink);
     let mut engine = Engine::new(config.shard_config(0, merger.marks()));
-    let mut dispatcher = Dispatcher::new(config.stats_interval, config.checksums);
+    let mut dispatcher = Dispatcher::new(config.stats_interval, config.decode, config.checksums);
     let mut route = InlineRoute {
         engine: &mut engine,
         merger: &mut merger,
@@ -230,7 +240,8 @@ fn run_threaded<W: EventSink + Send, T>(
                 }
             };
         drop((merge_tx, recycle_tx));
-        let mut dispatcher = Dispatcher::new(config.stats_interval, config.checksums);
+        let mut dispatcher =
+            Dispatcher::new(config.stats_interval, config.decode, config.checksums);
         let mut route = ThreadedRoute::new(to_workers, recycle_rx);
         let result = feed(&mut Dispatch {
             dispatcher: &mut dispatcher,
@@ -293,9 +304,12 @@ fn spawn_workers<'scope>(
         to_workers.push(tx);
         let engine = Engine::new(config.shard_config(shard, resolved));
         let (recycle, merge) = (recycle_tx.clone(), merge_tx.clone());
+        let decode = config.decode;
         let spawned = std::thread::Builder::new()
             .name(format!("worker-{shard}"))
-            .spawn_scoped(scope, move || run_worker(shard, engine, rx, recycle, merge));
+            .spawn_scoped(scope, move || {
+                run_worker(shard, engine, decode, rx, recycle, merge)
+            });
         match spawned {
             Ok(handle) => workers.push(handle),
             Err(e) => {

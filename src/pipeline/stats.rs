@@ -1,5 +1,7 @@
 //! The `stats` EVE object: Suricata's layout (`decoder`, `flow`, `tcp`, `detect`, `memcap`) filled
-//! with what egress-ids counts. `flow.memcap` counts the flows evicted because the flow memcap was
+//! with what egress-ids counts; `decoder` has Suricata's counters per encapsulation (`vxlan`,
+//! `geneve`, `gre`, `erspan`, `mpls`, `pppoe`) and the datagrams dropped for overlapping fragments
+//! (`event.ipv4.frag_overlap`, `event.ipv6.frag_overlap`). `flow.memcap` counts the flows evicted because the flow memcap was
 //! reached (each one a time the cap was hit), `flow.wrk.flows_evicted` the same flows, and
 //! `flow.mgr.flows_timeout` the flows ended by their idle timeout. Live captures add `capture`
 //! (`kernel_packets`, `kernel_drops`, `kernel_ifdrops`, all interfaces together).
@@ -53,6 +55,18 @@ pub(crate) fn stats_object(
         "detect": { "alert": c.total_alerts() },
         "memcap": { "pressure": pressure, "pressure_max": pressure_max },
     });
+    // Suricata's per-encapsulation counters (`decoder.vxlan`, `decoder.gre`, ...) and its
+    // overlap events (`decoder.event.ipv4.frag_overlap`, `...ipv6.frag_overlap`).
+    if let Some(decoder) = object.get_mut("decoder").and_then(Value::as_object_mut) {
+        for (name, n) in c.encap.named() {
+            decoder.insert(name.into(), json!(n));
+        }
+        let [v4, v6] = c.ip_fragment_overlaps;
+        decoder.insert(
+            "event".into(),
+            json!({ "ipv4": { "frag_overlap": v4 }, "ipv6": { "frag_overlap": v6 } }),
+        );
+    }
     if let (Some(capture), Some(map)) = (c.capture_total(), object.as_object_mut()) {
         map.insert(
             "capture".into(),

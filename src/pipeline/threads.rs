@@ -12,7 +12,7 @@ use crate::engine::{Engine, PacketInfo, SHUTDOWN_SEQ};
 use crate::eve::EventSink;
 use crate::flow::FlowKey;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
-use proto::decode::{decode_frame, decode_transport, Decoded, Packet, Vlans};
+use proto::decode::{DecodeConfig, Decoded, Decoder, Packet, Tunnel, Vlans};
 use proto::Timestamp;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -46,6 +46,7 @@ enum ItemKind {
         dst: IpAddr,
         protocol: u8,
         vlans: Vlans,
+        tunnel: Box<Tunnel>,
     },
     Tick,
     /// A `stats` snapshot request; the first worker's carries the dispatcher's counters.
@@ -166,7 +167,15 @@ impl ThreadedRoute {
 }
 
 impl Route for ThreadedRoute {
-    fn packet(&mut self, info: &PacketInfo, pkt: &Packet<'_>, raw: Raw<'_>, cut: bool) {
+    fn packet(
+        &mut self,
+        info: &PacketInfo,
+        pkt: &Packet<'_>,
+        _tunnel: &Tunnel,
+        raw: Raw<'_>,
+        cut: bool,
+    ) {
+        // The worker decodes the bytes again and takes the tunnel from its own decoder.
         let w = worker_of(FlowKey::of(pkt).symmetric_hash(), self.open.len());
         let batch = &mut self.open[w];
         let (kind, (start, len)) = match raw {
@@ -179,6 +188,7 @@ impl Route for ThreadedRoute {
                     dst: d.dst,
                     protocol: d.protocol,
                     vlans,
+                    tunnel: Box::new(d.tunnel),
                 },
                 batch.push_bytes(&d.data),
             ),
@@ -232,10 +242,13 @@ impl Route for ThreadedRoute {
 pub(crate) fn run_worker(
     shard: usize,
     mut engine: Engine,
+    decode: DecodeConfig,
     batches: Receiver<Batch>,
     recycle: Sender<Batch>,
     merge: Sender<MergeMsg>,
 ) -> ShardStats {
+    // Decodes again what the dispatcher decoded (and counted) already.
+    let mut decoder = Decoder::new(decode);
     for mut batch in batches.iter() {
         let mut outputs = OutBuf::default();
         for item in batch.items.drain(..) {
@@ -243,11 +256,11 @@ pub(crate) fn run_worker(
             match item.kind {
                 ItemKind::Frame { linktype, cut } => {
                     // The dispatcher decoded this frame already: it is a TCP/UDP packet.
-                    if let Decoded::Packet(mut pkt) = decode_frame(linktype, bytes) {
+                    if let Decoded::Packet(mut pkt) = decoder.decode(linktype, bytes) {
                         if cut {
                             pkt.payload = &[];
                         }
-                        engine.on_packet(&item.info, &pkt, &mut outputs);
+                        engine.on_packet(&item.info, &pkt, decoder.tunnel(), &mut outputs);
                     }
                 }
                 ItemKind::Datagram {
@@ -255,10 +268,12 @@ pub(crate) fn run_worker(
                     dst,
                     protocol,
                     vlans,
+                    tunnel,
                 } => {
-                    if let Decoded::Packet(pkt) = decode_transport(src, dst, protocol, bytes, vlans)
+                    if let Decoded::Packet(pkt) =
+                        decoder.datagram(src, dst, protocol, bytes, vlans, *tunnel)
                     {
-                        engine.on_packet(&item.info, &pkt, &mut outputs);
+                        engine.on_packet(&item.info, &pkt, decoder.tunnel(), &mut outputs);
                     }
                 }
                 ItemKind::Tick => engine.on_tick(item.info.seq, item.info.ts, &mut outputs),

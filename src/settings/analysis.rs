@@ -1,11 +1,13 @@
 //! The analysis settings of every mode: HOME_NET, DNS grace, threads, flow memcap and timeouts,
-//! `stats` interval, EVE event types, and the live sensor's warm-up.
+//! `stats` interval, EVE event types, the UDP ports of VXLAN and GENEVE tunnels, and the live
+//! sensor's warm-up.
 
 use super::value::{count_in, seconds, size_in, Zero};
 pub use crate::engine::ChecksumValidation;
 use crate::eve::EveTypes;
 use crate::flow::table::MIN_MEMCAP;
 use ipnet::IpNet;
+use proto::decode::PortList;
 use std::net::IpAddr;
 
 /// The default thread setting: 0, one worker per core.
@@ -75,6 +77,30 @@ pub fn eve_types(text: &str) -> Result<EveTypes, String> {
     EveTypes::parse(text)
 }
 
+/// The UDP destination ports of a tunnel (`--vxlan-ports`, `--geneve-ports`): a comma-separated
+/// list of 1 to 65535, at most [`PortList::CAP`] of them; empty turns the tunnel's decoding off.
+pub fn tunnel_ports(text: &str) -> Result<PortList, String> {
+    let mut ports = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.parse::<u16>() {
+            Ok(0) | Err(_) => {
+                return Err(format!(
+                    "{part:?} is not a UDP port; write ports from 1 to 65535, such as \"4789,8472\""
+                ))
+            }
+            Ok(port) if ports.contains(&port) => return Err(format!("port {port} is given twice")),
+            Ok(port) => ports.push(port),
+        }
+    }
+    PortList::new(&ports).ok_or_else(|| {
+        format!(
+            "{} ports; at most {} are decoded",
+            ports.len(),
+            PortList::CAP
+        )
+    })
+}
+
 /// One HOME_NET prefix, such as `10.0.0.0/8`; a bare address is refused with its `/32` or
 /// `/128` form.
 pub fn home_net_prefix(text: &str) -> Result<IpNet, String> {
@@ -120,6 +146,21 @@ mod tests {
             assert_eq!(check("0"), Ok(0));
             assert_eq!(check("2m"), Ok(120));
         }
+    }
+
+    #[test]
+    fn tunnel_ports_are_a_short_list_of_real_ports() {
+        assert_eq!(
+            tunnel_ports("4789, 8472").unwrap().as_slice(),
+            &[4789, 8472]
+        );
+        assert_eq!(tunnel_ports("").unwrap().as_slice(), &[] as &[u16]);
+        assert!(tunnel_ports("0").unwrap_err().contains("is not a UDP port"));
+        assert!(tunnel_ports("65536").is_err());
+        assert!(tunnel_ports("1,1").unwrap_err().contains("given twice"));
+        assert!(tunnel_ports("1,2,3,4,5,6,7,8,9")
+            .unwrap_err()
+            .contains("at most 8"));
     }
 
     #[test]

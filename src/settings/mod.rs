@@ -17,8 +17,8 @@ mod value;
 pub(crate) use analysis::home_net;
 pub use analysis::{
     checksum_validation, dns_grace, eve_types, flow_memcap, flow_timeout, home_net_prefix,
-    stats_interval, threads, warmup, worker_threads, ChecksumValidation, DEFAULT_THREADS,
-    DEFAULT_WARMUP_SECS,
+    stats_interval, threads, tunnel_ports, warmup, worker_threads, ChecksumValidation,
+    DEFAULT_THREADS, DEFAULT_WARMUP_SECS,
 };
 pub use capture::{bpf, buffer_size, interface, interfaces, promisc, snaplen};
 pub use outputs::{distinct_outputs, file_path, socket_path, webhook_url};

@@ -179,6 +179,14 @@ impl RawEngine {
                 settings::checksum_validation,
             )?;
         }
+        if let Some(v) = &self.vxlan_ports {
+            e.tunnel_ports.vxlan_ports =
+                checked(doc, "engine.vxlan_ports", v, settings::tunnel_ports)?;
+        }
+        if let Some(v) = &self.geneve_ports {
+            e.tunnel_ports.geneve_ports =
+                checked(doc, "engine.geneve_ports", v, settings::tunnel_ports)?;
+        }
         Ok(e)
     }
 }

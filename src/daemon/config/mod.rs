@@ -32,6 +32,7 @@ use crate::settings::{worker_threads, DEFAULT_THREADS, DEFAULT_WARMUP_SECS};
 use errors::Doc;
 pub use errors::{ConfigError, Location};
 use ipnet::IpNet;
+use proto::decode::DecodeConfig;
 use raw::RawConfig;
 use std::path::{Path, PathBuf};
 
@@ -110,6 +111,8 @@ pub(crate) struct EngineSection {
     /// Whether packets with wrong checksums are inspected; default `auto`, checked by
     /// [`crate::settings::checksum_validation`].
     pub(crate) checksum_validation: crate::settings::ChecksumValidation,
+    /// UDP ports of VXLAN (`vxlan_ports`) and GENEVE (`geneve_ports`); default 4789 and 6081.
+    pub(crate) tunnel_ports: DecodeConfig,
 }
 
 /// `[privileges]`.
@@ -173,6 +176,7 @@ impl Default for EngineSection {
             stats_interval: DEFAULT_STATS_INTERVAL,
             eve_types: EveTypes::ALL,
             checksum_validation: crate::settings::ChecksumValidation::Auto,
+            tunnel_ports: DecodeConfig::default(),
         }
     }
 }
@@ -245,6 +249,7 @@ impl DaemonConfig {
                 stats_interval: self.engine.stats_interval,
                 eve_types: self.engine.eve_types,
                 checksum_validation: self.engine.checksum_validation,
+                tunnel_ports: self.engine.tunnel_ports,
             },
             warmup_secs: self.detect.warmup,
         }

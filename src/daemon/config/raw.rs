@@ -81,6 +81,8 @@ pub(super) struct RawEngine {
     pub(super) stats_interval: Option<Spanned<Scalar>>,
     pub(super) eve_types: Option<Spanned<String>>,
     pub(super) checksum_validation: Option<Spanned<String>>,
+    pub(super) vxlan_ports: Option<Spanned<String>>,
+    pub(super) geneve_ports: Option<Spanned<String>>,
 }
 
 /// One `[[output]]`: every key any type takes; `check` refuses those its type does not.

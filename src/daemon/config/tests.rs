@@ -144,6 +144,7 @@ udp_timeout = 45
 stats_interval = 0
 eve_types = "alert,dns"
 checksum_validation = "yes"
+vxlan_ports = "4789,8472"
 
 [[output]]
 type = "stdout"
@@ -202,6 +203,10 @@ group = "nogroup"
             stats_interval: 0,
             eve_types: EveTypes::parse("alert,dns").unwrap(),
             checksum_validation: crate::settings::ChecksumValidation::Yes,
+            tunnel_ports: proto::decode::DecodeConfig {
+                vxlan_ports: proto::decode::PortList::new(&[4789, 8472]).unwrap(),
+                ..Default::default()
+            },
         }
     );
     assert_eq!(worker_threads(c.engine.threads), 4);

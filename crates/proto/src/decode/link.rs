@@ -24,8 +24,24 @@ pub const LINKTYPE_LINUX_SLL2: i32 = 276;
 const SLL_HEADER_LEN: usize = 16;
 const SLL2_HEADER_LEN: usize = 20;
 
-/// Slices a frame of the given link type down to its transport layer.
-pub(crate) fn slice_link(linktype: i32, data: &[u8]) -> Result<LaxSlicedPacket<'_>, SkipReason> {
+/// Slices a frame of the given link type down to its transport layer; with the raw IP bytes
+/// when the link layer has no Ethernet type (raw IP, BSD loopback), where
+/// [`LaxSlicedPacket::ether_payload`] gives none.
+pub(crate) fn slice_link(
+    linktype: i32,
+    data: &[u8],
+) -> Result<(LaxSlicedPacket<'_>, Option<&[u8]>), SkipReason> {
+    match linktype {
+        LINKTYPE_RAW | 12 | 14 | LINKTYPE_IPV4 | LINKTYPE_IPV6 => Ok((from_ip(data)?, Some(data))),
+        LINKTYPE_NULL | LINKTYPE_LOOP => {
+            let ip = data.get(4..).ok_or(SkipReason::TruncatedLink)?;
+            Ok((slice_non_raw(linktype, data)?, Some(ip)))
+        }
+        _ => Ok((slice_non_raw(linktype, data)?, None)),
+    }
+}
+
+fn slice_non_raw(linktype: i32, data: &[u8]) -> Result<LaxSlicedPacket<'_>, SkipReason> {
     match linktype {
         LINKTYPE_ETHERNET => {
             LaxSlicedPacket::from_ethernet(data).map_err(|_| SkipReason::TruncatedLink)
@@ -99,7 +115,7 @@ mod tests {
             0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0,
         ];
         frame.extend(ipv4_udp());
-        let sliced = slice_link(LINKTYPE_LINUX_SLL2, &frame).expect("sll2");
+        let (sliced, _) = slice_link(LINKTYPE_LINUX_SLL2, &frame).expect("sll2");
         assert!(sliced.transport.is_some());
     }
 
@@ -110,6 +126,7 @@ mod tests {
             frame.extend(ipv4_udp());
             assert!(slice_link(LINKTYPE_NULL, &frame)
                 .expect("null")
+                .0
                 .transport
                 .is_some());
         }

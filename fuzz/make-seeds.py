@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
 """make-seeds.py OUTDIR PCAP...
 
-Seeds the fuzz targets' corpora from real captures (pcaps/ and ../shared/corpus/pcaps): for
-engine_frames (and decode_frames) one input per capture, its first 256 frames in the targets'
-framing; for dns_message every UDP/TCP port-53 payload; for tls_client_hello every TCP payload
-that starts a TLS handshake record; for http_heads every TCP payload that starts with an HTTP
-method or version; for tcp_reassembly every TCP payload (as raw bytes). Python's standard library
-only; reads classic pcap (either byte order, us or ns) and pcapng (SHB, IDB, EPB, SPB).
-Files are named by content hash, so reruns and overlaps add nothing twice.
+Seeds the fuzz targets' corpora (OUTDIR/<target>/) from real captures: pcaps/,
+tests/data/suricata-verify/ and ../shared/corpus/pcaps. For engine_frames one input per capture,
+its first 256 frames in the target's framing (a link-type byte, then 2-byte length prefixes);
+for decode_frame the same with its extra port byte, 64 frames cut to 600 bytes; for dns_message
+every UDP/TCP port-53 payload; for tls_client_hello every TCP payload that starts a TLS handshake
+record; for http_heads every TCP payload that starts with an HTTP method or version.
+(tcp_reassembly builds its segments from the fuzzer's bytes, a format no capture has; and
+daemon_config takes TOML: its seed is contrib/egress-ids.toml.) Python's standard library only;
+reads classic pcap (either byte order, us or ns) and pcapng (SHB, IDB, EPB, SPB). Files are named
+by content hash, so reruns and overlaps add nothing twice.
+
+Usage, from the repository root:
+  python3 fuzz/make-seeds.py fuzz/corpus pcaps/*.pcap tests/data/suricata-verify/*.pcap \
+      ../shared/corpus/pcaps/*
 """
 import hashlib
 import os
@@ -118,8 +125,13 @@ def main():
             seed = bytes([ENGINE_LINKTYPES.index(linktype)])
             for _, frame in packets[:256]:
                 seed += struct.pack(">H", min(len(frame), 65535)) + frame[:65535]
-            for target in ("engine_frames", "decode_frames"):
-                counts[target] = counts.get(target, 0) + save(outdir, target, seed)
+            counts["engine_frames"] = counts.get("engine_frames", 0) + save(
+                outdir, "engine_frames", seed)
+            seed = bytes([ENGINE_LINKTYPES.index(linktype), 0])
+            for _, frame in packets[:64]:
+                seed += struct.pack(">H", min(len(frame), 600)) + frame[:600]
+            counts["decode_frame"] = counts.get("decode_frame", 0) + save(
+                outdir, "decode_frame", seed)
         for lt, frame in packets:
             t = transport(lt, frame)
             if not t or not t[3]:
@@ -132,10 +144,11 @@ def main():
                 found.append("tls_client_hello")
             if proto == "tcp" and payload.startswith(METHODS):
                 found.append("http_heads")
-            if proto == "tcp":
-                found.append("tcp_reassembly")
             for target in found:
                 counts[target] = counts.get(target, 0) + save(outdir, target, payload)
+    toml = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "contrib", "egress-ids.toml")
+    if os.path.exists(toml):
+        counts["daemon_config"] = save(outdir, "daemon_config", open(toml, "rb").read())
     for target, n in sorted(counts.items()):
         print(f"{target}: {n} new seeds")
 

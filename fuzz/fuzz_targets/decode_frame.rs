@@ -2,7 +2,7 @@
 //! tunnel (VXLAN, GENEVE, GRE, ERSPAN, MPLS, PPPoE) down to the depth limit, and the
 //! reassembler. The first byte picks the link type, the second an extra VXLAN and GENEVE port
 //! (so any UDP port may be a tunnel); the rest is frames with 2-byte length prefixes. Whatever
-//! comes out must borrow from its frame and never panic. Seeds: `fuzz/seeds/decode_frame/`.
+//! comes out must borrow from its frame and never panic. Seeds: `fuzz/make-seeds.py`.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use proto::decode::defrag::Defragmenter;

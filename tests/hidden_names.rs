@@ -8,32 +8,11 @@
 
 mod common;
 
-use common::netns::{root_or_skip, run_ok, wait_for_line, Child, Netns};
+use common::netns::{root_or_skip, run_ok, start_logged, Netns};
 use common::*;
-use std::process::Stdio;
 use std::time::Duration;
 
 const SERVER: &str = "203.0.113.33";
-
-/// Starts `cmd` with its output into `log`, and waits for `needle` there.
-fn start(
-    cmd: &mut std::process::Command,
-    log: &std::path::Path,
-    needle: &str,
-    what: &str,
-) -> Child {
-    let out = std::fs::File::create(log).unwrap();
-    let err = out.try_clone().unwrap();
-    // A pipe for stdin that stays open while the child runs (openssl s_server quits at EOF).
-    let mut child = Child::spawn(cmd.stdin(Stdio::piped()).stdout(out).stderr(err), what);
-    assert!(
-        wait_for_line(log, needle, Duration::from_secs(20)).is_some(),
-        "{what} did not print '{needle}' ({:?}): {}",
-        child.try_wait(),
-        std::fs::read_to_string(log).unwrap_or_default()
-    );
-    child
-}
 
 /// The runner (10.77.0.2) and the internet host (`SERVER`), joined by a veth pair.
 fn hosts(tag: &str) -> (Netns, Netns) {
@@ -55,15 +34,7 @@ fn every_host_header_and_a_folded_host_are_checked_as_the_server_read_them() {
     let dir = scratch("hidden-hosts");
     let (runner, inet) = hosts("hh");
     let pcap = dir.join("hosts.pcap");
-    let mut tcpdump = start(
-        runner
-            .exec("tcpdump")
-            .args(["-i", "eth0", "-U", "--immediate-mode", "-n", "-w"])
-            .arg(&pcap),
-        &dir.join("tcpdump.log"),
-        "listening on",
-        "tcpdump",
-    );
+    let mut tcpdump = runner.tcpdump("eth0", &pcap, &dir.join("tcpdump.log"));
     let seen = dir.join("seen.txt");
     let server = format!(
         "import http.server\n\
@@ -76,7 +47,7 @@ fn every_host_header_and_a_folded_host_are_checked_as_the_server_read_them() {
          http.server.HTTPServer(('{SERVER}', 80), H).serve_forever()\n",
         seen = seen.display().to_string()
     );
-    let _server = start(
+    let _server = start_logged(
         inet.exec("python3").args(["-c", &server]),
         &dir.join("server.log"),
         "serving",
@@ -147,18 +118,10 @@ fn the_client_hello_after_a_hello_retry_request_is_read() {
         Duration::from_secs(20),
     );
     let pcap = dir.join("hrr.pcap");
-    let mut tcpdump = start(
-        runner
-            .exec("tcpdump")
-            .args(["-i", "eth0", "-U", "--immediate-mode", "-n", "-w"])
-            .arg(&pcap),
-        &dir.join("tcpdump.log"),
-        "listening on",
-        "tcpdump",
-    );
+    let mut tcpdump = runner.tcpdump("eth0", &pcap, &dir.join("tcpdump.log"));
     // The server takes only P-256; the client offers a key share for X25519 first: the server
     // answers with a HelloRetryRequest and the client sends a second ClientHello.
-    let _server = start(
+    let _server = start_logged(
         inet.exec("openssl")
             .args(["s_server", "-accept", &format!("{SERVER}:443"), "-tls1_3"])
             .args(["-groups", "P-256", "-trace", "-naccept", "1", "-cert"])

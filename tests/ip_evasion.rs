@@ -50,20 +50,7 @@ fn overlapping_ipv4_fragments_are_judged_as_linux_judges_them() {
     );
 
     let pcap = dir.join("runner.pcap");
-    let tcpdump_log = dir.join("tcpdump.log");
-    let mut tcpdump = Child::spawn(
-        runner
-            .exec("tcpdump")
-            .args(["-i", "r0", "--immediate-mode", "-U", "-Z", "root", "-w"])
-            .arg(&pcap)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&tcpdump_log).expect("tcpdump log")),
-        "tcpdump",
-    );
-    assert!(
-        wait_for_line(&tcpdump_log, "listening on", SECS_10).is_some(),
-        "tcpdump did not start"
-    );
+    let mut tcpdump = runner.tcpdump("r0", &pcap, &dir.join("tcpdump.log"));
 
     run_ok(
         runner
@@ -186,20 +173,7 @@ fn ipv6_extension_headers_in_any_legal_order_and_after_the_fragment_header() {
     );
 
     let pcap = dir.join("runner.pcap");
-    let tcpdump_log = dir.join("tcpdump.log");
-    let mut tcpdump = Child::spawn(
-        runner
-            .exec("tcpdump")
-            .args(["-i", "r0", "--immediate-mode", "-U", "-Z", "root", "-w"])
-            .arg(&pcap)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&tcpdump_log).expect("tcpdump log")),
-        "tcpdump",
-    );
-    assert!(
-        wait_for_line(&tcpdump_log, "listening on", SECS_10).is_some(),
-        "tcpdump did not start"
-    );
+    let mut tcpdump = runner.tcpdump("r0", &pcap, &dir.join("tcpdump.log"));
     run_ok(
         runner
             .exec("python3")

@@ -9,9 +9,8 @@
 
 mod common;
 
-use common::netns::{root_or_skip, run_ok, wait_for_line, Child, Netns};
+use common::netns::{root_or_skip, run_ok, start_logged, Netns};
 use common::*;
-use std::process::Stdio;
 use std::time::Duration;
 
 fn has(tool: &str) -> bool {
@@ -19,25 +18,6 @@ fn has(tool: &str) -> bool {
         .args(["-c", &format!("command -v {tool}")])
         .output()
         .is_ok_and(|o| o.status.success())
-}
-
-/// Starts `cmd` with stdout and stderr into `log`, and waits for `needle` in it.
-fn start(
-    cmd: &mut std::process::Command,
-    log: &std::path::Path,
-    needle: &str,
-    what: &str,
-) -> Child {
-    let out = std::fs::File::create(log).unwrap();
-    let err = out.try_clone().unwrap();
-    let mut child = Child::spawn(cmd.stdin(Stdio::null()).stdout(out).stderr(err), what);
-    assert!(
-        wait_for_line(log, needle, Duration::from_secs(20)).is_some(),
-        "{what} did not print '{needle}' ({:?}): {}",
-        child.try_wait(),
-        std::fs::read_to_string(log).unwrap_or_default()
-    );
-    child
 }
 
 #[test]
@@ -60,15 +40,8 @@ fn dhcp_ssdp_and_dhcpv6_raise_no_direct_ip() {
     lan.ip(&["addr", "add", "fd00:88::1/64", "dev", "lan0", "nodad"]);
 
     let pcap = dir.join("local.pcap");
-    let mut tcpdump = start(
-        lan.exec("tcpdump")
-            .args(["-i", "lan0", "-U", "--immediate-mode", "-n", "-w"])
-            .arg(&pcap),
-        &dir.join("tcpdump.log"),
-        "listening on",
-        "tcpdump",
-    );
-    let _dnsmasq = start(
+    let mut tcpdump = lan.tcpdump("lan0", &pcap, &dir.join("tcpdump.log"));
+    let _dnsmasq = start_logged(
         lan.exec("dnsmasq")
             .args([
                 "--no-daemon",
@@ -88,7 +61,7 @@ fn dhcp_ssdp_and_dhcpv6_raise_no_direct_ip() {
     );
     // dhclient with a script that does nothing: the exchange happens, nothing is configured.
     let dhclient = |family: &str, tag: &str, needle: &str| {
-        start(
+        start_logged(
             runner
                 .exec("dhclient")
                 .args([family, "-d", "-1", "-v", "-sf", "/bin/true", "-lf"])

@@ -14,33 +14,14 @@
 
 mod common;
 
-use common::netns::{root_or_skip, run_ok, wait_for_line, Child, Netns};
+use common::netns::{root_or_skip, run_ok, start_logged, Netns};
 use common::*;
-use std::process::Stdio;
 use std::time::Duration;
 
 const RESOLVER: &str = "198.51.100.53";
 const RESOLVED: &str = "203.0.113.10";
 const UNRESOLVED: &str = "203.0.113.11";
 const NAME: &str = "builds.example-ci.net";
-
-fn start(
-    cmd: &mut std::process::Command,
-    log: &std::path::Path,
-    needle: &str,
-    what: &str,
-) -> Child {
-    let out = std::fs::File::create(log).unwrap();
-    let err = out.try_clone().unwrap();
-    let mut child = Child::spawn(cmd.stdin(Stdio::piped()).stdout(out).stderr(err), what);
-    assert!(
-        wait_for_line(log, needle, Duration::from_secs(20)).is_some(),
-        "{what} did not print '{needle}' ({:?}): {}",
-        child.try_wait(),
-        std::fs::read_to_string(log).unwrap_or_default()
-    );
-    child
-}
 
 /// Position in the capture (SLL2, `tcpdump -i any`) of the first frame `is` accepts, given the
 /// IPv4 packet.
@@ -96,7 +77,7 @@ fn an_answer_mirrored_after_the_syn_still_resolves_the_flow() {
         \x20   wait = max(0, q[0][0] - time.time()) if q else 0.05\n\
         \x20   if select.select([i], [], [], wait)[0]: q.append((time.time() + 0.15, i.recv(65535)))\n\
         \x20   while q and q[0][0] <= time.time(): o.send(q.pop(0)[1])\n";
-    let _relay = start(
+    let _relay = start_logged(
         relay.exec("python3").args(["-c", delay_line]),
         &dir.join("relay.log"),
         "relaying",
@@ -104,16 +85,8 @@ fn an_answer_mirrored_after_the_syn_still_resolves_the_flow() {
     );
 
     let pcap = dir.join("span.pcap");
-    let mut tcpdump = start(
-        sensor
-            .exec("tcpdump")
-            .args(["-i", "any", "-U", "--immediate-mode", "-n", "-w"])
-            .arg(&pcap),
-        &dir.join("tcpdump.log"),
-        "listening on",
-        "tcpdump",
-    );
-    let _dnsmasq = start(
+    let mut tcpdump = sensor.tcpdump("any", &pcap, &dir.join("tcpdump.log"));
+    let _dnsmasq = start_logged(
         inet.exec("dnsmasq")
             .args([
                 "-k",
@@ -154,7 +127,7 @@ fn an_answer_mirrored_after_the_syn_still_resolves_the_flow() {
     );
     let mut servers = Vec::new();
     for addr in [RESOLVED, UNRESOLVED] {
-        servers.push(start(
+        servers.push(start_logged(
             inet.exec("openssl")
                 .args([
                     "s_server",

@@ -90,30 +90,9 @@ impl Lab {
     /// tcpdump on the runner's side, until the returned child is stopped.
     fn capture(&self) -> (Child, PathBuf) {
         let pcap = self.dir.join("trick.pcap");
-        let log = self.dir.join("tcpdump.log");
-        let child = Child::spawn(
-            self.runner
-                .exec("tcpdump")
-                .args([
-                    "-i",
-                    "eth0",
-                    "-n",
-                    "-U",
-                    "--immediate-mode",
-                    "-s",
-                    "0",
-                    "-w",
-                ])
-                .arg(&pcap)
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(&log).unwrap()),
-            "tcpdump",
-        );
-        assert!(
-            wait_for_line(&log, "listening on", Duration::from_secs(10)).is_some(),
-            "tcpdump did not start: {}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
+        let child = self
+            .runner
+            .tcpdump("eth0", &pcap, &self.dir.join("tcpdump.log"));
         (child, pcap)
     }
 

@@ -95,19 +95,7 @@ fn make_capture(dir: &Path) -> Made {
 
     let pcap = dir.join("outer.pcap");
     let tcpdump_log = dir.join("tcpdump.log");
-    let mut tcpdump = Child::spawn(
-        internet
-            .exec("tcpdump")
-            .args(["-i", "u1", "--immediate-mode", "-U", "-Z", "root", "-w"])
-            .arg(&pcap)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&tcpdump_log).expect("tcpdump log")),
-        "tcpdump",
-    );
-    assert!(
-        wait_for_line(&tcpdump_log, "listening on", SECS_10).is_some(),
-        "tcpdump did not start"
-    );
+    let mut tcpdump = internet.tcpdump("u1", &pcap, &tcpdump_log);
     let log = dir.join("dnsmasq.log");
     // Bound to the wildcard (no --bind-interfaces), so it keeps serving while vx0 is replaced.
     let _dnsmasq = Child::spawn(

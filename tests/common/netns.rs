@@ -76,6 +76,21 @@ impl Netns {
         cmd
     }
 
+    /// tcpdump on `iface` into `pcap` (every packet handed over and written at once, whole,
+    /// as root), once it is listening (its stderr in `log`). Stop it with [`Child::terminate`]
+    /// before reading the file.
+    pub fn tcpdump(&self, iface: &str, pcap: &Path, log: &Path) -> Child {
+        start_logged(
+            self.exec("tcpdump")
+                .args(["-i", iface, "-n", "-U", "--immediate-mode", "-s", "0"])
+                .args(["-Z", "root", "-w"])
+                .arg(pcap),
+            log,
+            "listening on",
+            "tcpdump",
+        )
+    }
+
     /// `ip -n NS ARGS...`, which must succeed.
     pub fn ip(&self, args: &[&str]) -> String {
         run_ok(
@@ -206,6 +221,23 @@ impl Drop for Child {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Starts `cmd` with stdout and stderr into `log` and stdin a pipe held open while the child
+/// runs (a server that quits at the end of its input, such as `openssl s_server`, keeps
+/// running); waits at most 20 s for a line containing `ready` in `log`, and panics with the log
+/// when it does not come.
+pub fn start_logged(cmd: &mut Command, log: &Path, ready: &str, what: &str) -> Child {
+    let out = std::fs::File::create(log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+    let err = out.try_clone().expect("clone the log's handle");
+    let mut child = Child::spawn(cmd.stdin(Stdio::piped()).stdout(out).stderr(err), what);
+    assert!(
+        wait_for_line(log, ready, Duration::from_secs(20)).is_some(),
+        "{what} did not print '{ready}' ({:?}): {}",
+        child.try_wait(),
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+    child
 }
 
 /// Waits at most `timeout` for a line containing `needle` in the file `path` (a child's

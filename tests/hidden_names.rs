@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::netns::{root_or_skip, run_ok, start_logged, Netns};
+use common::netns::{root_or_skip, run_ok, self_signed_cert, start_logged, Netns};
 use common::*;
 use std::time::Duration;
 
@@ -94,29 +94,7 @@ fn the_client_hello_after_a_hello_retry_request_is_read() {
     }
     let dir = scratch("hidden-hrr");
     let (runner, inet) = hosts("hr");
-    run_ok(
-        std::process::Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-            ])
-            .args([
-                "-nodes",
-                "-days",
-                "1",
-                "-subj",
-                "/CN=pkg-validate.net",
-                "-keyout",
-            ])
-            .arg(dir.join("key.pem"))
-            .arg("-out")
-            .arg(dir.join("cert.pem")),
-        Duration::from_secs(20),
-    );
+    let (cert, key) = self_signed_cert(&dir, "pkg-validate.net");
     let pcap = dir.join("hrr.pcap");
     let mut tcpdump = runner.tcpdump("eth0", &pcap, &dir.join("tcpdump.log"));
     // The server takes only P-256; the client offers a key share for X25519 first: the server
@@ -125,9 +103,9 @@ fn the_client_hello_after_a_hello_retry_request_is_read() {
         inet.exec("openssl")
             .args(["s_server", "-accept", &format!("{SERVER}:443"), "-tls1_3"])
             .args(["-groups", "P-256", "-trace", "-naccept", "1", "-cert"])
-            .arg(dir.join("cert.pem"))
+            .arg(&cert)
             .arg("-key")
-            .arg(dir.join("key.pem")),
+            .arg(&key),
         &dir.join("server.log"),
         "ACCEPT",
         "openssl s_server",

@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::netns::{root_or_skip, run_ok, start_logged, Netns};
+use common::netns::{root_or_skip, run_ok, self_signed_cert, start_logged, Netns};
 use common::*;
 use std::time::Duration;
 
@@ -102,29 +102,7 @@ fn an_answer_mirrored_after_the_syn_still_resolves_the_flow() {
         "started",
         "dnsmasq",
     );
-    run_ok(
-        std::process::Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-            ])
-            .args([
-                "-nodes",
-                "-days",
-                "1",
-                "-subj",
-                &format!("/CN={NAME}"),
-                "-keyout",
-            ])
-            .arg(dir.join("key.pem"))
-            .arg("-out")
-            .arg(dir.join("cert.pem")),
-        Duration::from_secs(20),
-    );
+    let (cert, key) = self_signed_cert(&dir, NAME);
     let mut servers = Vec::new();
     for addr in [RESOLVED, UNRESOLVED] {
         servers.push(start_logged(
@@ -137,9 +115,9 @@ fn an_answer_mirrored_after_the_syn_still_resolves_the_flow() {
                     "1",
                     "-cert",
                 ])
-                .arg(dir.join("cert.pem"))
+                .arg(&cert)
                 .arg("-key")
-                .arg(dir.join("key.pem")),
+                .arg(&key),
             &dir.join(format!("s_server-{addr}.log")),
             "ACCEPT",
             "openssl s_server",

@@ -240,6 +240,23 @@ pub fn start_logged(cmd: &mut Command, log: &Path, ready: &str, what: &str) -> C
     child
 }
 
+/// A self-signed P-256 certificate for `cn` made by `openssl req`: (certificate, key) in `dir`.
+pub fn self_signed_cert(dir: &Path, cn: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    run_ok(
+        Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+            .args(["ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj"])
+            .arg(format!("/CN={cn}"))
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert),
+        Duration::from_secs(20),
+    );
+    (cert, key)
+}
+
 /// Waits at most `timeout` for a line containing `needle` in the file `path` (a child's
 /// redirected stderr, say); returns that line, or `None` on timeout.
 pub fn wait_for_line(path: &Path, needle: &str, timeout: Duration) -> Option<String> {

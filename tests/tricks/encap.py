@@ -15,18 +15,10 @@ the outer packet is whole, as AWS VPC Traffic Mirroring's PacketLength cuts it).
 """
 import struct
 import sys
+from wire import checksum
 
 SRC, DST = bytes([10, 1, 0, 2]), bytes([10, 1, 0, 1])
 MACS = bytes.fromhex("020000000001020000000002")
-
-
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def ipv4(proto, payload, ident=[0]):

@@ -16,26 +16,12 @@ import socket
 import struct
 import sys
 import time
-
-
-def dns_query(qid, name):
-    header = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0)
-    qname = b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
-    return header + qname + struct.pack("!HH", 1, 1)
+from wire import checksum, dns_query
 
 
 def udp(sport, dport, payload):
     # Checksum 0: none (allowed for UDP over IPv4), so conflicting copies need no recomputing.
     return struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
-
-
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def fragment(src, dst, ident, offset, more, data):

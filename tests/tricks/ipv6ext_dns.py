@@ -15,23 +15,9 @@ import socket
 import struct
 import sys
 import time
+from wire import checksum, dns_query
 
 HOP, DEST, FRAG, UDP = 0, 60, 44, 17
-
-
-def dns_query(qid, name):
-    header = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0)
-    qname = b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
-    return header + qname + struct.pack("!HH", 1, 1)
-
-
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def udp(src, dst, sport, payload):

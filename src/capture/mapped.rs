@@ -1,18 +1,18 @@
-//! Zero-copy reading of a capture file that is a regular file: the file is memory-mapped and
-//! pcap-parser's block parsers run over the mapping, so frames borrow the page cache directly
-//! instead of being copied into a read buffer. The mapping is populated a window (4 MiB) ahead of the
-//! reader and released a window behind it, so a replay's resident memory does not grow with the
-//! file. Exposed as pcap-parser's own [`PcapReaderIterator`], so the block loop is the same for
-//! files and pipes.
+//! Reading a capture file that is a regular file: the file is memory-mapped and pcap-parser's
+//! block parsers run over the mapping (no read system call, no buffer to refill). The mapping is
+//! populated a window (4 MiB) ahead of the reader and released a window behind it, so a replay's
+//! resident memory does not grow with the file. Exposed as pcap-parser's own
+//! [`PcapReaderIterator`], so the block loop is the same for files and pipes.
 //!
 //! A file that shrinks while it is read (a `tcpdump -C/-W` ring reopening its oldest file) must
 //! end the read like any truncated capture, not kill the process: touching a mapped page past the
 //! new end of the file raises SIGBUS. [`MappedCapture`] registers its range with a SIGBUS handler
-//! ([`guard`]) that maps a zero page over the faulting page and marks the capture; the reader
-//! touches each record's pages before handing it on, then checks the mark, and the file's size at
-//! every window, and stops at the first record that no longer lies inside the file. One record
-//! can slip through: one that a cut splits inside a page reads its tail as zeros, which look like
-//! padding; the next record then starts with zeros and stops the read.
+//! ([`guard`]) that maps a zero page over the faulting page and marks the capture. The reader
+//! copies each record out of the mapping (one memcpy of the record) and only then checks the
+//! mark, and the file's size at every window: a cut that comes while a record is decoded cannot
+//! reach the copy, and the read stops at the first record that no longer lies inside the file.
+//! One record can slip through: one that a cut splits inside a page reads its tail as zeros,
+//! which look like padding; the next record then starts with zeros and stops the read.
 //!
 //! The one module where unsafe code is allowed (the crate denies it elsewhere): mapping the file,
 //! telling the kernel about the pages around the reader, and the SIGBUS guard; each block says
@@ -107,6 +107,8 @@ pub(crate) struct SliceReader<'a> {
     map: Option<&'a MappedCapture>,
     /// Set once the file was found shorter than the mapping: its length then.
     shrunk_to: Option<u64>,
+    /// The record being handed on, copied out of the mapping (see [`SliceReader::next`]).
+    copy: Vec<u8>,
     pos: usize,
     populated: usize,
     released: usize,
@@ -134,17 +136,16 @@ impl<'a> SliceReader<'a> {
         self.shrunk_to
     }
 
-    /// Whether the record at `start..end` of the mapping is still the file's: its pages are
-    /// touched first (so that a page past a new end of file faults now, not while the record is
-    /// decoded), then the guard's mark is checked, and the file's size when the record starts
-    /// with eight zero bytes (what the rest of the last page reads as once the file is cut).
-    fn still_in_file(&mut self, start: usize, end: usize) -> bool {
+    /// Whether the record that ends at `end` of the mapping, just copied out, is still the file's:
+    /// the guard's mark is checked (a page past a new end of file faulted during the copy), and
+    /// the file's size when the record starts with eight zero bytes (what the rest of the last
+    /// page reads as once the file is cut).
+    fn still_in_file(&mut self, end: usize) -> bool {
         let Some(map) = self.map else { return true };
         if let Some(len) = self.shrunk_to {
             return end as u64 <= len;
         }
-        guard::touch(&self.data[start..end]);
-        let zeros = self.data[start..end.min(start + 8)].iter().all(|&b| b == 0);
+        let zeros = self.copy.len() >= 8 && self.copy[..8].iter().all(|&b| b == 0);
         if !map.guard.faulted() && !zeros {
             return true;
         }
@@ -232,12 +233,39 @@ impl<'a> SliceReader<'a> {
             data,
             map: None,
             shrunk_to: None,
+            copy: Vec::new(),
             pos: 0,
             populated: 0,
             released: 0,
             window: WINDOW,
             format,
         })
+    }
+}
+
+/// One block of `format` at the start of `data`, and what follows it.
+#[allow(clippy::type_complexity)]
+fn parse_block<'b>(
+    format: &mut Format,
+    data: &'b [u8],
+) -> Result<(&'b [u8], PcapBlockOwned<'b>), nom::Err<PcapError<&'b [u8]>>> {
+    match format {
+        Format::Legacy { parse, .. } => {
+            parse(data).map(|(rest, b)| (rest, PcapBlockOwned::from(b)))
+        }
+        Format::Ng { big_endian } => {
+            let parse = if *big_endian {
+                parse_block_be
+            } else {
+                parse_block_le
+            };
+            parse(data).map(|(rest, b)| {
+                if let Block::SectionHeader(shb) = &b {
+                    *big_endian = shb.big_endian();
+                }
+                (rest, PcapBlockOwned::from(b))
+            })
+        }
     }
 }
 
@@ -257,33 +285,29 @@ impl PcapReaderIterator for SliceReader<'_> {
         if data.is_empty() {
             return Err(PcapError::Eof);
         }
-        let parsed = match &mut self.format {
-            Format::Legacy { parse, .. } => {
-                parse(data).map(|(rest, b)| (rest, PcapBlockOwned::from(b)))
-            }
-            Format::Ng { big_endian } => {
-                let parse = if *big_endian {
-                    parse_block_be
-                } else {
-                    parse_block_le
-                };
-                parse(data).map(|(rest, b)| {
-                    if let Block::SectionHeader(shb) = &b {
-                        *big_endian = shb.big_endian();
-                    }
-                    (rest, PcapBlockOwned::from(b))
-                })
-            }
-        };
+        let parsed = parse_block(&mut self.format, data);
         match parsed {
             Ok((rest, block)) => {
                 let len = data.len() - rest.len();
+                if self.map.is_none() {
+                    prefetch(rest);
+                    return Ok((len, block));
+                }
+                // A mapped file may shrink while a record is decoded: the record is copied
+                // first (a page past the new end faults during the copy, not later), then the
+                // guard is asked, so no byte of a record handed on can read as zeros.
                 let pos = self.pos;
-                if !self.still_in_file(pos, pos + len) {
+                self.copy.clear();
+                self.copy.extend_from_slice(&self.data[pos..pos + len]);
+                if !self.still_in_file(pos + len) {
                     return Err(PcapError::UnexpectedEof);
                 }
                 prefetch(rest);
-                Ok((len, block))
+                match parse_block(&mut self.format, &self.copy) {
+                    Ok((_, block)) => Ok((len, block)),
+                    // The same bytes parsed a moment ago.
+                    Err(_) => Err(PcapError::UnexpectedEof),
+                }
             }
             // Bytes read from a page past a new end of file are zeros: that is a truncation, not
             // damage.

@@ -77,22 +77,6 @@ impl Drop for Registration {
     }
 }
 
-/// Reads one byte of every page of `bytes`, so that a page past the end of the file faults now.
-pub(crate) fn touch(bytes: &[u8]) {
-    let page = PAGE_SIZE.load(Ordering::Relaxed);
-    let mut i = 0;
-    while i < bytes.len() {
-        // black_box keeps the read: the compiler may not drop it.
-        std::hint::black_box(bytes[i]);
-        // The next page boundary after `i` (pages are aligned in memory, not in the slice).
-        let addr = bytes.as_ptr() as usize + i;
-        i += page - addr % page;
-    }
-    if let Some(last) = bytes.last() {
-        std::hint::black_box(*last);
-    }
-}
-
 /// Installs the handler once per process.
 fn install() {
     PREVIOUS.get_or_init(|| {

@@ -346,20 +346,41 @@ fn a_capture_truncated_while_replayed_ends_with_a_warning_and_its_events() {
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("no packet count in: {warning}"));
         assert!(packets > 0 && packets < records.len(), "{warning}");
-        // Every event of the packets read: the same as a replay of exactly those packets.
+        // Every event of the packets read: the same as a replay of exactly those packets. The
+        // last one may have been cut while it was decoded (its bytes past the cut read as
+        // zeros); the warning then says so, and only the events of the packets before it are
+        // compared.
+        let last_cut = warning.contains(&format!("packet {packets} reaches past the cut"));
         let prefix = dir.join("prefix.pcap");
         write_pcap(&prefix, linktype, &records[..packets]);
         let clean = replay("shrinking-prefix", &[&prefix], &["--threads", "1"]);
         let cut = parse_and_validate(&std::fs::read_to_string(&eve).unwrap(), "cut replay");
-        let alerts = alert_rows(&cut);
+        let before_last = |events: &[serde_json::Value]| -> Vec<serde_json::Value> {
+            events
+                .iter()
+                .filter(|e| e["pcap_cnt"].as_u64().is_some_and(|n| n < packets as u64))
+                .cloned()
+                .collect()
+        };
+        let (cut_events, clean_events) = if last_cut {
+            (before_last(&cut), before_last(&clean.events))
+        } else {
+            (cut.clone(), clean.events.clone())
+        };
+        let alerts = alert_rows(&cut_events);
         assert!(!alerts.is_empty(), "alerts before the cut: {stderr}");
-        assert_eq!(alerts, alert_rows(&clean.events));
+        assert_eq!(alerts, alert_rows(&clean_events));
         let count = |events: &[serde_json::Value], t: &str| {
             events.iter().filter(|e| e["event_type"] == t).count()
         };
-        for t in ["alert", "dns", "tls", "flow"] {
-            assert_eq!(count(&cut, t), count(&clean.events, t), "{t} events");
+        for t in ["alert", "dns", "tls"] {
+            assert_eq!(count(&cut_events, t), count(&clean_events, t), "{t} events");
         }
+        assert_eq!(
+            count(&cut, "flow"),
+            count(&clean.events, "flow"),
+            "flow events"
+        );
         return;
     }
     panic!("the replay finished before the cut in all 5 tries");

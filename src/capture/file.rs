@@ -161,9 +161,18 @@ pub fn read_capture_file(
             let mut reader = SliceReader::over_map(&mapping).map_err(refused)?;
             let mut report = read_blocks(&mut reader, false, sink);
             if let Some(len) = reader.shrunk_to() {
+                let last = if reader.last_record_cut() {
+                    format!(
+                        "; packet {} reaches past the cut, which may have come while it was \
+                         decoded: its bytes past byte {len} may have read as zeros",
+                        report.frames
+                    )
+                } else {
+                    String::new()
+                };
                 report.damage = Some(format!(
                     "the file shrank to {len} bytes while it was read (a capture ring reusing it?); \
-                     stopped at byte {} (after packet {})",
+                     stopped at byte {} (after packet {}){last}",
                     report.bytes, report.frames
                 ));
             }

@@ -1,18 +1,23 @@
-//! Reading a capture file that is a regular file: the file is memory-mapped and pcap-parser's
-//! block parsers run over the mapping (no read system call, no buffer to refill). The mapping is
-//! populated a window (4 MiB) ahead of the reader and released a window behind it, so a replay's
-//! resident memory does not grow with the file. Exposed as pcap-parser's own
-//! [`PcapReaderIterator`], so the block loop is the same for files and pipes.
+//! Zero-copy reading of a capture file that is a regular file: the file is memory-mapped and
+//! pcap-parser's block parsers run over the mapping, so frames borrow the page cache directly
+//! instead of being copied into a read buffer. The mapping is populated a window (4 MiB) ahead of the
+//! reader and released a window behind it, so a replay's resident memory does not grow with the
+//! file. Exposed as pcap-parser's own [`PcapReaderIterator`], so the block loop is the same for
+//! files and pipes.
 //!
 //! A file that shrinks while it is read (a `tcpdump -C/-W` ring reopening its oldest file) must
 //! end the read like any truncated capture, not kill the process: touching a mapped page past the
 //! new end of the file raises SIGBUS. [`MappedCapture`] registers its range with a SIGBUS handler
-//! ([`guard`]) that maps a zero page over the faulting page and marks the capture. The reader
-//! copies each record out of the mapping (one memcpy of the record) and only then checks the
-//! mark, and the file's size at every window: a cut that comes while a record is decoded cannot
-//! reach the copy, and the read stops at the first record that no longer lies inside the file.
-//! One record can slip through: one that a cut splits inside a page reads its tail as zeros,
-//! which look like padding; the next record then starts with zeros and stops the read.
+//! ([`guard`]) that maps a zero page over the faulting page and marks the capture; before it
+//! hands a record on, the reader checks the mark, and the file's size at every window, and it
+//! stops at the first record that no longer lies inside the file.
+//!
+//! Records are not copied out of the mapping (a copy would cost as much as the decoding on bulk
+//! traffic), so a cut that comes while a record is being decoded makes that record's bytes past
+//! the cut read as zeros. The reader cannot undo what was decoded; it tells: when it finds the
+//! cut, a last record handed on that reaches past it is reported ([`SliceReader::last_record_cut`],
+//! named in the warning). Likewise a record that a cut splits inside a page reads its tail as
+//! zeros, which look like padding; the next record then starts with zeros and stops the read.
 //!
 //! The one module where unsafe code is allowed (the crate denies it elsewhere): mapping the file,
 //! telling the kernel about the pages around the reader, and the SIGBUS guard; each block says
@@ -107,8 +112,11 @@ pub(crate) struct SliceReader<'a> {
     map: Option<&'a MappedCapture>,
     /// Set once the file was found shorter than the mapping: its length then.
     shrunk_to: Option<u64>,
-    /// The record being handed on, copied out of the mapping (see [`SliceReader::next`]).
-    copy: Vec<u8>,
+    /// End of the last record handed on.
+    handed_end: usize,
+    /// The last record handed on reaches past the length the file was cut to: the cut may have
+    /// come while it was decoded, and its bytes past the cut then read as zeros.
+    last_record_cut: bool,
     pos: usize,
     populated: usize,
     released: usize,
@@ -136,16 +144,31 @@ impl<'a> SliceReader<'a> {
         self.shrunk_to
     }
 
-    /// Whether the record that ends at `end` of the mapping, just copied out, is still the file's:
-    /// the guard's mark is checked (a page past a new end of file faulted during the copy), and
-    /// the file's size when the record starts with eight zero bytes (what the rest of the last
-    /// page reads as once the file is cut).
-    fn still_in_file(&mut self, end: usize) -> bool {
+    /// Whether the last record handed on reaches past the length the file was cut to: the cut
+    /// may have come while it was being decoded (records are not copied out of the mapping), so
+    /// its bytes past the cut may have read as zeros.
+    pub(crate) fn last_record_cut(&self) -> bool {
+        self.last_record_cut
+    }
+
+    /// The file was found cut to `len` bytes.
+    fn notice_cut(&mut self, len: u64) {
+        if self.shrunk_to.is_none() {
+            self.shrunk_to = Some(len);
+            self.last_record_cut = self.handed_end as u64 > len;
+        }
+    }
+
+    /// Whether the record at `start..end` of the mapping is still the file's: its pages are
+    /// touched first (so that a page past a new end of file faults now, not while the record is
+    /// decoded), then the guard's mark is checked, and the file's size when the record starts
+    /// with eight zero bytes (what the rest of the last page reads as once the file is cut).
+    fn still_in_file(&mut self, start: usize, end: usize) -> bool {
         let Some(map) = self.map else { return true };
         if let Some(len) = self.shrunk_to {
             return end as u64 <= len;
         }
-        let zeros = self.copy.len() >= 8 && self.copy[..8].iter().all(|&b| b == 0);
+        let zeros = self.data[start..end.min(start + 8)].iter().all(|&b| b == 0);
         if !map.guard.faulted() && !zeros {
             return true;
         }
@@ -153,7 +176,7 @@ impl<'a> SliceReader<'a> {
         if len >= self.data.len() as u64 {
             return true;
         }
-        self.shrunk_to = Some(len);
+        self.notice_cut(len);
         end as u64 <= len
     }
 
@@ -161,10 +184,11 @@ impl<'a> SliceReader<'a> {
     /// shrank (the bytes read past its new end are zeros), which is then remembered.
     fn shrank_under(&mut self) -> bool {
         let Some(map) = self.map else { return false };
-        if self.shrunk_to.is_none() {
-            self.shrunk_to = map
-                .current_len()
-                .filter(|&len| len < self.data.len() as u64);
+        if let Some(len) = map
+            .current_len()
+            .filter(|&len| len < self.data.len() as u64)
+        {
+            self.notice_cut(len);
         }
         self.shrunk_to.is_some()
     }
@@ -177,8 +201,8 @@ impl<'a> SliceReader<'a> {
         let map = &capture.map;
         let window = self.window;
         while self.populated < map.len() && self.pos + window / 2 >= self.populated {
-            if self.shrunk_to.is_none() {
-                self.shrunk_to = capture.current_len().filter(|&l| l < map.len() as u64);
+            if let Some(len) = capture.current_len().filter(|&l| l < map.len() as u64) {
+                self.notice_cut(len);
             }
             let end = match self.shrunk_to {
                 Some(len) => (len as usize).min(map.len()),
@@ -233,39 +257,14 @@ impl<'a> SliceReader<'a> {
             data,
             map: None,
             shrunk_to: None,
-            copy: Vec::new(),
+            handed_end: 0,
+            last_record_cut: false,
             pos: 0,
             populated: 0,
             released: 0,
             window: WINDOW,
             format,
         })
-    }
-}
-
-/// One block of `format` at the start of `data`, and what follows it.
-#[allow(clippy::type_complexity)]
-fn parse_block<'b>(
-    format: &mut Format,
-    data: &'b [u8],
-) -> Result<(&'b [u8], PcapBlockOwned<'b>), nom::Err<PcapError<&'b [u8]>>> {
-    match format {
-        Format::Legacy { parse, .. } => {
-            parse(data).map(|(rest, b)| (rest, PcapBlockOwned::from(b)))
-        }
-        Format::Ng { big_endian } => {
-            let parse = if *big_endian {
-                parse_block_be
-            } else {
-                parse_block_le
-            };
-            parse(data).map(|(rest, b)| {
-                if let Block::SectionHeader(shb) = &b {
-                    *big_endian = shb.big_endian();
-                }
-                (rest, PcapBlockOwned::from(b))
-            })
-        }
     }
 }
 
@@ -285,29 +284,34 @@ impl PcapReaderIterator for SliceReader<'_> {
         if data.is_empty() {
             return Err(PcapError::Eof);
         }
-        let parsed = parse_block(&mut self.format, data);
+        let parsed = match &mut self.format {
+            Format::Legacy { parse, .. } => {
+                parse(data).map(|(rest, b)| (rest, PcapBlockOwned::from(b)))
+            }
+            Format::Ng { big_endian } => {
+                let parse = if *big_endian {
+                    parse_block_be
+                } else {
+                    parse_block_le
+                };
+                parse(data).map(|(rest, b)| {
+                    if let Block::SectionHeader(shb) = &b {
+                        *big_endian = shb.big_endian();
+                    }
+                    (rest, PcapBlockOwned::from(b))
+                })
+            }
+        };
         match parsed {
             Ok((rest, block)) => {
                 let len = data.len() - rest.len();
-                if self.map.is_none() {
-                    prefetch(rest);
-                    return Ok((len, block));
-                }
-                // A mapped file may shrink while a record is decoded: the record is copied
-                // first (a page past the new end faults during the copy, not later), then the
-                // guard is asked, so no byte of a record handed on can read as zeros.
                 let pos = self.pos;
-                self.copy.clear();
-                self.copy.extend_from_slice(&self.data[pos..pos + len]);
-                if !self.still_in_file(pos + len) {
+                if !self.still_in_file(pos, pos + len) {
                     return Err(PcapError::UnexpectedEof);
                 }
+                self.handed_end = pos + len;
                 prefetch(rest);
-                match parse_block(&mut self.format, &self.copy) {
-                    Ok((_, block)) => Ok((len, block)),
-                    // The same bytes parsed a moment ago.
-                    Err(_) => Err(PcapError::UnexpectedEof),
-                }
+                Ok((len, block))
             }
             // Bytes read from a page past a new end of file are zeros: that is a truncation, not
             // damage.
@@ -417,8 +421,12 @@ mod tests {
 
     /// Reads a mapped file of 3000 frames that another writer cuts to `cut` bytes after the
     /// first `before` frames: (frames read, the length the reader saw, the error it ended with,
-    /// whether the guard patched a page).
-    fn read_while_cut(tag: &str, before: usize, cut: u64) -> (usize, Option<u64>, String, bool) {
+    /// whether the guard patched a page, whether the last frame handed on reached past the cut).
+    fn read_while_cut(
+        tag: &str,
+        before: usize,
+        cut: u64,
+    ) -> (usize, Option<u64>, String, bool, bool) {
         let bytes = capture(3000);
         let path = std::env::temp_dir().join(format!("mapped-{tag}-{}.pcap", std::process::id()));
         File::create(&path).unwrap().write_all(&bytes).unwrap();
@@ -446,13 +454,14 @@ mod tests {
             }
         };
         std::fs::remove_file(&path).unwrap();
-        (seen, reader.shrunk_to(), err, map.guard.faulted())
+        let last_cut = reader.last_record_cut();
+        (seen, reader.shrunk_to(), err, map.guard.faulted(), last_cut)
     }
 
     #[test]
     fn a_file_cut_at_a_page_ends_the_read_without_a_signal() {
         // 64 KiB: records before it are whole; the next page faults (SIGBUS without the guard).
-        let (seen, shrunk, err, faulted) = read_while_cut("page", 10, 65_536);
+        let (seen, shrunk, err, faulted, last_cut) = read_while_cut("page", 10, 65_536);
         assert!(
             faulted,
             "the next page faulted and the guard patched it ({seen} {shrunk:?} {err})"
@@ -469,21 +478,24 @@ mod tests {
             }
             frames += 1;
         }
+        // The frame the cut splits was handed on (its tail, past the cut, was never read
+        // here), and the reader says so; the next one faulted and stopped the read.
         assert_eq!(
             seen,
-            1 + frames,
-            "the header and every frame inside the cut file"
+            1 + frames + 1,
+            "the header, the whole frames, the split one"
         );
+        assert!(last_cut, "the split frame is reported");
     }
 
     #[test]
     fn a_file_cut_inside_a_page_ends_where_it_was_cut() {
         // Mid-page: the rest of that page reads as zeros rather than faulting.
-        let (seen, shrunk, err, faulted) = read_while_cut("mid", 10, 40_000);
+        let (seen, shrunk, err, faulted, last_cut) = read_while_cut("mid", 10, 40_000);
+        assert!(last_cut, "the split frame is reported");
         assert!(!faulted, "the zeros were noticed before the next page");
-        // The record the cut splits ends inside the same page: its tail reads as zeros and
-        // nothing tells it apart from a record that ends in zeros (padding) without asking the
-        // file's size at every record. It passes; the next record (all zeros) stops the read.
+        // The record the cut splits ends inside the same page: its tail reads as zeros. It
+        // passes and is reported; the next record (all zeros) stops the read.
         assert_eq!(shrunk, Some(40_000));
         assert_eq!(err, "UnexpectedEof");
         let mut end = 24u64;

@@ -160,9 +160,9 @@ pub(crate) enum Verdict {
 #[derive(Debug)]
 pub(crate) struct Verdicts {
     dns: DnsCache,
-    /// Flows no answer had resolved at their start: their `direct-ip` stands unless an answer
-    /// seen before the alert resolves them.
-    unresolved: FxHashMap<u64, Candidate>,
+    /// Flows no answer had resolved at their start, with the number of answers seen then: their
+    /// `direct-ip` stands unless an answer seen before the alert resolves them.
+    unresolved: FxHashMap<u64, (Candidate, u64)>,
     /// `direct-ip` alerts dropped because the answer came after the flow's first packet.
     pub(crate) resolved_late: u64,
     /// Flows whose `direct-ip` alert was written.
@@ -209,7 +209,8 @@ impl Verdicts {
             Verdict::Unresolved
         };
         if verdict == Verdict::Unresolved {
-            self.unresolved.insert(candidate.flow_id, *candidate);
+            self.unresolved
+                .insert(candidate.flow_id, (*candidate, self.dns.inserted));
         } else {
             self.marks.set(shard).insert(candidate.flow_id);
         }
@@ -219,10 +220,11 @@ impl Verdicts {
     /// A shard's `direct-ip` alert on flow `flow_id`: whether it is written. An answer seen
     /// after the flow's start but before this alert resolves it too (capture reordering).
     pub(crate) fn on_alert(&mut self, flow_id: u64) -> bool {
-        let Some(candidate) = self.unresolved.get(&flow_id) else {
+        let Some((candidate, answers_then)) = self.unresolved.get(&flow_id) else {
             return false;
         };
-        if self.dns.resolved(candidate.server, candidate.ts) {
+        // No answer since the flow started (a flood, a quiet network): nothing to look up.
+        if self.dns.inserted != *answers_then && self.dns.resolved(candidate.server, candidate.ts) {
             self.unresolved.remove(&flow_id);
             self.resolved_late += 1;
             return false;
@@ -249,6 +251,8 @@ const MAX_ENTRIES: usize = 1 << 20;
 struct DnsCache {
     expiry: FxHashMap<IpAddr, Timestamp>,
     grace_secs: u64,
+    /// Answers inserted so far.
+    inserted: u64,
 }
 
 impl DnsCache {
@@ -256,11 +260,13 @@ impl DnsCache {
         DnsCache {
             expiry: FxHashMap::default(),
             grace_secs,
+            inserted: 0,
         }
     }
 
     /// Records that `ip` was resolved at `now` with `ttl` seconds to live.
     fn insert(&mut self, ip: IpAddr, ttl: u32, now: Timestamp) {
+        self.inserted += 1;
         if self.expiry.len() >= MAX_ENTRIES && !self.expiry.contains_key(&ip) {
             self.expiry.retain(|_, until| *until >= now);
             if self.expiry.len() >= MAX_ENTRIES {

@@ -232,6 +232,12 @@ impl FlowState {
             .unwrap_or_default()
     }
 
+    /// Whether the app layer reads the payload of packets going `dir` (a TLS server's bytes are
+    /// never parsed).
+    pub(crate) fn reads_payload(&self, dir: Direction) -> bool {
+        !(dir == Direction::ToClient && self.app == AppProto::Tls)
+    }
+
     /// Whether packets of the flow still matter to the app layer (this version or the other).
     pub(crate) fn wants_packets(&self) -> bool {
         self.inspecting || self.streams.as_ref().is_some_and(|s| s.alt.is_some())
@@ -411,7 +417,7 @@ impl FlowState {
         }
         // A TLS server's bytes (ServerHello, certificates) are never parsed: not copying them
         // saves most of a handshake's reassembly work.
-        let unread = dir == Direction::ToClient && self.app == AppProto::Tls;
+        let unread = !self.reads_payload(dir);
         let mut seed = None;
         if unread {
             if !dirs[own].data().is_empty() {

@@ -108,8 +108,9 @@ impl Engine {
                 .lookup_or_create(info.ts, pkt, info.wire_len as u64, FlowState::default);
         if created {
             self.counters.flows += 1;
+            // A flow is only ever replaced by a new one on its 5-tuple.
+            self.end_reused(info.seq, out);
         }
-        self.end_reused(info.seq, out);
         let mut ctx = Ctx {
             detector: &self.detector,
             out,
@@ -129,13 +130,16 @@ impl Engine {
         if created || state.wants_packets() || state.has_held() {
             // The receiver drops a packet with a wrong checksum: the app layer must not read it
             // (checked only here, for the packets of flows still read).
+            // Payload the app layer will not read (a TLS server's) needs no checksum either.
+            let ignored = !pkt.payload.is_empty() && !state.reads_payload(dir);
             let read = (created || state.wants_packets())
-                && self.checksums.accepts(
-                    pkt,
-                    info.checksums_trusted,
-                    ctx.counters,
-                    &mut state.checksum_good,
-                );
+                && (ignored
+                    || self.checksums.accepts(
+                        pkt,
+                        info.checksums_trusted,
+                        ctx.counters,
+                        &mut state.checksum_good,
+                    ));
             if !read && created && pkt.proto == Proto::Udp {
                 state.start(&mut ctx, meta, app::is_dns_port(meta.server.1));
             }
@@ -206,6 +210,9 @@ impl Engine {
 
     /// Logs the flows a new connection on their 5-tuple ended.
     fn end_reused(&mut self, seq: u64, out: &mut OutBuf) {
+        if !self.flows.has_reused() {
+            return;
+        }
         let reused: Vec<Flow<FlowState>> = self.flows.take_reused().collect();
         for flow in reused {
             self.counters.tcp_reuse += 1;
@@ -215,6 +222,9 @@ impl Engine {
 
     /// Logs the flows the table evicted to stay under its memcap.
     fn end_evicted(&mut self, seq: u64, out: &mut OutBuf) {
+        if !self.flows.has_evicted() {
+            return;
+        }
         let evicted: Vec<Flow<FlowState>> = self.flows.take_evicted().collect();
         for flow in evicted {
             self.end_flow(flow, EndReason::Forced, seq, out);

@@ -210,6 +210,16 @@ impl<S> FlowTable<S> {
         })
     }
 
+    /// Whether flows replaced by a new connection wait to be logged.
+    pub(crate) fn has_reused(&self) -> bool {
+        !self.reused.is_empty()
+    }
+
+    /// Whether evicted flows wait to be logged.
+    pub(crate) fn has_evicted(&self) -> bool {
+        !self.evicted.is_empty()
+    }
+
     /// Flows ended because a new connection reused their 5-tuple, since the last call.
     pub(crate) fn take_reused(&mut self) -> std::vec::Drain<'_, Flow<S>> {
         self.reused.drain(..)

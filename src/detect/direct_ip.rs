@@ -160,9 +160,9 @@ pub(crate) enum Verdict {
 #[derive(Debug)]
 pub(crate) struct Verdicts {
     dns: DnsCache,
-    /// Flows no answer had resolved at their start, with the number of answers seen then: their
-    /// `direct-ip` stands unless an answer seen before the alert resolves them.
-    unresolved: FxHashMap<u64, (Candidate, u64)>,
+    /// Flows no answer had resolved at their start: their `direct-ip` stands unless an answer
+    /// seen before the alert resolves them.
+    unresolved: FxHashSet<u64>,
     /// `direct-ip` alerts dropped because the answer came after the flow's first packet.
     pub(crate) resolved_late: u64,
     /// Flows whose `direct-ip` alert was written.
@@ -179,7 +179,7 @@ impl Verdicts {
     pub(crate) fn new(shards: usize, grace_secs: u64, from: Option<Timestamp>) -> Self {
         Verdicts {
             dns: DnsCache::new(grace_secs),
-            unresolved: FxHashMap::default(),
+            unresolved: FxHashSet::default(),
             resolved_late: 0,
             written: FxHashSet::default(),
             marks: Arc::new(ResolvedFlows::new(shards)),
@@ -209,22 +209,21 @@ impl Verdicts {
             Verdict::Unresolved
         };
         if verdict == Verdict::Unresolved {
-            self.unresolved
-                .insert(candidate.flow_id, (*candidate, self.dns.inserted));
+            self.unresolved.insert(candidate.flow_id);
         } else {
             self.marks.set(shard).insert(candidate.flow_id);
         }
         verdict
     }
 
-    /// A shard's `direct-ip` alert on flow `flow_id`: whether it is written. An answer seen
-    /// after the flow's start but before this alert resolves it too (capture reordering).
-    pub(crate) fn on_alert(&mut self, flow_id: u64) -> bool {
-        let Some((candidate, answers_then)) = self.unresolved.get(&flow_id) else {
+    /// A shard's `direct-ip` alert on the flow of `candidate`: whether it is written. An answer
+    /// seen after the flow's start but before this alert resolves it too (capture reordering).
+    pub(crate) fn on_alert(&mut self, candidate: &Candidate) -> bool {
+        let flow_id = candidate.flow_id;
+        if !self.unresolved.contains(&flow_id) {
             return false;
-        };
-        // No answer since the flow started (a flood, a quiet network): nothing to look up.
-        if self.dns.inserted != *answers_then && self.dns.resolved(candidate.server, candidate.ts) {
+        }
+        if self.dns.resolved(candidate.server, candidate.ts) {
             self.unresolved.remove(&flow_id);
             self.resolved_late += 1;
             return false;
@@ -251,8 +250,6 @@ const MAX_ENTRIES: usize = 1 << 20;
 struct DnsCache {
     expiry: FxHashMap<IpAddr, Timestamp>,
     grace_secs: u64,
-    /// Answers inserted so far.
-    inserted: u64,
 }
 
 impl DnsCache {
@@ -260,13 +257,11 @@ impl DnsCache {
         DnsCache {
             expiry: FxHashMap::default(),
             grace_secs,
-            inserted: 0,
         }
     }
 
     /// Records that `ip` was resolved at `now` with `ttl` seconds to live.
     fn insert(&mut self, ip: IpAddr, ttl: u32, now: Timestamp) {
-        self.inserted += 1;
         if self.expiry.len() >= MAX_ENTRIES && !self.expiry.contains_key(&ip) {
             self.expiry.retain(|_, until| *until >= now);
             if self.expiry.len() >= MAX_ENTRIES {
@@ -313,6 +308,8 @@ mod tests {
         flow_id: u64,
         held: Held,
         candidate: Option<Candidate>,
+        /// The flow's first packet.
+        start: Timestamp,
     }
 
     impl Run {
@@ -326,6 +323,7 @@ mod tests {
                 flow_id: 42,
                 held,
                 candidate,
+                start: ts,
             }
         }
 
@@ -337,6 +335,15 @@ mod tests {
         fn verdict(&mut self) -> Verdict {
             let candidate = self.candidate.expect("a direct-ip candidate");
             self.merge.on_flow_start(self.shard, &candidate)
+        }
+
+        /// The flow's candidate, as its alert carries it.
+        fn candidate(&self) -> Candidate {
+            Candidate {
+                flow_id: self.flow_id,
+                server: server(),
+                ts: self.start,
+            }
         }
 
         fn marks(&self) -> ShardMarks<'_> {
@@ -358,7 +365,8 @@ mod tests {
                 .iter()
                 .filter(|d| {
                     *d != Detection::DirectIp
-                        || (!self.marks().take(self.flow_id) && self.merge.on_alert(self.flow_id))
+                        || (!self.marks().take(self.flow_id)
+                            && self.merge.on_alert(&self.candidate()))
                 })
                 .collect()
         }
@@ -387,7 +395,7 @@ mod tests {
         assert!(run.merge.on_flow_end(1, 42), "alerted");
         // Forgotten: a second end (or a reused id) knows nothing of it.
         assert!(!run.merge.on_flow_end(1, 42));
-        assert!(!run.merge.on_alert(42));
+        assert!(!run.merge.on_alert(&run.candidate()));
     }
 
     #[test]
@@ -458,7 +466,7 @@ mod tests {
         // The merge stage then reaches the answer, the start, the alert and the end in order.
         run.answer(60, T0);
         assert_eq!(run.verdict(), Verdict::Resolved);
-        assert!(!run.merge.on_alert(42), "dropped");
+        assert!(!run.merge.on_alert(&run.candidate()), "dropped");
         assert!(!run.merge.on_flow_end(1, 42));
         assert_eq!(run.merge.marks().len(), 0, "the unread mark is forgotten");
         assert_eq!(released, set(&[Detection::DirectIp]));
@@ -499,7 +507,12 @@ mod tests {
         // An HTTP request with an IP-literal Host on a flow that was not a candidate (its
         // server allowlisted, say): there is no "unresolved" verdict for it to stand on.
         let mut merge = Verdicts::new(1, 10, None);
-        assert!(!merge.on_alert(99));
+        let c = Candidate {
+            flow_id: 99,
+            server: server(),
+            ts: T0,
+        };
+        assert!(!merge.on_alert(&c));
         assert!(!merge.on_flow_end(0, 99));
     }
 

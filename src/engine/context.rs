@@ -3,6 +3,7 @@
 
 use super::output::{FlowRecord, OutBuf, OutKind, Output};
 use crate::counters::Counters;
+use crate::detect::direct_ip::Candidate;
 use crate::detect::direct_ip::{Held, ShardMarks};
 use crate::detect::{Detection, DetectionSet, Detector, Hit, Scope, Source};
 use crate::eve::Object;
@@ -196,10 +197,14 @@ impl Ctx<'_> {
         }
         let line = self.out.line(&ev);
         self.send(if direct_ip {
-            // Stands only if no DNS answer resolved the server before the flow started; the
-            // merge stage knows every shard's answers.
+            // Stands only if no DNS answer seen by now resolved the server; the merge stage
+            // knows every shard's answers.
             OutKind::DirectIp {
-                flow_id: meta.id,
+                candidate: Candidate {
+                    flow_id: meta.id,
+                    server: meta.server.0,
+                    ts: meta.first_ts,
+                },
                 line,
             }
         } else {

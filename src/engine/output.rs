@@ -132,8 +132,9 @@ pub(crate) enum OutKind {
     /// A flow that would raise `direct-ip` started: the merge stage decides, at this point of
     /// the capture, whether a DNS answer seen so far resolved its server.
     FlowStart(Candidate),
-    /// A `direct-ip` alert; written only when the merge stage found its flow unresolved.
-    DirectIp { flow_id: u64, line: LineRef },
+    /// A `direct-ip` alert on the flow of `candidate` (as announced at its start); written only
+    /// when the merge stage found the flow unresolved then and still finds it so.
+    DirectIp { candidate: Candidate, line: LineRef },
     /// Addresses a DNS response resolved at `ts`, with their TTLs.
     DnsAnswers {
         ts: Timestamp,

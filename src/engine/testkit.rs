@@ -267,9 +267,9 @@ impl Shard {
                 OutKind::FlowStart(candidate) => {
                     Said::Verdict(self.verdicts.on_flow_start(0, &candidate))
                 }
-                OutKind::DirectIp { flow_id, line } => {
+                OutKind::DirectIp { candidate, line } => {
                     let line = json(line.get(&self.out.lines));
-                    if self.verdicts.on_alert(flow_id) {
+                    if self.verdicts.on_alert(&candidate) {
                         Said::Line(line)
                     } else {
                         Said::Dropped

@@ -149,8 +149,8 @@ impl<W: EventSink> Merger<W> {
                     self.counters.direct_ip_warmup += 1;
                 }
             }
-            OutKind::DirectIp { flow_id, line } => {
-                if self.direct_ip.on_alert(flow_id) {
+            OutKind::DirectIp { candidate, line } => {
+                if self.direct_ip.on_alert(&candidate) {
                     self.counters.alert(Detection::DirectIp);
                     self.write(line.get(lines), true);
                 }
@@ -296,7 +296,11 @@ mod tests {
             flow.msgs.push(Output {
                 seq: flow_seq + 1,
                 kind: OutKind::DirectIp {
-                    flow_id: 42,
+                    candidate: Candidate {
+                        flow_id: 42,
+                        server: ip(),
+                        ts: t,
+                    },
                     line: crate::engine::output::LineRef::new(0, 5),
                 },
             });

@@ -218,8 +218,14 @@ impl Stream {
                 return;
             }
             let n = hi.wrapping_sub(lo) as usize;
-            let mine = &data[lo.wrapping_sub(seq) as usize..][..n];
-            let theirs = &held[lo.wrapping_sub(a) as usize..][..n];
+            // Sequence comparisons wrap: positions 2^31 apart compare both ways, so the ranges
+            // are taken with `get` (fuzzing found such a pair).
+            let (Some(mine), Some(theirs)) = (
+                range_of(data, lo.wrapping_sub(seq), n),
+                range_of(held, lo.wrapping_sub(a), n),
+            ) else {
+                return;
+            };
             match mine.iter().zip(theirs).position(|(x, y)| x != y) {
                 Some(i) => {
                     let at = lo.wrapping_add(i as u32);
@@ -257,7 +263,7 @@ impl Stream {
             .segs()
             .iter()
             .find(|s| !before(seq, s.seq) && before(seq, s.end()))
-            .map(|s| s.data[seq.wrapping_sub(s.seq) as usize])
+            .and_then(|s| s.data.get(seq.wrapping_sub(s.seq) as usize).copied())
     }
 
     /// Adds `data` at `seq` to this copy of a stream (taken before `primary.add(seq, data)`)
@@ -271,7 +277,9 @@ impl Stream {
         first_diff: u32,
         primary: &Stream,
     ) -> Added {
-        let new_byte = data[first_diff.wrapping_sub(seq) as usize];
+        let Some(&new_byte) = data.get(first_diff.wrapping_sub(seq) as usize) else {
+            return self.add(seq, data);
+        };
         if primary.byte_at(first_diff) == Some(new_byte) {
             // The primary took the new copy: keep every held byte here.
             let mut patched = data.to_vec();
@@ -294,7 +302,9 @@ impl Stream {
             for (i, b) in held.iter_mut().enumerate() {
                 let at = start.wrapping_add(i as u32);
                 if !before(at, seq) && before(at, end) {
-                    *b = data[at.wrapping_sub(seq) as usize];
+                    if let Some(new) = data.get(at.wrapping_sub(seq) as usize) {
+                        *b = *new;
+                    }
                 }
             }
         };
@@ -396,14 +406,52 @@ impl Stream {
                 return;
             };
             if after(seg.end(), next) {
-                self.append(&seg.data[next.wrapping_sub(seg.seq) as usize..]);
+                if let Some(rest) = seg.data.get(next.wrapping_sub(seg.seq) as usize..) {
+                    self.append(rest);
+                }
             }
         }
     }
 }
 
+/// `n` bytes of `bytes` from `from`, if it holds them.
+fn range_of(bytes: &[u8], from: u32, n: usize) -> Option<&[u8]> {
+    bytes.get(from as usize..)?.get(..n)
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn sequence_numbers_half_the_space_apart_never_index_out_of_range() {
+        // Serial comparisons wrap at 2^31: a segment that far from the held bytes compares both
+        // ways. Fuzzing found a panic there; every such offset must be refused quietly.
+        for delta in [
+            (1u32 << 31) - 2,
+            (1 << 31) - 1,
+            1 << 31,
+            (1 << 31) + 1,
+            (1 << 31) + 3,
+        ] {
+            for len in [1usize, 3, 8] {
+                let mut s = Stream::default();
+                s.on_syn(0, &[]);
+                s.add(1, b"abcdef");
+                s.add(20, b"queued");
+                for base in [1u32, 7, 20, 26] {
+                    let seq = base.wrapping_add(delta);
+                    let data = vec![b'x'; len];
+                    let _ = s.overlap(seq, &data);
+                    let mut other = Stream::default();
+                    other.on_syn(0, &[]);
+                    other.add(1, b"abcdef");
+                    let _ = other.add_other_version(seq, &data, seq, &s);
+                    let _ = s.add(seq, &data);
+                }
+            }
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -7,10 +7,9 @@
 
 mod common;
 
-use common::netns::{root_or_skip, run_ok, wait_for_line, Child, Netns};
+use common::netns::{root_or_skip, run_ok, start_logged, wait_for_line, Netns};
 use common::{replay, scratch};
 use nix::sys::signal::Signal;
-use std::process::Stdio;
 use std::time::Duration;
 
 const SECS_10: Duration = Duration::from_secs(10);
@@ -33,20 +32,15 @@ fn overlapping_ipv4_fragments_are_judged_as_linux_judges_them() {
     internet.ip(&["route", "add", "10.0.0.0/24", "dev", "i0"]);
 
     let received = dir.join("received.txt");
-    let ready = dir.join("recorder.out");
-    let _recorder = Child::spawn(
+    let _recorder = start_logged(
         internet
             .exec("python3")
             .arg(tricks.join("udp_recorder.py"))
             .args([SERVER, "53"])
-            .arg(&received)
-            .stdout(std::fs::File::create(&ready).expect("recorder out"))
-            .stderr(Stdio::null()),
+            .arg(&received),
+        &dir.join("recorder.out"),
+        "ready",
         "udp_recorder.py",
-    );
-    assert!(
-        wait_for_line(&ready, "ready", SECS_10).is_some(),
-        "recorder did not start"
     );
 
     let pcap = dir.join("runner.pcap");
@@ -156,20 +150,15 @@ fn ipv6_extension_headers_in_any_legal_order_and_after_the_fragment_header() {
     ]);
 
     let received = dir.join("received.txt");
-    let ready = dir.join("recorder.out");
-    let _recorder = Child::spawn(
+    let _recorder = start_logged(
         internet
             .exec("python3")
             .arg(tricks.join("udp_recorder.py"))
             .args([SERVER6, "53"])
-            .arg(&received)
-            .stdout(std::fs::File::create(&ready).expect("recorder out"))
-            .stderr(Stdio::null()),
+            .arg(&received),
+        &dir.join("recorder.out"),
+        "ready",
         "udp_recorder.py",
-    );
-    assert!(
-        wait_for_line(&ready, "ready", SECS_10).is_some(),
-        "recorder did not start"
     );
 
     let pcap = dir.join("runner.pcap");

@@ -458,6 +458,18 @@ mod tests {
         (seen, reader.shrunk_to(), err, map.guard.faulted(), last_cut)
     }
 
+    /// Frames of [`capture`] that end at or before byte `cut`: a 24-byte header, then frame `i`
+    /// takes 16 bytes of record header and 100 + i % 900 of data.
+    fn whole_frames_before(cut: u64) -> usize {
+        let mut end = 24u64;
+        (0..3000u64)
+            .take_while(|i| {
+                end += 16 + 100 + i % 900;
+                end <= cut
+            })
+            .count()
+    }
+
     #[test]
     fn a_file_cut_at_a_page_ends_the_read_without_a_signal() {
         // 64 KiB: records before it are whole; the next page faults (SIGBUS without the guard).
@@ -468,16 +480,7 @@ mod tests {
         );
         assert_eq!(shrunk, Some(65_536));
         assert_eq!(err, "UnexpectedEof");
-        // The header, then frames of 100.. bytes + 16 of record header each, up to 64 KiB.
-        let mut end = 24u64;
-        let mut frames = 0;
-        for i in 0..3000u64 {
-            end += 16 + 100 + i % 900;
-            if end > 65_536 {
-                break;
-            }
-            frames += 1;
-        }
+        let frames = whole_frames_before(65_536);
         // The frame the cut splits was handed on (its tail, past the cut, was never read
         // here), and the reader says so; the next one faulted and stopped the read.
         assert_eq!(
@@ -498,15 +501,7 @@ mod tests {
         // passes and is reported; the next record (all zeros) stops the read.
         assert_eq!(shrunk, Some(40_000));
         assert_eq!(err, "UnexpectedEof");
-        let mut end = 24u64;
-        let mut frames = 0;
-        for i in 0..3000u64 {
-            end += 16 + 100 + i % 900;
-            if end > 40_000 {
-                break;
-            }
-            frames += 1;
-        }
+        let frames = whole_frames_before(40_000);
         assert_eq!(
             seen,
             1 + frames + 1,

@@ -24,16 +24,25 @@ pub enum Detection {
     NoSni,
     DirectIp,
     NodeHttpUa,
+    /// DNS over TLS, HTTPS or QUIC, or plain DNS to a server other than the runners' resolvers.
+    DnsBypass,
+    /// Real ECH to a server whose DNS-resolved name is unknown or not allowlisted.
+    HiddenDestination,
+    /// An egress flow outside the configured destination policy.
+    EgressPolicy,
 }
 
 impl Detection {
-    pub(crate) const ALL: [Detection; 6] = [
+    pub(crate) const ALL: [Detection; 9] = [
         Detection::IocDomain,
         Detection::IocIp,
         Detection::NonRegistryTls,
         Detection::NoSni,
         Detection::DirectIp,
         Detection::NodeHttpUa,
+        Detection::DnsBypass,
+        Detection::HiddenDestination,
+        Detection::EgressPolicy,
     ];
 
     /// The name in `alert.metadata.detection`.
@@ -45,6 +54,9 @@ impl Detection {
             Detection::NoSni => "no-sni",
             Detection::DirectIp => "direct-ip",
             Detection::NodeHttpUa => "node-http-ua",
+            Detection::DnsBypass => "dns-bypass",
+            Detection::HiddenDestination => "hidden-destination",
+            Detection::EgressPolicy => "egress-policy",
         }
     }
 
@@ -57,6 +69,9 @@ impl Detection {
             Detection::NoSni => 9_100_005,
             Detection::IocIp => 9_100_006,
             Detection::DirectIp => 9_100_007,
+            Detection::DnsBypass => 9_100_008,
+            Detection::HiddenDestination => 9_100_009,
+            Detection::EgressPolicy => 9_100_010,
         }
     }
 
@@ -79,10 +94,10 @@ impl Detection {
 
 /// A set of detections: those a flow holds back, or has had its one alert for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct DetectionSet(u8);
+pub(crate) struct DetectionSet(u16);
 
 impl DetectionSet {
-    fn bit(d: Detection) -> u8 {
+    fn bit(d: Detection) -> u16 {
         1 << (d as u8)
     }
 
@@ -128,6 +143,11 @@ pub(crate) enum Source {
     Flow,
     TlsSni,
     TlsClientHello,
+    QuicSni,
+    QuicClientHello,
+    /// The DNS server a query went to.
+    #[allow(dead_code)] // dns-bypass (issue 11) is being built on it
+    DnsServer,
     DnsQuery,
     HttpHost,
     HttpConnect,
@@ -140,6 +160,9 @@ impl Source {
             Source::Flow => "flow",
             Source::TlsSni => "TLS SNI",
             Source::TlsClientHello => "TLS ClientHello",
+            Source::QuicSni => "QUIC SNI",
+            Source::QuicClientHello => "QUIC ClientHello",
+            Source::DnsServer => "DNS server",
             Source::DnsQuery => "DNS query",
             Source::HttpHost => "HTTP Host",
             Source::HttpConnect => "HTTP CONNECT target",
@@ -175,6 +198,11 @@ impl Hit {
             Detection::NoSni => "egress TLS without a server name",
             Detection::DirectIp => "egress to an address no DNS answer resolved",
             Detection::NodeHttpUa => "Node.js HTTP client to a host outside the registry allowlist",
+            Detection::DnsBypass => "DNS that bypasses the runners' resolver",
+            Detection::HiddenDestination => {
+                "encrypted ClientHello to a server no allowlisted DNS name resolved"
+            }
+            Detection::EgressPolicy => "egress outside the destination policy",
         };
         format!(
             "EGRESS-IDS {} {} ({})",
@@ -273,46 +301,48 @@ impl Detector {
         set
     }
 
-    /// `ioc-domain`, `non-registry-tls` or `no-sni` for a ClientHello (at most one).
-    pub fn on_tls_client_hello(
-        &self,
-        scope: Scope,
-        server: IpAddr,
-        sni: Option<&str>,
-        other_names: &[String],
-    ) -> Option<Hit> {
+    /// `ioc-domain`, `non-registry-tls` or `no-sni` for a ClientHello (at most one of these),
+    /// over TLS or QUIC.
+    pub fn on_client_hello(&self, scope: Scope, hello: &HelloFacts<'_>) -> Vec<Hit> {
+        let mut hits = Vec::new();
         if scope == Scope::Ignored {
-            return None;
+            return hits;
         }
-        let sni = sni.filter(|s| !s.is_empty());
+        let (sni_source, hello_source) = match hello.transport {
+            HelloTransport::Tcp => (Source::TlsSni, Source::TlsClientHello),
+            HelloTransport::Quic => (Source::QuicSni, Source::QuicClientHello),
+        };
+        let sni = hello.sni.filter(|s| !s.is_empty());
         // Every name the server may act on: the first, then the others a ClientHello carried.
         let names = || {
             sni.into_iter()
-                .chain(other_names.iter().map(String::as_str))
+                .chain(hello.other_names.iter().map(String::as_str))
         };
         if let Some(name) = names().find(|n| self.signatures.ioc_domains.contains(n)) {
-            return Some(Hit::new(
+            hits.push(Hit::new(
                 Detection::IocDomain,
                 normalise_name(name),
-                Source::TlsSni,
+                sni_source,
             ));
+            return hits;
         }
         if scope != Scope::Egress {
-            return None;
+            return hits;
         }
         match names().find(|n| !self.signatures.allow_domains.contains(n)) {
-            Some(name) => Some(Hit::new(
+            Some(name) => hits.push(Hit::new(
                 Detection::NonRegistryTls,
                 normalise_name(name),
-                Source::TlsSni,
+                sni_source,
             )),
-            None if sni.is_none() => Some(Hit::new(
+            None if sni.is_none() => hits.push(Hit::new(
                 Detection::NoSni,
-                server.to_string(),
-                Source::TlsClientHello,
+                hello.server.to_string(),
+                hello_source,
             )),
-            None => None,
+            None => {}
         }
+        hits
     }
 
     /// `ioc-domain` for one DNS query name.
@@ -371,6 +401,29 @@ impl Detector {
     }
 }
 
+/// Which transport carried a ClientHello.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HelloTransport {
+    /// TLS over TCP.
+    Tcp,
+    /// A QUIC Initial (RFC 9001: the ClientHello in CRYPTO frames).
+    Quic,
+}
+
+/// The ClientHello facts the detections read.
+#[derive(Clone, Copy, Debug)]
+pub struct HelloFacts<'a> {
+    pub server: IpAddr,
+    pub server_port: u16,
+    pub transport: HelloTransport,
+    /// The first server name (`None`: no SNI extension).
+    pub sni: Option<&'a str>,
+    /// The other names of the SNI extension, when it held several.
+    pub other_names: &'a [String],
+    /// The ALPN protocols offered, in order.
+    pub alpns: &'a [String],
+}
+
 /// The HTTP request facts the detections read.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct HttpFacts<'a> {
@@ -413,10 +466,25 @@ mod tests {
     #[test]
     fn tls_detections_are_exclusive() {
         let d = detector();
+        let hello = |scope: Scope, server: IpAddr, sni: Option<&str>, others: &[String]| {
+            d.on_client_hello(
+                scope,
+                &HelloFacts {
+                    server,
+                    server_port: 443,
+                    transport: HelloTransport::Tcp,
+                    sni,
+                    other_names: others,
+                    alpns: &[],
+                },
+            )
+            .into_iter()
+            .next()
+        };
         let e = Scope::Egress;
         let server = ip("203.0.113.1");
         assert_eq!(
-            d.on_tls_client_hello(e, server, Some("C2.Pkg-Validate.net"), &[])
+            hello(e, server, Some("C2.Pkg-Validate.net"), &[])
                 .unwrap()
                 .detection,
             Detection::IocDomain
@@ -429,18 +497,18 @@ mod tests {
             (Detection::NonRegistryTls, "github.com.evil-cdn.io")
         );
         assert_eq!(
-            d.on_tls_client_hello(e, server, Some("api.github.com"), &[]),
+            hello(e, server, Some("api.github.com"), &[]),
             None
         );
         assert_eq!(
-            d.on_tls_client_hello(e, server, None, &[])
+            hello(e, server, None, &[])
                 .unwrap()
                 .indicator,
             "203.0.113.1"
         );
-        assert_eq!(d.on_tls_client_hello(Scope::Other, server, None, &[]), None);
+        assert_eq!(hello(Scope::Other, server, None, &[]), None);
         assert_eq!(
-            d.on_tls_client_hello(Scope::Other, server, Some("npm-health-check.io"), &[])
+            hello(Scope::Other, server, Some("npm-health-check.io"), &[])
                 .unwrap()
                 .detection,
             Detection::IocDomain
@@ -452,8 +520,18 @@ mod tests {
         let d = detector();
         let (e, server) = (Scope::Egress, ip("203.0.113.1"));
         let others = ["npm-health-check.io".to_owned()];
-        let hit = d.on_tls_client_hello(e, server, Some("registry.npmjs.org"), &others);
-        assert_eq!(hit.map(|h| h.indicator), Some("npm-health-check.io".into()));
+        let hello = HelloFacts {
+            server,
+            server_port: 443,
+            transport: HelloTransport::Quic,
+            sni: Some("registry.npmjs.org"),
+            other_names: &others,
+            alpns: &[],
+        };
+        let hits = d.on_client_hello(e, &hello);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].indicator, "npm-health-check.io");
+        assert_eq!(hits[0].source, Source::QuicSni);
         let facts = HttpFacts {
             host: Some("registry.npmjs.org, pkg-validate.net"),
             other_hosts: &["registry.npmjs.org", "pkg-validate.net"],

@@ -5,7 +5,7 @@
 use super::context::{event, Ctx, FlowAlerts};
 use super::output::{FlowRecord, OutKind};
 use crate::detect::direct_ip::Held;
-use crate::detect::{Hit, HttpFacts, Scope};
+use crate::detect::{HelloFacts, HelloTransport, Hit, HttpFacts, Scope};
 use crate::eve::EveTypes;
 use crate::eve::EventType;
 use crate::eve::Object;
@@ -625,20 +625,25 @@ impl FlowState {
                 ctx.counters.tls_client_hellos += 1;
                 self.drop_resolved_direct_ip(ctx, meta);
                 let scope = ctx.scope(meta);
-                let hit = ctx.detector.on_tls_client_hello(
+                let hits = ctx.detector.on_client_hello(
                     scope,
-                    meta.server.0,
-                    hello.sni.as_deref(),
-                    &hello.other_names,
+                    &HelloFacts {
+                        server: meta.server.0,
+                        server_port: meta.server.1,
+                        transport: HelloTransport::Tcp,
+                        sni: hello.sni.as_deref(),
+                        other_names: &hello.other_names,
+                        alpns: hello.alpns(),
+                    },
                 );
                 let logged = ctx.logs(EventType::Tls);
-                if hit.is_none() && !self.held.is_waiting() && !logged {
+                if hits.is_empty() && !self.held.is_waiting() && !logged {
                     // Nobody needs the object (or its fingerprints).
                     return true;
                 }
                 let object = Object::Raw(hello.eve_json());
                 self.release_held(ctx, meta, Some((EventType::Tls, &object)));
-                if let Some(hit) = hit {
+                for hit in hits {
                     ctx.alert(
                         meta,
                         &mut self.alerts,

@@ -87,6 +87,11 @@ impl ClientHello {
         })
     }
 
+    /// The ALPN protocols offered, in order.
+    pub fn alpns(&self) -> &[String] {
+        &self.alpns
+    }
+
     /// JA3 string; `None` for an SSLv2-format hello (JA3 is undefined there).
     pub(crate) fn ja3_string(&self) -> Option<&str> {
         self.fingerprints().ja3_string.as_deref()

@@ -489,21 +489,14 @@ mod tests {
                 .detection,
             Detection::IocDomain
         );
-        let hit = d
-            .on_tls_client_hello(e, server, Some("github.com.evil-cdn.io"), &[])
-            .unwrap();
+        let hit = hello(e, server, Some("github.com.evil-cdn.io"), &[]).unwrap();
         assert_eq!(
             (hit.detection, hit.indicator.as_str()),
             (Detection::NonRegistryTls, "github.com.evil-cdn.io")
         );
+        assert_eq!(hello(e, server, Some("api.github.com"), &[]), None);
         assert_eq!(
-            hello(e, server, Some("api.github.com"), &[]),
-            None
-        );
-        assert_eq!(
-            hello(e, server, None, &[])
-                .unwrap()
-                .indicator,
+            hello(e, server, None, &[]).unwrap().indicator,
             "203.0.113.1"
         );
         assert_eq!(hello(Scope::Other, server, None, &[]), None);

@@ -6,6 +6,7 @@
 
 pub mod decode;
 pub mod dns;
+pub mod h2;
 pub mod http;
 pub mod socks;
 #[cfg(test)]

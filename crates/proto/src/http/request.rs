@@ -20,6 +20,9 @@ pub struct Request {
     pub user_agent: Option<String>,
     /// Content-Length when present and valid.
     pub(crate) content_length: Option<u64>,
+    /// The request asks to switch to cleartext HTTP/2 (`Upgrade: h2c`, RFC 7540 section 3.2):
+    /// after a `101` answer both sides speak HTTP/2 frames.
+    pub upgrade_h2c: bool,
 }
 
 /// Answer of [`next_request`].
@@ -100,6 +103,10 @@ fn build(req: &httparse::Request<'_, '_>) -> Request {
         user_agent: head::header_value(headers, "user-agent"),
         content_length: head::header_value(headers, "content-length")
             .and_then(|v| head::parse_content_length(&v)),
+        upgrade_h2c: head::header_value(headers, "upgrade").is_some_and(|v| {
+            v.split(',')
+                .any(|token| token.trim().eq_ignore_ascii_case("h2c"))
+        }),
     }
 }
 

@@ -956,3 +956,18 @@ fn folded_header_lines_are_unfolded() {
         RequestStep::NeedMore
     );
 }
+
+#[test]
+fn upgrade_h2c_is_recognised() {
+    for (head, want) in [
+        (&b"GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n"[..], true),
+        (b"GET / HTTP/1.1\r\nUpgrade: websocket, H2C\r\n\r\n", true),
+        (b"GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", false),
+        (b"GET / HTTP/1.1\r\n\r\n", false),
+    ] {
+        let RequestStep::Request(r, _) = next_request(head) else {
+            panic!("{head:?}")
+        };
+        assert_eq!(r.upgrade_h2c, want, "{head:?}");
+    }
+}

@@ -290,9 +290,7 @@ fn client_v4<'a>(c: &mut Cursor<'a>) -> Parsed<Request<'a>> {
     let port = need!(c.u16());
     let ip = need!(c.take(4));
     let ip = Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3]);
-    let user = need!(c
-        .nul_terminated()
-        .map_err(|()| "SOCKS4 user id too long")?);
+    let user = need!(c.nul_terminated().map_err(|()| "SOCKS4 user id too long")?);
     // SOCKS4a: 0.0.0.x with x != 0 says a host name follows the user id.
     let octets = ip.octets();
     let (version, target) = if octets[..3] == [0, 0, 0] && octets[3] != 0 {

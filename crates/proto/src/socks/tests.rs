@@ -99,11 +99,11 @@ fn garbage_is_refused() {
     for bad in [
         &b"GET / HTTP/1.1\r\n"[..],
         b"\x16\x03\x01\x02\x00",
-        b"\x04\x03\x00\x50\x01\x02\x03\x04\x00",       // SOCKS4 command 3
+        b"\x04\x03\x00\x50\x01\x02\x03\x04\x00", // SOCKS4 command 3
         b"\x04\x01\x00\x50\x01\x02\x03\x04\x01\x02\x00", // unprintable user id
-        b"\x05\x00",                                    // no methods
-        b"\x05\x01\xff",                                // "no acceptable" is no offer
-        b"\x05\x01\x00\x07",                            // greeting, then neither 01 nor 05
+        b"\x05\x00",                             // no methods
+        b"\x05\x01\xff",                         // "no acceptable" is no offer
+        b"\x05\x01\x00\x07",                     // greeting, then neither 01 nor 05
     ] {
         assert_eq!(probe(bad), Probe::NoMatch, "{bad:?}");
     }
@@ -197,18 +197,14 @@ fn server_replies() {
 
 #[test]
 fn random_input_never_panics() {
-    // A small xorshift: bounded, reproducible.
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut rng = crate::testutil::XorShift(0x9e37_79b9_7f4a_7c15);
     let mut buf = [0u8; 64];
     for _ in 0..20_000 {
         for b in buf.iter_mut() {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            *b = x as u8;
+            *b = rng.next() as u8;
         }
-        buf[0] = [4, 5][(x >> 40) as usize & 1];
-        let len = (x >> 50) as usize % buf.len();
+        buf[0] = [4, 5][rng.below(2)];
+        let len = rng.below(buf.len());
         let s = &buf[..len];
         let _ = probe(s);
         if let ClientStep::Request(_, n) = client_handshake(s) {

@@ -6,7 +6,10 @@ tests/data/suricata-verify/ and ../shared/corpus/pcaps. For engine_frames one in
 its first 256 frames in the target's framing (a link-type byte, then 2-byte length prefixes);
 for decode_frame the same with its extra port byte, 64 frames cut to 600 bytes; for dns_message
 every UDP/TCP port-53 payload; for tls_client_hello every TCP payload that starts a TLS handshake
-record; for http_heads every TCP payload that starts with an HTTP method or version.
+record; for http_heads every TCP payload that starts with an HTTP method or version; for
+socks_handshake every TCP payload that starts with a SOCKS4 request, a SOCKS5 greeting or reply;
+for h2_frames each TCP flow's client bytes from the HTTP/2 preface on (direction byte 0) and the
+server's bytes after a `101` or once the client sent the preface (direction byte 1).
 (tcp_reassembly builds its segments from the fuzzer's bytes, a format no capture has; and
 daemon_config takes TOML: its seed is contrib/egress-ids.toml.) Python's standard library only;
 reads classic pcap (either byte order, us or ns) and pcapng (SHB, IDB, EPB, SPB). Files are named
@@ -98,6 +101,37 @@ def transport(linktype, frame):
     return None
 
 
+def h2_streams(packets):
+    """Per TCP flow and direction, the HTTP/2 bytes (in capture order, retransmissions not
+    removed), each prefixed with its direction byte: the client's from the preface on, the
+    server's once the client sent the preface or after its `101 Switching Protocols`."""
+    flows = {}
+    for lt, frame in packets:
+        t = transport(lt, frame)
+        if not t or t[0] != "tcp" or not t[3]:
+            continue
+        _, sport, dport, payload = t
+        key = (min(sport, dport), max(sport, dport))
+        f = flows.setdefault(key, {"client": None, "c": b"", "s": b"", "on": False})
+        if f["client"] is None:
+            f["client"] = sport
+        if sport == f["client"]:
+            if not f["on"] and payload.startswith(b"PRI * HTTP/2.0"):
+                f["on"] = True
+            if f["on"]:
+                f["c"] += payload
+        elif f["on"]:
+            f["s"] += payload
+        elif payload.startswith(b"HTTP/1.1 101"):
+            f["on"] = True
+            f["s"] += payload[payload.find(b"\r\n\r\n") + 4:]
+    for f in flows.values():
+        if f["c"]:
+            yield b"\x00" + f["c"][:65536]
+        if f["s"]:
+            yield b"\x01" + f["s"][:65536]
+
+
 def save(outdir, target, data):
     if not data:
         return 0
@@ -144,8 +178,13 @@ def main():
                 found.append("tls_client_hello")
             if proto == "tcp" and payload.startswith(METHODS):
                 found.append("http_heads")
+            if proto == "tcp" and payload[:2] in (b"\x04\x01", b"\x05\x01", b"\x05\x02",
+                                                 b"\x05\x00", b"\x00\x5a"):
+                found.append("socks_handshake")
             for target in found:
                 counts[target] = counts.get(target, 0) + save(outdir, target, payload)
+        for seed in h2_streams(packets):
+            counts["h2_frames"] = counts.get("h2_frames", 0) + save(outdir, "h2_frames", seed)
     toml = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "contrib", "egress-ids.toml")
     if os.path.exists(toml):
         counts["daemon_config"] = save(outdir, "daemon_config", open(toml, "rb").read())

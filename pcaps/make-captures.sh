@@ -32,7 +32,7 @@ die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 
 ALL_SCENARIOS=(benign-registry ioc-sni npm-postinstall-ioc tls-ip-literal non-registry-tls
   node-http-ua dns-ioc-udp-tcp ipv6-ioc split-clienthello tls-port-8443 http-ip-host
-  dns-fragmented-answer)
+  dns-fragmented-answer socks-proxy h2c-node h2c-upgrade)
 
 [ $# -ge 1 ] || die "usage: $0 OUTDIR [SCENARIO...]  (scenarios: ${ALL_SCENARIOS[*]})"
 OUTDIR=$1; shift
@@ -63,6 +63,7 @@ declare -A HOST4=(
   [plain-crypto-js.net]=203.0.113.22 [axios-update-service.com]=203.0.113.23
   [github.com.evil-cdn.io]=203.0.113.30 [telemetry.example-cdn.net]=203.0.113.31
   [cdn.evil-mirror.net]=203.0.113.32 [builds.example-ci.net]=203.0.113.33
+  [socks.example-proxy.net]=198.51.100.80
 )
 declare -A HOST6=([axios-update-service.com]=2001:db8::23)
 TLS_IP_LITERAL=203.0.113.7     # HTTPS by IP, no DNS, no SNI
@@ -535,6 +536,106 @@ sc_dns-fragmented-answer() {
 datagram sent as $frags IPv4 fragments; curl connects to one of them (dnsmasq shuffles the order). The
 address was resolved (only through the fragments), the name is no IOC, curl's UA is not Node.js:
 no alerts." "$RUN4 $ip 80"
+}
+
+sc_socks-proxy() {
+  local proxy=${HOST4[socks.example-proxy.net]} p=socks.example-proxy.net:$SOCKS_PORT
+  # CURL's --noproxy '*' would make curl ignore --socks*; the environment has no proxy anyway.
+  local PCURL=(curl -q -sS --fail --max-time 10 -o /dev/null)
+  start_tunnel_servers
+  start_capture socks-proxy
+  # --socks5: curl resolves the target itself and asks the proxy for its address.
+  client "${PCURL[@]}" -4 --socks5 "$p" --cacert "$CA" https://pkg-validate.net/ || die "socks-proxy: curl --socks5 failed"
+  # --socks5-hostname with RFC 1929 username/password: the proxy gets the name.
+  client "${PCURL[@]}" -4 --socks5-hostname "$p" --proxy-user ci:secret --cacert "$CA" https://npm-health-check.io/ \
+    || die "socks-proxy: curl --socks5-hostname failed"
+  # --socks4a: the name after the user id; plain HTTP in the tunnel.
+  client "${PCURL[@]}" -4 --socks4a "$p" http://plain-crypto-js.net/ || die "socks-proxy: curl --socks4a failed"
+  # A name that is no IOC: only the TLS inside the tunnel (SNI outside the allowlist) alerts.
+  client "${PCURL[@]}" -4 --socks5-hostname "$p" --cacert "$CA" https://github.com.evil-cdn.io/ \
+    || die "socks-proxy: curl --socks5-hostname to github.com.evil-cdn.io failed"
+  stop_capture
+  local pcap=$WORK/cap/socks-proxy.pcap
+  # What the proxy was asked, read back from the capture: a SOCKS5 domain request and a SOCKS4a one.
+  tcpdump -nn -A -r "$pcap" "tcp dst port $SOCKS_PORT" 2>/dev/null | grep -q 'npm-health-check.io' \
+    || die "socks-proxy: no SOCKS request naming npm-health-check.io in the capture"
+  tcpdump -nn -A -r "$pcap" "tcp dst port $SOCKS_PORT" 2>/dev/null | grep -q 'plain-crypto-js.net' \
+    || die "socks-proxy: no SOCKS4a request naming plain-crypto-js.net in the capture"
+  expect ioc-domain pkg-validate.net "$RUN4" "$RES4" 53
+  expect ioc-domain pkg-validate.net "$RUN4" "$proxy" "$SOCKS_PORT"
+  expect ioc-domain npm-health-check.io "$RUN4" "$proxy" "$SOCKS_PORT"
+  expect ioc-domain plain-crypto-js.net "$RUN4" "$proxy" "$SOCKS_PORT"
+  expect non-registry-tls github.com.evil-cdn.io "$RUN4" "$proxy" "$SOCKS_PORT"
+  finish socks-proxy "curl -4 through a SOCKS proxy (fixtures/socks_proxy.py at $p, its name resolved by DNS):
+--socks5 https://pkg-validate.net/ (curl resolves the IOC name: a DNS alert; the SOCKS target is
+its resolved address, so no direct-ip; the TLS inside the tunnel names it: ioc-domain on the proxy flow);
+--socks5-hostname --proxy-user https://npm-health-check.io/ (RFC 1929 auth, the SOCKS target is the IOC name);
+--socks4a http://plain-crypto-js.net/ (the SOCKS4a target is the IOC name); --socks5-hostname
+https://github.com.evil-cdn.io/ (no IOC: the SNI in the tunnel is outside the allowlist). One alert per
+flow and detection." "$RUN4 $proxy $SOCKS_PORT
+$RUN4 $proxy $SOCKS_PORT
+$RUN4 $proxy $SOCKS_PORT
+$RUN4 $proxy $SOCKS_PORT"
+}
+
+sc_h2c-node() {
+  local ip=${HOST4[npm-health-check.io]} out
+  start_tunnel_servers
+  start_capture h2c-node
+  out=$(client timeout 20 node --dns-result-order=ipv4first "$FIX/h2c-node.js" "http://npm-health-check.io:$H2C_PORT" 2>&1) \
+    || die "h2c-node: client failed: $out"
+  [[ $out == *"status 200"* ]] || die "h2c-node: no 200 from the h2c server: $out"
+  stop_capture
+  tcpdump -nn -A -r "$WORK/cap/h2c-node.pcap" "tcp dst port $H2C_PORT" 2>/dev/null | grep -q 'PRI \* HTTP/2.0' \
+    || die "h2c-node: the client did not send the HTTP/2 preface"
+  # Node's lookup asks for A and AAAA (getaddrinfo AF_UNSPEC), as in npm-postinstall-ioc.
+  expect ioc-domain npm-health-check.io "$RUN4" "$RES4" 53
+  expect ioc-domain npm-health-check.io "$RUN4" "$RES4" 53
+  expect ioc-domain npm-health-check.io "$RUN4" "$ip" "$H2C_PORT"
+  expect node-http-ua node "$RUN4" "$ip" "$H2C_PORT"
+  finish h2c-node "node http2.connect('http://npm-health-check.io:$H2C_PORT') (prior knowledge: the preface, then
+HPACK-coded HEADERS) to fixtures/h2c_server.py, one POST /beacon with user-agent 'node': the A and AAAA
+queries, then ioc-domain (:authority) and node-http-ua on the HTTP/2 flow." "$RUN4 $ip $H2C_PORT"
+}
+
+sc_h2c-upgrade() {
+  local ip=${HOST4[axios-update-service.com]} u=http://axios-update-service.com:$H2C_PORT
+  start_tunnel_servers
+  start_capture h2c-upgrade
+  client "${CURL[@]}" -4 --http2 "$u/first" -o /dev/null "$u/second" || die "h2c-upgrade: curl --http2 failed"
+  stop_capture
+  local pcap=$WORK/cap/h2c-upgrade.pcap
+  tcpdump -nn -A -r "$pcap" "tcp src port $H2C_PORT" 2>/dev/null | grep -q 'HTTP/1.1 101 Switching Protocols' \
+    || die "h2c-upgrade: the server did not answer 101"
+  tcpdump -nn -A -r "$pcap" "tcp dst port $H2C_PORT" 2>/dev/null | grep -q 'PRI \* HTTP/2.0' \
+    || die "h2c-upgrade: curl did not send the HTTP/2 preface after the 101"
+  expect ioc-domain axios-update-service.com "$RUN4" "$RES4" 53
+  expect ioc-domain axios-update-service.com "$RUN4" "$ip" "$H2C_PORT"
+  finish h2c-upgrade "curl -4 --http2 $u/first $u/second: GET /first as HTTP/1.1 with Upgrade: h2c,
+answered 101 by fixtures/h2c_server.py; then the preface, and GET /second as HTTP/2 stream 3 on the same
+connection. The A query and the Host/:authority name the IOC (one alert per flow)." "$RUN4 $ip $H2C_PORT"
+}
+
+# The SOCKS proxy and the h2c server, started once, on every address of the internet namespace.
+SOCKS_PORT=1080
+H2C_PORT=8080
+TUNNEL_SERVERS=
+start_tunnel_servers() {
+  [ -n "$TUNNEL_SERVERS" ] && return 0
+  /usr/bin/python3 -c 'import h2' 2>/dev/null || die "python3-h2 is missing for /usr/bin/python3 (run scripts/install-deps.sh)"
+  local hosts=() h i
+  for h in "${!HOST4[@]}"; do hosts+=(--host "$h=${HOST4[$h]}"); done
+  ip netns exec "$INS" "$PY" "$FIX/socks_proxy.py" --port "$SOCKS_PORT" "${hosts[@]}" \
+     --ready "$WORK/socks.ready" --lifetime 600 >"$WORK/socks.log" 2>&1 &
+  BG_PIDS+=($!)
+  ip netns exec "$INS" /usr/bin/python3 "$FIX/h2c_server.py" --port "$H2C_PORT" \
+     --ready "$WORK/h2c.ready" --lifetime 600 >"$WORK/h2c.log" 2>&1 &
+  BG_PIDS+=($!)
+  for i in $(seq 1 100); do
+    [ -f "$WORK/socks.ready" ] && [ -f "$WORK/h2c.ready" ] && { TUNNEL_SERVERS=1; return 0; }
+    sleep 0.1
+  done
+  die "the SOCKS proxy or the h2c server did not come up in 10 s"
 }
 
 # ---------------------------------------------------------------- sensor mode

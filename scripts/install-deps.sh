@@ -29,6 +29,9 @@ command -v python3  >/dev/null || need+=(python3)
 [ -e /usr/include/pcap/pcap.h ] || need+=(libpcap-dev)
 # tcpreplay: the live tests and the latency benchmark replay pcaps onto a veth.
 command -v tcpreplay >/dev/null || need+=(tcpreplay)
+# python3-h2 (hyper-h2, for Debian's /usr/bin/python3): pcaps/fixtures/h2c_server.py, the cleartext
+# HTTP/2 server (prior knowledge and Upgrade: h2c) of the h2c capture scenarios.
+/usr/bin/python3 -c 'import h2' 2>/dev/null || need+=(python3-h2)
 # GNU time (peak RSS for bench/run.sh; `time` alone is the shell keyword).
 [ -x /usr/bin/time ]         || need+=(time)
 if [ "$bench" -eq 1 ]; then

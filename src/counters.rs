@@ -24,6 +24,14 @@ pub struct Counters {
     pub(crate) dns_messages: u64,
     pub(crate) dns_parse_errors: u64,
     pub(crate) http_requests: u64,
+    /// SOCKS handshakes read up to their request, and streams that looked like SOCKS but broke
+    /// its rules (client or proxy side).
+    pub(crate) socks_requests: u64,
+    pub(crate) socks_parse_errors: u64,
+    /// HTTP/2 requests (HEADERS blocks with `:method`), and HTTP/2 directions abandoned on a
+    /// framing or HPACK error.
+    pub(crate) h2_requests: u64,
+    pub(crate) h2_parse_errors: u64,
     pub(crate) tcp_gaps: u64,
     /// Flows whose app layer was abandoned because a buffer limit was reached.
     pub(crate) stream_overflows: u64,
@@ -91,6 +99,10 @@ impl Counters {
         self.dns_messages += other.dns_messages;
         self.dns_parse_errors += other.dns_parse_errors;
         self.http_requests += other.http_requests;
+        self.socks_requests += other.socks_requests;
+        self.socks_parse_errors += other.socks_parse_errors;
+        self.h2_requests += other.h2_requests;
+        self.h2_parse_errors += other.h2_parse_errors;
         self.tcp_gaps += other.tcp_gaps;
         self.stream_overflows += other.stream_overflows;
         self.tcp_syn_data += other.tcp_syn_data;

@@ -152,6 +152,8 @@ pub(crate) enum Source {
     HttpHost,
     HttpConnect,
     HttpUserAgent,
+    /// The destination a SOCKS client asked its proxy for (a name or an address).
+    SocksTarget,
 }
 
 impl Source {
@@ -167,6 +169,7 @@ impl Source {
             Source::HttpHost => "HTTP Host",
             Source::HttpConnect => "HTTP CONNECT target",
             Source::HttpUserAgent => "HTTP User-Agent",
+            Source::SocksTarget => "SOCKS target",
         }
     }
 }
@@ -401,6 +404,57 @@ impl Detector {
     }
 }
 
+impl Detector {
+    /// `ioc-domain` (a name target), `ioc-ip` and `direct-ip` (an address target) for the
+    /// destination a SOCKS client asked its proxy for: the same detections as an HTTP CONNECT
+    /// target. `direct-ip` for an address outside HOME_NET shares the flow's one `direct-ip`
+    /// alert, which the merge stage decides, as for an IP-literal Host or CONNECT target.
+    pub(crate) fn on_socks_target(&self, scope: Scope, target: &SocksTarget<'_>) -> Vec<Hit> {
+        let mut hits = Vec::new();
+        if scope == Scope::Ignored {
+            return hits;
+        }
+        match *target {
+            SocksTarget::Domain(name) => {
+                if self.signatures.ioc_domains.contains(name) {
+                    hits.push(Hit::new(
+                        Detection::IocDomain,
+                        normalise_name(name),
+                        Source::SocksTarget,
+                    ));
+                }
+            }
+            SocksTarget::Ip(ip) => {
+                if self.signatures.ioc_ips.contains(ip) {
+                    hits.push(Hit::new(
+                        Detection::IocIp,
+                        ip.to_string(),
+                        Source::SocksTarget,
+                    ));
+                }
+                let outside = !self.home_net.contains(ip) && !ip.is_loopback();
+                if scope == Scope::Egress && outside && !self.signatures.allow_ips.contains(ip) {
+                    hits.push(Hit::new(
+                        Detection::DirectIp,
+                        ip.to_string(),
+                        Source::SocksTarget,
+                    ));
+                }
+            }
+        }
+        hits
+    }
+}
+
+/// Where a SOCKS client asked its proxy to connect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SocksTarget<'a> {
+    /// A host name the proxy resolves (SOCKS4a, SOCKS5 domain).
+    Domain(&'a str),
+    /// An address the client resolved itself (SOCKS4, SOCKS5 IPv4/IPv6).
+    Ip(IpAddr),
+}
+
 /// Which transport carried a ClientHello.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HelloTransport {
@@ -589,6 +643,42 @@ mod tests {
             s
         });
         assert_eq!(all.iter().count(), Detection::ALL.len());
+    }
+
+    #[test]
+    fn socks_targets_are_judged_like_connect_targets() {
+        let d = detector();
+        let e = Scope::Egress;
+        let hits = d.on_socks_target(e, &SocksTarget::Domain("C2.pkg-validate.net."));
+        assert_eq!(hits.len(), 1);
+        assert_eq!(
+            (
+                hits[0].detection,
+                hits[0].indicator.as_str(),
+                hits[0].source
+            ),
+            (
+                Detection::IocDomain,
+                "c2.pkg-validate.net",
+                Source::SocksTarget
+            )
+        );
+        assert!(d
+            .on_socks_target(e, &SocksTarget::Domain("registry.npmjs.org"))
+            .is_empty());
+        let hits = d.on_socks_target(e, &SocksTarget::Ip(ip("203.0.113.20")));
+        assert_eq!(hits[0].detection, Detection::DirectIp);
+        assert_eq!(hits[0].indicator, "203.0.113.20");
+        for inside in ["10.1.2.3", "127.0.0.1", "168.63.129.16"] {
+            assert!(
+                d.on_socks_target(e, &SocksTarget::Ip(ip(inside)))
+                    .is_empty(),
+                "{inside}"
+            );
+        }
+        assert!(d
+            .on_socks_target(Scope::Ignored, &SocksTarget::Domain("pkg-validate.net"))
+            .is_empty());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::eve::Object;
 use crate::flow::stream::{Added, Overlap, Stream, MAX_BUFFERED};
 use crate::flow::{Direction, EndReason, FlowMeta};
 use proto::decode::Packet;
-use proto::{dns, http, tls};
+use proto::{dns, h2, http, socks, tls};
 use serde_json::Value;
 use std::collections::VecDeque;
 
@@ -32,6 +32,10 @@ pub(crate) enum AppProto {
     Tls,
     Http,
     Dns,
+    /// A SOCKS4/4a/5 handshake (`tunnel.rs`); its tunnel is classified afresh.
+    Socks,
+    /// Cleartext HTTP/2, by prior knowledge or after `Upgrade: h2c` (`tunnel.rs`).
+    Http2,
     /// Nothing we parse: the flow is bypassed.
     Failed,
 }
@@ -44,6 +48,9 @@ impl AppProto {
             AppProto::Tls => Some("tls"),
             AppProto::Http => Some("http"),
             AppProto::Dns => Some("dns"),
+            // Suricata has no SOCKS parser (it would say "failed"); Zeek's service is "socks".
+            AppProto::Socks => Some("socks"),
+            AppProto::Http2 => Some("http2"),
             AppProto::Failed => Some("failed"),
         }
     }
@@ -57,6 +64,8 @@ struct HttpState {
     responses_ok: bool,
     /// Requests can still be located on the client stream.
     requests_ok: bool,
+    /// A SOCKS handshake or an HTTP/2 connection (`tunnel.rs`).
+    tunnel: Option<Box<tunnel::Tunnel>>,
 }
 
 /// The TCP reassembly of a flow while it is inspected: both directions, and the flow's other
@@ -164,6 +173,7 @@ impl FlowState {
                 pending: VecDeque::new(),
                 responses_ok: true,
                 requests_ok: true,
+                tunnel: None,
             })
         })
     }
@@ -181,6 +191,9 @@ impl FlowState {
         let http = self.http.as_ref().map_or(0, |h| {
             std::mem::size_of::<HttpState>()
                 + h.pending.capacity() * std::mem::size_of::<http::Request>()
+                + h.tunnel.as_ref().map_or(0, |t| {
+                    std::mem::size_of::<tunnel::Tunnel>() + t.heap_bytes()
+                })
         });
         streams + http
     }
@@ -228,7 +241,14 @@ impl FlowState {
     pub(crate) fn take_pending_http(&mut self) -> Vec<Value> {
         self.http
             .take()
-            .map(|h| h.pending.into_iter().map(|r| r.eve(None)).collect())
+            .map(|mut h| {
+                let h2 = h.take_pending_h2();
+                h.pending
+                    .into_iter()
+                    .map(|r| r.eve(None))
+                    .chain(h2)
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -259,6 +279,9 @@ impl FlowState {
                     pending: VecDeque::new(),
                     responses_ok: h.responses_ok,
                     requests_ok: h.requests_ok,
+                    // The HPACK tables are not copied: the other version of an HTTP/2 flow
+                    // stops there (and a SOCKS one waits for no reply).
+                    tunnel: None,
                 })
             }),
             dns_requests: self.dns_requests,
@@ -515,6 +538,7 @@ impl FlowState {
         match (self.app, i) {
             (AppProto::Dns, _) => {}
             (AppProto::Http, 1) => self.http_mut().responses_ok = false,
+            (AppProto::Http2, 1) => self.h2_server_gap(),
             (_, 1) => {}
             _ => self.bypass(),
         }
@@ -542,6 +566,8 @@ impl FlowState {
                 AppProto::Tls => self.tls_step(ctx, meta, s),
                 AppProto::Http => self.http_request_step(ctx, meta, s),
                 AppProto::Dns => self.dns_tcp_step(ctx, meta, Direction::ToServer, s),
+                AppProto::Socks => self.socks_client_step(ctx, meta, s),
+                AppProto::Http2 => self.h2_step(ctx, meta, Direction::ToServer, s),
                 AppProto::Failed => {
                     self.bypass();
                     false
@@ -564,6 +590,14 @@ impl FlowState {
             }
             let progressed = if self.app == AppProto::Dns {
                 self.dns_tcp_step(ctx, meta, Direction::ToClient, s)
+            } else if self.app == AppProto::Socks {
+                // The proxy's bytes wait for the client's request (see `tunnel.rs`).
+                if !self.socks_server_step(ctx, s) {
+                    return;
+                }
+                true
+            } else if self.app == AppProto::Http2 {
+                self.h2_step(ctx, meta, Direction::ToClient, s)
             } else if self
                 .http
                 .as_ref()
@@ -598,13 +632,32 @@ impl FlowState {
             self.set_app(AppProto::Http);
             return true;
         }
+        let h2 = h2::probe(data);
+        if h2 == h2::Probe::Match {
+            self.start_h2_prior_knowledge();
+            return true;
+        }
         let dns_port = DNS_PORTS.contains(&meta.server.1);
-        if dns_port || dns::probe_tcp(data) {
+        if dns_port {
             self.set_app(AppProto::Dns);
             return true;
         }
-        let waiting =
-            tls == tls::Probe::NeedMore || http == http::Probe::NeedMore || data.len() < 14;
+        // A SOCKS5 greeting is 3 bytes and the client then waits: decided before the length
+        // test below (its bytes are no DNS-over-TCP length and header).
+        let socks = socks::probe(data);
+        if socks == socks::Probe::Match {
+            self.set_app(AppProto::Socks);
+            return true;
+        }
+        if dns::probe_tcp(data) {
+            self.set_app(AppProto::Dns);
+            return true;
+        }
+        let waiting = tls == tls::Probe::NeedMore
+            || http == http::Probe::NeedMore
+            || h2 == h2::Probe::NeedMore
+            || socks == socks::Probe::NeedMore
+            || data.len() < 14;
         if waiting && data.len() < CLASSIFY_LIMIT {
             return false;
         }
@@ -766,6 +819,15 @@ impl FlowState {
             Some(n) => s.consume(n),
             None => http.responses_ok = false,
         }
+        if status == 101 {
+            if req.upgrade_h2c {
+                // RFC 7540 section 3.2: stream 1 was this request; both sides speak HTTP/2 now.
+                self.upgrade_to_h2();
+            } else {
+                // Another protocol (a WebSocket...): no HTTP/1 response follows.
+                http.responses_ok = false;
+            }
+        }
         true
     }
 
@@ -894,3 +956,4 @@ pub(crate) fn flow_record(meta: &FlowMeta, state: &FlowState, reason: EndReason)
 
 #[cfg(test)]
 mod tests;
+mod tunnel;

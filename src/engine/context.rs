@@ -122,8 +122,8 @@ impl Ctx<'_> {
         object: Object,
     ) {
         let mut ev = event(meta, dir, self.ts, self.pcap_cnt, kind);
+        ev.app_proto = Some(app_proto(kind, &object));
         ev.objects.push((kind, object));
-        ev.app_proto = Some(kind.name());
         self.emit(ev);
     }
 
@@ -189,7 +189,7 @@ impl Ctx<'_> {
         );
         ev.direction = Some("to_server");
         ev.tunnel = *self.tunnel;
-        ev.app_proto = app.map(|(kind, _)| kind.name());
+        ev.app_proto = app.map(|(kind, object)| app_proto(kind, object));
         ev.objects
             .push((EventType::Alert, Event::alert_object(hit)));
         if let Some((kind, object)) = app {
@@ -227,5 +227,17 @@ impl Ctx<'_> {
             self.send(OutKind::FlowStart(candidate));
         }
         held
+    }
+}
+
+/// The `app_proto` of an event that carries `object` as its `kind`: the event type's name, but
+/// `http2` for an HTTP/2 transaction (Suricata logs those as `http` events of an `http2` flow;
+/// the object's `protocol` says which it is).
+fn app_proto(kind: EventType, object: &Object) -> &'static str {
+    match (kind, object) {
+        (EventType::Http, Object::Json(v)) if v.get("protocol").is_some_and(|p| p == "HTTP/2") => {
+            "http2"
+        }
+        _ => kind.name(),
     }
 }

@@ -51,6 +51,14 @@ fn write_totals(s: &mut String, counters: &Counters, elapsed: Duration) {
     );
     let _ = writeln!(
         *s,
+        "  tunnels: {} SOCKS requests ({} unparsable), {} HTTP/2 requests ({} unparsable directions)",
+        counters.socks_requests,
+        counters.socks_parse_errors,
+        counters.h2_requests,
+        counters.h2_parse_errors
+    );
+    let _ = writeln!(
+        *s,
         "  flows: {} timed out, {} evicted by the flow memcap (peak {:.1} MiB of {:.0} MiB)",
         counters.flows_timed_out,
         counters.flows_evicted,

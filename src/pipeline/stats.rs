@@ -3,7 +3,8 @@
 //! `geneve`, `gre`, `erspan`, `mpls`, `pppoe`) and the datagrams dropped for overlapping fragments
 //! (`event.ipv4.frag_overlap`, `event.ipv6.frag_overlap`). `flow.memcap` counts the flows evicted because the flow memcap was
 //! reached (each one a time the cap was hit), `flow.wrk.flows_evicted` the same flows, and
-//! `flow.mgr.flows_timeout` the flows ended by their idle timeout. Live captures add `capture`
+//! `flow.mgr.flows_timeout` the flows ended by their idle timeout. `app_layer` has the HTTP/2 requests
+//! (`tx.http2`) and directions abandoned on an error (`error.http2.parser`). Live captures add `capture`
 //! (`kernel_packets`, `kernel_drops`, `kernel_ifdrops`, all interfaces together).
 
 use crate::engine::output::ShardStats;
@@ -53,6 +54,12 @@ pub(crate) fn stats_object(
             "reassembly_overlap_different_data": c.tcp_overlap_different,
         },
         "detect": { "alert": c.total_alerts() },
+        // Suricata's app-layer counters for HTTP/2; SOCKS has no key in its schema (no parser):
+        // the summary shows it.
+        "app_layer": {
+            "tx": { "http2": c.h2_requests },
+            "error": { "http2": { "parser": c.h2_parse_errors } },
+        },
         "memcap": { "pressure": pressure, "pressure_max": pressure_max },
     });
     // Suricata's per-encapsulation counters (`decoder.vxlan`, `decoder.gre`, ...) and its

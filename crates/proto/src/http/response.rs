@@ -10,10 +10,12 @@ pub enum ResponseStep {
     NeedMore,
     /// A response and the bytes it takes: skipped empty lines + head + Content-Length body (the
     /// count may exceed the bytes given when the body has not fully arrived). For a 2xx to
-    /// CONNECT, and for 1xx / 204 / 304 / HEAD, the head only.
+    /// CONNECT, for 1xx / 204 / 304 / HEAD, and for 101 (the stream switches protocol after
+    /// it: no further HTTP/1 response follows, but the caller may read the new protocol, e.g.
+    /// HTTP/2 after `Upgrade: h2c`), the head only.
     Response { status: u16, consumed: usize },
-    /// The body is chunked, delimited by connection close, or the stream switched protocol (101):
-    /// no further response can be located on this flow.
+    /// The body is chunked or delimited by connection close: no further response can be
+    /// located on this flow.
     BodyUnknown { status: u16 },
     /// Not an HTTP/1.x response head (or over [`super::MAX_HEADERS`] / [`super::MAX_HEAD_LEN`]).
     Invalid(&'static str),
@@ -41,9 +43,6 @@ pub fn next_response(stream: &[u8], request_method: &str) -> ResponseStep {
 
 /// Decides the body length from method, status and framing; `head_len` includes skipped lines.
 fn step(status: u16, framing: Framing, method: &str, head_len: usize) -> ResponseStep {
-    if status == 101 {
-        return ResponseStep::BodyUnknown { status };
-    }
     if has_no_body(status, method) {
         return ResponseStep::Response {
             status,

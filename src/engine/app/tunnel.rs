@@ -1,0 +1,325 @@
+//! The app layer of flows that carry other traffic or a newer HTTP: a SOCKS handshake (its
+//! target goes to the detections, then the tunnel is classified afresh, as after an HTTP
+//! CONNECT) and cleartext HTTP/2 (prior knowledge, or after `Upgrade: h2c` answered by `101`):
+//! each request's host, User-Agent and path go to the HTTP detections and out as an `http`
+//! event with `app_proto: "http2"`, as Suricata logs HTTP/2.
+
+use super::{AppProto, FlowState, HttpState, MAX_PENDING_REQUESTS};
+use crate::detect::{HttpFacts, Scope, SocksTarget};
+use crate::engine::context::Ctx;
+use crate::eve::{EventType, Object};
+use crate::flow::stream::Stream;
+use crate::flow::{Direction, FlowMeta};
+use proto::{h2, socks};
+use std::collections::VecDeque;
+
+/// Per-flow state of a tunnel protocol, kept in the flow's [`HttpState`] box.
+#[derive(Debug)]
+pub(super) enum Tunnel {
+    Socks(SocksState),
+    H2(Box<H2State>),
+}
+
+/// A SOCKS handshake whose request was read: the proxy's reply decides what follows.
+#[derive(Debug)]
+pub(super) struct SocksState {
+    version: socks::Version,
+    command: socks::Command,
+}
+
+/// Both directions of an HTTP/2 connection and the requests waiting for their response.
+#[derive(Debug)]
+pub(super) struct H2State {
+    client: h2::Decoder,
+    server: h2::Decoder,
+    /// The server direction can still be read (no gap, no error).
+    server_ok: bool,
+    pending: VecDeque<h2::Headers>,
+}
+
+impl H2State {
+    fn new(client: h2::Decoder) -> Self {
+        H2State {
+            client,
+            server: h2::Decoder::server(),
+            server_ok: true,
+            pending: VecDeque::new(),
+        }
+    }
+}
+
+impl Tunnel {
+    /// Bytes held on the heap (decoders, gathered header blocks, pending requests).
+    pub(super) fn heap_bytes(&self) -> usize {
+        match self {
+            Tunnel::Socks(_) => 0,
+            Tunnel::H2(h) => {
+                std::mem::size_of::<H2State>()
+                    + h.client.heap_bytes()
+                    + h.server.heap_bytes()
+                    + h.pending.capacity() * std::mem::size_of::<h2::Headers>()
+            }
+        }
+    }
+}
+
+impl FlowState {
+    fn tunnel_mut(&mut self) -> Option<&mut Tunnel> {
+        self.http.as_mut().and_then(|h| h.tunnel.as_deref_mut())
+    }
+
+    fn set_tunnel(&mut self, tunnel: Option<Tunnel>) {
+        self.http_mut().tunnel = tunnel.map(Box::new);
+    }
+
+    /// HTTP/2 from the first client byte (the preface was recognised).
+    pub(super) fn start_h2_prior_knowledge(&mut self) {
+        self.set_app(AppProto::Http2);
+        self.set_tunnel(Some(Tunnel::H2(Box::new(H2State::new(
+            h2::Decoder::client(),
+        )))));
+    }
+
+    /// The server answered an `Upgrade: h2c` request with `101`: both sides speak HTTP/2 from
+    /// here (the client starts with the preface).
+    pub(super) fn upgrade_to_h2(&mut self) {
+        self.start_h2_prior_knowledge();
+    }
+
+    /// The client side of a SOCKS handshake: the request, then the client's bytes wait for the
+    /// proxy's reply. `true` when bytes were consumed.
+    pub(super) fn socks_client_step(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        meta: &FlowMeta,
+        s: &mut Stream,
+    ) -> bool {
+        if self.tunnel_mut().is_some() {
+            // The request is in; the tunnel's bytes wait for the reply.
+            return false;
+        }
+        let (req, n) = match socks::client_handshake(s.data()) {
+            socks::ClientStep::NeedMore => return false,
+            socks::ClientStep::Invalid(_) => {
+                ctx.counters.socks_parse_errors += 1;
+                self.set_app(AppProto::Failed);
+                self.bypass();
+                return false;
+            }
+            socks::ClientStep::Request(req, n) => (req, n),
+        };
+        ctx.counters.socks_requests += 1;
+        self.drop_resolved_direct_ip(ctx, meta);
+        let host = req.target.host();
+        let target = match req.target {
+            socks::Target::Ip(ip) => SocksTarget::Ip(ip),
+            socks::Target::Domain(_) => SocksTarget::Domain(&host),
+        };
+        let scope = ctx.scope(meta);
+        let hits = if scope == Scope::Ignored {
+            Vec::new()
+        } else {
+            ctx.detector.on_socks_target(scope, &target)
+        };
+        // SOCKS has no EVE object: the flow-start detections go now, without one, so that they
+        // keep the flow's one alert per detection (the proxy's address), then the target's.
+        if !hits.is_empty() {
+            self.release_held(ctx, meta, None);
+        }
+        for hit in hits {
+            ctx.alert(meta, &mut self.alerts, &hit, None);
+        }
+        let state = SocksState {
+            version: req.version,
+            command: req.command,
+        };
+        s.consume(n);
+        self.set_tunnel(Some(Tunnel::Socks(state)));
+        true
+    }
+
+    /// The proxy's side of a SOCKS handshake, once the request is known: a granted CONNECT
+    /// starts the tunnel (classified afresh); anything else ends inspection. `true` when bytes
+    /// were consumed.
+    pub(super) fn socks_server_step(&mut self, ctx: &mut Ctx<'_>, s: &mut Stream) -> bool {
+        let Some(Tunnel::Socks(state)) = self.tunnel_mut() else {
+            // The request has not been read yet: the proxy's method choice waits with the rest.
+            return false;
+        };
+        let command = state.command;
+        match socks::server_reply(s.data(), state.version) {
+            socks::ServerStep::NeedMore => false,
+            socks::ServerStep::Invalid(_) => {
+                ctx.counters.socks_parse_errors += 1;
+                self.bypass();
+                false
+            }
+            socks::ServerStep::Reply { granted, len, .. } => {
+                s.consume(len);
+                self.set_tunnel(None);
+                if granted && command == socks::Command::Connect {
+                    // What follows is the tunnel: classify it afresh.
+                    self.app = AppProto::Unknown;
+                } else {
+                    self.bypass();
+                }
+                true
+            }
+        }
+    }
+
+    /// One HTTP/2 frame of `dir`. `true` when bytes were consumed.
+    pub(super) fn h2_step(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        meta: &FlowMeta,
+        dir: Direction,
+        s: &mut Stream,
+    ) -> bool {
+        let Some(Tunnel::H2(h)) = self.tunnel_mut() else {
+            // The flow's other version starts without the decoders: it cannot follow.
+            self.bypass();
+            return false;
+        };
+        let to_server = dir == Direction::ToServer;
+        if !to_server && !h.server_ok {
+            let n = s.data().len();
+            s.consume(n);
+            return false;
+        }
+        let decoder = if to_server {
+            &mut h.client
+        } else {
+            &mut h.server
+        };
+        match decoder.step(s.data()) {
+            h2::Step::NeedMore => false,
+            h2::Step::Skip(n) => {
+                s.consume(n);
+                true
+            }
+            h2::Step::Invalid(_) => {
+                ctx.counters.h2_parse_errors += 1;
+                if to_server {
+                    self.bypass();
+                } else {
+                    h.server_ok = false;
+                }
+                false
+            }
+            h2::Step::Headers(headers, n) => {
+                s.consume(n);
+                if headers.is_request() && (to_server || headers.promised) {
+                    self.on_h2_request(ctx, meta, headers);
+                } else if let Some(status) = headers.status {
+                    self.on_h2_response(ctx, meta, headers.stream_id, status);
+                }
+                true
+            }
+        }
+    }
+
+    /// A server direction gap: its HPACK table can no longer be followed.
+    pub(super) fn h2_server_gap(&mut self) {
+        if let Some(Tunnel::H2(h)) = self.tunnel_mut() {
+            h.server_ok = false;
+        }
+    }
+
+    fn on_h2_request(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta, req: h2::Headers) {
+        ctx.counters.h2_requests += 1;
+        self.drop_resolved_direct_ip(ctx, meta);
+        let host = req.hostname();
+        let host_is_ip = host
+            .as_deref()
+            .is_some_and(|h| h.parse::<std::net::IpAddr>().is_ok());
+        // `:authority` and `host` may name different hosts (servers differ on which they use):
+        // the detections check each.
+        let host_field = h2::Headers {
+            host: req.host.clone(),
+            ..h2::Headers::default()
+        }
+        .hostname();
+        let others: Vec<&str> = match (host.as_deref(), host_field.as_deref()) {
+            (Some(a), Some(b)) if a != b => vec![a, b],
+            _ => Vec::new(),
+        };
+        let facts = HttpFacts {
+            host: host.as_deref(),
+            host_is_ip,
+            other_hosts: &others,
+            connect_host: None,
+            user_agent: req.user_agent.as_deref(),
+        };
+        let scope = ctx.scope(meta);
+        let hits = if scope == Scope::Ignored {
+            Vec::new()
+        } else {
+            ctx.detector.on_http_request(scope, &facts)
+        };
+        if !hits.is_empty() || self.held.is_waiting() {
+            let object = Object::Json(req.eve(None));
+            self.release_held(ctx, meta, Some((EventType::Http, &object)));
+            for hit in hits {
+                ctx.alert(
+                    meta,
+                    &mut self.alerts,
+                    &hit,
+                    Some((EventType::Http, &object)),
+                );
+            }
+        }
+        let Some(Tunnel::H2(h)) = self.tunnel_mut() else {
+            return;
+        };
+        if h.pending.len() >= MAX_PENDING_REQUESTS {
+            if let Some(old) = h.pending.pop_front() {
+                if ctx.logs(EventType::Http) {
+                    ctx.emit_app(
+                        meta,
+                        Direction::ToServer,
+                        EventType::Http,
+                        Object::Json(old.eve(None)),
+                    );
+                }
+            }
+        }
+        if let Some(Tunnel::H2(h)) = self.tunnel_mut() {
+            h.pending.push_back(req);
+        }
+    }
+
+    fn on_h2_response(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta, stream_id: u32, status: u16) {
+        let Some(Tunnel::H2(h)) = self.tunnel_mut() else {
+            return;
+        };
+        // Interim responses (1xx) are followed by the final one on the same stream.
+        if (100..200).contains(&status) {
+            return;
+        }
+        let Some(i) = h.pending.iter().position(|r| r.stream_id == stream_id) else {
+            return;
+        };
+        let Some(req) = h.pending.remove(i) else {
+            return;
+        };
+        if ctx.logs(EventType::Http) {
+            ctx.emit_app(
+                meta,
+                Direction::ToServer,
+                EventType::Http,
+                Object::Json(req.eve(Some(status))),
+            );
+        }
+    }
+}
+
+impl HttpState {
+    /// HTTP/2 requests still waiting for a response, as EVE objects (the flow ends).
+    pub(super) fn take_pending_h2(&mut self) -> Vec<serde_json::Value> {
+        match self.tunnel.as_deref_mut() {
+            Some(Tunnel::H2(h)) => h.pending.drain(..).map(|r| r.eve(None)).collect(),
+            _ => Vec::new(),
+        }
+    }
+}

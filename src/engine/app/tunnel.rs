@@ -323,3 +323,192 @@ impl HttpState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Driven through a shard with the repository's captures of curl through a SOCKS proxy and
+    //! of h2c clients, or with TCP packets carrying handshakes that break the rules.
+
+    use super::super::AppProto;
+    use crate::engine::testkit::{frames, Conversation, Shard};
+    use crate::flow::Direction::{ToClient, ToServer};
+    use proto::Timestamp;
+    use serde_json::Value;
+
+    fn alert_with<'a>(shard: &'a Shard, indicator: &str) -> &'a Value {
+        shard
+            .lines("alert")
+            .into_iter()
+            .find(|a| a["alert"]["metadata"]["indicator"][0] == indicator)
+            .unwrap_or_else(|| panic!("no alert for {indicator}"))
+    }
+
+    #[test]
+    fn socks_targets_alert_and_the_tunnels_are_classified_afresh() {
+        let mut shard = Shard::new();
+        shard.frames(&frames("socks-proxy.pcap"));
+        shard.finish();
+        assert_eq!(shard.engine.counters.socks_requests, 4);
+        assert_eq!(shard.engine.counters.socks_parse_errors, 0);
+        // SOCKS5 domain (with RFC 1929 auth) and SOCKS4a targets: the SOCKS target itself.
+        for name in ["npm-health-check.io", "plain-crypto-js.net"] {
+            let a = alert_with(&shard, name);
+            assert!(
+                a["alert"]["signature"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("(SOCKS target)"),
+                "{a}"
+            );
+            assert_eq!(a["dest_port"], 1080);
+        }
+        // --socks5 (an address target): the TLS inside the tunnel gives its SNI; the target
+        // address was resolved, so no direct-ip.
+        let a = alert_with(&shard, "pkg-validate.net");
+        let a = if a["dest_port"] == 53 {
+            shard
+                .lines("alert")
+                .into_iter()
+                .find(|x| x["dest_port"] == 1080 && x["tls"]["sni"] == "pkg-validate.net")
+                .expect("the tunnel's SNI alert")
+        } else {
+            a
+        };
+        assert_eq!(a["app_proto"], "tls");
+        assert_eq!(
+            alert_with(&shard, "github.com.evil-cdn.io")["alert"]["metadata"]["detection"][0],
+            "non-registry-tls"
+        );
+        assert!(!shard.detections().contains(&"direct-ip"));
+        // The flows: the tunnel's protocol, and socks as the original one.
+        let flows: Vec<_> = shard
+            .lines("flow")
+            .into_iter()
+            .filter(|f| f["dest_port"] == 1080)
+            .collect();
+        assert_eq!(flows.len(), 4);
+        assert!(flows.iter().all(|f| f["app_proto_orig"] == "socks"));
+        assert_eq!(flows.iter().filter(|f| f["app_proto"] == "tls").count(), 3);
+        assert_eq!(flows.iter().filter(|f| f["app_proto"] == "http").count(), 1);
+        // The plain HTTP request inside the SOCKS4a tunnel is logged as HTTP.
+        assert_eq!(
+            shard.lines("http")[0]["http"]["hostname"],
+            "plain-crypto-js.net"
+        );
+    }
+
+    #[test]
+    fn h2c_prior_knowledge_from_node_gives_an_http2_event_and_alerts() {
+        let mut shard = Shard::new();
+        shard.frames(&frames("h2c-node.pcap"));
+        shard.finish();
+        assert_eq!(shard.engine.counters.h2_requests, 1);
+        let http = shard.lines("http");
+        assert_eq!(http.len(), 1);
+        let h = &http[0];
+        assert_eq!(h["app_proto"], "http2");
+        assert_eq!(h["http"]["hostname"], "npm-health-check.io");
+        assert_eq!(h["http"]["url"], "/beacon");
+        assert_eq!(h["http"]["http_method"], "POST");
+        assert_eq!(h["http"]["http_user_agent"], "node");
+        assert_eq!(h["http"]["status"], 200);
+        assert_eq!(h["http"]["http2"]["stream_id"], 1);
+        let alerts: Vec<_> = shard
+            .lines("alert")
+            .into_iter()
+            .filter(|a| a["dest_port"] == 8080)
+            .collect();
+        assert_eq!(alerts.len(), 2);
+        assert!(alerts
+            .iter()
+            .all(|a| a["app_proto"] == "http2" && a["http"]["protocol"] == "HTTP/2"));
+        let flow = shard
+            .lines("flow")
+            .into_iter()
+            .find(|f| f["dest_port"] == 8080)
+            .unwrap();
+        assert_eq!(flow["app_proto"], "http2");
+    }
+
+    #[test]
+    fn upgrade_h2c_switches_to_http2_after_the_101() {
+        let mut shard = Shard::new();
+        shard.frames(&frames("h2c-upgrade.pcap"));
+        shard.finish();
+        let http = shard.lines("http");
+        assert_eq!(http.len(), 2, "{http:?}");
+        assert_eq!(http[0]["http"]["status"], 101);
+        assert_eq!(http[0]["http"]["protocol"], "HTTP/1.1");
+        assert_eq!(http[1]["app_proto"], "http2");
+        assert_eq!(http[1]["http"]["url"], "/second");
+        assert_eq!(http[1]["http"]["http2"]["stream_id"], 3);
+        assert_eq!(http[1]["http"]["status"], 200);
+        let flow = shard
+            .lines("flow")
+            .into_iter()
+            .find(|f| f["dest_port"] == 8080)
+            .unwrap();
+        assert_eq!(
+            (&flow["app_proto"], &flow["app_proto_orig"]),
+            (&"http2".into(), &"http".into())
+        );
+        assert_eq!(shard.engine.counters.h2_parse_errors, 0);
+    }
+
+    /// Sends `client` then `server` bytes on a new flow to port 1080; the flow's app state.
+    fn run(client: &[&[u8]], server: &[&[u8]]) -> (Shard, AppProto, bool) {
+        let t = Timestamp::from_parts(1_795_315_148, 0, 1);
+        let mut c = Conversation::new(("10.77.0.2", 40_000), ("198.51.100.80", 1080));
+        let mut shard = Shard::new();
+        for p in c.handshake() {
+            shard.packet(t, 1, &p);
+        }
+        let mut n = 4;
+        for i in 0..client.len().max(server.len()) {
+            if let Some(b) = client.get(i) {
+                shard.packet(t, n, &c.data(ToServer, b));
+                n += 1;
+            }
+            if let Some(b) = server.get(i) {
+                shard.packet(t, n, &c.data(ToClient, b));
+                n += 1;
+            }
+        }
+        let flow = shard.flows()[0];
+        let (app, inspecting) = (flow.state.app, flow.state.inspecting);
+        (shard, app, inspecting)
+    }
+
+    #[test]
+    fn broken_socks_and_h2_are_counted_and_bypassed() {
+        // A SOCKS5 greeting, then a request with address type 9.
+        let (shard, app, inspecting) = run(
+            &[b"\x05\x01\x00", b"\x05\x01\x00\x09\x01\x02\x03\x04\x00\x50"],
+            &[b"\x05\x00"],
+        );
+        assert_eq!(shard.engine.counters.socks_parse_errors, 1);
+        assert_eq!((app, inspecting), (AppProto::Failed, false));
+        // A good request, then a reply that is not SOCKS.
+        let (shard, _, inspecting) = run(
+            &[b"\x05\x01\x00", b"\x05\x01\x00\x01\xcb\x00\x71\x14\x01\xbb"],
+            &[b"\x05\x00", b"HTTP/1.1 400 Bad\r\n\r\n"],
+        );
+        assert_eq!(shard.engine.counters.socks_requests, 1);
+        assert_eq!(shard.engine.counters.socks_parse_errors, 1);
+        assert!(!inspecting);
+        // A refused SOCKS4 request: no tunnel follows.
+        let (shard, _, inspecting) = run(
+            &[b"\x04\x01\x01\xbb\xcb\x00\x71\x14\x00"],
+            &[b"\x00\x5b\x00\x00\x00\x00\x00\x00"],
+        );
+        assert_eq!(shard.engine.counters.socks_requests, 1);
+        assert!(!inspecting);
+        // The HTTP/2 preface, then a HEADERS frame whose HPACK index does not exist.
+        let mut h2 = proto::h2::PREFACE.to_vec();
+        h2.extend([0, 0, 1, 1, 4, 0, 0, 0, 1, 0xff]);
+        let (shard, app, inspecting) = run(&[&h2], &[]);
+        assert_eq!(shard.engine.counters.h2_parse_errors, 1);
+        assert_eq!((app, inspecting), (AppProto::Http2, false));
+        assert!(shard.lines("http").is_empty());
+    }
+}

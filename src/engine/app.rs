@@ -279,9 +279,7 @@ impl FlowState {
                     pending: VecDeque::new(),
                     responses_ok: h.responses_ok,
                     requests_ok: h.requests_ok,
-                    // The HPACK tables are not copied: the other version of an HTTP/2 flow
-                    // stops there (and a SOCKS one waits for no reply).
-                    tunnel: None,
+                    tunnel: h.tunnel.as_ref().and_then(|t| t.fork()).map(Box::new),
                 })
             }),
             dns_requests: self.dns_requests,

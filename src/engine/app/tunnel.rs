@@ -21,7 +21,7 @@ pub(super) enum Tunnel {
 }
 
 /// A SOCKS handshake whose request was read: the proxy's reply decides what follows.
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub(super) struct SocksState {
     version: socks::Version,
     command: socks::Command,
@@ -49,6 +49,15 @@ impl H2State {
 }
 
 impl Tunnel {
+    /// The state the flow's other version starts with: a SOCKS handshake's (it waits for the
+    /// same reply); none for HTTP/2, whose HPACK tables are not copied (that version stops).
+    pub(super) fn fork(&self) -> Option<Tunnel> {
+        match self {
+            Tunnel::Socks(s) => Some(Tunnel::Socks(*s)),
+            Tunnel::H2(_) => None,
+        }
+    }
+
     /// Bytes held on the heap (decoders, gathered header blocks, pending requests).
     pub(super) fn heap_bytes(&self) -> usize {
         match self {
@@ -477,6 +486,21 @@ mod tests {
         let flow = shard.flows()[0];
         let (app, inspecting) = (flow.state.app, flow.state.inspecting);
         (shard, app, inspecting)
+    }
+
+    #[test]
+    fn an_address_target_shares_the_flows_one_direct_ip_alert() {
+        // No DNS at all: the proxy's address is unresolved, and so is the SOCKS5 target's.
+        let (mut shard, _, _) = run(
+            &[b"\x05\x01\x00", b"\x05\x01\x00\x01\xcb\x00\x71\x07\x01\xbb"],
+            &[b"\x05\x00"],
+        );
+        shard.finish();
+        assert_eq!(shard.detections(), ["direct-ip"]);
+        // The flow-start alert (the proxy) is released at the request, before the target's.
+        let a = shard.lines("alert")[0];
+        assert_eq!(a["alert"]["metadata"]["indicator"][0], "198.51.100.80");
+        assert_eq!(a["pcap_cnt"], 6);
     }
 
     #[test]

@@ -130,6 +130,12 @@ struct AnalysisArgs {
     /// HOME_NET prefixes, comma-separated (default: 10/8, 172.16/12, 192.168/16, 100.64/10, 169.254/16, fc00::/7, fe80::/10)
     #[arg(long, value_name = "CIDR,...", value_delimiter = ',', value_parser = settings::home_net_prefix)]
     home_net: Vec<IpNet>,
+    /// The runners' resolvers, addresses or prefixes, comma-separated: plain DNS to any other server raises dns-bypass (default: not judged)
+    #[arg(long, value_name = "CIDR,...", value_delimiter = ',', value_parser = settings::resolver_prefix)]
+    resolvers: Vec<IpNet>,
+    /// Allowed egress destinations, one per line (`203.0.113.10/32 tcp/443`): any other egress flow raises egress-policy; read again with the signatures on SIGHUP
+    #[arg(long, value_name = "FILE", value_parser = settings::file_path)]
+    egress_policy: Option<PathBuf>,
     /// Seconds a DNS answer still counts past its TTL for direct-ip
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_DNS_GRACE_SECS, value_parser = settings::dns_grace)]
     dns_grace: u64,
@@ -229,6 +235,8 @@ impl AnalysisArgs {
             signature_paths: self.signatures,
             replace_default_signatures: self.no_default_signatures,
             home_net: (!self.home_net.is_empty()).then_some(self.home_net),
+            resolvers: (!self.resolvers.is_empty()).then_some(self.resolvers),
+            egress_policy: self.egress_policy,
             dns_grace_secs: self.dns_grace,
             threads: settings::worker_threads(self.threads),
             timeouts: Timeouts {

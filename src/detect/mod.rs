@@ -5,12 +5,16 @@
 
 pub mod cidr;
 pub mod direct_ip;
+mod dns_bypass;
+pub mod egress_policy;
 pub mod names;
 pub mod signatures;
 pub mod user_agent;
 
 use cidr::IpSet;
+use egress_policy::EgressPolicy;
 use ipnet::IpNet;
+use proto::decode::Proto;
 use signatures::Signatures;
 use std::net::IpAddr;
 use user_agent::NodeUserAgents;
@@ -146,7 +150,6 @@ pub(crate) enum Source {
     QuicSni,
     QuicClientHello,
     /// The DNS server a query went to.
-    #[allow(dead_code)] // dns-bypass (issue 11) is being built on it
     DnsServer,
     DnsQuery,
     HttpHost,
@@ -250,6 +253,10 @@ pub struct Detector {
     pub(crate) signatures: Signatures,
     home_net: IpSet,
     node_agents: NodeUserAgents,
+    /// The runners' resolvers (`--resolvers`): plain DNS to any other server is `dns-bypass`.
+    resolvers: Option<IpSet>,
+    /// The allowed destinations (`--egress-policy`): any other egress flow is `egress-policy`.
+    policy: Option<EgressPolicy>,
 }
 
 impl Detector {
@@ -258,7 +265,26 @@ impl Detector {
             signatures,
             home_net: IpSet::from_nets(home_net),
             node_agents: NodeUserAgents::default(),
+            resolvers: None,
+            policy: None,
         }
+    }
+
+    /// Judges plain DNS against the runners' resolvers `resolvers` (`dns-bypass`).
+    pub fn with_resolvers(mut self, resolvers: Vec<IpNet>) -> Self {
+        self.resolvers = Some(IpSet::from_nets(resolvers));
+        self
+    }
+
+    /// Judges egress flows against `policy` (`egress-policy`).
+    pub fn with_egress_policy(mut self, policy: EgressPolicy) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
+    /// The egress policy, when one is configured.
+    pub fn egress_policy(&self) -> Option<&EgressPolicy> {
+        self.policy.as_ref()
     }
 
     /// The default HOME_NET prefixes.
@@ -284,26 +310,56 @@ impl Detector {
         }
     }
 
-    /// `ioc-ip` and `direct-ip` that may fire at the start of a TCP/UDP flow to `server` (no
-    /// allocation: every flow asks). `is_dns` excludes DNS flows from `direct-ip`, which stands
-    /// only if no DNS answer resolved the server: [`direct_ip`] decides that.
-    pub(crate) fn flow_start(&self, scope: Scope, server: IpAddr, is_dns: bool) -> DetectionSet {
+    /// `ioc-ip`, `direct-ip` and `egress-policy` that may fire at the start of a TCP/UDP flow
+    /// over `proto` to `server` (no allocation: every flow asks). `is_dns` excludes DNS flows
+    /// from `direct-ip`, which stands only if no DNS answer resolved the server: [`direct_ip`]
+    /// decides that. `egress-policy` is asked only when a policy is configured.
+    pub(crate) fn flow_start(
+        &self,
+        scope: Scope,
+        server: (IpAddr, u16),
+        proto: Proto,
+        is_dns: bool,
+    ) -> DetectionSet {
         let mut set = DetectionSet::default();
         if scope == Scope::Ignored {
             return set;
         }
-        if self.signatures.ioc_ips.contains(server) {
+        let (addr, port) = server;
+        if self.signatures.ioc_ips.contains(addr) {
             set.insert(Detection::IocIp);
         }
-        if scope == Scope::Egress && !is_dns && !self.signatures.allow_ips.contains(server) {
+        if scope == Scope::Egress && !is_dns && !self.signatures.allow_ips.contains(addr) {
             set.insert(Detection::DirectIp);
+        }
+        if let (Some(policy), Scope::Egress) = (&self.policy, scope) {
+            if !policy.allows(addr, port, proto) {
+                set.insert(Detection::EgressPolicy);
+            }
         }
         set
     }
 
+    /// The hit of a held flow-start detection on a flow over `proto` to `server`: the server's
+    /// address, or for `egress-policy` its `ip:port/proto`.
+    pub(crate) fn flow_hit(detection: Detection, server: (IpAddr, u16), proto: Proto) -> Hit {
+        let indicator = match detection {
+            Detection::EgressPolicy => egress_policy::indicator(server.0, server.1, proto),
+            _ => server.0.to_string(),
+        };
+        Hit::new(detection, indicator, Source::Flow)
+    }
+
     /// `ioc-domain`, `non-registry-tls` or `no-sni` for a ClientHello (at most one of these),
-    /// over TLS or QUIC.
+    /// over TLS or QUIC, and beside it `dns-bypass` (DoT, DoH, DoQ: [`dns_bypass`]).
     pub fn on_client_hello(&self, scope: Scope, hello: &HelloFacts<'_>) -> Vec<Hit> {
+        let mut hits = self.name_hits(scope, hello);
+        hits.extend(self.dns_bypass_hello(scope, hello));
+        hits
+    }
+
+    /// `ioc-domain`, `non-registry-tls` or `no-sni` for a ClientHello (at most one of these).
+    fn name_hits(&self, scope: Scope, hello: &HelloFacts<'_>) -> Vec<Hit> {
         let mut hits = Vec::new();
         if scope == Scope::Ignored {
             return hits;
@@ -559,13 +615,56 @@ mod tests {
         let d = detector();
         let e = Scope::Egress;
         let server = ip("203.0.113.1");
+        let tcp = Proto::Tcp;
         assert_eq!(
-            d.flow_start(e, server, false),
+            d.flow_start(e, (server, 443), tcp, false),
             DetectionSet::of(Detection::DirectIp)
         );
-        assert!(d.flow_start(e, server, true).is_empty());
-        assert!(d.flow_start(Scope::Other, server, false).is_empty());
-        assert!(d.flow_start(e, ip("168.63.129.16"), false).is_empty());
+        assert!(d.flow_start(e, (server, 53), tcp, true).is_empty());
+        assert!(d
+            .flow_start(Scope::Other, (server, 443), tcp, false)
+            .is_empty());
+        assert!(d
+            .flow_start(e, (ip("168.63.129.16"), 80), tcp, false)
+            .is_empty());
+    }
+
+    #[test]
+    fn flow_start_egress_policy_only_with_a_policy_and_only_for_egress() {
+        let path = std::path::Path::new("policy");
+        let policy =
+            EgressPolicy::parse(path, "203.0.113.10 tcp/443\n198.51.100.53 udp/53\n").unwrap();
+        let d = detector().with_egress_policy(policy);
+        let (e, tcp, udp) = (Scope::Egress, Proto::Tcp, Proto::Udp);
+        let allowed = ip("203.0.113.10");
+        assert!(!d
+            .flow_start(e, (allowed, 443), tcp, false)
+            .contains(Detection::EgressPolicy));
+        for (port, proto) in [(80, tcp), (443, udp)] {
+            assert!(d
+                .flow_start(e, (allowed, port), proto, false)
+                .contains(Detection::EgressPolicy));
+        }
+        assert!(!d
+            .flow_start(e, (ip("198.51.100.53"), 53), udp, true)
+            .contains(Detection::EgressPolicy));
+        assert!(d
+            .flow_start(e, (ip("198.51.100.53"), 53), tcp, true)
+            .contains(Detection::EgressPolicy));
+        for scope in [Scope::Other, Scope::Ignored] {
+            assert!(d
+                .flow_start(scope, (ip("192.0.2.1"), 22), tcp, false)
+                .is_empty());
+        }
+        assert!(!detector()
+            .flow_start(e, (ip("192.0.2.1"), 22), tcp, false)
+            .contains(Detection::EgressPolicy));
+        let hit = Detector::flow_hit(Detection::EgressPolicy, (ip("2001:db8::1"), 8443), tcp);
+        assert_eq!(hit.indicator, "[2001:db8::1]:8443/tcp");
+        assert_eq!(
+            Detector::flow_hit(Detection::IocIp, (allowed, 1), udp).indicator,
+            "203.0.113.10"
+        );
     }
 
     #[test]

@@ -836,8 +836,15 @@ impl FlowState {
                 .filter_map(|q| ctx.detector.on_dns_query(scope, &q.name))
                 .collect()
         };
+        // A query to a server other than the runners' resolvers (one alert per flow).
+        let bypass = (!msg.is_response && dir == Direction::ToServer)
+            .then(|| {
+                ctx.detector
+                    .on_dns_server(meta.client.0, meta.server.0, meta.server.1)
+            })
+            .flatten();
         let logged = ctx.logs(EventType::Dns);
-        let object = (logged || self.held.is_waiting() || !hits.is_empty())
+        let object = (logged || self.held.is_waiting() || !hits.is_empty() || bypass.is_some())
             .then(|| Object::Raw(msg.eve_json(tx_id.into())));
         if let Some(object) = &object {
             self.release_held(ctx, meta, Some((EventType::Dns, object)));
@@ -851,6 +858,9 @@ impl FlowState {
         } else if let Some(object) = &object {
             for hit in &hits {
                 ctx.alert_query(meta, &mut self.alerts, hit, Some((EventType::Dns, object)));
+            }
+            if let Some(hit) = &bypass {
+                ctx.alert(meta, &mut self.alerts, hit, Some((EventType::Dns, object)));
             }
         }
         // Logged in the packet's own direction: a response travels from the side that answers.

@@ -5,7 +5,7 @@ use super::output::{FlowRecord, OutBuf, OutKind, Output};
 use crate::counters::Counters;
 use crate::detect::direct_ip::Candidate;
 use crate::detect::direct_ip::{Held, ShardMarks};
-use crate::detect::{Detection, DetectionSet, Detector, Hit, Scope, Source};
+use crate::detect::{Detection, DetectionSet, Detector, Hit, Scope};
 use crate::eve::Object;
 use crate::eve::{EveTypes, Event, EventType};
 use crate::flow::{Direction, FlowMeta};
@@ -162,7 +162,7 @@ impl Ctx<'_> {
         app: Option<(EventType, &Object)>,
     ) {
         for detection in released.iter() {
-            let hit = Hit::new(detection, meta.server.0.to_string(), Source::Flow);
+            let hit = Detector::flow_hit(detection, meta.server, meta.proto);
             self.alert(meta, alerts, &hit, app);
         }
     }
@@ -217,11 +217,13 @@ impl Ctx<'_> {
         self.detector.scope(meta.client.0, meta.server.0)
     }
 
-    /// The flow-start detections (`ioc-ip`, `direct-ip`) of a new flow, to hold until its first
+    /// The flow-start detections (`ioc-ip`, `direct-ip`, `egress-policy`) of a new flow, to hold until its first
     /// app-layer object; a `direct-ip` candidate is announced to the merge stage.
     pub(crate) fn flow_start(&mut self, meta: &FlowMeta, is_dns: bool) -> Held {
         let scope = self.scope(meta);
-        let detections = self.detector.flow_start(scope, meta.server.0, is_dns);
+        let detections = self
+            .detector
+            .flow_start(scope, meta.server, meta.proto, is_dns);
         let (held, candidate) = Held::start(detections, meta.id, meta.server.0, meta.first_ts);
         if let Some(candidate) = candidate {
             self.send(OutKind::FlowStart(candidate));

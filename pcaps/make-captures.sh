@@ -32,7 +32,7 @@ die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 
 ALL_SCENARIOS=(benign-registry ioc-sni npm-postinstall-ioc tls-ip-literal non-registry-tls
   node-http-ua dns-ioc-udp-tcp ipv6-ioc split-clienthello tls-port-8443 http-ip-host
-  dns-fragmented-answer)
+  dns-fragmented-answer dns-over-tls dns-over-https)
 
 [ $# -ge 1 ] || die "usage: $0 OUTDIR [SCENARIO...]  (scenarios: ${ALL_SCENARIOS[*]})"
 OUTDIR=$1; shift
@@ -63,6 +63,7 @@ declare -A HOST4=(
   [plain-crypto-js.net]=203.0.113.22 [axios-update-service.com]=203.0.113.23
   [github.com.evil-cdn.io]=203.0.113.30 [telemetry.example-cdn.net]=203.0.113.31
   [cdn.evil-mirror.net]=203.0.113.32 [builds.example-ci.net]=203.0.113.33
+  [dns.google]=203.0.113.53          [ci-cache.example-cdn.net]=203.0.113.34
 )
 declare -A HOST6=([axios-update-service.com]=2001:db8::23)
 TLS_IP_LITERAL=203.0.113.7     # HTTPS by IP, no DNS, no SNI
@@ -231,7 +232,8 @@ start_servers() {
      --pid-file= --log-queries --log-facility="$WORK/dnsmasq.log" "${args[@]}" 2>"$WORK/dnsmasq.err.log" &
   BG_PIDS+=($!)
   ip netns exec "$INS" "$PY" "$FIX/servers.py" --cert "$WORK/tls/server.pem" --key "$WORK/tls/server.key" \
-     --tarballs "$CACHE/tarballs" --ready "$WORK/servers.ready" --lifetime 600 >"$WORK/servers.log" 2>&1 &
+     --tarballs "$CACHE/tarballs" --dns-upstream "$RES4" --ready "$WORK/servers.ready" --lifetime 600 \
+     >"$WORK/servers.log" 2>&1 &
   BG_PIDS+=($!)
   local i
   for i in $(seq 1 100); do
@@ -535,6 +537,54 @@ sc_dns-fragmented-answer() {
 datagram sent as $frags IPv4 fragments; curl connects to one of them (dnsmasq shuffles the order). The
 address was resolved (only through the fragments), the name is no IOC, curl's UA is not Node.js:
 no alerts." "$RUN4 $ip 80"
+}
+
+sc_dns-over-tls() {
+  local name=registry.npmjs.org out
+  start_capture dns-over-tls
+  # dig +tls: DNS over TLS (RFC 7858) to the resolver's address on port 853, ALPN "dot", no SNI.
+  out=$(client dig +tls +tries=1 +time=5 +short "@$RES4" "$name" A) || die "dns-over-tls: dig +tls failed: $out"
+  stop_capture
+  [ "$out" = "${HOST4[$name]}" ] || die "dns-over-tls: dig +tls answered '$out' (want ${HOST4[$name]})"
+  [ -z "$(tcpdump -nn -r "$WORK/cap/dns-over-tls.pcap" 'port 53' 2>/dev/null)" ] \
+    || die "dns-over-tls: plain DNS in the capture"
+  expect dns-bypass "$RES4" "$RUN4" "$RES4" 853
+  # dig sends no server name, and nobody resolved the resolver's address.
+  expect no-sni "$RES4" "$RUN4" "$RES4" 853
+  expect direct-ip "$RES4" "$RUN4" "$RES4" 853
+  finish dns-over-tls "dig +tls @$RES4 $name A: DNS over TLS (port 853, ALPN dot, no SNI) to a resolver in front of
+dnsmasq. dns-bypass (port 853), no-sni, and direct-ip (no DNS answer resolved $RES4)." "$RUN4 $RES4 853"
+}
+
+sc_dns-over-https() {
+  local doh=${HOST4[dns.google]} target=ci-cache.example-cdn.net ip got n i
+  ip=${HOST4[$target]}
+  start_capture dns-over-https
+  # curl resolves the DoH server's name with the system resolver, then the target's over DoH
+  # (-4: an A query only), POSTed as application/dns-message to https://dns.google/dns-query.
+  got=$(client "${CURL[@]}" -4 --cacert "$CA" --doh-url https://dns.google/dns-query -w '%{remote_ip}' \
+        "http://$target/") || die "dns-over-https: curl --doh-url failed"
+  stop_capture
+  local pcap=$WORK/cap/dns-over-https.pcap
+  [ "$got" = "$ip" ] || die "dns-over-https: curl connected to '$got' (want $ip)"
+  tcpdump -nn -t -r "$pcap" 'port 53' 2>/dev/null | grep -q "$target" \
+    && die "dns-over-https: $target was asked over plain DNS"
+  tcpdump -nn -t -r "$pcap" 'udp port 53' 2>/dev/null | grep -q ' A? dns.google\. ' \
+    || die "dns-over-https: no plain A query for dns.google"
+  n=$(tcp_syns "$pcap" | grep -c " $doh 443\$" || true)
+  [ "$n" -ge 1 ] || die "dns-over-https: no connection to the DoH server"
+  local plan="$RUN4 $ip 80"
+  for i in $(seq 1 "$n"); do
+    # Each DoH connection: the SNI is a public DoH endpoint, and not a registry.
+    expect dns-bypass dns.google "$RUN4" "$doh" 443
+    expect non-registry-tls dns.google "$RUN4" "$doh" 443
+    plan+=$'\n'"$RUN4 $doh 443"
+  done
+  expect direct-ip "$ip" "$RUN4" "$ip" 80
+  finish dns-over-https "curl -4 --doh-url https://dns.google/dns-query http://$target/ : dns.google resolved over plain
+DNS, then $n HTTPS connection(s) to it carry the DoH query for $target (dns-bypass by SNI, and
+non-registry-tls). The plain HTTP flow to $ip follows an answer egress-ids cannot read:
+direct-ip." "$plan"
 }
 
 # ---------------------------------------------------------------- sensor mode

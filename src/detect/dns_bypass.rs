@@ -3,7 +3,8 @@
 //!
 //! - DNS over TLS (RFC 7858): a ClientHello to TCP port 853 or offering ALPN `dot`;
 //! - DNS over HTTPS (RFC 8484): a ClientHello, over TLS or QUIC (HTTP/3), whose server name is a
-//!   public DoH endpoint (`signatures/doh-endpoints.txt`);
+//!   public DoH endpoint (`signatures/doh-endpoints.txt`), or a plain-HTTP request with such a
+//!   Host;
 //! - DNS over QUIC (RFC 9250): a QUIC ClientHello offering ALPN `doq` or to UDP port 853;
 //! - plain DNS to another server: when the runners' resolvers are configured (`--resolvers`), a
 //!   DNS query from a runner (HOME_NET) to any server outside them. Multicast and broadcast (mDNS,
@@ -53,6 +54,13 @@ impl Detector {
         let offers = hello.alpns.iter().any(|a| a == alpn);
         (hello.server_port == DOT_PORT || offers)
             .then(|| Hit::new(Detection::DnsBypass, hello.server.to_string(), hello_source))
+    }
+
+    /// `dns-bypass` for an egress plain-HTTP request whose Host is a public DoH endpoint
+    /// (DNS over HTTP without TLS, or an HTTP proxy's view of a DoH request).
+    pub(super) fn dns_bypass_http(&self, host: Option<&str>) -> Option<Hit> {
+        host.filter(|h| self.signatures.doh_endpoints.contains(h))
+            .map(|h| Hit::new(Detection::DnsBypass, normalise_name(h), Source::HttpHost))
     }
 
     /// `dns-bypass` for a plain DNS query from `client` to `server`:`port` (UDP or TCP): only
@@ -170,6 +178,31 @@ mod tests {
         assert_eq!(kinds, [Detection::NonRegistryTls, Detection::DnsBypass]);
         let h = hello(HelloTransport::Tcp, 443, Some("google.com"), &h2);
         assert_eq!(bypass(&d, Scope::Egress, &h), None);
+    }
+
+    #[test]
+    fn a_doh_endpoint_as_a_plain_http_host() {
+        let d = detector(&[]);
+        let facts = crate::detect::HttpFacts {
+            host: Some("DNS.Google"),
+            ..Default::default()
+        };
+        let hits = d.on_http_request(Scope::Egress, &facts);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(
+            (
+                hits[0].detection,
+                hits[0].indicator.as_str(),
+                hits[0].source
+            ),
+            (Detection::DnsBypass, "dns.google", Source::HttpHost)
+        );
+        assert!(d.on_http_request(Scope::Other, &facts).is_empty());
+        let other = crate::detect::HttpFacts {
+            host: Some("google.com"),
+            ..Default::default()
+        };
+        assert!(d.on_http_request(Scope::Egress, &other).is_empty());
     }
 
     #[test]

@@ -412,7 +412,8 @@ impl Detector {
         })
     }
 
-    /// `ioc-domain`, `direct-ip` and `node-http-ua` for an HTTP request.
+    /// `ioc-domain`, `direct-ip`, `dns-bypass` (a DoH endpoint as Host) and `node-http-ua` for
+    /// an HTTP request.
     pub(crate) fn on_http_request(&self, scope: Scope, req: &HttpFacts<'_>) -> Vec<Hit> {
         let mut hits = Vec::new();
         if scope == Scope::Ignored {
@@ -445,6 +446,7 @@ impl Detector {
         if let (Some(host), true) = (req.host, req.host_is_ip) {
             hits.push(Hit::new(Detection::DirectIp, host, Source::HttpHost));
         }
+        hits.extend(self.dns_bypass_http(req.host));
         let allowlisted = req
             .host
             .is_some_and(|h| self.signatures.allow_domains.contains(h));

@@ -24,6 +24,8 @@ const MAX_PENDING_REQUESTS: usize = 32;
 /// `direct-ip` candidate (DNS, mDNS, LLMNR).
 const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
 
+mod quic;
+
 /// Which protocol a flow's client bytes speak.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum AppProto {
@@ -32,6 +34,7 @@ pub(crate) enum AppProto {
     Tls,
     Http,
     Dns,
+    Quic,
     /// Nothing we parse: the flow is bypassed.
     Failed,
 }
@@ -44,6 +47,7 @@ impl AppProto {
             AppProto::Tls => Some("tls"),
             AppProto::Http => Some("http"),
             AppProto::Dns => Some("dns"),
+            AppProto::Quic => Some("quic"),
             AppProto::Failed => Some("failed"),
         }
     }
@@ -57,6 +61,14 @@ struct HttpState {
     responses_ok: bool,
     /// Requests can still be located on the client stream.
     requests_ok: bool,
+}
+
+/// What only some flows need, boxed so that the others do not pay for it: HTTP transactions
+/// (HTTP flows), QUIC Initials (QUIC flows).
+#[derive(Debug, Default)]
+struct AppData {
+    http: Option<HttpState>,
+    quic: Option<quic::QuicFlow>,
 }
 
 /// The TCP reassembly of a flow while it is inspected: both directions, and the flow's other
@@ -103,8 +115,8 @@ pub(crate) struct FlowState {
     pub(crate) checksum_good: bool,
     /// What the flow has alerted on.
     alerts: FlowAlerts,
-    /// HTTP transactions; allocated for HTTP flows only.
-    http: Option<Box<HttpState>>,
+    /// HTTP transactions or QUIC Initials; allocated for the flows that need them.
+    data: Option<Box<AppData>>,
     dns_requests: u32,
     /// Flow-start detections (`ioc-ip`, `direct-ip`) held until the flow's first app-layer
     /// object exists, so that their alert carries it.
@@ -121,7 +133,7 @@ impl Default for FlowState {
             inspecting: true,
             checksum_good: false,
             alerts: FlowAlerts::default(),
-            http: None,
+            data: None,
             dns_requests: 0,
             held: Held::default(),
         }
@@ -159,13 +171,14 @@ impl FlowState {
 
     /// The flow's HTTP transactions, created on first use.
     fn http_mut(&mut self) -> &mut HttpState {
-        self.http.get_or_insert_with(|| {
-            Box::new(HttpState {
+        self.data
+            .get_or_insert_with(Box::default)
+            .http
+            .get_or_insert_with(|| HttpState {
                 pending: VecDeque::new(),
                 responses_ok: true,
                 requests_ok: true,
             })
-        })
     }
 
     /// Bytes of buffers this flow holds beyond its table slot (reassembly, pending requests).
@@ -178,11 +191,14 @@ impl FlowState {
                     .as_ref()
                     .map_or(0, |a| std::mem::size_of::<FlowState>() + a.heap_bytes())
         });
-        let http = self.http.as_ref().map_or(0, |h| {
-            std::mem::size_of::<HttpState>()
-                + h.pending.capacity() * std::mem::size_of::<http::Request>()
+        let data = self.data.as_ref().map_or(0, |d| {
+            std::mem::size_of::<AppData>()
+                + d.http.as_ref().map_or(0, |h| {
+                    h.pending.capacity() * std::mem::size_of::<http::Request>()
+                })
+                + d.quic.as_ref().map_or(0, |q| q.heap_bytes())
         });
-        streams + http
+        streams + data
     }
 
     /// Holds the flow-start detections of a new flow (see [`Ctx::flow_start`]).
@@ -226,8 +242,9 @@ impl FlowState {
 
     /// Requests still waiting for a response (flushed without status when the flow ends).
     pub(crate) fn take_pending_http(&mut self) -> Vec<Value> {
-        self.http
-            .take()
+        self.data
+            .as_mut()
+            .and_then(|d| d.http.take())
             .map(|h| h.pending.into_iter().map(|r| r.eve(None)).collect())
             .unwrap_or_default()
     }
@@ -254,11 +271,14 @@ impl FlowState {
             inspecting: self.inspecting,
             checksum_good: self.checksum_good,
             alerts: self.alerts,
-            http: self.http.as_ref().map(|h| {
-                Box::new(HttpState {
-                    pending: VecDeque::new(),
-                    responses_ok: h.responses_ok,
-                    requests_ok: h.requests_ok,
+            data: self.data.as_ref().and_then(|d| d.http.as_ref()).map(|h| {
+                Box::new(AppData {
+                    http: Some(HttpState {
+                        pending: VecDeque::new(),
+                        responses_ok: h.responses_ok,
+                        requests_ok: h.requests_ok,
+                    }),
+                    ..AppData::default()
                 })
             }),
             dns_requests: self.dns_requests,
@@ -542,7 +562,8 @@ impl FlowState {
                 AppProto::Tls => self.tls_step(ctx, meta, s),
                 AppProto::Http => self.http_request_step(ctx, meta, s),
                 AppProto::Dns => self.dns_tcp_step(ctx, meta, Direction::ToServer, s),
-                AppProto::Failed => {
+                // QUIC is UDP: a TCP flow is never classified so.
+                AppProto::Failed | AppProto::Quic => {
                     self.bypass();
                     false
                 }
@@ -565,8 +586,9 @@ impl FlowState {
             let progressed = if self.app == AppProto::Dns {
                 self.dns_tcp_step(ctx, meta, Direction::ToClient, s)
             } else if self
-                .http
+                .data
                 .as_ref()
+                .and_then(|d| d.http.as_ref())
                 .is_some_and(|h| !h.pending.is_empty() && h.responses_ok)
             {
                 self.http_response_step(ctx, meta, s)
@@ -796,7 +818,12 @@ impl FlowState {
         if self.app == AppProto::Unknown {
             let port_says_dns =
                 DNS_PORTS.contains(&meta.server.1) || DNS_PORTS.contains(&meta.client.1);
-            if port_says_dns || dns::probe_udp(pkt.payload) {
+            if port_says_dns {
+                self.set_app(AppProto::Dns);
+            } else if let Some(q) = quic::QuicFlow::probe(dir, pkt.payload) {
+                self.set_app(AppProto::Quic);
+                self.data.get_or_insert_with(Box::default).quic = Some(q);
+            } else if dns::probe_udp(pkt.payload) {
                 self.set_app(AppProto::Dns);
             } else {
                 self.set_app(AppProto::Failed);
@@ -806,8 +833,12 @@ impl FlowState {
         if first {
             self.start(ctx, meta, self.app == AppProto::Dns);
         }
-        if self.app == AppProto::Dns && !pkt.payload.is_empty() {
-            self.on_dns_message(ctx, meta, dir, pkt.payload);
+        match self.app {
+            AppProto::Dns if !pkt.payload.is_empty() => {
+                self.on_dns_message(ctx, meta, dir, pkt.payload);
+            }
+            AppProto::Quic => self.on_quic(ctx, meta, dir, pkt.payload),
+            _ => {}
         }
     }
 

@@ -7,6 +7,7 @@
 pub mod decode;
 pub mod dns;
 pub mod http;
+pub mod quic;
 #[cfg(test)]
 mod testutil;
 pub mod text;

@@ -35,3 +35,12 @@ pub(crate) fn eve_schema() -> Option<serde_json::Value> {
         }
     }
 }
+
+/// Bytes from a hex string (whitespace ignored); panics on bad hex (test vectors only).
+pub(crate) fn hex(s: &str) -> Vec<u8> {
+    let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    digits
+        .chunks(2)
+        .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
+        .collect()
+}

@@ -62,6 +62,8 @@ pub struct ClientHello {
     pub(crate) fingerprints: OnceCell<Fingerprints>,
     /// JA4's two ALPN characters, worked out from the raw first ALPN value.
     pub(crate) ja4_alpn: [char; 2],
+    /// JA4's transport letter: `t` TLS over TCP, `q` QUIC.
+    pub(crate) transport: char,
 }
 
 /// A hello's fingerprints.
@@ -71,7 +73,7 @@ pub(crate) struct Fingerprints {
     pub(crate) ja3_string: Option<String>,
     /// MD5 of the JA3 string, lowercase hex.
     pub(crate) ja3_hash: Option<String>,
-    /// JA4 for TLS over TCP (`t` prefix).
+    /// JA4 (`t` prefix over TCP, `q` over QUIC).
     pub(crate) ja4: String,
 }
 
@@ -82,9 +84,15 @@ impl ClientHello {
             Fingerprints {
                 ja3_hash: ja3.as_deref().map(fingerprint::md5_hex),
                 ja3_string: ja3,
-                ja4: self.ja4_for('t'),
+                ja4: self.ja4_for(self.transport),
             }
         })
+    }
+
+    /// Marks the hello as carried by QUIC (JA4's `q`); before any fingerprint is asked for.
+    pub(crate) fn set_quic(&mut self) {
+        self.transport = 'q';
+        self.fingerprints = OnceCell::new();
     }
 
     /// The ALPN protocols offered, in order.
@@ -102,7 +110,7 @@ impl ClientHello {
         self.fingerprints().ja3_hash.as_deref()
     }
 
-    /// JA4 for TLS over TCP (`t` prefix); see [`ClientHello::ja4_for`] for QUIC and DTLS.
+    /// JA4 (`t` prefix over TCP, `q` over QUIC).
     pub(crate) fn ja4(&self) -> &str {
         &self.fingerprints().ja4
     }
@@ -157,6 +165,7 @@ fn from_contents(ch: &TlsClientHelloContents<'_>) -> ClientHello {
         sslv2_format: false,
         fingerprints: OnceCell::new(),
         ja4_alpn: exts.ja4_alpn.unwrap_or(['0', '0']),
+        transport: 't',
     };
     hello
 }
@@ -272,6 +281,7 @@ pub(crate) fn parse_sslv2_client_hello(msg: &[u8]) -> Result<ClientHello, TlsErr
         sslv2_format: true,
         fingerprints: OnceCell::new(),
         ja4_alpn: ['0', '0'],
+        transport: 't',
     };
     Ok(hello)
 }

@@ -14,7 +14,7 @@ mod hello;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod vectors;
+pub(crate) mod vectors;
 
 pub use fingerprint::{is_grease, version_name};
 pub use hello::{parse_client_hello_message, ClientHello, TlsError};

@@ -2,8 +2,8 @@
 # make-captures.sh OUTDIR [SCENARIO...]
 #
 # Makes egress-ids' test captures from REAL clients (curl, dig, npm, node with node-fetch/axios)
-# talking to REAL servers (dnsmasq, a python HTTP(S) server acting as the hosts and as a tiny npm
-# registry), all inside two network namespaces made here and joined only to each other by a veth
+# talking to REAL servers (dnsmasq, a python HTTP(S) server acting as the hosts, as a tiny npm
+# registry, and as DNS over TLS and HTTPS in front of dnsmasq), all inside two network namespaces made here and joined only to each other by a veth
 # pair: "runner" (the CI runner, 10.77.0.2 / fd00:10:77::2) and "internet" (documentation
 # addresses only: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32).
 # Nothing touches the root namespace's network or any real external address.

@@ -7,8 +7,9 @@
 //!   Host;
 //! - DNS over QUIC (RFC 9250): a QUIC ClientHello offering ALPN `doq` or to UDP port 853;
 //! - plain DNS to another server: when the runners' resolvers are configured (`--resolvers`), a
-//!   DNS query from a runner (HOME_NET) to any server outside them. Multicast and broadcast (mDNS,
-//!   LLMNR) never count, nor mDNS or LLMNR ports on the local networks.
+//!   DNS query from a runner (HOME_NET, not a resolver itself) to any server outside them.
+//!   Multicast and broadcast (mDNS, LLMNR) never count, nor mDNS or LLMNR ports on the local
+//!   networks.
 //!
 //! The encrypted kinds are judged on egress flows (a runner to a server outside HOME_NET) whose
 //! server is not one of the configured resolvers. They stand beside the flow's other ClientHello
@@ -68,7 +69,9 @@ impl Detector {
     /// none of them. The indicator is the server's address.
     pub(crate) fn on_dns_server(&self, client: IpAddr, server: IpAddr, port: u16) -> Option<Hit> {
         let resolvers: &IpSet = self.resolvers.as_ref()?;
+        // A resolver's own queries (recursion, forwarding upstream) are what it is for.
         if resolvers.contains(server)
+            || resolvers.contains(client)
             || !self.home_net.contains(client)
             || client.is_loopback()
             || server.is_loopback()
@@ -269,6 +272,10 @@ mod tests {
             .is_some());
         assert!(d.on_dns_server(runner, ip("10.0.0.53"), 53).is_none());
         assert!(d.on_dns_server(ip("fd00::7"), ip("fd00::53"), 53).is_none());
+        // The resolver recursing or forwarding upstream is no runner bypassing it.
+        assert!(d
+            .on_dns_server(ip("10.0.0.53"), ip("198.51.100.1"), 53)
+            .is_none());
         // Not from a runner, loopback, multicast, broadcast, local mDNS/LLMNR: never.
         assert!(d
             .on_dns_server(ip("198.51.100.9"), ip("8.8.8.8"), 53)

@@ -6,7 +6,9 @@ tests/data/suricata-verify/ and ../shared/corpus/pcaps. For engine_frames one in
 its first 256 frames in the target's framing (a link-type byte, then 2-byte length prefixes);
 for decode_frame the same with its extra port byte, 64 frames cut to 600 bytes; for dns_message
 every UDP/TCP port-53 payload; for tls_client_hello every TCP payload that starts a TLS handshake
-record; for http_heads every TCP payload that starts with an HTTP method or version.
+record; for http_heads every TCP payload that starts with an HTTP method or version; for
+quic_initials, per capture, its UDP payloads that start with a QUIC long header, framed with
+their side.
 (tcp_reassembly builds its segments from the fuzzer's bytes, a format no capture has; and
 daemon_config takes TOML: its seed is contrib/egress-ids.toml.) Python's standard library only;
 reads classic pcap (either byte order, us or ns) and pcapng (SHB, IDB, EPB, SPB). Files are named
@@ -132,6 +134,18 @@ def main():
                 seed += struct.pack(">H", min(len(frame), 600)) + frame[:600]
             counts["decode_frame"] = counts.get("decode_frame", 0) + save(
                 outdir, "decode_frame", seed)
+        # quic_initials (mode 0): the capture's UDP payloads that start with a long header, in
+        # order, each framed as [side, length]; the side is 0 for the first payload's sender.
+        quic_seed, client = b"\x00", None
+        for lt, frame in packets:
+            t = transport(lt, frame)
+            if t and t[0] == "udp" and t[3] and t[3][0] & 0xc0 == 0xc0 and len(quic_seed) < 60000:
+                client = client or t[1]
+                side = 0 if t[1] == client else 1
+                quic_seed += bytes([side]) + struct.pack(">H", len(t[3])) + t[3]
+        if len(quic_seed) > 1:
+            counts["quic_initials"] = counts.get("quic_initials", 0) + save(
+                outdir, "quic_initials", quic_seed)
         for lt, frame in packets:
             t = transport(lt, frame)
             if not t or not t[3]:

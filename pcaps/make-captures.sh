@@ -32,7 +32,8 @@ die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 
 ALL_SCENARIOS=(benign-registry ioc-sni npm-postinstall-ioc tls-ip-literal non-registry-tls
   node-http-ua dns-ioc-udp-tcp ipv6-ioc split-clienthello tls-port-8443 http-ip-host
-  dns-fragmented-answer dns-over-tls dns-over-https)
+  dns-fragmented-answer quic-ioc quic-v2 quic-retry quic-large-hello dns-over-tls
+  dns-over-https)
 
 [ $# -ge 1 ] || die "usage: $0 OUTDIR [SCENARIO...]  (scenarios: ${ALL_SCENARIOS[*]})"
 OUTDIR=$1; shift
@@ -50,6 +51,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 FIX=$HERE/fixtures
 CACHE=${EGRESS_IDS_FIXTURES_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/egress-ids-fixtures}
 PY=$(python3 -c 'import sys; print(sys.executable)')  # the real interpreter, not a pyenv shim
+# aioquic (the QUIC client and server) lives in the venv scripts/install-deps.sh makes.
+QUIC_PY=${EGRESS_IDS_VENV:-/opt/egress-ids/venv}/bin/python
+"$QUIC_PY" -c 'import aioquic' 2>/dev/null || die "no aioquic in $QUIC_PY (run scripts/install-deps.sh)"
 START=$SECONDS
 
 # ---------------------------------------------------------------- address plan
@@ -235,9 +239,14 @@ start_servers() {
      --tarballs "$CACHE/tarballs" --dns-upstream "$RES4" --ready "$WORK/servers.ready" --lifetime 600 \
      >"$WORK/servers.log" 2>&1 &
   BG_PIDS+=($!)
+  # aioquic: QUIC on UDP 443 (v1 and v2), 4443 (Retry first) and 853 (DNS over QUIC).
+  ip netns exec "$INS" "$QUIC_PY" "$FIX/quic_peer.py" server --cert "$WORK/tls/server.pem" --key "$WORK/tls/server.key" \
+     --resolver "$RES4" --listen $(printf '%s\n' "${HOST4[@]}" | sort -u) --ready "$WORK/quic.ready" --lifetime 600 \
+     >"$WORK/quic-server.log" 2>&1 &
+  BG_PIDS+=($!)
   local i
   for i in $(seq 1 100); do
-    [ -f "$WORK/servers.ready" ] && ix dig +short +time=1 +tries=1 "@$RES4" registry.npmjs.org A 2>/dev/null | grep -q . \
+    [ -f "$WORK/servers.ready" ] && [ -f "$WORK/quic.ready" ] && ix dig +short +time=1 +tries=1 "@$RES4" registry.npmjs.org A 2>/dev/null | grep -q . \
       && ix dig +short +time=1 +tries=1 "@$RES6" axios-update-service.com AAAA 2>/dev/null | grep -q . && return 0
     sleep 0.1
   done
@@ -537,6 +546,71 @@ sc_dns-fragmented-answer() {
 datagram sent as $frags IPv4 fragments; curl connects to one of them (dnsmasq shuffles the order). The
 address was resolved (only through the fragments), the name is no IOC, curl's UA is not Node.js:
 no alerts." "$RUN4 $ip 80"
+}
+
+# QUIC scenarios: aioquic's client in the runner namespace, aioquic's server in the internet one.
+quic_client() {  # scenario args...
+  local name=$1; shift
+  client timeout 20 "$QUIC_PY" "$FIX/quic_peer.py" client --cafile "$CA" "$@" >"$WORK/quic-$name.log" 2>&1 \
+    || die "$name: the QUIC client failed: $(cat "$WORK/quic-$name.log")"
+  grep -q '^answer of' "$WORK/quic-$name.log" || die "$name: no answer over QUIC: $(cat "$WORK/quic-$name.log")"
+}
+
+# Client datagrams to PORT that start with a long-header packet of VERSION (hex).
+quic_long_headers() {  # pcap port version
+  tcpdump -nn -t -r "$1" "udp dst port $2 and (udp[8] & 0xc0) = 0xc0 and udp[9:4] = 0x$3" 2>/dev/null | wc -l
+}
+
+sc_quic-ioc() {
+  start_capture quic-ioc
+  quic_client quic-ioc --host pkg-validate.net --port 443
+  stop_capture
+  # Python's getaddrinfo (AF_UNSPEC) asks for A and AAAA.
+  expect ioc-domain pkg-validate.net "$RUN4" "$RES4" 53
+  expect ioc-domain pkg-validate.net "$RUN4" "$RES4" 53
+  expect ioc-domain pkg-validate.net "$RUN4" "${HOST4[pkg-validate.net]}" 443
+  finish quic-ioc "aioquic client to pkg-validate.net, UDP 443, QUIC v1 (ALPN hq-interop): A and AAAA
+queries, then the IOC name in the SNI of the encrypted Initial's ClientHello." ""
+}
+
+sc_quic-v2() {
+  start_capture quic-v2
+  quic_client quic-v2 --host telemetry.example-cdn.net --port 443 --v2
+  stop_capture
+  [ "$(quic_long_headers "$WORK/cap/quic-v2.pcap" 443 6b3343cf)" -ge 1 ] || die "quic-v2: no QUIC v2 packet in the capture"
+  [ "$(quic_long_headers "$WORK/cap/quic-v2.pcap" 443 00000001)" -eq 0 ] || die "quic-v2: the client also sent QUIC v1"
+  expect non-registry-tls telemetry.example-cdn.net "$RUN4" "${HOST4[telemetry.example-cdn.net]}" 443
+  finish quic-v2 "aioquic client to telemetry.example-cdn.net, UDP 443, QUIC version 2 (RFC 9369: its own
+salt, labels and packet types). A name outside the allowlist in the ClientHello." ""
+}
+
+sc_quic-retry() {
+  local n
+  start_capture quic-retry
+  quic_client quic-retry --host cdn.evil-mirror.net --port 4443
+  stop_capture
+  # The server answered the first Initial with a Retry, so the client sent its hello twice.
+  # Retry: long header, v1 type 3 (first byte 0xf?), from the server.
+  n=$(tcpdump -nn -t -r "$WORK/cap/quic-retry.pcap" 'udp src port 4443 and (udp[8] & 0xf0) = 0xf0' 2>/dev/null | wc -l)
+  [ "$n" -eq 1 ] || die "quic-retry: $n Retry packets from the server (want 1)"
+  expect non-registry-tls cdn.evil-mirror.net "$RUN4" "${HOST4[cdn.evil-mirror.net]}" 4443
+  finish quic-retry "aioquic client to cdn.evil-mirror.net, UDP 4443, where the server sends a Retry first: the
+client sends its ClientHello again under keys from the Retry's connection ID. One flow, one alert." ""
+}
+
+sc_quic-large-hello() {
+  local n
+  start_capture quic-large-hello
+  quic_client quic-large-hello --host npm-health-check.io --port 443 --pad 60
+  stop_capture
+  # v1 Initial: first byte 0xc?; the client sends Initials only until the server's hello arrives.
+  n=$(tcpdump -nn -t -r "$WORK/cap/quic-large-hello.pcap" 'udp dst port 443 and (udp[8] & 0xf0) = 0xc0' 2>/dev/null | wc -l)
+  [ "$n" -ge 2 ] || die "quic-large-hello: the ClientHello took $n Initial datagram(s) (want >= 2)"
+  expect ioc-domain npm-health-check.io "$RUN4" "$RES4" 53
+  expect ioc-domain npm-health-check.io "$RUN4" "$RES4" 53
+  expect ioc-domain npm-health-check.io "$RUN4" "${HOST4[npm-health-check.io]}" 443
+  finish quic-large-hello "aioquic client to npm-health-check.io offering 61 ALPN identifiers: a ClientHello of
+~3 KB whose CRYPTO frames span $n Initial datagrams; the IOC SNI must be found across them." ""
 }
 
 sc_dns-over-tls() {

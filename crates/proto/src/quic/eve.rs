@@ -3,6 +3,7 @@
 //! algorithms their values); for gQUIC `ua` and `cyu`.
 
 use super::{gquic::Chlo, version_name, Hello};
+use crate::tls::ech::EchEve;
 use serde::Serialize;
 use tls_parser::{
     parse_tls_client_hello_extension, parse_tls_handshake_client_hello, SNIType, TlsExtension,
@@ -74,6 +75,8 @@ pub struct QuicEve<'a> {
     ja4: &'a str,
     #[serde(skip_serializing_if = "<[Extension]>::is_empty")]
     extensions: &'a [Extension],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ech: Option<EchEve<'a>>,
 }
 
 #[derive(Serialize)]
@@ -93,6 +96,11 @@ impl<'a> QuicEve<'a> {
             },
             ja4: h.hello.ja4(),
             extensions: &h.extensions,
+            ech: h
+                .hello
+                .ech
+                .as_ref()
+                .map(|e| EchEve::new(e, h.hello.sni.as_deref())),
         }
     }
 }

@@ -10,6 +10,7 @@ use tls_parser::{
     parse_tls_handshake_client_hello, SNIType, TlsClientHelloContents, TlsExtension,
 };
 
+use super::ech::{Ech, ECH_EXTENSION};
 use super::fingerprint;
 
 /// Handshake message type of a ClientHello (TLS and SSLv2 alike).
@@ -64,6 +65,8 @@ pub struct ClientHello {
     pub(crate) ja4_alpn: [char; 2],
     /// JA4's transport letter: `t` TLS over TCP, `q` QUIC.
     pub(crate) transport: char,
+    /// The Encrypted Client Hello extension, when the hello has one (the first).
+    pub ech: Option<Ech>,
 }
 
 /// A hello's fingerprints.
@@ -129,6 +132,7 @@ struct Extensions {
     groups: Vec<u16>,
     point_formats: Vec<u8>,
     sig_algs: Vec<u16>,
+    ech: Option<Ech>,
 }
 
 /// Parse one ClientHello handshake message: type byte 0x01, 3-byte length, body.
@@ -166,6 +170,7 @@ fn from_contents(ch: &TlsClientHelloContents<'_>) -> ClientHello {
         fingerprints: OnceCell::new(),
         ja4_alpn: exts.ja4_alpn.unwrap_or(['0', '0']),
         transport: 't',
+        ech: exts.ech,
     };
     hello
 }
@@ -232,6 +237,7 @@ fn record_extension(out: &mut Extensions, ext_type: u16, ext: &TlsExtension<'_>)
         TlsExtension::EllipticCurves(g) => out.groups = g.iter().map(|x| x.0).collect(),
         TlsExtension::EcPointFormats(f) => out.point_formats = f.to_vec(),
         TlsExtension::SignatureAlgorithms(s) => out.sig_algs = s.clone(),
+        TlsExtension::Unknown(t, body) if t.0 == ECH_EXTENSION => out.ech = Ech::parse(body),
         _ => {}
     }
 }
@@ -282,6 +288,7 @@ pub(crate) fn parse_sslv2_client_hello(msg: &[u8]) -> Result<ClientHello, TlsErr
         fingerprints: OnceCell::new(),
         ja4_alpn: ['0', '0'],
         transport: 't',
+        ech: None,
     };
     Ok(hello)
 }

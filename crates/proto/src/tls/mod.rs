@@ -8,6 +8,7 @@
 //! its bytes came from (a TCP stream here; a decrypted QUIC CRYPTO frame can hand it the same bytes).
 //! Nothing here panics on any input; a hello is reassembled up to [`MAX_HELLO_LEN`] bytes.
 
+pub mod ech;
 mod fingerprint;
 mod hello;
 

@@ -526,6 +526,7 @@ fn bench_eve(c: &mut Criterion) {
                 sni: hello.sni.as_deref(),
                 other_names: &hello.other_names,
                 alpns: hello.alpns(),
+                ech_config: None,
             },
         )
         .into_iter()

@@ -119,6 +119,7 @@ mod tests {
             sni,
             other_names: &[],
             alpns,
+            ech_config: None,
         }
     }
 

@@ -7,6 +7,7 @@ pub mod cidr;
 pub mod direct_ip;
 mod dns_bypass;
 pub mod egress_policy;
+pub mod hidden;
 pub mod names;
 pub mod signatures;
 pub mod user_agent;
@@ -181,6 +182,8 @@ pub struct Hit {
     /// What matched: a name, an address or a User-Agent.
     pub(crate) indicator: String,
     pub(crate) source: Source,
+    /// `hidden-destination`: the ECH the merge stage judges.
+    pub(crate) ech: Option<Box<hidden::EchHello>>,
 }
 
 impl Hit {
@@ -189,6 +192,7 @@ impl Hit {
             detection,
             indicator: indicator.into(),
             source,
+            ech: None,
         }
     }
 
@@ -369,6 +373,19 @@ impl Detector {
             HelloTransport::Quic => (Source::QuicSni, Source::QuicClientHello),
         };
         let sni = hello.sni.filter(|s| !s.is_empty());
+        if let (Some(config_id), Scope::Egress) = (hello.ech_config, scope) {
+            // Real ECH or GREASE: the merge stage decides with the DNS answers.
+            let mut hit = Hit::new(
+                Detection::HiddenDestination,
+                hello.server.to_string(),
+                hello_source,
+            );
+            hit.ech = Some(Box::new(hidden::EchHello {
+                sni: sni.map(Into::into),
+                config_id,
+            }));
+            hits.push(hit);
+        }
         // Every name the server may act on: the first, then the others a ClientHello carried.
         let names = || {
             sni.into_iter()
@@ -480,6 +497,8 @@ pub struct HelloFacts<'a> {
     pub other_names: &'a [String],
     /// The ALPN protocols offered, in order.
     pub alpns: &'a [String],
+    /// The `config_id` of an outer Encrypted Client Hello extension (real or GREASE).
+    pub ech_config: Option<u8>,
 }
 
 /// The HTTP request facts the detections read.
@@ -534,6 +553,7 @@ mod tests {
                     sni,
                     other_names: others,
                     alpns: &[],
+                    ech_config: None,
                 },
             )
             .into_iter()
@@ -578,6 +598,7 @@ mod tests {
             sni: Some("registry.npmjs.org"),
             other_names: &others,
             alpns: &[],
+            ech_config: None,
         };
         let hits = d.on_client_hello(e, &hello);
         assert_eq!(hits.len(), 1);

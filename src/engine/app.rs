@@ -5,6 +5,7 @@
 use super::context::{event, Ctx, FlowAlerts};
 use super::output::{FlowRecord, OutKind};
 use crate::detect::direct_ip::Held;
+use crate::detect::hidden::AnsweredName;
 use crate::detect::{HelloFacts, HelloTransport, Hit, HttpFacts, Scope};
 use crate::eve::EveTypes;
 use crate::eve::EventType;
@@ -656,6 +657,7 @@ impl FlowState {
                         sni: hello.sni.as_deref(),
                         other_names: &hello.other_names,
                         alpns: hello.alpns(),
+                        ech_config: hello.ech.as_ref().and_then(|e| e.config_id()),
                     },
                 );
                 let logged = ctx.logs(EventType::Tls);
@@ -882,9 +884,26 @@ impl FlowState {
         }
         if msg.is_response {
             let addrs: Vec<_> = msg.answer_addrs().collect();
-            if !addrs.is_empty() {
+            let ech: Vec<(u8, u32)> = msg
+                .ech_configs()
+                .map(|(c, ttl)| (c.config_id, ttl))
+                .collect();
+            if !addrs.is_empty() || !ech.is_empty() {
+                // The name asked, and whether the allowlist holds it (hidden-destination
+                // judges an ECH flow by it).
+                let name = msg.queries.first().map(|q| {
+                    Box::new(AnsweredName {
+                        allowlisted: ctx.detector.signatures.allow_domains.contains(&q.name),
+                        name: q.name.to_ascii_lowercase().into(),
+                    })
+                });
                 let ts = ctx.ts;
-                ctx.send(OutKind::DnsAnswers { ts, addrs });
+                ctx.send(OutKind::DnsAnswers {
+                    ts,
+                    addrs,
+                    name,
+                    ech,
+                });
             }
         } else if let Some(object) = &object {
             for hit in &hits {

@@ -5,6 +5,7 @@ use super::output::{FlowRecord, OutBuf, OutKind, Output};
 use crate::counters::Counters;
 use crate::detect::direct_ip::Candidate;
 use crate::detect::direct_ip::{Held, ShardMarks};
+use crate::detect::hidden::EchCandidate;
 use crate::detect::{Detection, DetectionSet, Detector, Hit, Scope};
 use crate::eve::Object;
 use crate::eve::{EveTypes, Event, EventType};
@@ -179,7 +180,8 @@ impl Ctx<'_> {
             // The merge stage already found the server resolved: the alert would be dropped.
             return;
         }
-        alerts.raised |= !direct_ip;
+        // The merge stage decides these two; the flow record learns from it.
+        alerts.raised |= !direct_ip && hit.ech.is_none();
         let mut ev = event(
             meta,
             Direction::ToServer,
@@ -196,6 +198,20 @@ impl Ctx<'_> {
             ev.objects.push((kind, object.clone()));
         }
         let line = self.out.line(&ev);
+        if let Some(ech) = &hit.ech {
+            // Real ECH or GREASE, allowlisted or not: the DNS answers of every shard decide.
+            self.send(OutKind::Hidden {
+                candidate: Box::new(EchCandidate {
+                    flow_id: meta.id,
+                    server: meta.server.0,
+                    ts: self.ts,
+                    sni: ech.sni.clone(),
+                    config_id: ech.config_id,
+                }),
+                line,
+            });
+            return;
+        }
         self.send(if direct_ip {
             // Stands only if no DNS answer seen by now resolved the server; the merge stage
             // knows every shard's answers.

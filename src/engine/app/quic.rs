@@ -109,6 +109,7 @@ impl FlowState {
                             sni: h.hello.sni.as_deref(),
                             other_names: &h.hello.other_names,
                             alpns: h.hello.alpns(),
+                            ech_config: h.hello.ech.as_ref().and_then(|e| e.config_id()),
                         };
                         self.on_quic_hello(ctx, meta, Finished { facts, object });
                     }
@@ -154,6 +155,7 @@ impl FlowState {
                     sni: chlo.as_ref().and_then(|c| c.sni.as_deref()),
                     other_names: &[],
                     alpns: &[],
+                    ech_config: None,
                 };
                 if chlo.is_some() {
                     self.on_quic_hello(ctx, meta, Finished { facts, object });

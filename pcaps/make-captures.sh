@@ -32,7 +32,7 @@ die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 
 ALL_SCENARIOS=(benign-registry ioc-sni npm-postinstall-ioc tls-ip-literal non-registry-tls
   node-http-ua dns-ioc-udp-tcp ipv6-ioc split-clienthello tls-port-8443 http-ip-host
-  dns-fragmented-answer quic-ioc quic-v2 quic-retry quic-large-hello ech-hidden ech-grease)
+  dns-fragmented-answer quic-ioc quic-v2 quic-retry quic-large-hello quic-ip-literal ech-hidden ech-grease)
 
 [ $# -ge 1 ] || die "usage: $0 OUTDIR [SCENARIO...]  (scenarios: ${ALL_SCENARIOS[*]})"
 OUTDIR=$1; shift
@@ -244,7 +244,7 @@ start_servers() {
   BG_PIDS+=($!)
   # aioquic: QUIC on UDP 443 (v1 and v2), 4443 (Retry first) and 853 (DNS over QUIC).
   ip netns exec "$INS" "$QUIC_PY" "$FIX/quic_peer.py" server --cert "$WORK/tls/server.pem" --key "$WORK/tls/server.key" \
-     --resolver "$RES4" --listen $(printf '%s\n' "${HOST4[@]}" | sort -u) --ready "$WORK/quic.ready" --lifetime 600 \
+     --resolver "$RES4" --listen "$TLS_IP_LITERAL" $(printf '%s\n' "${HOST4[@]}" | sort -u) --ready "$WORK/quic.ready" --lifetime 600 \
      >"$WORK/quic-server.log" 2>&1 &
   BG_PIDS+=($!)
   local i
@@ -614,6 +614,17 @@ sc_quic-large-hello() {
   expect ioc-domain npm-health-check.io "$RUN4" "${HOST4[npm-health-check.io]}" 443
   finish quic-large-hello "aioquic client to npm-health-check.io offering 61 ALPN identifiers: a ClientHello of
 ~3 KB whose CRYPTO frames span $n Initial datagrams; the IOC SNI must be found across them." ""
+}
+
+sc_quic-ip-literal() {
+  local ip=$TLS_IP_LITERAL
+  start_capture quic-ip-literal
+  quic_client quic-ip-literal --host "$ip" --port 443
+  stop_capture
+  expect no-sni "$ip" "$RUN4" "$ip" 443
+  expect direct-ip "$ip" "$RUN4" "$ip" 443
+  finish quic-ip-literal "aioquic client to https://$ip/ over QUIC: no DNS, and no SNI for an IP literal (the
+certificate names the address): as tls-ip-literal, over UDP." ""
 }
 
 # ECH: pcaps/fixtures/ech_client.py builds RFC 9849 ClientHellos (no Debian client can).

@@ -3,9 +3,10 @@
 #
 # Makes egress-ids' test captures from REAL clients (curl, dig, npm, node with node-fetch/axios)
 # talking to REAL servers (dnsmasq, a python HTTP(S) server acting as the hosts, as a tiny npm
-# registry, and as DNS over TLS and HTTPS in front of dnsmasq), all inside two network namespaces made here and joined only to each other by a veth
-# pair: "runner" (the CI runner, 10.77.0.2 / fd00:10:77::2) and "internet" (documentation
-# addresses only: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32).
+# registry, and as DNS over TLS and HTTPS in front of dnsmasq), all inside two network namespaces
+# made here and joined only to each other by a veth pair: "runner" (the CI runner, 10.77.0.2 /
+# fd00:10:77::2) and "internet" (documentation addresses only: 192.0.2.0/24, 198.51.100.0/24,
+# 203.0.113.0/24, 2001:db8::/32).
 # Nothing touches the root namespace's network or any real external address.
 #
 # For each scenario it writes OUTDIR/<name>.pcap (tcpdump on the runner's veth) and
@@ -32,8 +33,8 @@ die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 
 ALL_SCENARIOS=(benign-registry ioc-sni npm-postinstall-ioc tls-ip-literal non-registry-tls
   node-http-ua dns-ioc-udp-tcp ipv6-ioc split-clienthello tls-port-8443 http-ip-host
-  dns-fragmented-answer quic-ioc quic-v2 quic-retry quic-large-hello dns-over-tls
-  dns-over-https)
+  dns-fragmented-answer quic-ioc quic-v2 quic-retry quic-large-hello quic-ip-literal ech-hidden ech-grease
+  dns-over-tls dns-over-https)
 
 [ $# -ge 1 ] || die "usage: $0 OUTDIR [SCENARIO...]  (scenarios: ${ALL_SCENARIOS[*]})"
 OUTDIR=$1; shift
@@ -67,6 +68,7 @@ declare -A HOST4=(
   [plain-crypto-js.net]=203.0.113.22 [axios-update-service.com]=203.0.113.23
   [github.com.evil-cdn.io]=203.0.113.30 [telemetry.example-cdn.net]=203.0.113.31
   [cdn.evil-mirror.net]=203.0.113.32 [builds.example-ci.net]=203.0.113.33
+  [secret-c2.example-cdn.net]=203.0.113.40
   [dns.google]=203.0.113.53          [ci-cache.example-cdn.net]=203.0.113.34
 )
 declare -A HOST6=([axios-update-service.com]=2001:db8::23)
@@ -226,6 +228,11 @@ start_servers() {
   for h in "${!HOST4[@]}"; do
     args+=("--host-record=$h,${HOST4[$h]}${HOST6[$h]:+,${HOST6[$h]}}" "--local=/$h/")
   done
+  # An HTTPS record (RFC 9460) publishing an ECH configuration (config id 42, public name
+  # cover.example-cdn.net) for secret-c2.example-cdn.net, made with a fresh X25519 key.
+  ECH_RDATA=$("$QUIC_PY" "$FIX/ech_client.py" config --name cover.example-cdn.net --config-id 42 \
+    --key-out "$WORK/ech.key") || die "ech_client.py could not make an ECH configuration"
+  args+=("--dns-rr=secret-c2.example-cdn.net,65,$ECH_RDATA")
   # A name in several --host-record lines gets all their addresses.
   for a in "${MIRROR4[@]}"; do args+=("--host-record=$MIRROR,$a"); done
   args+=("--local=/$MIRROR/")
@@ -241,7 +248,7 @@ start_servers() {
   BG_PIDS+=($!)
   # aioquic: QUIC on UDP 443 (v1 and v2), 4443 (Retry first) and 853 (DNS over QUIC).
   ip netns exec "$INS" "$QUIC_PY" "$FIX/quic_peer.py" server --cert "$WORK/tls/server.pem" --key "$WORK/tls/server.key" \
-     --resolver "$RES4" --listen $(printf '%s\n' "${HOST4[@]}" | sort -u) --ready "$WORK/quic.ready" --lifetime 600 \
+     --resolver "$RES4" --listen "$TLS_IP_LITERAL" $(printf '%s\n' "${HOST4[@]}" | sort -u) --ready "$WORK/quic.ready" --lifetime 600 \
      >"$WORK/quic-server.log" 2>&1 &
   BG_PIDS+=($!)
   local i
@@ -611,6 +618,50 @@ sc_quic-large-hello() {
   expect ioc-domain npm-health-check.io "$RUN4" "${HOST4[npm-health-check.io]}" 443
   finish quic-large-hello "aioquic client to npm-health-check.io offering 61 ALPN identifiers: a ClientHello of
 ~3 KB whose CRYPTO frames span $n Initial datagrams; the IOC SNI must be found across them." ""
+}
+
+sc_quic-ip-literal() {
+  local ip=$TLS_IP_LITERAL
+  start_capture quic-ip-literal
+  quic_client quic-ip-literal --host "$ip" --port 443
+  stop_capture
+  expect no-sni "$ip" "$RUN4" "$ip" 443
+  expect direct-ip "$ip" "$RUN4" "$ip" 443
+  finish quic-ip-literal "aioquic client to https://$ip/ over QUIC: no DNS, and no SNI for an IP literal (the
+certificate names the address): as tls-ip-literal, over UDP." ""
+}
+
+# ECH: pcaps/fixtures/ech_client.py builds RFC 9849 ClientHellos (no Debian client can).
+sc_ech-hidden() {
+  local ip=${HOST4[secret-c2.example-cdn.net]} rdata
+  start_capture ech-hidden
+  # A real dig asks for the HTTPS record, as an ECH client's resolver does; its answer (RFC 3597
+  # generic form) is the configuration the client seals its inner hello to.
+  rdata=$(client dig +short +unknownformat +tries=1 +time=5 secret-c2.example-cdn.net TYPE65 | sed 's/^\\# [0-9]* //; s/ //g')
+  [ -n "$rdata" ] || die "ech-hidden: dig got no HTTPS record for secret-c2.example-cdn.net"
+  client timeout 20 "$QUIC_PY" "$FIX/ech_client.py" connect --host secret-c2.example-cdn.net \
+    --https-rdata-hex "$rdata" >"$WORK/ech-hidden.log" 2>&1 || die "ech-hidden: client failed: $(cat "$WORK/ech-hidden.log")"
+  stop_capture
+  # The receiver (a server without ECH) saw only the cover name.
+  grep -q '^tls sni=cover.example-cdn.net$' "$WORK/servers.log" || die "ech-hidden: the server did not get the cover name"
+  expect non-registry-tls cover.example-cdn.net "$RUN4" "$ip" 443
+  expect hidden-destination secret-c2.example-cdn.net "$RUN4" "$ip" 443
+  finish ech-hidden "dig secret-c2.example-cdn.net HTTPS (an ech parameter: config 42, public name
+cover.example-cdn.net), then a ClientHello with real ECH to its address: the outer SNI is the
+cover name (non-registry-tls), the inner one is sealed with HPKE. The name DNS resolved for the
+address is outside the allowlist: hidden-destination names it." "$RUN4 $ip 443"
+}
+
+sc_ech-grease() {
+  local ip=${HOST4[telemetry.example-cdn.net]}
+  start_capture ech-grease
+  client timeout 20 "$QUIC_PY" "$FIX/ech_client.py" connect --host telemetry.example-cdn.net --grease \
+    >"$WORK/ech-grease.log" 2>&1 || die "ech-grease: client failed: $(cat "$WORK/ech-grease.log")"
+  stop_capture
+  expect non-registry-tls telemetry.example-cdn.net "$RUN4" "$ip" 443
+  finish ech-grease "A ClientHello with GREASE ECH (random config id and bytes, as Chrome and Firefox send to
+every server) to telemetry.example-cdn.net: its SNI is the name DNS resolved, so GREASE alone
+raises no hidden-destination; the name itself is outside the allowlist." "$RUN4 $ip 443"
 }
 
 sc_dns-over-tls() {

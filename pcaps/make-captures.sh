@@ -34,7 +34,7 @@ die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 ALL_SCENARIOS=(benign-registry ioc-sni npm-postinstall-ioc tls-ip-literal non-registry-tls
   node-http-ua dns-ioc-udp-tcp ipv6-ioc split-clienthello tls-port-8443 http-ip-host
   dns-fragmented-answer quic-ioc quic-v2 quic-retry quic-large-hello quic-ip-literal ech-hidden ech-grease
-  dns-over-tls dns-over-https)
+  dns-over-tls dns-over-https dns-over-quic)
 
 [ $# -ge 1 ] || die "usage: $0 OUTDIR [SCENARIO...]  (scenarios: ${ALL_SCENARIOS[*]})"
 OUTDIR=$1; shift
@@ -710,6 +710,21 @@ sc_dns-over-https() {
 DNS, then $n HTTPS connection(s) to it carry the DoH query for $target (dns-bypass by SNI, and
 non-registry-tls). The plain HTTP flow to $ip follows an answer egress-ids cannot read:
 direct-ip." "$plan"
+}
+
+sc_dns-over-quic() {
+  local ip=${HOST4[dns.google]}
+  start_capture dns-over-quic
+  # DNS over QUIC (RFC 9250, ALPN doq, UDP 853) to dns.google, asking for an IOC name: the
+  # query is encrypted, so no DNS detection can see it.
+  quic_client dns-over-quic --host dns.google --port 853 --doq pkg-validate.net
+  stop_capture
+  grep -q '^doq query of' "$WORK/quic-server.log" || die "dns-over-quic: the DoQ server got no query"
+  expect dns-bypass dns.google "$RUN4" "$ip" 853
+  expect non-registry-tls dns.google "$RUN4" "$ip" 853
+  finish dns-over-quic "aioquic's DoQ client (ALPN doq, UDP 853) to dns.google asks for pkg-validate.net inside QUIC:
+dns-bypass (DoQ to a public DoH/DoQ name), and the name is outside the allowlist. The A/AAAA
+queries for dns.google itself are plain and name no IOC." ""
 }
 
 # ---------------------------------------------------------------- sensor mode

@@ -280,6 +280,11 @@ impl Detector {
         self
     }
 
+    /// The egress policy's rule count, when one is loaded.
+    pub fn egress_policy_rules(&self) -> Option<usize> {
+        self.policy.as_ref().map(EgressPolicy::rules)
+    }
+
     /// Judges egress flows against `policy` (`egress-policy`).
     pub fn with_egress_policy(mut self, policy: EgressPolicy) -> Self {
         self.policy = Some(policy);

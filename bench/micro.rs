@@ -520,6 +520,7 @@ fn bench_eve(c: &mut Criterion) {
         .on_client_hello(
             scope,
             &HelloFacts {
+                client: sample.client.0,
                 server: sample.server.0,
                 server_port: sample.server.1,
                 transport: HelloTransport::Tcp,

@@ -33,7 +33,11 @@ impl Detector {
 
     /// `dns-bypass` for a ClientHello: DoH by server name, else DoT or DoQ by port or ALPN.
     pub(super) fn dns_bypass_hello(&self, scope: Scope, hello: &HelloFacts<'_>) -> Option<Hit> {
-        if scope != Scope::Egress || self.is_resolver(hello.server) {
+        // A configured resolver's own upstream queries (DoT forwarding) are what it is for.
+        if scope != Scope::Egress
+            || self.is_resolver(hello.server)
+            || self.is_resolver(hello.client)
+        {
             return None;
         }
         let (sni_source, hello_source, alpn) = match hello.transport {
@@ -113,6 +117,7 @@ mod tests {
         alpns: &'a [String],
     ) -> HelloFacts<'a> {
         HelloFacts {
+            client: ip("10.0.0.5"),
             server: ip("198.51.100.53"),
             server_port: port,
             transport,
@@ -134,6 +139,19 @@ mod tests {
         list.iter().map(|s| s.to_string()).collect()
     }
 
+    #[test]
+    fn a_configured_resolver_forwarding_over_dot_is_no_bypass() {
+        let d = Detector::new(Signatures::builtin(), Detector::default_home_net())
+            .with_resolvers(vec!["10.0.0.53/32".parse().unwrap()]);
+        let mut h = hello(HelloTransport::Tcp, 853, None, &[]);
+        assert!(bypass(&d, Scope::Egress, &h).is_some(), "a runner's DoT");
+        h.client = ip("10.0.0.53");
+        assert_eq!(
+            bypass(&d, Scope::Egress, &h),
+            None,
+            "the resolver's own upstream"
+        );
+    }
     #[test]
     fn dns_over_tls_by_port_or_alpn() {
         let d = detector(&[]);

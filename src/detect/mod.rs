@@ -493,6 +493,7 @@ pub enum HelloTransport {
 /// The ClientHello facts the detections read.
 #[derive(Clone, Copy, Debug)]
 pub struct HelloFacts<'a> {
+    pub client: IpAddr,
     pub server: IpAddr,
     pub server_port: u16,
     pub transport: HelloTransport,
@@ -552,6 +553,7 @@ mod tests {
             d.on_client_hello(
                 scope,
                 &HelloFacts {
+                    client: "10.0.0.5".parse().unwrap(),
                     server,
                     server_port: 443,
                     transport: HelloTransport::Tcp,
@@ -597,6 +599,7 @@ mod tests {
         let (e, server) = (Scope::Egress, ip("203.0.113.1"));
         let others = ["npm-health-check.io".to_owned()];
         let hello = HelloFacts {
+            client: ip("10.0.0.5"),
             server,
             server_port: 443,
             transport: HelloTransport::Quic,

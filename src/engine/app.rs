@@ -651,6 +651,7 @@ impl FlowState {
                 let hits = ctx.detector.on_client_hello(
                     scope,
                     &HelloFacts {
+                        client: meta.client.0,
                         server: meta.server.0,
                         server_port: meta.server.1,
                         transport: HelloTransport::Tcp,

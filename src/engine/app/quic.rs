@@ -103,6 +103,7 @@ impl FlowState {
                         ctx.counters.quic_client_hellos += 1;
                         let object = Object::Raw(h.eve_json());
                         let facts = HelloFacts {
+                            client: meta.client.0,
                             server: meta.server.0,
                             server_port: meta.server.1,
                             transport: HelloTransport::Quic,
@@ -149,6 +150,7 @@ impl FlowState {
                 }
                 let object = Object::Raw(GquicEve::new(version, chlo.as_ref()).eve_json());
                 let facts = HelloFacts {
+                    client: meta.client.0,
                     server: meta.server.0,
                     server_port: meta.server.1,
                     transport: HelloTransport::Quic,

@@ -25,7 +25,7 @@
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use egress_ids::detect::cidr::IpSet;
 use egress_ids::detect::signatures::Signatures;
-use egress_ids::detect::Detector;
+use egress_ids::detect::{Detector, HelloFacts, HelloTransport};
 use egress_ids::eve::Object;
 use egress_ids::eve::{Event, EventType};
 use egress_ids::flow::{FlowTable, Timeouts};
@@ -517,12 +517,21 @@ fn bench_eve(c: &mut Criterion) {
     let detector = Detector::new(Signatures::builtin(), Detector::default_home_net());
     let scope = detector.scope(sample.client.0, sample.server.0);
     let hit = detector
-        .on_tls_client_hello(
+        .on_client_hello(
             scope,
-            sample.server.0,
-            hello.sni.as_deref(),
-            &hello.other_names,
+            &HelloFacts {
+                client: sample.client.0,
+                server: sample.server.0,
+                server_port: sample.server.1,
+                transport: HelloTransport::Tcp,
+                sni: hello.sni.as_deref(),
+                other_names: &hello.other_names,
+                alpns: hello.alpns(),
+                ech_config: None,
+            },
         )
+        .into_iter()
+        .next()
         .expect("the IOC SNI of ioc-sni.pcap raises an alert");
     // The alert the engine writes for this hello (see engine::context::Ctx::alert).
     let mut event = Event {

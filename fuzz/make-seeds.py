@@ -7,8 +7,9 @@ its first 256 frames in the target's framing (a link-type byte, then 2-byte leng
 for decode_frame the same with its extra port byte, 64 frames cut to 600 bytes; for dns_message
 every UDP/TCP port-53 payload; for tls_client_hello every TCP payload that starts a TLS handshake
 record; for http_heads every TCP payload that starts with an HTTP method or version; for
-socks_handshake every TCP payload that starts with a SOCKS4 request, a SOCKS5 greeting or reply;
-for h2_frames each TCP flow's client bytes from the HTTP/2 preface on (direction byte 0) and the
+quic_initials, per capture, its UDP payloads that start with a QUIC long header, framed with
+their side; for socks_handshake every TCP payload that starts with a SOCKS4 request, a SOCKS5
+greeting or reply; for h2_frames each TCP flow's client bytes from the HTTP/2 preface on (direction byte 0) and the
 server's bytes after a `101` or once the client sent the preface (direction byte 1).
 (tcp_reassembly builds its segments from the fuzzer's bytes, a format no capture has; and
 daemon_config takes TOML: its seed is contrib/egress-ids.toml.) Python's standard library only;
@@ -166,6 +167,18 @@ def main():
                 seed += struct.pack(">H", min(len(frame), 600)) + frame[:600]
             counts["decode_frame"] = counts.get("decode_frame", 0) + save(
                 outdir, "decode_frame", seed)
+        # quic_initials (mode 0): the capture's UDP payloads that start with a long header, in
+        # order, each framed as [side, length]; the side is 0 for the first payload's sender.
+        quic_seed, client = b"\x00", None
+        for lt, frame in packets:
+            t = transport(lt, frame)
+            if t and t[0] == "udp" and t[3] and t[3][0] & 0xc0 == 0xc0 and len(quic_seed) < 60000:
+                client = client or t[1]
+                side = 0 if t[1] == client else 1
+                quic_seed += bytes([side]) + struct.pack(">H", len(t[3])) + t[3]
+        if len(quic_seed) > 1:
+            counts["quic_initials"] = counts.get("quic_initials", 0) + save(
+                outdir, "quic_initials", quic_seed)
         for lt, frame in packets:
             t = transport(lt, frame)
             if not t or not t[3]:

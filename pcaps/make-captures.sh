@@ -2,10 +2,11 @@
 # make-captures.sh OUTDIR [SCENARIO...]
 #
 # Makes egress-ids' test captures from REAL clients (curl, dig, npm, node with node-fetch/axios)
-# talking to REAL servers (dnsmasq, a python HTTP(S) server acting as the hosts and as a tiny npm
-# registry, a python SOCKS4/4a/5 proxy, a cleartext HTTP/2 server on hyper-h2), all inside two network namespaces made here and joined only to each other by a veth
-# pair: "runner" (the CI runner, 10.77.0.2 / fd00:10:77::2) and "internet" (documentation
-# addresses only: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32).
+# talking to REAL servers (dnsmasq, a python HTTP(S) server acting as the hosts, as a tiny npm
+# registry, and as DNS over TLS and HTTPS in front of dnsmasq; a python SOCKS4/4a/5 proxy; a
+# cleartext HTTP/2 server on hyper-h2), all inside two network namespaces made here and joined only to each other by a veth pair: "runner" (the CI runner, 10.77.0.2 /
+# fd00:10:77::2) and "internet" (documentation addresses only: 192.0.2.0/24, 198.51.100.0/24,
+# 203.0.113.0/24, 2001:db8::/32).
 # Nothing touches the root namespace's network or any real external address.
 #
 # For each scenario it writes OUTDIR/<name>.pcap (tcpdump on the runner's veth) and
@@ -32,7 +33,9 @@ die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 
 ALL_SCENARIOS=(benign-registry ioc-sni npm-postinstall-ioc tls-ip-literal non-registry-tls
   node-http-ua dns-ioc-udp-tcp ipv6-ioc split-clienthello tls-port-8443 http-ip-host
-  dns-fragmented-answer socks-proxy h2c-node h2c-upgrade)
+  dns-fragmented-answer quic-ioc quic-v2 quic-retry quic-large-hello quic-ip-literal ech-hidden ech-grease
+  dns-over-tls dns-over-https dns-over-quic
+  socks-proxy h2c-node h2c-upgrade)
 
 [ $# -ge 1 ] || die "usage: $0 OUTDIR [SCENARIO...]  (scenarios: ${ALL_SCENARIOS[*]})"
 OUTDIR=$1; shift
@@ -50,6 +53,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 FIX=$HERE/fixtures
 CACHE=${EGRESS_IDS_FIXTURES_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/egress-ids-fixtures}
 PY=$(python3 -c 'import sys; print(sys.executable)')  # the real interpreter, not a pyenv shim
+# aioquic (the QUIC client and server) lives in the venv scripts/install-deps.sh makes.
+QUIC_PY=${EGRESS_IDS_VENV:-/opt/egress-ids/venv}/bin/python
+"$QUIC_PY" -c 'import aioquic' 2>/dev/null || die "no aioquic in $QUIC_PY (run scripts/install-deps.sh)"
 START=$SECONDS
 
 # ---------------------------------------------------------------- address plan
@@ -63,6 +69,8 @@ declare -A HOST4=(
   [plain-crypto-js.net]=203.0.113.22 [axios-update-service.com]=203.0.113.23
   [github.com.evil-cdn.io]=203.0.113.30 [telemetry.example-cdn.net]=203.0.113.31
   [cdn.evil-mirror.net]=203.0.113.32 [builds.example-ci.net]=203.0.113.33
+  [secret-c2.example-cdn.net]=203.0.113.40
+  [dns.google]=203.0.113.53          [ci-cache.example-cdn.net]=203.0.113.34
   [socks.example-proxy.net]=198.51.100.80
 )
 declare -A HOST6=([axios-update-service.com]=2001:db8::23)
@@ -222,6 +230,11 @@ start_servers() {
   for h in "${!HOST4[@]}"; do
     args+=("--host-record=$h,${HOST4[$h]}${HOST6[$h]:+,${HOST6[$h]}}" "--local=/$h/")
   done
+  # An HTTPS record (RFC 9460) publishing an ECH configuration (config id 42, public name
+  # cover.example-cdn.net) for secret-c2.example-cdn.net, made with a fresh X25519 key.
+  ECH_RDATA=$("$QUIC_PY" "$FIX/ech_client.py" config --name cover.example-cdn.net --config-id 42 \
+    --key-out "$WORK/ech.key") || die "ech_client.py could not make an ECH configuration"
+  args+=("--dns-rr=secret-c2.example-cdn.net,65,$ECH_RDATA")
   # A name in several --host-record lines gets all their addresses.
   for a in "${MIRROR4[@]}"; do args+=("--host-record=$MIRROR,$a"); done
   args+=("--local=/$MIRROR/")
@@ -232,11 +245,17 @@ start_servers() {
      --pid-file= --log-queries --log-facility="$WORK/dnsmasq.log" "${args[@]}" 2>"$WORK/dnsmasq.err.log" &
   BG_PIDS+=($!)
   ip netns exec "$INS" "$PY" "$FIX/servers.py" --cert "$WORK/tls/server.pem" --key "$WORK/tls/server.key" \
-     --tarballs "$CACHE/tarballs" --ready "$WORK/servers.ready" --lifetime 600 >"$WORK/servers.log" 2>&1 &
+     --tarballs "$CACHE/tarballs" --dns-upstream "$RES4" --ready "$WORK/servers.ready" --lifetime 600 \
+     >"$WORK/servers.log" 2>&1 &
+  BG_PIDS+=($!)
+  # aioquic: QUIC on UDP 443 (v1 and v2), 4443 (Retry first) and 853 (DNS over QUIC).
+  ip netns exec "$INS" "$QUIC_PY" "$FIX/quic_peer.py" server --cert "$WORK/tls/server.pem" --key "$WORK/tls/server.key" \
+     --resolver "$RES4" --listen "$TLS_IP_LITERAL" $(printf '%s\n' "${HOST4[@]}" | sort -u) --ready "$WORK/quic.ready" --lifetime 600 \
+     >"$WORK/quic-server.log" 2>&1 &
   BG_PIDS+=($!)
   local i
   for i in $(seq 1 100); do
-    [ -f "$WORK/servers.ready" ] && ix dig +short +time=1 +tries=1 "@$RES4" registry.npmjs.org A 2>/dev/null | grep -q . \
+    [ -f "$WORK/servers.ready" ] && [ -f "$WORK/quic.ready" ] && ix dig +short +time=1 +tries=1 "@$RES4" registry.npmjs.org A 2>/dev/null | grep -q . \
       && ix dig +short +time=1 +tries=1 "@$RES6" axios-update-service.com AAAA 2>/dev/null | grep -q . && return 0
     sleep 0.1
   done
@@ -536,6 +555,178 @@ sc_dns-fragmented-answer() {
 datagram sent as $frags IPv4 fragments; curl connects to one of them (dnsmasq shuffles the order). The
 address was resolved (only through the fragments), the name is no IOC, curl's UA is not Node.js:
 no alerts." "$RUN4 $ip 80"
+}
+
+# QUIC scenarios: aioquic's client in the runner namespace, aioquic's server in the internet one.
+quic_client() {  # scenario args...
+  local name=$1; shift
+  client timeout 20 "$QUIC_PY" "$FIX/quic_peer.py" client --cafile "$CA" "$@" >"$WORK/quic-$name.log" 2>&1 \
+    || die "$name: the QUIC client failed: $(cat "$WORK/quic-$name.log")"
+  grep -q '^answer of' "$WORK/quic-$name.log" || die "$name: no answer over QUIC: $(cat "$WORK/quic-$name.log")"
+}
+
+# Client datagrams to PORT that start with a long-header packet of VERSION (hex).
+quic_long_headers() {  # pcap port version
+  tcpdump -nn -t -r "$1" "udp dst port $2 and (udp[8] & 0xc0) = 0xc0 and udp[9:4] = 0x$3" 2>/dev/null | wc -l
+}
+
+sc_quic-ioc() {
+  start_capture quic-ioc
+  quic_client quic-ioc --host pkg-validate.net --port 443
+  stop_capture
+  # Python's getaddrinfo (AF_UNSPEC) asks for A and AAAA.
+  expect ioc-domain pkg-validate.net "$RUN4" "$RES4" 53
+  expect ioc-domain pkg-validate.net "$RUN4" "$RES4" 53
+  expect ioc-domain pkg-validate.net "$RUN4" "${HOST4[pkg-validate.net]}" 443
+  finish quic-ioc "aioquic client to pkg-validate.net, UDP 443, QUIC v1 (ALPN hq-interop): A and AAAA
+queries, then the IOC name in the SNI of the encrypted Initial's ClientHello." ""
+}
+
+sc_quic-v2() {
+  start_capture quic-v2
+  quic_client quic-v2 --host telemetry.example-cdn.net --port 443 --v2
+  stop_capture
+  [ "$(quic_long_headers "$WORK/cap/quic-v2.pcap" 443 6b3343cf)" -ge 1 ] || die "quic-v2: no QUIC v2 packet in the capture"
+  [ "$(quic_long_headers "$WORK/cap/quic-v2.pcap" 443 00000001)" -eq 0 ] || die "quic-v2: the client also sent QUIC v1"
+  expect non-registry-tls telemetry.example-cdn.net "$RUN4" "${HOST4[telemetry.example-cdn.net]}" 443
+  finish quic-v2 "aioquic client to telemetry.example-cdn.net, UDP 443, QUIC version 2 (RFC 9369: its own
+salt, labels and packet types). A name outside the allowlist in the ClientHello." ""
+}
+
+sc_quic-retry() {
+  local n
+  start_capture quic-retry
+  quic_client quic-retry --host cdn.evil-mirror.net --port 4443
+  stop_capture
+  # The server answered the first Initial with a Retry, so the client sent its hello twice.
+  # Retry: long header, v1 type 3 (first byte 0xf?), from the server.
+  n=$(tcpdump -nn -t -r "$WORK/cap/quic-retry.pcap" 'udp src port 4443 and (udp[8] & 0xf0) = 0xf0' 2>/dev/null | wc -l)
+  [ "$n" -eq 1 ] || die "quic-retry: $n Retry packets from the server (want 1)"
+  expect non-registry-tls cdn.evil-mirror.net "$RUN4" "${HOST4[cdn.evil-mirror.net]}" 4443
+  finish quic-retry "aioquic client to cdn.evil-mirror.net, UDP 4443, where the server sends a Retry first: the
+client sends its ClientHello again under keys from the Retry's connection ID. One flow, one alert." ""
+}
+
+sc_quic-large-hello() {
+  local n
+  start_capture quic-large-hello
+  quic_client quic-large-hello --host npm-health-check.io --port 443 --pad 60
+  stop_capture
+  # v1 Initial: first byte 0xc?; the client sends Initials only until the server's hello arrives.
+  n=$(tcpdump -nn -t -r "$WORK/cap/quic-large-hello.pcap" 'udp dst port 443 and (udp[8] & 0xf0) = 0xc0' 2>/dev/null | wc -l)
+  [ "$n" -ge 2 ] || die "quic-large-hello: the ClientHello took $n Initial datagram(s) (want >= 2)"
+  expect ioc-domain npm-health-check.io "$RUN4" "$RES4" 53
+  expect ioc-domain npm-health-check.io "$RUN4" "$RES4" 53
+  expect ioc-domain npm-health-check.io "$RUN4" "${HOST4[npm-health-check.io]}" 443
+  finish quic-large-hello "aioquic client to npm-health-check.io offering 61 ALPN identifiers: a ClientHello of
+~3 KB whose CRYPTO frames span $n Initial datagrams; the IOC SNI must be found across them." ""
+}
+
+sc_quic-ip-literal() {
+  local ip=$TLS_IP_LITERAL
+  start_capture quic-ip-literal
+  quic_client quic-ip-literal --host "$ip" --port 443
+  stop_capture
+  expect no-sni "$ip" "$RUN4" "$ip" 443
+  expect direct-ip "$ip" "$RUN4" "$ip" 443
+  finish quic-ip-literal "aioquic client to https://$ip/ over QUIC: no DNS, and no SNI for an IP literal (the
+certificate names the address): as tls-ip-literal, over UDP." ""
+}
+
+# ECH: pcaps/fixtures/ech_client.py builds RFC 9849 ClientHellos (no Debian client can).
+sc_ech-hidden() {
+  local ip=${HOST4[secret-c2.example-cdn.net]} rdata
+  start_capture ech-hidden
+  # A real dig asks for the HTTPS record, as an ECH client's resolver does; its answer (RFC 3597
+  # generic form) is the configuration the client seals its inner hello to.
+  rdata=$(client dig +short +unknownformat +tries=1 +time=5 secret-c2.example-cdn.net TYPE65 | sed 's/^\\# [0-9]* //; s/ //g')
+  [ -n "$rdata" ] || die "ech-hidden: dig got no HTTPS record for secret-c2.example-cdn.net"
+  client timeout 20 "$QUIC_PY" "$FIX/ech_client.py" connect --host secret-c2.example-cdn.net \
+    --https-rdata-hex "$rdata" >"$WORK/ech-hidden.log" 2>&1 || die "ech-hidden: client failed: $(cat "$WORK/ech-hidden.log")"
+  stop_capture
+  # The receiver (a server without ECH) saw only the cover name.
+  grep -q '^tls sni=cover.example-cdn.net$' "$WORK/servers.log" || die "ech-hidden: the server did not get the cover name"
+  expect non-registry-tls cover.example-cdn.net "$RUN4" "$ip" 443
+  expect hidden-destination secret-c2.example-cdn.net "$RUN4" "$ip" 443
+  finish ech-hidden "dig secret-c2.example-cdn.net HTTPS (an ech parameter: config 42, public name
+cover.example-cdn.net), then a ClientHello with real ECH to its address: the outer SNI is the
+cover name (non-registry-tls), the inner one is sealed with HPKE. The name DNS resolved for the
+address is outside the allowlist: hidden-destination names it." "$RUN4 $ip 443"
+}
+
+sc_ech-grease() {
+  local ip=${HOST4[telemetry.example-cdn.net]}
+  start_capture ech-grease
+  client timeout 20 "$QUIC_PY" "$FIX/ech_client.py" connect --host telemetry.example-cdn.net --grease \
+    >"$WORK/ech-grease.log" 2>&1 || die "ech-grease: client failed: $(cat "$WORK/ech-grease.log")"
+  stop_capture
+  expect non-registry-tls telemetry.example-cdn.net "$RUN4" "$ip" 443
+  finish ech-grease "A ClientHello with GREASE ECH (random config id and bytes, as Chrome and Firefox send to
+every server) to telemetry.example-cdn.net: its SNI is the name DNS resolved, so GREASE alone
+raises no hidden-destination; the name itself is outside the allowlist." "$RUN4 $ip 443"
+}
+
+sc_dns-over-tls() {
+  local name=registry.npmjs.org out
+  start_capture dns-over-tls
+  # dig +tls: DNS over TLS (RFC 7858) to the resolver's address on port 853, ALPN "dot", no SNI.
+  out=$(client dig +tls +tries=1 +time=5 +short "@$RES4" "$name" A) || die "dns-over-tls: dig +tls failed: $out"
+  stop_capture
+  [ "$out" = "${HOST4[$name]}" ] || die "dns-over-tls: dig +tls answered '$out' (want ${HOST4[$name]})"
+  [ -z "$(tcpdump -nn -r "$WORK/cap/dns-over-tls.pcap" 'port 53' 2>/dev/null)" ] \
+    || die "dns-over-tls: plain DNS in the capture"
+  expect dns-bypass "$RES4" "$RUN4" "$RES4" 853
+  # dig sends no server name, and nobody resolved the resolver's address.
+  expect no-sni "$RES4" "$RUN4" "$RES4" 853
+  expect direct-ip "$RES4" "$RUN4" "$RES4" 853
+  finish dns-over-tls "dig +tls @$RES4 $name A: DNS over TLS (port 853, ALPN dot, no SNI) to a resolver in front of
+dnsmasq. dns-bypass (port 853), no-sni, and direct-ip (no DNS answer resolved $RES4)." "$RUN4 $RES4 853"
+}
+
+sc_dns-over-https() {
+  local doh=${HOST4[dns.google]} target=ci-cache.example-cdn.net ip got n i
+  ip=${HOST4[$target]}
+  start_capture dns-over-https
+  # curl resolves the DoH server's name with the system resolver, then the target's over DoH
+  # (-4: an A query only), POSTed as application/dns-message to https://dns.google/dns-query.
+  got=$(client "${CURL[@]}" -4 --cacert "$CA" --doh-url https://dns.google/dns-query -w '%{remote_ip}' \
+        "http://$target/") || die "dns-over-https: curl --doh-url failed"
+  stop_capture
+  local pcap=$WORK/cap/dns-over-https.pcap
+  [ "$got" = "$ip" ] || die "dns-over-https: curl connected to '$got' (want $ip)"
+  tcpdump -nn -t -r "$pcap" 'port 53' 2>/dev/null | grep -q "$target" \
+    && die "dns-over-https: $target was asked over plain DNS"
+  tcpdump -nn -t -r "$pcap" 'udp port 53' 2>/dev/null | grep -q ' A? dns.google\. ' \
+    || die "dns-over-https: no plain A query for dns.google"
+  n=$(tcp_syns "$pcap" | grep -c " $doh 443\$" || true)
+  [ "$n" -ge 1 ] || die "dns-over-https: no connection to the DoH server"
+  local plan="$RUN4 $ip 80"
+  for i in $(seq 1 "$n"); do
+    # Each DoH connection: the SNI is a public DoH endpoint, and not a registry.
+    expect dns-bypass dns.google "$RUN4" "$doh" 443
+    expect non-registry-tls dns.google "$RUN4" "$doh" 443
+    plan+=$'\n'"$RUN4 $doh 443"
+  done
+  expect direct-ip "$ip" "$RUN4" "$ip" 80
+  finish dns-over-https "curl -4 --doh-url https://dns.google/dns-query http://$target/ : dns.google resolved over plain
+DNS, then $n HTTPS connection(s) to it carry the DoH query for $target (dns-bypass by SNI, and
+non-registry-tls). The plain HTTP flow to $ip follows an answer egress-ids cannot read:
+direct-ip." "$plan"
+}
+
+sc_dns-over-quic() {
+  local ip=${HOST4[dns.google]}
+  start_capture dns-over-quic
+  # DNS over QUIC (RFC 9250, ALPN doq, UDP 853) to dns.google, asking for an IOC name: the
+  # query is encrypted, so no DNS detection can see it.
+  quic_client dns-over-quic --host dns.google --port 853 --doq pkg-validate.net
+  stop_capture
+  grep -q '^doq query of' "$WORK/quic-server.log" || die "dns-over-quic: the DoQ server got no query"
+  expect dns-bypass dns.google "$RUN4" "$ip" 853
+  expect non-registry-tls dns.google "$RUN4" "$ip" 853
+  finish dns-over-quic "aioquic's DoQ client (ALPN doq, UDP 853) to dns.google asks for pkg-validate.net inside QUIC:
+dns-bypass (DoQ to a public DoH/DoQ name), and the name is outside the allowlist. The A/AAAA
+queries for dns.google itself are plain and name no IOC." ""
 }
 
 sc_socks-proxy() {

@@ -25,6 +25,8 @@ command -v node     >/dev/null || need+=(nodejs)
 command -v npm      >/dev/null || need+=(npm)
 command -v curl     >/dev/null || need+=(curl)
 command -v python3  >/dev/null || need+=(python3)
+# python3-venv: the venv below, which holds aioquic (QUIC client and server of pcaps/ and tests/).
+/usr/bin/python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 # libpcap's headers and linker name: the live sensor links libpcap (the pcap crate).
 [ -e /usr/include/pcap/pcap.h ] || need+=(libpcap-dev)
 # tcpreplay: the live tests and the latency benchmark replay pcaps onto a veth.
@@ -47,4 +49,13 @@ if [ ${#need[@]} -gt 0 ]; then
       echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections ;;
   esac
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# aioquic (PyPI; Debian has none): the real QUIC client and server of pcaps/make-captures.sh.
+venv=${EGRESS_IDS_VENV:-/opt/egress-ids/venv}
+if ! "$venv/bin/python" -c 'import aioquic' 2>/dev/null; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "install-deps: installing aioquic into $venv" >&2
+  $SUDO /usr/bin/python3 -m venv "$venv"
+  $SUDO "$venv/bin/pip" install -q --disable-pip-version-check aioquic==1.2.0
 fi

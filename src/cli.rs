@@ -25,9 +25,9 @@ use std::fmt;
 use std::path::PathBuf;
 
 const CONFIG_EXIT_CODES: &str = "Exit codes:\n  0  printed, or the file is valid (warnings about this machine, such as a missing user, go to stderr)\n  2  the file is invalid: file:line:column and the key are named";
-const DAEMON_HELP: &str = "Order at start: configuration and signatures checked, captures and outputs opened, file outputs handed to [privileges] user, then every capability dropped (and the user switched).\n\nSignals: SIGTERM or SIGINT stops capture, analyses what was captured, writes every event and exits 0 (a second one exits at once with 1); SIGHUP reloads the signature files (a bad file keeps the old set and is logged with file:line); SIGUSR1 reopens the EVE files (logrotate).\n\nExit codes:\n  0  stopped by a signal, every event written\n  2  bad configuration, setup error (interface, filter, signature file, output, user), or capture failed";
+const DAEMON_HELP: &str = "Order at start: configuration and signatures checked, captures and outputs opened, file outputs handed to [privileges] user, then every capability dropped (and the user switched).\n\nSignals: SIGTERM or SIGINT stops capture, analyses what was captured, writes every event and exits 0 (a second one exits at once with 1); SIGHUP reloads the signature files and the egress policy (a bad file keeps the old set and is logged with file:line); SIGUSR1 reopens the EVE files (logrotate).\n\nExit codes:\n  0  stopped by a signal, every event written\n  2  bad configuration, setup error (interface, filter, signature file, output, user), or capture failed";
 const EXIT_CODES: &str = "Exit codes:\n  0  no alert\n  1  at least one alert\n  2  usage or input error (bad arguments, unreadable or invalid capture, bad signature file)";
-const LIVE_EXIT_CODES: &str = "Signals: SIGTERM or SIGINT stops capture, analyses what was captured, writes every event and exits 0 (a second one exits at once with 1); SIGHUP reloads the signature files (a bad file keeps the old set); SIGUSR1 reopens the EVE file (logrotate).\n\nExit codes:\n  0  stopped by a signal, every event written\n  2  usage or setup error (interface, filter, signature file, output), or capture failed";
+const LIVE_EXIT_CODES: &str = "Signals: SIGTERM or SIGINT stops capture, analyses what was captured, writes every event and exits 0 (a second one exits at once with 1); SIGHUP reloads the signature files and the egress policy (a bad file keeps the old set); SIGUSR1 reopens the EVE file (logrotate).\n\nExit codes:\n  0  stopped by a signal, every event written\n  2  usage or setup error (interface, filter, signature file, output), or capture failed";
 
 #[derive(Parser)]
 #[command(name = "egress-ids", version, about = "Passive network IDS for CI subnets: catches build steps that call home, writes Suricata EVE JSON", after_help = EXIT_CODES)]
@@ -130,6 +130,12 @@ struct AnalysisArgs {
     /// HOME_NET prefixes, comma-separated (default: 10/8, 172.16/12, 192.168/16, 100.64/10, 169.254/16, fc00::/7, fe80::/10)
     #[arg(long, value_name = "CIDR,...", value_delimiter = ',', value_parser = settings::home_net_prefix)]
     home_net: Vec<IpNet>,
+    /// The runners' resolvers, addresses or prefixes, comma-separated: plain DNS to any other server raises dns-bypass (default: not judged)
+    #[arg(long, value_name = "CIDR,...", value_delimiter = ',', value_parser = settings::resolver_prefix)]
+    resolvers: Vec<IpNet>,
+    /// Allowed egress destinations, one per line (`203.0.113.10/32 tcp/443`): any other egress flow raises egress-policy; read again with the signatures on SIGHUP
+    #[arg(long, value_name = "FILE", value_parser = settings::file_path)]
+    egress_policy: Option<PathBuf>,
     /// Seconds a DNS answer still counts past its TTL for direct-ip
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_DNS_GRACE_SECS, value_parser = settings::dns_grace)]
     dns_grace: u64,
@@ -229,6 +235,8 @@ impl AnalysisArgs {
             signature_paths: self.signatures,
             replace_default_signatures: self.no_default_signatures,
             home_net: (!self.home_net.is_empty()).then_some(self.home_net),
+            resolvers: (!self.resolvers.is_empty()).then_some(self.resolvers),
+            egress_policy: self.egress_policy,
             dns_grace_secs: self.dns_grace,
             threads: settings::worker_threads(self.threads),
             timeouts: Timeouts {

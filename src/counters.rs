@@ -21,6 +21,12 @@ pub struct Counters {
     pub(crate) events: u64,
     pub(crate) alerts: BTreeMap<Detection, u64>,
     pub(crate) tls_client_hellos: u64,
+    /// QUIC: ClientHellos decrypted (and gQUIC CHLOs read), Initials no key opened, hellos
+    /// that could not be read (frames, size cap, TLS parser), Retry/Version Negotiation resets.
+    pub(crate) quic_client_hellos: u64,
+    pub(crate) quic_undecryptable: u64,
+    pub(crate) quic_parse_errors: u64,
+    pub(crate) quic_restarts: u64,
     pub(crate) dns_messages: u64,
     pub(crate) dns_parse_errors: u64,
     pub(crate) http_requests: u64,
@@ -96,6 +102,10 @@ impl Counters {
             *self.alerts.entry(*k).or_default() += v;
         }
         self.tls_client_hellos += other.tls_client_hellos;
+        self.quic_client_hellos += other.quic_client_hellos;
+        self.quic_undecryptable += other.quic_undecryptable;
+        self.quic_parse_errors += other.quic_parse_errors;
+        self.quic_restarts += other.quic_restarts;
         self.dns_messages += other.dns_messages;
         self.dns_parse_errors += other.dns_parse_errors;
         self.http_requests += other.http_requests;

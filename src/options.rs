@@ -1,8 +1,9 @@
-//! What every mode (replay, live, daemon) sets the same way: signatures, home networks, DNS
-//! grace, threads, flow timeouts and memcap, `stats` interval, event types, once checked
-//! (`crate::settings`). Turns them into the detector and the pipeline configuration.
+//! What every mode (replay, live, daemon) sets the same way: signatures, home networks, the
+//! runners' resolvers, the egress policy, DNS grace, threads, flow timeouts and memcap, `stats`
+//! interval, event types, once checked (`crate::settings`). Turns them into the detector and the pipeline configuration.
 
 use crate::detect::direct_ip::DEFAULT_DNS_GRACE_SECS;
+use crate::detect::egress_policy::EgressPolicy;
 use crate::detect::signatures::{SignatureError, Signatures};
 use crate::detect::Detector;
 use crate::eve::EveTypes;
@@ -25,6 +26,11 @@ pub struct AnalysisOptions {
     pub replace_default_signatures: bool,
     /// HOME_NET; `None` for the default.
     pub home_net: Option<Vec<IpNet>>,
+    /// The runners' resolvers; `None`: plain DNS is not judged (`dns-bypass`).
+    pub resolvers: Option<Vec<IpNet>>,
+    /// The egress policy file; `None`: no `egress-policy`. Read with the signatures (and again
+    /// on each reload).
+    pub egress_policy: Option<PathBuf>,
     /// Seconds a DNS answer still counts past its TTL for `direct-ip`.
     pub dns_grace_secs: u64,
     /// Worker threads (1: single-threaded).
@@ -48,6 +54,8 @@ impl Default for AnalysisOptions {
             signature_paths: Vec::new(),
             replace_default_signatures: false,
             home_net: None,
+            resolvers: None,
+            egress_policy: None,
             dns_grace_secs: DEFAULT_DNS_GRACE_SECS,
             threads: worker_threads(DEFAULT_THREADS),
             timeouts: Timeouts::default(),
@@ -61,15 +69,22 @@ impl Default for AnalysisOptions {
 }
 
 impl AnalysisOptions {
-    /// Loads the signatures (built-in and files) and builds the detector; a bad file is refused
-    /// with its path, line and reason.
+    /// Loads the signatures (built-in and files) and the egress policy, and builds the
+    /// detector; a bad file is refused with its path, line and reason.
     pub(crate) fn build_detector(&self) -> Result<Detector, SignatureError> {
         let signatures = Signatures::load(&self.signature_paths, self.replace_default_signatures)?;
         let home = self
             .home_net
             .clone()
             .unwrap_or_else(Detector::default_home_net);
-        Ok(Detector::new(signatures, home))
+        let mut detector = Detector::new(signatures, home);
+        if let Some(resolvers) = &self.resolvers {
+            detector = detector.with_resolvers(resolvers.clone());
+        }
+        if let Some(path) = &self.egress_policy {
+            detector = detector.with_egress_policy(EgressPolicy::load(path)?);
+        }
+        Ok(detector)
     }
 
     /// The pipeline configuration with `detector`.

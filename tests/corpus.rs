@@ -1,6 +1,6 @@
 //! Third-party captures (../shared/corpus): every pcap replays without error, every EVE line is
-//! valid, and every TLS, DNS and HTTP fact recorded for it (tshark's, suricata-verify's, FoxIO's)
-//! is found in our EVE output. QUIC facts belong to the QUIC issue and are not counted here.
+//! valid, and every TLS, QUIC, DNS and HTTP fact recorded for it (tshark's, suricata-verify's,
+//! FoxIO's) is found in our EVE output.
 
 mod common;
 
@@ -108,19 +108,94 @@ fn check_tls(t: &mut Tally, pcap: &str, facts: &[Value], events: &[Value]) {
 }
 
 fn check_ja4_repo(t: &mut Tally, pcap: &str, records: &[Value], events: &[Value]) {
-    for r in records.iter().filter(|r| r["proto"] == "TCP") {
+    for r in records {
+        let kind = if r["proto"] == "UDP" { "quic" } else { "tls" };
         let got = events
             .iter()
-            .filter(|e| e["event_type"] == "tls" && same_tuple(r, e))
-            .map(|e| &e["tls"]["ja4"])
+            .filter(|e| e["event_type"] == kind && same_tuple(r, e))
+            .map(|e| &e[kind]["ja4"])
             .find(|j| **j == r["ja4"]);
         t.check(
             pcap,
-            "tls.ja4 (FoxIO)",
+            &format!("{kind}.ja4 (FoxIO)"),
             &r["ja4"],
             got,
             &format!("{}:{}", r["src_ip"], r["src_port"]),
         );
+    }
+}
+
+/// A QUIC version as tshark records it (`0x00000001`) in Suricata's text (`1`, `v2`).
+fn suricata_quic_version(fact: &Value) -> Value {
+    let hex = fact.as_str().unwrap_or_default().trim_start_matches("0x");
+    match u32::from_str_radix(hex, 16) {
+        Ok(0x6b33_43cf) => Value::from("v2"),
+        Ok(v) => Value::from(format!("{v:x}")),
+        Err(_) => fact.clone(),
+    }
+}
+
+fn check_quic(t: &mut Tally, pcap: &str, facts: &[Value], gquic: &[Value], events: &[Value]) {
+    let quic: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event_type"] == "quic")
+        .collect();
+    for f in facts {
+        let fq = &f["quic"];
+        let mut fields: Vec<(&str, Value)> = vec![
+            ("sni", fq["sni"].clone()),
+            ("version", suricata_quic_version(&fq["version"])),
+        ];
+        if !fq["ja3"].is_null() {
+            fields.push(("ja3.hash", fq["ja3"]["hash"].clone()));
+            fields.push(("ja3.string", fq["ja3"]["string"].clone()));
+        }
+        if !fq["ja4"].is_null() {
+            fields.push(("ja4", fq["ja4"].clone()));
+        }
+        let candidates: Vec<&Value> = quic.iter().copied().filter(|e| same_tuple(f, e)).collect();
+        let ev = best(&candidates, "quic", &fields);
+        let ctx = format!("frame {}", f["frame"]);
+        for (path, want) in &fields {
+            let got = ev.map(|e| lookup(&e["quic"], path).unwrap_or(&Value::Null));
+            t.check(pcap, &format!("quic.{path}"), want, got, &ctx);
+        }
+        // Suricata lists the ALPN values in the `alpn` extension.
+        if let Some(alpns) = fq["client_alpns"].as_array() {
+            let got = ev.map(|e| {
+                array(&e["quic"]["extensions"])
+                    .iter()
+                    .find(|x| x["type"] == 16)
+                    .map_or(Value::Null, |x| x["values"].clone())
+            });
+            t.check(
+                pcap,
+                "quic.extensions alpn",
+                &Value::from(alpns.clone()),
+                got.as_ref(),
+                &ctx,
+            );
+        }
+    }
+    for f in gquic {
+        let fg = &f["gquic"];
+        let fields = [
+            ("sni", fg["sni"].clone()),
+            ("version", fg["version"].clone()),
+            ("ua", fg["user_agent_id"].clone()),
+        ];
+        let candidates: Vec<&Value> = quic.iter().copied().filter(|e| same_tuple(f, e)).collect();
+        let ev = best(&candidates, "quic", &fields);
+        for (path, want) in &fields {
+            let got = ev.map(|e| lookup(&e["quic"], path).unwrap_or(&Value::Null));
+            t.check(
+                pcap,
+                &format!("gquic.{path}"),
+                want,
+                got,
+                &format!("frame {}", f["frame"]),
+            );
+        }
     }
 }
 
@@ -210,7 +285,7 @@ fn array(v: &Value) -> &[Value] {
 }
 
 #[test]
-fn every_corpus_capture_replays_and_its_tls_dns_http_facts_match() {
+fn every_corpus_capture_replays_and_its_tls_quic_dns_http_facts_match() {
     let Some(shared) = shared() else { return };
     let corpus = shared.join("corpus");
     let mut pcaps: Vec<PathBuf> = std::fs::read_dir(corpus.join("pcaps"))
@@ -230,6 +305,13 @@ fn every_corpus_capture_replays_and_its_tls_dns_http_facts_match() {
         let r = replay(&format!("corpus-{name}"), &[pcap], &[]);
         let facts = &expected["facts"];
         check_tls(&mut tally, &name, array(&facts["tls"]), &r.events);
+        check_quic(
+            &mut tally,
+            &name,
+            array(&facts["quic"]),
+            array(&facts["gquic"]),
+            &r.events,
+        );
         check_dns(&mut tally, &name, array(&facts["dns"]), &r.events);
         check_http(&mut tally, &name, array(&facts["http"]), &r.events);
         check_ja4_repo(
@@ -243,6 +325,12 @@ fn every_corpus_capture_replays_and_its_tls_dns_http_facts_match() {
     for (kind, (m, n)) in &tally.per_kind {
         eprintln!("  {kind:<24} {m}/{n}");
     }
+    // The issue's count for QUIC: every QUIC SNI and JA4 fact (tshark's, suricata-verify's).
+    let (m, n) = ["quic.sni", "quic.ja4"]
+        .iter()
+        .map(|k| tally.per_kind.get(*k).copied().unwrap_or_default())
+        .fold((0, 0), |(m, n), (a, b)| (m + a, n + b));
+    eprintln!("  quic SNI + JA4 facts      {m}/{n}");
     for (p, k, why) in KNOWN_UNMATCHED {
         eprintln!("  known unmatched: {p} {k}: {why}");
     }
@@ -257,7 +345,6 @@ fn every_corpus_capture_replays_and_its_tls_dns_http_facts_match() {
 /// Key prefixes of suricata-verify checks that egress-ids does not log, with the reason.
 const NOT_LOGGED: &[(&str, &str)] = &[
     ("alert", "alerts of the suricata-verify test's own rules"),
-    ("quic", "QUIC is the QUIC issue's"),
     ("tcp", "per-flow TCP flag logging is not part of EVE here"),
     (
         "pcap_cnt",
@@ -366,8 +453,10 @@ fn suricata_verify_checks_on_logged_fields_hold() {
                 .get("event_type")
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            let reason = reason.or((!["tls", "dns", "http", "flow"].contains(&event_type))
-                .then_some("event type not logged"));
+            let reason = reason.or(
+                (!["tls", "quic", "dns", "http", "flow"].contains(&event_type))
+                    .then_some("event type not logged"),
+            );
             let engine = ENGINE_DIFFERENCES.iter().find(|(p, _)| *p == name);
             let reason = reason.or(engine.map(|(_, why)| *why));
             if let Some(why) = reason {

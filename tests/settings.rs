@@ -286,6 +286,12 @@ fn analysis_settings_get_one_verdict() {
         (&["--home-net", "10.0.0.0/33"], "[detect]\nhome_net = [\"10.0.0.0/33\"]", Some("is not a CIDR prefix")),
         (&["--home-net", ""], "[detect]\nhome_net = [\"\"]", Some("\"\" is not a CIDR prefix")),
         (&["--no-default-signatures"], "[detect]\nno_default_signatures = true", None),
+        (&["--resolvers", "10.0.0.53,fd00::/8"], "[detect]\nresolvers = [\"10.0.0.53\", \"fd00::/8\"]", None),
+        (&["--resolvers", "10.0.0.53,dns.corp"], "[detect]\nresolvers = [\"10.0.0.53\", \"dns.corp\"]", Some("\"dns.corp\" is not a resolver address or prefix such as \"10.0.0.53\" or \"fd00::/8\"")),
+        (&["--resolvers", "10.0.0.0/33"], "[detect]\nresolvers = [\"10.0.0.0/33\"]", Some("is not a resolver address or prefix")),
+        // An empty policy file: valid, it allows nothing.
+        (&["--egress-policy", "/dev/null"], "[detect]\negress_policy = \"/dev/null\"", None),
+        (&["--egress-policy", ""], "[detect]\negress_policy = \"\"", Some("the path is empty")),
         (&["--signatures", ""], "[detect]\nsignatures = [\"\"]", Some("the path is empty")),
     ];
     check_rows("settings-analysis", &["live", "replay"], ROWS);

@@ -5,12 +5,17 @@
 
 pub mod cidr;
 pub mod direct_ip;
+mod dns_bypass;
+pub mod egress_policy;
+pub mod hidden;
 pub mod names;
 pub mod signatures;
 pub mod user_agent;
 
 use cidr::IpSet;
+use egress_policy::EgressPolicy;
 use ipnet::IpNet;
+use proto::decode::Proto;
 use signatures::Signatures;
 use std::net::IpAddr;
 use user_agent::NodeUserAgents;
@@ -146,7 +151,6 @@ pub(crate) enum Source {
     QuicSni,
     QuicClientHello,
     /// The DNS server a query went to.
-    #[allow(dead_code)] // dns-bypass (issue 11) is being built on it
     DnsServer,
     DnsQuery,
     HttpHost,
@@ -181,6 +185,8 @@ pub struct Hit {
     /// What matched: a name, an address or a User-Agent.
     pub(crate) indicator: String,
     pub(crate) source: Source,
+    /// `hidden-destination`: the ECH the merge stage judges.
+    pub(crate) ech: Option<Box<hidden::EchHello>>,
 }
 
 impl Hit {
@@ -189,6 +195,7 @@ impl Hit {
             detection,
             indicator: indicator.into(),
             source,
+            ech: None,
         }
     }
 
@@ -253,6 +260,10 @@ pub struct Detector {
     pub(crate) signatures: Signatures,
     home_net: IpSet,
     node_agents: NodeUserAgents,
+    /// The runners' resolvers (`--resolvers`): plain DNS to any other server is `dns-bypass`.
+    resolvers: Option<IpSet>,
+    /// The allowed destinations (`--egress-policy`): any other egress flow is `egress-policy`.
+    policy: Option<EgressPolicy>,
 }
 
 impl Detector {
@@ -261,7 +272,31 @@ impl Detector {
             signatures,
             home_net: IpSet::from_nets(home_net),
             node_agents: NodeUserAgents::default(),
+            resolvers: None,
+            policy: None,
         }
+    }
+
+    /// Judges plain DNS against the runners' resolvers `resolvers` (`dns-bypass`).
+    pub fn with_resolvers(mut self, resolvers: Vec<IpNet>) -> Self {
+        self.resolvers = Some(IpSet::from_nets(resolvers));
+        self
+    }
+
+    /// The egress policy's rule count, when one is loaded.
+    pub fn egress_policy_rules(&self) -> Option<usize> {
+        self.policy.as_ref().map(EgressPolicy::rules)
+    }
+
+    /// Judges egress flows against `policy` (`egress-policy`).
+    pub fn with_egress_policy(mut self, policy: EgressPolicy) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
+    /// The egress policy, when one is configured.
+    pub fn egress_policy(&self) -> Option<&EgressPolicy> {
+        self.policy.as_ref()
     }
 
     /// The default HOME_NET prefixes.
@@ -287,26 +322,56 @@ impl Detector {
         }
     }
 
-    /// `ioc-ip` and `direct-ip` that may fire at the start of a TCP/UDP flow to `server` (no
-    /// allocation: every flow asks). `is_dns` excludes DNS flows from `direct-ip`, which stands
-    /// only if no DNS answer resolved the server: [`direct_ip`] decides that.
-    pub(crate) fn flow_start(&self, scope: Scope, server: IpAddr, is_dns: bool) -> DetectionSet {
+    /// `ioc-ip`, `direct-ip` and `egress-policy` that may fire at the start of a TCP/UDP flow
+    /// over `proto` to `server` (no allocation: every flow asks). `is_dns` excludes DNS flows
+    /// from `direct-ip`, which stands only if no DNS answer resolved the server: [`direct_ip`]
+    /// decides that. `egress-policy` is asked only when a policy is configured.
+    pub(crate) fn flow_start(
+        &self,
+        scope: Scope,
+        server: (IpAddr, u16),
+        proto: Proto,
+        is_dns: bool,
+    ) -> DetectionSet {
         let mut set = DetectionSet::default();
         if scope == Scope::Ignored {
             return set;
         }
-        if self.signatures.ioc_ips.contains(server) {
+        let (addr, port) = server;
+        if self.signatures.ioc_ips.contains(addr) {
             set.insert(Detection::IocIp);
         }
-        if scope == Scope::Egress && !is_dns && !self.signatures.allow_ips.contains(server) {
+        if scope == Scope::Egress && !is_dns && !self.signatures.allow_ips.contains(addr) {
             set.insert(Detection::DirectIp);
+        }
+        if let (Some(policy), Scope::Egress) = (&self.policy, scope) {
+            if !policy.allows(addr, port, proto) {
+                set.insert(Detection::EgressPolicy);
+            }
         }
         set
     }
 
+    /// The hit of a held flow-start detection on a flow over `proto` to `server`: the server's
+    /// address, or for `egress-policy` its `ip:port/proto`.
+    pub(crate) fn flow_hit(detection: Detection, server: (IpAddr, u16), proto: Proto) -> Hit {
+        let indicator = match detection {
+            Detection::EgressPolicy => egress_policy::indicator(server.0, server.1, proto),
+            _ => server.0.to_string(),
+        };
+        Hit::new(detection, indicator, Source::Flow)
+    }
+
     /// `ioc-domain`, `non-registry-tls` or `no-sni` for a ClientHello (at most one of these),
-    /// over TLS or QUIC.
+    /// over TLS or QUIC, and beside it `dns-bypass` (DoT, DoH, DoQ: [`dns_bypass`]).
     pub fn on_client_hello(&self, scope: Scope, hello: &HelloFacts<'_>) -> Vec<Hit> {
+        let mut hits = self.name_hits(scope, hello);
+        hits.extend(self.dns_bypass_hello(scope, hello));
+        hits
+    }
+
+    /// `ioc-domain`, `non-registry-tls` or `no-sni` for a ClientHello (at most one of these).
+    fn name_hits(&self, scope: Scope, hello: &HelloFacts<'_>) -> Vec<Hit> {
         let mut hits = Vec::new();
         if scope == Scope::Ignored {
             return hits;
@@ -316,6 +381,19 @@ impl Detector {
             HelloTransport::Quic => (Source::QuicSni, Source::QuicClientHello),
         };
         let sni = hello.sni.filter(|s| !s.is_empty());
+        if let (Some(config_id), Scope::Egress) = (hello.ech_config, scope) {
+            // Real ECH or GREASE: the merge stage decides with the DNS answers.
+            let mut hit = Hit::new(
+                Detection::HiddenDestination,
+                hello.server.to_string(),
+                hello_source,
+            );
+            hit.ech = Some(Box::new(hidden::EchHello {
+                sni: sni.map(Into::into),
+                config_id,
+            }));
+            hits.push(hit);
+        }
         // Every name the server may act on: the first, then the others a ClientHello carried.
         let names = || {
             sni.into_iter()
@@ -359,7 +437,8 @@ impl Detector {
         })
     }
 
-    /// `ioc-domain`, `direct-ip` and `node-http-ua` for an HTTP request.
+    /// `ioc-domain`, `direct-ip`, `dns-bypass` (a DoH endpoint as Host) and `node-http-ua` for
+    /// an HTTP request.
     pub(crate) fn on_http_request(&self, scope: Scope, req: &HttpFacts<'_>) -> Vec<Hit> {
         let mut hits = Vec::new();
         if scope == Scope::Ignored {
@@ -392,6 +471,7 @@ impl Detector {
         if let (Some(host), true) = (req.host, req.host_is_ip) {
             hits.push(Hit::new(Detection::DirectIp, host, Source::HttpHost));
         }
+        hits.extend(self.dns_bypass_http(req.host));
         let allowlisted = req
             .host
             .is_some_and(|h| self.signatures.allow_domains.contains(h));
@@ -467,6 +547,7 @@ pub enum HelloTransport {
 /// The ClientHello facts the detections read.
 #[derive(Clone, Copy, Debug)]
 pub struct HelloFacts<'a> {
+    pub client: IpAddr,
     pub server: IpAddr,
     pub server_port: u16,
     pub transport: HelloTransport,
@@ -476,6 +557,8 @@ pub struct HelloFacts<'a> {
     pub other_names: &'a [String],
     /// The ALPN protocols offered, in order.
     pub alpns: &'a [String],
+    /// The `config_id` of an outer Encrypted Client Hello extension (real or GREASE).
+    pub ech_config: Option<u8>,
 }
 
 /// The HTTP request facts the detections read.
@@ -524,12 +607,14 @@ mod tests {
             d.on_client_hello(
                 scope,
                 &HelloFacts {
+                    client: "10.0.0.5".parse().unwrap(),
                     server,
                     server_port: 443,
                     transport: HelloTransport::Tcp,
                     sni,
                     other_names: others,
                     alpns: &[],
+                    ech_config: None,
                 },
             )
             .into_iter()
@@ -568,12 +653,14 @@ mod tests {
         let (e, server) = (Scope::Egress, ip("203.0.113.1"));
         let others = ["npm-health-check.io".to_owned()];
         let hello = HelloFacts {
+            client: ip("10.0.0.5"),
             server,
             server_port: 443,
             transport: HelloTransport::Quic,
             sni: Some("registry.npmjs.org"),
             other_names: &others,
             alpns: &[],
+            ech_config: None,
         };
         let hits = d.on_client_hello(e, &hello);
         assert_eq!(hits.len(), 1);
@@ -613,13 +700,56 @@ mod tests {
         let d = detector();
         let e = Scope::Egress;
         let server = ip("203.0.113.1");
+        let tcp = Proto::Tcp;
         assert_eq!(
-            d.flow_start(e, server, false),
+            d.flow_start(e, (server, 443), tcp, false),
             DetectionSet::of(Detection::DirectIp)
         );
-        assert!(d.flow_start(e, server, true).is_empty());
-        assert!(d.flow_start(Scope::Other, server, false).is_empty());
-        assert!(d.flow_start(e, ip("168.63.129.16"), false).is_empty());
+        assert!(d.flow_start(e, (server, 53), tcp, true).is_empty());
+        assert!(d
+            .flow_start(Scope::Other, (server, 443), tcp, false)
+            .is_empty());
+        assert!(d
+            .flow_start(e, (ip("168.63.129.16"), 80), tcp, false)
+            .is_empty());
+    }
+
+    #[test]
+    fn flow_start_egress_policy_only_with_a_policy_and_only_for_egress() {
+        let path = std::path::Path::new("policy");
+        let policy =
+            EgressPolicy::parse(path, "203.0.113.10 tcp/443\n198.51.100.53 udp/53\n").unwrap();
+        let d = detector().with_egress_policy(policy);
+        let (e, tcp, udp) = (Scope::Egress, Proto::Tcp, Proto::Udp);
+        let allowed = ip("203.0.113.10");
+        assert!(!d
+            .flow_start(e, (allowed, 443), tcp, false)
+            .contains(Detection::EgressPolicy));
+        for (port, proto) in [(80, tcp), (443, udp)] {
+            assert!(d
+                .flow_start(e, (allowed, port), proto, false)
+                .contains(Detection::EgressPolicy));
+        }
+        assert!(!d
+            .flow_start(e, (ip("198.51.100.53"), 53), udp, true)
+            .contains(Detection::EgressPolicy));
+        assert!(d
+            .flow_start(e, (ip("198.51.100.53"), 53), tcp, true)
+            .contains(Detection::EgressPolicy));
+        for scope in [Scope::Other, Scope::Ignored] {
+            assert!(d
+                .flow_start(scope, (ip("192.0.2.1"), 22), tcp, false)
+                .is_empty());
+        }
+        assert!(!detector()
+            .flow_start(e, (ip("192.0.2.1"), 22), tcp, false)
+            .contains(Detection::EgressPolicy));
+        let hit = Detector::flow_hit(Detection::EgressPolicy, (ip("2001:db8::1"), 8443), tcp);
+        assert_eq!(hit.indicator, "[2001:db8::1]:8443/tcp");
+        assert_eq!(
+            Detector::flow_hit(Detection::IocIp, (allowed, 1), udp).indicator,
+            "203.0.113.10"
+        );
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! `signatures/` are compiled into the binary; files given by the user extend (or, with
 //! `replace_defaults`, replace) them. Each list is a text file with one entry per line and `#`
 //! comments; its kind comes from its file name (`ioc-domains`, `ioc-ips`, `allow-domains`,
-//! `allow-ips`, with an optional `.txt` or `.list` extension and any `name.` prefix such as
-//! `corp.ioc-domains.txt`). A bad line is refused with file, line and reason.
+//! `allow-ips`, `doh-endpoints`, with an optional `.txt` or `.list` extension and any `name.`
+//! prefix such as `corp.ioc-domains.txt`). A bad line is refused with file, line and reason.
 
 use super::cidr::IpSet;
 use super::names::DomainSet;
@@ -11,21 +11,24 @@ use ipnet::IpNet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-/// The four kinds of list.
+/// The kinds of list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ListKind {
     IocDomains,
     IocIps,
     AllowDomains,
     AllowIps,
+    /// Public DNS-over-HTTPS server names (`dns-bypass`).
+    DohEndpoints,
 }
 
 impl ListKind {
-    const ALL: [(ListKind, &'static str); 4] = [
+    const ALL: [(ListKind, &'static str); 5] = [
         (ListKind::IocDomains, "ioc-domains"),
         (ListKind::IocIps, "ioc-ips"),
         (ListKind::AllowDomains, "allow-domains"),
         (ListKind::AllowIps, "allow-ips"),
+        (ListKind::DohEndpoints, "doh-endpoints"),
     ];
 
     /// The kind a file holds, from its name.
@@ -48,7 +51,7 @@ pub enum SignatureError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}: unknown list; name signature files ioc-domains.txt, ioc-ips.txt, allow-domains.txt or allow-ips.txt (a prefix such as corp.ioc-domains.txt is fine)")]
+    #[error("{path}: unknown list; name signature files ioc-domains.txt, ioc-ips.txt, allow-domains.txt, allow-ips.txt or doh-endpoints.txt (a prefix such as corp.ioc-domains.txt is fine)")]
     UnknownList { path: PathBuf },
     #[error("{path}:{line}: {reason}: {text:?}")]
     BadLine {
@@ -66,9 +69,11 @@ pub struct Signatures {
     pub(crate) allow_domains: DomainSet,
     pub(crate) ioc_ips: IpSet,
     pub(crate) allow_ips: IpSet,
+    /// Public DNS-over-HTTPS server names.
+    pub(crate) doh_endpoints: DomainSet,
 }
 
-const BUILTIN: [(&str, &str); 4] = [
+const BUILTIN: [(&str, &str); 5] = [
     (
         "signatures/ioc-domains.txt",
         include_str!("../../signatures/ioc-domains.txt"),
@@ -85,6 +90,10 @@ const BUILTIN: [(&str, &str); 4] = [
         "signatures/allow-ips.txt",
         include_str!("../../signatures/allow-ips.txt"),
     ),
+    (
+        "signatures/doh-endpoints.txt",
+        include_str!("../../signatures/doh-endpoints.txt"),
+    ),
 ];
 
 /// Lists being collected before the IP sets are built.
@@ -94,6 +103,7 @@ struct Builder {
     allow_domains: DomainSet,
     ioc_ips: Vec<IpNet>,
     allow_ips: Vec<IpNet>,
+    doh_endpoints: DomainSet,
 }
 
 impl Builder {
@@ -110,12 +120,12 @@ impl Builder {
                 text: raw.to_owned(),
             };
             match kind {
-                ListKind::IocDomains | ListKind::AllowDomains => {
+                ListKind::IocDomains | ListKind::AllowDomains | ListKind::DohEndpoints => {
                     validate_domain_entry(line).map_err(bad)?;
-                    let set = if kind == ListKind::IocDomains {
-                        &mut self.ioc_domains
-                    } else {
-                        &mut self.allow_domains
+                    let set = match kind {
+                        ListKind::IocDomains => &mut self.ioc_domains,
+                        ListKind::AllowDomains => &mut self.allow_domains,
+                        _ => &mut self.doh_endpoints,
                     };
                     set.insert(line);
                 }
@@ -170,6 +180,7 @@ impl Builder {
             allow_domains: self.allow_domains,
             ioc_ips: IpSet::from_nets(self.ioc_ips),
             allow_ips: IpSet::from_nets(self.allow_ips),
+            doh_endpoints: self.doh_endpoints,
         }
     }
 }
@@ -256,6 +267,37 @@ mod tests {
         assert_eq!(s.allow_domains.len(), 5);
         assert!(s.allow_ips.contains("168.63.129.16".parse().unwrap()));
         assert!(s.ioc_domains.contains("cdn.pkg-validate.net"));
+        assert!(s.doh_endpoints.contains("dns.google"));
+        assert!(s.doh_endpoints.contains("mozilla.cloudflare-dns.com"));
+        assert!(!s.doh_endpoints.contains("google.com"));
+    }
+
+    #[test]
+    fn doh_endpoint_lists_extend_and_are_checked() {
+        assert_eq!(
+            ListKind::from_path(Path::new("corp.doh-endpoints.txt")),
+            Some(ListKind::DohEndpoints)
+        );
+        let mut b = Builder::default();
+        b.add_text(
+            Path::new("doh-endpoints.txt"),
+            ListKind::DohEndpoints,
+            "doh.corp.example\n",
+        )
+        .unwrap();
+        assert!(b.build().doh_endpoints.contains("doh.corp.example"));
+        let err = Builder::default()
+            .add_text(
+                Path::new("d/doh-endpoints.txt"),
+                ListKind::DohEndpoints,
+                "# x\nhttps://dns.example/dns-query\n",
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("d/doh-endpoints.txt:2: character ':'"),
+            "{err}"
+        );
     }
 
     #[test]

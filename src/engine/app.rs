@@ -5,6 +5,7 @@
 use super::context::{event, Ctx, FlowAlerts};
 use super::output::{FlowRecord, OutKind};
 use crate::detect::direct_ip::Held;
+use crate::detect::hidden::AnsweredName;
 use crate::detect::{HelloFacts, HelloTransport, Hit, HttpFacts, Scope};
 use crate::eve::EveTypes;
 use crate::eve::EventType;
@@ -24,6 +25,9 @@ const MAX_PENDING_REQUESTS: usize = 32;
 /// `direct-ip` candidate (DNS, mDNS, LLMNR).
 const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
 
+mod quic;
+mod tunnel;
+
 /// Which protocol a flow's client bytes speak.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum AppProto {
@@ -32,6 +36,7 @@ pub(crate) enum AppProto {
     Tls,
     Http,
     Dns,
+    Quic,
     /// A SOCKS4/4a/5 handshake (`tunnel.rs`); its tunnel is classified afresh.
     Socks,
     /// Cleartext HTTP/2, by prior knowledge or after `Upgrade: h2c` (`tunnel.rs`).
@@ -48,6 +53,7 @@ impl AppProto {
             AppProto::Tls => Some("tls"),
             AppProto::Http => Some("http"),
             AppProto::Dns => Some("dns"),
+            AppProto::Quic => Some("quic"),
             // Suricata has no SOCKS parser (it would say "failed"); Zeek's service is "socks".
             AppProto::Socks => Some("socks"),
             AppProto::Http2 => Some("http2"),
@@ -64,8 +70,16 @@ struct HttpState {
     responses_ok: bool,
     /// Requests can still be located on the client stream.
     requests_ok: bool,
-    /// A SOCKS handshake or an HTTP/2 connection (`tunnel.rs`).
-    tunnel: Option<Box<tunnel::Tunnel>>,
+}
+
+/// What only some flows need, boxed so that the others do not pay for it: HTTP transactions
+/// (HTTP flows), QUIC Initials (QUIC flows), a SOCKS handshake or an HTTP/2 connection
+/// (`tunnel.rs`).
+#[derive(Debug, Default)]
+struct AppData {
+    http: Option<HttpState>,
+    quic: Option<quic::QuicFlow>,
+    tunnel: Option<tunnel::Tunnel>,
 }
 
 /// The TCP reassembly of a flow while it is inspected: both directions, and the flow's other
@@ -112,8 +126,8 @@ pub(crate) struct FlowState {
     pub(crate) checksum_good: bool,
     /// What the flow has alerted on.
     alerts: FlowAlerts,
-    /// HTTP transactions; allocated for HTTP flows only.
-    http: Option<Box<HttpState>>,
+    /// HTTP transactions or QUIC Initials; allocated for the flows that need them.
+    data: Option<Box<AppData>>,
     dns_requests: u32,
     /// Flow-start detections (`ioc-ip`, `direct-ip`) held until the flow's first app-layer
     /// object exists, so that their alert carries it.
@@ -130,7 +144,7 @@ impl Default for FlowState {
             inspecting: true,
             checksum_good: false,
             alerts: FlowAlerts::default(),
-            http: None,
+            data: None,
             dns_requests: 0,
             held: Held::default(),
         }
@@ -168,14 +182,14 @@ impl FlowState {
 
     /// The flow's HTTP transactions, created on first use.
     fn http_mut(&mut self) -> &mut HttpState {
-        self.http.get_or_insert_with(|| {
-            Box::new(HttpState {
+        self.data
+            .get_or_insert_with(Box::default)
+            .http
+            .get_or_insert_with(|| HttpState {
                 pending: VecDeque::new(),
                 responses_ok: true,
                 requests_ok: true,
-                tunnel: None,
             })
-        })
     }
 
     /// Bytes of buffers this flow holds beyond its table slot (reassembly, pending requests).
@@ -188,14 +202,15 @@ impl FlowState {
                     .as_ref()
                     .map_or(0, |a| std::mem::size_of::<FlowState>() + a.heap_bytes())
         });
-        let http = self.http.as_ref().map_or(0, |h| {
-            std::mem::size_of::<HttpState>()
-                + h.pending.capacity() * std::mem::size_of::<http::Request>()
-                + h.tunnel.as_ref().map_or(0, |t| {
-                    std::mem::size_of::<tunnel::Tunnel>() + t.heap_bytes()
+        let data = self.data.as_ref().map_or(0, |d| {
+            std::mem::size_of::<AppData>()
+                + d.http.as_ref().map_or(0, |h| {
+                    h.pending.capacity() * std::mem::size_of::<http::Request>()
                 })
+                + d.quic.as_ref().map_or(0, |q| q.heap_bytes())
+                + d.tunnel.as_ref().map_or(0, tunnel::Tunnel::heap_bytes)
         });
-        streams + http
+        streams + data
     }
 
     /// Holds the flow-start detections of a new flow (see [`Ctx::flow_start`]).
@@ -239,17 +254,14 @@ impl FlowState {
 
     /// Requests still waiting for a response (flushed without status when the flow ends).
     pub(crate) fn take_pending_http(&mut self) -> Vec<Value> {
-        self.http
-            .take()
-            .map(|mut h| {
-                let h2 = h.take_pending_h2();
-                h.pending
-                    .into_iter()
-                    .map(|r| r.eve(None))
-                    .chain(h2)
-                    .collect()
-            })
-            .unwrap_or_default()
+        let mut pending: Vec<Value> = self
+            .data
+            .as_mut()
+            .and_then(|d| d.http.take())
+            .map(|h| h.pending.into_iter().map(|r| r.eve(None)).collect())
+            .unwrap_or_default();
+        pending.extend(self.take_pending_h2());
+        pending
     }
 
     /// Whether the app layer reads the payload of packets going `dir` (a TLS server's bytes are
@@ -274,12 +286,19 @@ impl FlowState {
             inspecting: self.inspecting,
             checksum_good: self.checksum_good,
             alerts: self.alerts,
-            http: self.http.as_ref().map(|h| {
-                Box::new(HttpState {
+            data: self.data.as_ref().and_then(|d| {
+                let http = d.http.as_ref().map(|h| HttpState {
                     pending: VecDeque::new(),
                     responses_ok: h.responses_ok,
                     requests_ok: h.requests_ok,
-                    tunnel: h.tunnel.as_ref().and_then(|t| t.fork()).map(Box::new),
+                });
+                let tunnel = d.tunnel.as_ref().and_then(tunnel::Tunnel::fork);
+                (http.is_some() || tunnel.is_some()).then(|| {
+                    Box::new(AppData {
+                        http,
+                        tunnel,
+                        ..AppData::default()
+                    })
                 })
             }),
             dns_requests: self.dns_requests,
@@ -566,7 +585,8 @@ impl FlowState {
                 AppProto::Dns => self.dns_tcp_step(ctx, meta, Direction::ToServer, s),
                 AppProto::Socks => self.socks_client_step(ctx, meta, s),
                 AppProto::Http2 => self.h2_step(ctx, meta, Direction::ToServer, s),
-                AppProto::Failed => {
+                // QUIC is UDP: a TCP flow is never classified so.
+                AppProto::Failed | AppProto::Quic => {
                     self.bypass();
                     false
                 }
@@ -597,8 +617,9 @@ impl FlowState {
             } else if self.app == AppProto::Http2 {
                 self.h2_step(ctx, meta, Direction::ToClient, s)
             } else if self
-                .http
+                .data
                 .as_ref()
+                .and_then(|d| d.http.as_ref())
                 .is_some_and(|h| !h.pending.is_empty() && h.responses_ok)
             {
                 self.http_response_step(ctx, meta, s)
@@ -679,12 +700,14 @@ impl FlowState {
                 let hits = ctx.detector.on_client_hello(
                     scope,
                     &HelloFacts {
+                        client: meta.client.0,
                         server: meta.server.0,
                         server_port: meta.server.1,
                         transport: HelloTransport::Tcp,
                         sni: hello.sni.as_deref(),
                         other_names: &hello.other_names,
                         alpns: hello.alpns(),
+                        ech_config: hello.ech.as_ref().and_then(|e| e.config_id()),
                     },
                 );
                 let logged = ctx.logs(EventType::Tls);
@@ -856,7 +879,12 @@ impl FlowState {
         if self.app == AppProto::Unknown {
             let port_says_dns =
                 DNS_PORTS.contains(&meta.server.1) || DNS_PORTS.contains(&meta.client.1);
-            if port_says_dns || dns::probe_udp(pkt.payload) {
+            if port_says_dns {
+                self.set_app(AppProto::Dns);
+            } else if let Some(q) = quic::QuicFlow::probe(dir, pkt.payload) {
+                self.set_app(AppProto::Quic);
+                self.data.get_or_insert_with(Box::default).quic = Some(q);
+            } else if dns::probe_udp(pkt.payload) {
                 self.set_app(AppProto::Dns);
             } else {
                 self.set_app(AppProto::Failed);
@@ -866,8 +894,12 @@ impl FlowState {
         if first {
             self.start(ctx, meta, self.app == AppProto::Dns);
         }
-        if self.app == AppProto::Dns && !pkt.payload.is_empty() {
-            self.on_dns_message(ctx, meta, dir, pkt.payload);
+        match self.app {
+            AppProto::Dns if !pkt.payload.is_empty() => {
+                self.on_dns_message(ctx, meta, dir, pkt.payload);
+            }
+            AppProto::Quic => self.on_quic(ctx, meta, dir, pkt.payload),
+            _ => {}
         }
     }
 
@@ -896,21 +928,48 @@ impl FlowState {
                 .filter_map(|q| ctx.detector.on_dns_query(scope, &q.name))
                 .collect()
         };
+        // A query to a server other than the runners' resolvers (one alert per flow).
+        let bypass = (!msg.is_response && dir == Direction::ToServer)
+            .then(|| {
+                ctx.detector
+                    .on_dns_server(meta.client.0, meta.server.0, meta.server.1)
+            })
+            .flatten();
         let logged = ctx.logs(EventType::Dns);
-        let object = (logged || self.held.is_waiting() || !hits.is_empty())
+        let object = (logged || self.held.is_waiting() || !hits.is_empty() || bypass.is_some())
             .then(|| Object::Raw(msg.eve_json(tx_id.into())));
         if let Some(object) = &object {
             self.release_held(ctx, meta, Some((EventType::Dns, object)));
         }
         if msg.is_response {
             let addrs: Vec<_> = msg.answer_addrs().collect();
-            if !addrs.is_empty() {
+            let ech: Vec<(u8, u32)> = msg
+                .ech_configs()
+                .map(|(c, ttl)| (c.config_id, ttl))
+                .collect();
+            if !addrs.is_empty() || !ech.is_empty() {
+                // The name asked, and whether the allowlist holds it (hidden-destination
+                // judges an ECH flow by it).
+                let name = msg.queries.first().map(|q| {
+                    Box::new(AnsweredName {
+                        allowlisted: ctx.detector.signatures.allow_domains.contains(&q.name),
+                        name: q.name.to_ascii_lowercase().into(),
+                    })
+                });
                 let ts = ctx.ts;
-                ctx.send(OutKind::DnsAnswers { ts, addrs });
+                ctx.send(OutKind::DnsAnswers {
+                    ts,
+                    addrs,
+                    name,
+                    ech,
+                });
             }
         } else if let Some(object) = &object {
             for hit in &hits {
                 ctx.alert_query(meta, &mut self.alerts, hit, Some((EventType::Dns, object)));
+            }
+            if let Some(hit) = &bypass {
+                ctx.alert(meta, &mut self.alerts, hit, Some((EventType::Dns, object)));
             }
         }
         // Logged in the packet's own direction: a response travels from the side that answers.
@@ -954,4 +1013,3 @@ pub(crate) fn flow_record(meta: &FlowMeta, state: &FlowState, reason: EndReason)
 
 #[cfg(test)]
 mod tests;
-mod tunnel;

@@ -5,7 +5,8 @@ use super::output::{FlowRecord, OutBuf, OutKind, Output};
 use crate::counters::Counters;
 use crate::detect::direct_ip::Candidate;
 use crate::detect::direct_ip::{Held, ShardMarks};
-use crate::detect::{Detection, DetectionSet, Detector, Hit, Scope, Source};
+use crate::detect::hidden::EchCandidate;
+use crate::detect::{Detection, DetectionSet, Detector, Hit, Scope};
 use crate::eve::Object;
 use crate::eve::{EveTypes, Event, EventType};
 use crate::flow::{Direction, FlowMeta};
@@ -162,7 +163,7 @@ impl Ctx<'_> {
         app: Option<(EventType, &Object)>,
     ) {
         for detection in released.iter() {
-            let hit = Hit::new(detection, meta.server.0.to_string(), Source::Flow);
+            let hit = Detector::flow_hit(detection, meta.server, meta.proto);
             self.alert(meta, alerts, &hit, app);
         }
     }
@@ -179,7 +180,8 @@ impl Ctx<'_> {
             // The merge stage already found the server resolved: the alert would be dropped.
             return;
         }
-        alerts.raised |= !direct_ip;
+        // The merge stage decides these two; the flow record learns from it.
+        alerts.raised |= !direct_ip && hit.ech.is_none();
         let mut ev = event(
             meta,
             Direction::ToServer,
@@ -196,6 +198,20 @@ impl Ctx<'_> {
             ev.objects.push((kind, object.clone()));
         }
         let line = self.out.line(&ev);
+        if let Some(ech) = &hit.ech {
+            // Real ECH or GREASE, allowlisted or not: the DNS answers of every shard decide.
+            self.send(OutKind::Hidden {
+                candidate: Box::new(EchCandidate {
+                    flow_id: meta.id,
+                    server: meta.server.0,
+                    ts: self.ts,
+                    sni: ech.sni.clone(),
+                    config_id: ech.config_id,
+                }),
+                line,
+            });
+            return;
+        }
         self.send(if direct_ip {
             // Stands only if no DNS answer seen by now resolved the server; the merge stage
             // knows every shard's answers.
@@ -217,11 +233,13 @@ impl Ctx<'_> {
         self.detector.scope(meta.client.0, meta.server.0)
     }
 
-    /// The flow-start detections (`ioc-ip`, `direct-ip`) of a new flow, to hold until its first
+    /// The flow-start detections (`ioc-ip`, `direct-ip`, `egress-policy`) of a new flow, to hold until its first
     /// app-layer object; a `direct-ip` candidate is announced to the merge stage.
     pub(crate) fn flow_start(&mut self, meta: &FlowMeta, is_dns: bool) -> Held {
         let scope = self.scope(meta);
-        let detections = self.detector.flow_start(scope, meta.server.0, is_dns);
+        let detections = self
+            .detector
+            .flow_start(scope, meta.server, meta.proto, is_dns);
         let (held, candidate) = Held::start(detections, meta.id, meta.server.0, meta.first_ts);
         if let Some(candidate) = candidate {
             self.send(OutKind::FlowStart(candidate));

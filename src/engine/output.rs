@@ -11,6 +11,7 @@
 
 use crate::counters::Counters;
 use crate::detect::direct_ip::Candidate;
+use crate::detect::hidden::{AnsweredName, EchCandidate};
 use crate::detect::Detection;
 use crate::eve::event::FlowObject;
 use crate::eve::{Event, EventType, Object};
@@ -135,10 +136,19 @@ pub(crate) enum OutKind {
     /// A `direct-ip` alert on the flow of `candidate` (as announced at its start); written only
     /// when the merge stage found the flow unresolved then and still finds it so.
     DirectIp { candidate: Candidate, line: LineRef },
-    /// Addresses a DNS response resolved at `ts`, with their TTLs.
+    /// Addresses a DNS response resolved at `ts`, with their TTLs; the name it answered (for
+    /// `hidden-destination`) and the ECH configuration ids it published, with their TTLs.
     DnsAnswers {
         ts: Timestamp,
         addrs: Vec<(IpAddr, u32)>,
+        name: Option<Box<AnsweredName>>,
+        ech: Vec<(u8, u32)>,
+    },
+    /// A `hidden-destination` alert: written, with the names DNS resolved to the server as its
+    /// indicator, only when the merge stage finds the ECH real and those names not allowlisted.
+    Hidden {
+        candidate: Box<EchCandidate>,
+        line: LineRef,
     },
     /// A flow ended, with its `flow` event when flows are logged.
     FlowEnd {

@@ -275,10 +275,12 @@ impl Shard {
                         Said::Dropped
                     }
                 }
-                OutKind::DnsAnswers { ts, addrs } => {
+                OutKind::DnsAnswers { ts, addrs, .. } => {
                     self.verdicts.on_dns_answers(ts, &addrs);
                     Said::Answers(addrs)
                 }
+                // The ECH verdict needs the DNS names the merge stage keeps: shown undecided.
+                OutKind::Hidden { line, .. } => Said::Line(json(line.get(&self.out.lines))),
                 OutKind::FlowEnd { flow_id, record } => {
                     let direct_ip = self.verdicts.on_flow_end(0, flow_id);
                     match record {

@@ -7,6 +7,8 @@
 pub enum EventType {
     Alert,
     Tls,
+    /// QUIC ClientHellos (Suricata's `quic`).
+    Quic,
     Dns,
     Http,
     Flow,
@@ -17,9 +19,10 @@ pub enum EventType {
 
 impl EventType {
     /// Every type, in the order `--eve-types` lists them.
-    pub const ALL: [EventType; 7] = [
+    pub const ALL: [EventType; 8] = [
         EventType::Alert,
         EventType::Tls,
+        EventType::Quic,
         EventType::Dns,
         EventType::Http,
         EventType::Flow,
@@ -32,6 +35,7 @@ impl EventType {
         match self {
             EventType::Alert => "alert",
             EventType::Tls => "tls",
+            EventType::Quic => "quic",
             EventType::Dns => "dns",
             EventType::Http => "http",
             EventType::Flow => "flow",
@@ -59,7 +63,7 @@ impl EveTypes {
     /// Alerts only: the smallest set (alerts are always written).
     pub const ALERT: EveTypes = EveTypes(1 << EventType::Alert as u8);
     /// Every type.
-    pub const ALL: EveTypes = EveTypes((1 << EventType::ALL.len()) - 1);
+    pub const ALL: EveTypes = EveTypes(((1u16 << EventType::ALL.len()) - 1) as u8);
 
     /// Whether events of type `t` are written.
     pub fn logs(self, t: EventType) -> bool {

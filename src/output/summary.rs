@@ -43,8 +43,12 @@ fn write_totals(s: &mut String, counters: &Counters, elapsed: Duration) {
     let _ = writeln!(*s, "  alerts by detection: {}", by.join(", "));
     let _ = writeln!(
         *s,
-        "  app layer: {} TLS ClientHellos, {} DNS messages ({} unparsable), {} HTTP requests",
+        "  app layer: {} TLS ClientHellos, {} QUIC ClientHellos ({} Initials undecryptable, {} unreadable, {} Retry/Version Negotiation), {} DNS messages ({} unparsable), {} HTTP requests",
         counters.tls_client_hellos,
+        counters.quic_client_hellos,
+        counters.quic_undecryptable,
+        counters.quic_parse_errors,
+        counters.quic_restarts,
         counters.dns_messages,
         counters.dns_parse_errors,
         counters.http_requests

@@ -11,6 +11,7 @@
 use super::stats::stats_object;
 use crate::counters::Counters;
 use crate::detect::direct_ip::{ResolvedFlows, Verdict, Verdicts};
+use crate::detect::hidden::HiddenVerdicts;
 use crate::detect::Detection;
 use crate::engine::output::{FlowRecord, OutBuf, OutKind, Output, ShardStats};
 use crate::engine::SHUTDOWN_SEQ;
@@ -34,6 +35,8 @@ pub(crate) struct Merger<W: EventSink> {
     progress: Vec<u64>,
     /// The `direct-ip` verdicts and the DNS answers they rest on.
     direct_ip: Verdicts,
+    /// `hidden-destination` verdicts (DNS names by address, published ECH configurations).
+    hidden: HiddenVerdicts,
     /// A flow record being serialised.
     scratch: Vec<u8>,
     /// Events and alerts written.
@@ -60,6 +63,7 @@ impl<W: EventSink> Merger<W> {
             queues: (0..shards).map(|_| VecDeque::new()).collect(),
             progress: vec![0; shards],
             direct_ip: Verdicts::new(shards, dns_grace_secs, direct_ip_from),
+            hidden: HiddenVerdicts::new(dns_grace_secs),
             scratch: Vec::new(),
             counters: Counters::default(),
             stats: None,
@@ -156,9 +160,26 @@ impl<W: EventSink> Merger<W> {
                 }
                 self.counters.direct_ip_resolved_late = self.direct_ip.resolved_late;
             }
-            OutKind::DnsAnswers { ts, addrs } => self.direct_ip.on_dns_answers(ts, &addrs),
+            OutKind::DnsAnswers {
+                ts,
+                addrs,
+                name,
+                ech,
+            } => {
+                self.direct_ip.on_dns_answers(ts, &addrs);
+                self.hidden
+                    .on_dns_answers(ts, &addrs, name.as_deref(), &ech);
+            }
+            OutKind::Hidden { candidate, line } => {
+                if let Some(indicator) = self.hidden.on_alert(&candidate) {
+                    let line = with_indicator(line.get(lines), &indicator);
+                    self.counters.alert(Detection::HiddenDestination);
+                    self.write(&line, true);
+                }
+            }
             OutKind::FlowEnd { flow_id, record } => {
-                let direct_ip = self.direct_ip.on_flow_end(shard, flow_id);
+                let hidden = self.hidden.on_flow_end(flow_id);
+                let direct_ip = self.direct_ip.on_flow_end(shard, flow_id) || hidden;
                 if let Some(record) = record {
                     let mut line = std::mem::take(&mut self.scratch);
                     line.clear();
@@ -210,6 +231,18 @@ impl<W: EventSink> Merger<W> {
         self.counters.events += 1;
         self.sink.emit_stats(ts, object);
     }
+}
+
+/// An alert line with `alert.metadata.indicator` replaced (a rare alert: parsed and written
+/// again, key order kept).
+fn with_indicator(line: &[u8], indicator: &str) -> Vec<u8> {
+    let Ok(mut ev) = serde_json::from_slice::<serde_json::Value>(line) else {
+        return line.to_vec();
+    };
+    if let Some(slot) = ev.pointer_mut("/alert/metadata/indicator") {
+        *slot = serde_json::json!([indicator]);
+    }
+    serde_json::to_vec(&ev).unwrap_or_else(|_| line.to_vec())
 }
 
 #[cfg(test)]
@@ -312,6 +345,8 @@ mod tests {
                 kind: OutKind::DnsAnswers {
                     ts: t,
                     addrs: vec![(ip(), 60)],
+                    name: None,
+                    ech: Vec::new(),
                 },
             });
             m.accept(1, dns, 20);
@@ -365,6 +400,8 @@ mod tests {
                 kind: OutKind::DnsAnswers {
                     ts: syn.ts,
                     addrs: vec![(ip(), 60)],
+                    name: None,
+                    ech: Vec::new(),
                 },
             });
             m.accept(1, dns, u64::MAX);

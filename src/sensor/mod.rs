@@ -87,12 +87,16 @@ pub fn run<W: EventSink + Send>(
                     Ok(detector) => {
                         reloads += 1;
                         let s = &detector.signatures;
+                        let policy = detector.egress_policy_rules().map_or(String::new(), |n| {
+                            format!(", an egress policy of {n} rules")
+                        });
                         log(&format!(
-                            "signatures reloaded: {} IOC domains, {} IOC addresses, {} allowed domains, {} allowed addresses",
+                            "signatures reloaded: {} IOC domains, {} IOC addresses, {} allowed domains, {} allowed addresses, {} DoH endpoints{policy}",
                             s.ioc_domains.len(),
                             s.ioc_ips.len(),
                             s.allow_domains.len(),
-                            s.allow_ips.len()
+                            s.allow_ips.len(),
+                            s.doh_endpoints.len()
                         ));
                         input.reload(Arc::new(detector));
                     }

@@ -1,6 +1,6 @@
-//! The analysis settings of every mode: HOME_NET, DNS grace, threads, flow memcap and timeouts,
-//! `stats` interval, EVE event types, the UDP ports of VXLAN and GENEVE tunnels, and the live
-//! sensor's warm-up.
+//! The analysis settings of every mode: HOME_NET, the runners' resolvers, DNS grace, threads,
+//! flow memcap and timeouts, `stats` interval, EVE event types, the UDP ports of VXLAN and GENEVE
+//! tunnels, and the live sensor's warm-up.
 
 use super::value::{count_in, seconds, size_in, Zero};
 pub use crate::engine::ChecksumValidation;
@@ -126,6 +126,32 @@ pub(crate) fn home_net(list: Vec<IpNet>) -> Result<Vec<IpNet>, String> {
     Ok(list)
 }
 
+/// One of the runners' resolvers (`--resolvers`, `detect.resolvers`): an address such as
+/// `10.0.0.53` or a prefix such as `10.0.0.0/24`.
+pub fn resolver_prefix(text: &str) -> Result<IpNet, String> {
+    let t = text.trim();
+    if let Ok(addr) = t.parse::<IpAddr>() {
+        return Ok(IpNet::from(addr));
+    }
+    t.parse::<IpNet>().map_err(|_| {
+        format!(
+            "{text:?} is not a resolver address or prefix such as \"10.0.0.53\" or \"fd00::/8\""
+        )
+    })
+}
+
+/// The whole list of the runners' resolvers: at least one (leaving the setting out judges no
+/// plain DNS).
+pub(crate) fn resolvers(list: Vec<IpNet>) -> Result<Vec<IpNet>, String> {
+    if list.is_empty() {
+        return Err(
+            "the list is empty, so every DNS query would bypass the resolvers; name them, e.g. \"10.0.0.53\", or leave the key out"
+                .into(),
+        );
+    }
+    Ok(list)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +202,15 @@ mod tests {
             .unwrap_err()
             .ends_with("write \"::1/128\""));
         assert!(home_net(Vec::new()).is_err());
+        assert_eq!(
+            resolver_prefix("10.0.0.53"),
+            Ok("10.0.0.53/32".parse().unwrap())
+        );
+        assert_eq!(resolver_prefix("fd00::/8"), Ok("fd00::/8".parse().unwrap()));
+        assert!(resolver_prefix("dns.local")
+            .unwrap_err()
+            .contains("is not a resolver address or prefix"));
+        assert!(resolvers(Vec::new()).is_err());
         assert_eq!(flow_memcap("256MiB"), Ok(256 << 20));
         assert_eq!(flow_memcap("1MiB"), Ok(MIN_MEMCAP));
         assert!(flow_memcap("12")

@@ -14,12 +14,12 @@ mod capture;
 mod outputs;
 mod value;
 
-pub(crate) use analysis::home_net;
 pub use analysis::{
     checksum_validation, dns_grace, eve_types, flow_memcap, flow_timeout, home_net_prefix,
-    stats_interval, threads, tunnel_ports, warmup, worker_threads, ChecksumValidation,
-    DEFAULT_THREADS, DEFAULT_WARMUP_SECS,
+    resolver_prefix, stats_interval, threads, tunnel_ports, warmup, worker_threads,
+    ChecksumValidation, DEFAULT_THREADS, DEFAULT_WARMUP_SECS,
 };
+pub(crate) use analysis::{home_net, resolvers};
 pub use capture::{bpf, buffer_size, interface, interfaces, promisc, snaplen};
 pub use outputs::{distinct_outputs, file_path, socket_path, webhook_url};
 pub(crate) use value::{count_in, duration, Zero};

@@ -122,10 +122,31 @@ fn schema() -> Option<&'static jsonschema::Validator> {
         .get_or_init(|| {
             let path = shared()?.join("corpus/eve-schema.json");
             let text = std::fs::read_to_string(&path).expect("read eve-schema.json");
-            let json: Value = serde_json::from_str(&text).expect("schema is JSON");
+            let mut json: Value = serde_json::from_str(&text).expect("schema is JSON");
+            // egress-ids' documented extensions (the `ech` and `svcb` objects) are part of it.
+            let ext = root().join("docs/eve-extensions.schema.json");
+            let ext: Value =
+                serde_json::from_str(&std::fs::read_to_string(&ext).expect("read extensions"))
+                    .expect("extensions schema is JSON");
+            merge_schema(&mut json, &ext);
             Some(jsonschema::validator_for(&json).expect("schema compiles"))
         })
         .as_ref()
+}
+
+/// Deep-merges `ext` into `base`: objects key by key, anything else replaced.
+pub fn merge_schema(base: &mut Value, ext: &Value) {
+    match (base, ext) {
+        (Value::Object(b), Value::Object(e)) => {
+            for (k, v) in e {
+                if k == "$comment" {
+                    continue;
+                }
+                merge_schema(b.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+        (b, e) => *b = e.clone(),
+    }
 }
 
 /// Alerts as comparable rows: `detection<TAB>indicator<TAB>src_ip<TAB>dest_ip<TAB>dest_port`, sorted,

@@ -26,7 +26,19 @@ pub(crate) fn eve_schema() -> Option<serde_json::Value> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/corpus/eve-schema.json");
     match std::fs::read_to_string(&path) {
-        Ok(text) => Some(serde_json::from_str(&text).expect("eve-schema.json parses")),
+        Ok(text) => {
+            let mut schema: serde_json::Value =
+                serde_json::from_str(&text).expect("eve-schema.json parses");
+            // egress-ids' documented extensions (`ech`, `svcb`) belong to the schema it meets.
+            let ext = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../docs/eve-extensions.schema.json");
+            let ext = std::fs::read_to_string(ext).expect("docs/eve-extensions.schema.json");
+            merge(
+                &mut schema,
+                &serde_json::from_str(&ext).expect("extensions parse"),
+            );
+            Some(schema)
+        }
         Err(e) => {
             let msg = format!("{} unreadable ({e}); schema checks skipped", path.display());
             assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{msg}");
@@ -34,4 +46,25 @@ pub(crate) fn eve_schema() -> Option<serde_json::Value> {
             None
         }
     }
+}
+
+/// Deep-merges `ext` into `base`: objects key by key, anything else replaced.
+fn merge(base: &mut serde_json::Value, ext: &serde_json::Value) {
+    match (base, ext) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(e)) => {
+            for (k, v) in e.iter().filter(|(k, _)| *k != "$comment") {
+                merge(b.entry(k.clone()).or_insert(serde_json::Value::Null), v);
+            }
+        }
+        (b, e) => *b = e.clone(),
+    }
+}
+
+/// Bytes from a hex string (whitespace ignored); panics on bad hex (test vectors only).
+pub(crate) fn hex(s: &str) -> Vec<u8> {
+    let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    digits
+        .chunks(2)
+        .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
+        .collect()
 }

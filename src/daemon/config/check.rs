@@ -124,6 +124,25 @@ impl RawDetect {
         if let Some(v) = self.no_default_signatures {
             d.no_default_signatures = v;
         }
+        if let Some(list) = &self.resolvers {
+            let key = "detect.resolvers";
+            let nets = list
+                .get_ref()
+                .iter()
+                .map(|net| checked(doc, key, net, settings::resolver_prefix))
+                .collect::<Result<Vec<_>, _>>()?;
+            d.resolvers = Some(
+                settings::resolvers(nets).map_err(|reason| doc.error(list.span(), key, reason))?,
+            );
+        }
+        if let Some(p) = &self.egress_policy {
+            d.egress_policy = Some(absolute(
+                doc,
+                "detect.egress_policy",
+                p,
+                settings::file_path,
+            )?);
+        }
         if let Some(v) = &self.dns_grace {
             d.dns_grace = checked(doc, "detect.dns_grace", v, settings::dns_grace)?;
         }

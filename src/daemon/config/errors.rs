@@ -39,6 +39,12 @@ pub enum ConfigError {
         path: PathBuf,
         source: SignatureError,
     },
+    /// The policy file named in `detect.egress_policy` is refused.
+    #[error("{}: detect.egress_policy: {source}", path.display())]
+    EgressPolicy {
+        path: PathBuf,
+        source: SignatureError,
+    },
 }
 
 /// The file being read, for messages.

@@ -19,6 +19,7 @@ mod tests;
 
 use crate::capture::live::{LiveConfig, DEFAULT_BUFFER_SIZE, DEFAULT_SNAPLEN};
 use crate::detect::direct_ip::DEFAULT_DNS_GRACE_SECS;
+use crate::detect::egress_policy::EgressPolicy;
 use crate::detect::signatures::{SignatureError, Signatures};
 use crate::detect::Detector;
 use crate::eve::EveTypes;
@@ -81,6 +82,11 @@ pub(crate) struct DetectSection {
     pub(crate) signatures: Vec<PathBuf>,
     /// Use only `signatures`, not the built-in lists; default false.
     pub(crate) no_default_signatures: bool,
+    /// The runners' resolvers, checked by [`crate::settings::resolver_prefix`]; default none
+    /// (plain DNS is not judged). Never empty.
+    pub(crate) resolvers: Option<Vec<IpNet>>,
+    /// The egress policy file, absolute; default none (no `egress-policy`).
+    pub(crate) egress_policy: Option<PathBuf>,
     /// Seconds a DNS answer counts past its TTL; default [`DEFAULT_DNS_GRACE_SECS`].
     pub(crate) dns_grace: u64,
     /// Seconds after start without `direct-ip`; default [`DEFAULT_WARMUP_SECS`].
@@ -157,6 +163,8 @@ impl Default for DetectSection {
             home_net: Detector::default_home_net(),
             signatures: Vec::new(),
             no_default_signatures: false,
+            resolvers: None,
+            egress_policy: None,
             dns_grace: DEFAULT_DNS_GRACE_SECS,
             warmup: DEFAULT_WARMUP_SECS,
         }
@@ -242,6 +250,8 @@ impl DaemonConfig {
                 signature_paths: self.detect.signatures.clone(),
                 replace_default_signatures: self.detect.no_default_signatures,
                 home_net: Some(self.detect.home_net.clone()),
+                resolvers: self.detect.resolvers.clone(),
+                egress_policy: self.detect.egress_policy.clone(),
                 dns_grace_secs: self.detect.dns_grace,
                 threads: worker_threads(self.engine.threads),
                 timeouts: self.engine.timeouts(),
@@ -255,7 +265,8 @@ impl DaemonConfig {
         }
     }
 
-    /// What `egress-ids config --check` does: loads the file and the signature files it names.
+    /// What `egress-ids config --check` does: loads the file and the signature and policy files
+    /// it names.
     /// Returns the configuration and warnings about this machine (a `[privileges]` user or group
     /// that does not exist here), which do not make the file invalid.
     pub fn check_file(path: impl AsRef<Path>) -> Result<(DaemonConfig, Vec<String>), ConfigError> {
@@ -267,6 +278,12 @@ impl DaemonConfig {
                 path: path.to_path_buf(),
                 source,
             })?;
+        if let Some(policy) = &config.detect.egress_policy {
+            EgressPolicy::load(policy).map_err(|source| ConfigError::EgressPolicy {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
         let mut warnings = Vec::new();
         if let Some(user) = &config.privileges.user {
             if let Err(e) =

@@ -65,6 +65,8 @@ pub(super) struct RawDetect {
     pub(super) home_net: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) signatures: Option<Vec<Spanned<String>>>,
     pub(super) no_default_signatures: Option<bool>,
+    pub(super) resolvers: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) egress_policy: Option<Spanned<String>>,
     pub(super) dns_grace: Option<Spanned<Scalar>>,
     pub(super) warmup: Option<Spanned<Scalar>>,
 }

@@ -131,6 +131,8 @@ buffer_size = "16MiB"
 home_net = ["10.20.0.0/16", "fd00::/8"]
 signatures = ["/etc/egress-ids/signatures", "/etc/egress-ids/corp.ioc-domains.txt"]
 no_default_signatures = true
+resolvers = ["10.20.0.53", "fd00::/120"]
+egress_policy = "/etc/egress-ids/egress.policy"
 dns_grace = "10m"
 warmup = 0
 
@@ -187,6 +189,11 @@ group = "nogroup"
                 "/etc/egress-ids/corp.ioc-domains.txt".into()
             ],
             no_default_signatures: true,
+            resolvers: Some(vec![
+                "10.20.0.53/32".parse().unwrap(),
+                "fd00::/120".parse().unwrap()
+            ]),
+            egress_policy: Some("/etc/egress-ids/egress.policy".into()),
             dns_grace: 600,
             warmup: 0,
         }
@@ -300,7 +307,10 @@ fn syntax_and_type_errors_name_file_line_column_and_key() {
 
 #[test]
 fn bad_values_name_file_line_column_and_key() {
-    let cases: [(&str, &str); 31] = [
+    let cases: [(&str, &str); 34] = [
+        ("[detect]\nresolvers = []\n", ":2:13: detect.resolvers: the list is empty, so every DNS query would bypass the resolvers"),
+        ("[detect]\nresolvers = [\"10.0.0.53\", \"dns.corp\"]\n", ":2:27: detect.resolvers: \"dns.corp\" is not a resolver address or prefix"),
+        ("[detect]\negress_policy = \"egress.policy\"\n", ":2:17: detect.egress_policy: \"egress.policy\" is relative; write an absolute path"),
         ("[capture]\ninterfaces = []\n", ":2:14: capture.interfaces: the list is empty"),
         ("[capture]\ninterfaces = [\"eth0\", \"\"]\n", ":2:23: capture.interfaces: \"\" is not an interface name"),
         ("[capture]\ninterfaces = [\"a-very-long-interface\"]\n", ":2:15: capture.interfaces: \"a-very-long-interface\" is not an interface name"),
@@ -413,6 +423,25 @@ fn files_are_read_and_unreadable_ones_named() {
     assert_eq!(
         message,
         format!("{}: detect.signatures: /nonexistent/ioc-domains.txt: cannot read: No such file or directory (os error 2)", path.display())
+    );
+    let policy = dir.join("egress.policy");
+    std::fs::write(&policy, "10.0.0.53 udp/53\n10.0.0.0/33\n").unwrap();
+    std::fs::write(
+        &path,
+        format!(
+            "[detect]\negress_policy = {:?}\n",
+            policy.display().to_string()
+        ),
+    )
+    .unwrap();
+    let message = DaemonConfig::check_file(&path).unwrap_err().to_string();
+    assert!(
+        message.starts_with(&format!(
+            "{}: detect.egress_policy: {}:2: \"10.0.0.0/33\" is not an address or CIDR prefix",
+            path.display(),
+            policy.display()
+        )),
+        "{message}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }

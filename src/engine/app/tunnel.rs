@@ -4,7 +4,7 @@
 //! each request's host, User-Agent and path go to the HTTP detections and out as an `http`
 //! event with `app_proto: "http2"`, as Suricata logs HTTP/2.
 
-use super::{AppProto, FlowState, HttpState, MAX_PENDING_REQUESTS};
+use super::{AppProto, FlowState, MAX_PENDING_REQUESTS};
 use crate::detect::{HttpFacts, Scope, SocksTarget};
 use crate::engine::context::Ctx;
 use crate::eve::{EventType, Object};
@@ -13,7 +13,7 @@ use crate::flow::{Direction, FlowMeta};
 use proto::{h2, socks};
 use std::collections::VecDeque;
 
-/// Per-flow state of a tunnel protocol, kept in the flow's [`HttpState`] box.
+/// Per-flow state of a tunnel protocol, kept in the flow's `AppData` box.
 #[derive(Debug)]
 pub(super) enum Tunnel {
     Socks(SocksState),
@@ -74,11 +74,11 @@ impl Tunnel {
 
 impl FlowState {
     fn tunnel_mut(&mut self) -> Option<&mut Tunnel> {
-        self.http.as_mut().and_then(|h| h.tunnel.as_deref_mut())
+        self.data.as_mut().and_then(|d| d.tunnel.as_mut())
     }
 
     fn set_tunnel(&mut self, tunnel: Option<Tunnel>) {
-        self.http_mut().tunnel = tunnel.map(Box::new);
+        self.data.get_or_insert_with(Box::default).tunnel = tunnel;
     }
 
     /// HTTP/2 from the first client byte (the preface was recognised).
@@ -323,10 +323,10 @@ impl FlowState {
     }
 }
 
-impl HttpState {
+impl FlowState {
     /// HTTP/2 requests still waiting for a response, as EVE objects (the flow ends).
     pub(super) fn take_pending_h2(&mut self) -> Vec<serde_json::Value> {
-        match self.tunnel.as_deref_mut() {
+        match self.tunnel_mut() {
             Some(Tunnel::H2(h)) => h.pending.drain(..).map(|r| r.eve(None)).collect(),
             _ => Vec::new(),
         }

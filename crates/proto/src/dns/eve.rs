@@ -169,6 +169,10 @@ fn insert_rdata(entry: &mut Map<String, Value>, answer: &Answer, part: Part) {
             entry.insert("sshfp".into(), sshfp_value(*algo, *fp_type, fingerprint));
             None
         }
+        Rdata::Svcb(svcb) if part == Part::Answers => {
+            entry.insert("svcb".into(), json!(svcb));
+            None
+        }
         _ => None,
     };
     if let Some(text) = name_rdata {
@@ -200,7 +204,7 @@ fn grouped_values(rdata: &Rdata) -> Vec<Value> {
             fp_type,
             fingerprint,
         } => vec![sshfp_value(*algo, *fp_type, fingerprint)],
-        Rdata::Other(_) => Vec::new(),
+        Rdata::Svcb(_) | Rdata::Other(_) => Vec::new(),
     }
 }
 

@@ -162,6 +162,10 @@ impl Serialize for RecordEntry<'_> {
                 text_rdata = false;
                 map.serialize_entry("sshfp", &SshfpEntry(*algo, *fp_type, fingerprint))?;
             }
+            Rdata::Svcb(svcb) if part == Part::Answers => {
+                text_rdata = false;
+                map.serialize_entry("svcb", svcb)?;
+            }
             _ => text_rdata = false,
         }
         let is_name = matches!(a.rdata, Rdata::Name(_) | Rdata::Mx { .. });
@@ -176,7 +180,7 @@ impl Serialize for RecordEntry<'_> {
 fn grouped_count(rdata: &Rdata) -> usize {
     match rdata {
         Rdata::Txt(strings) => strings.len(),
-        Rdata::Other(_) => 0,
+        Rdata::Svcb(_) | Rdata::Other(_) => 0,
         _ => 1,
     }
 }
@@ -230,7 +234,7 @@ impl Serialize for GroupedValues<'_> {
                     fp_type,
                     fingerprint,
                 } => seq.serialize_element(&SshfpEntry(*algo, *fp_type, fingerprint))?,
-                Rdata::Other(_) => {}
+                Rdata::Svcb(_) | Rdata::Other(_) => {}
             }
         }
         seq.end()

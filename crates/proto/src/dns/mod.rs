@@ -18,6 +18,7 @@ mod eve;
 mod eve_direct;
 mod names;
 mod rdata;
+pub mod svcb;
 #[cfg(test)]
 mod tests;
 
@@ -364,15 +365,38 @@ pub fn split_tcp(stream: &[u8]) -> (Vec<&[u8]>, usize) {
 }
 
 impl DnsMessage {
-    /// Every (ip, ttl) of the A and AAAA records of this response (empty for requests).
+    /// Addresses the response resolves, with their TTLs: A and AAAA answers, and the address
+    /// hints of SVCB/HTTPS answers (clients connect to them as to A/AAAA answers).
     pub fn answer_addrs(&self) -> impl Iterator<Item = (IpAddr, u32)> + '_ {
         self.answers
             .iter()
             .filter(|_| self.is_response)
-            .filter_map(|a| match a.rdata {
-                Rdata::A(v4) => Some((IpAddr::V4(v4), a.ttl)),
-                Rdata::Aaaa(v6) => Some((IpAddr::V6(v6), a.ttl)),
+            .flat_map(|a| {
+                let (one, hints): (Option<IpAddr>, Option<&svcb::Svcb>) = match &a.rdata {
+                    Rdata::A(v4) => (Some(IpAddr::V4(*v4)), None),
+                    Rdata::Aaaa(v6) => (Some(IpAddr::V6(*v6)), None),
+                    Rdata::Svcb(s) => (None, Some(s)),
+                    _ => (None, None),
+                };
+                let hints = hints.into_iter().flat_map(|s| {
+                    s.ipv4hint
+                        .iter()
+                        .map(|v4| IpAddr::V4(*v4))
+                        .chain(s.ipv6hint.iter().map(|v6| IpAddr::V6(*v6)))
+                });
+                one.into_iter().chain(hints).map(move |ip| (ip, a.ttl))
+            })
+    }
+
+    /// The ECH configurations SVCB/HTTPS answers of the response publish, with their TTLs.
+    pub fn ech_configs(&self) -> impl Iterator<Item = (&svcb::EchConfig, u32)> + '_ {
+        self.answers
+            .iter()
+            .filter(|_| self.is_response)
+            .filter_map(|a| match &a.rdata {
+                Rdata::Svcb(s) => Some(s.ech.iter().map(move |c| (c, a.ttl))),
                 _ => None,
             })
+            .flatten()
     }
 }

@@ -15,6 +15,7 @@ use domain::dep::octseq::Parser;
 use domain::rdata::AllRecordData;
 
 use super::names::{bytes_to_string, parsed_name_text, read_name, DnsName};
+use super::svcb::{self, Svcb};
 
 /// Record types this module gives a typed value.
 pub(crate) mod rtype {
@@ -26,6 +27,8 @@ pub(crate) mod rtype {
     pub(crate) const TXT: u16 = 16;
     pub(crate) const SRV: u16 = 33;
     pub(crate) const OPT: u16 = 41;
+    pub(crate) const SVCB: u16 = 64;
+    pub(crate) const HTTPS: u16 = 65;
 }
 
 /// SOA record data.
@@ -68,6 +71,8 @@ pub(crate) enum Rdata {
         fp_type: u8,
         fingerprint: Vec<u8>,
     },
+    /// SVCB or HTTPS (boxed: the rarest and largest).
+    Svcb(Box<Svcb>),
     /// Any other type, or data that did not parse: the raw bytes.
     Other(Vec<u8>),
 }
@@ -89,6 +94,15 @@ impl ParsedRdata {
 
 /// Parses the `len` bytes of record data at `start` of `msg`.
 pub(crate) fn parse_rdata(msg: &[u8], rtype: u16, start: usize, len: usize) -> ParsedRdata {
+    if rtype == rtype::SVCB || rtype == rtype::HTTPS {
+        let raw = msg
+            .get(start..start.saturating_add(len))
+            .unwrap_or_default();
+        return ParsedRdata::plain(match svcb::parse(raw) {
+            Some(s) => Rdata::Svcb(Box::new(s)),
+            None => Rdata::Other(raw.to_vec()),
+        });
+    }
     strict_rdata(msg, rtype, start, len).unwrap_or_else(|| lenient_rdata(msg, rtype, start, len))
 }
 

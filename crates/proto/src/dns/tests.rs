@@ -388,3 +388,44 @@ fn the_direct_eve_writer_gives_the_value_tree_exactly() {
         }
     }
 }
+
+/// A response to `secret.example HTTPS` with one HTTPS answer carrying an ECH configuration.
+fn https_response() -> Vec<u8> {
+    let mut m = vec![0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
+    m.extend(b"\x06secret\x07example\x00");
+    m.extend([0, 65, 0, 1]);
+    m.extend([0xc0, 0x0c, 0, 65, 0, 1, 0, 0, 0x01, 0x2c]);
+    let rdata = super::svcb::tests::https_rdata([203, 0, 113, 40], 0x2a, "cover.example");
+    m.extend((rdata.len() as u16).to_be_bytes());
+    m.extend(rdata);
+    m
+}
+
+#[test]
+fn an_https_answer_logs_its_svcb_object_and_resolves_its_hints() {
+    let msg = parse(&https_response());
+    let eve = msg.eve(0);
+    let answer = &eve["answers"][0];
+    assert_eq!(answer["rrtype"], "HTTPS");
+    assert_eq!(
+        answer["svcb"]["ipv4hint"],
+        serde_json::json!(["203.0.113.40"])
+    );
+    assert_eq!(
+        answer["svcb"]["ech"],
+        serde_json::json!([{"config_id": 42, "public_name": "cover.example"}])
+    );
+    assert_eq!(msg.eve_json(0).get(), eve.to_string(), "direct writer");
+    let addrs: Vec<_> = msg.answer_addrs().collect();
+    assert_eq!(addrs, [("203.0.113.40".parse().unwrap(), 300)]);
+    let ech: Vec<_> = msg
+        .ech_configs()
+        .map(|(c, ttl)| (c.config_id, ttl))
+        .collect();
+    assert_eq!(ech, [(0x2a, 300)]);
+    if let Some(schema) = dns_schema() {
+        let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+        let errors: Vec<String> = validator.iter_errors(&eve).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+}

@@ -11,6 +11,7 @@ use md5::Md5;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::ech::EchEve;
 use super::ClientHello;
 
 /// JA4's value for an empty cipher or extension list.
@@ -224,6 +225,8 @@ pub(crate) struct TlsEve<'a> {
     ja4: &'a str,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     client_alpns: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ech: Option<EchEve<'a>>,
 }
 
 #[derive(serde::Serialize)]
@@ -243,6 +246,7 @@ impl<'a> TlsEve<'a> {
             },
             ja4: h.ja4(),
             client_alpns: &h.alpns,
+            ech: h.ech.as_ref().map(|e| EchEve::new(e, h.sni.as_deref())),
         }
     }
 }
@@ -259,6 +263,9 @@ pub(crate) fn eve(h: &ClientHello) -> Value {
     m.insert("ja4".into(), json!(h.ja4()));
     if !h.alpns.is_empty() {
         m.insert("client_alpns".into(), json!(h.alpns));
+    }
+    if let Some(ech) = &h.ech {
+        m.insert("ech".into(), json!(EchEve::new(ech, h.sni.as_deref())));
     }
     Value::Object(m)
 }

@@ -10,6 +10,7 @@ use tls_parser::{
     parse_tls_handshake_client_hello, SNIType, TlsClientHelloContents, TlsExtension,
 };
 
+use super::ech::{Ech, ECH_EXTENSION};
 use super::fingerprint;
 
 /// Handshake message type of a ClientHello (TLS and SSLv2 alike).
@@ -62,6 +63,10 @@ pub struct ClientHello {
     pub(crate) fingerprints: OnceCell<Fingerprints>,
     /// JA4's two ALPN characters, worked out from the raw first ALPN value.
     pub(crate) ja4_alpn: [char; 2],
+    /// JA4's transport letter: `t` TLS over TCP, `q` QUIC.
+    pub(crate) transport: char,
+    /// The Encrypted Client Hello extension, when the hello has one (the first).
+    pub ech: Option<Ech>,
 }
 
 /// A hello's fingerprints.
@@ -71,7 +76,7 @@ pub(crate) struct Fingerprints {
     pub(crate) ja3_string: Option<String>,
     /// MD5 of the JA3 string, lowercase hex.
     pub(crate) ja3_hash: Option<String>,
-    /// JA4 for TLS over TCP (`t` prefix).
+    /// JA4 (`t` prefix over TCP, `q` over QUIC).
     pub(crate) ja4: String,
 }
 
@@ -82,9 +87,15 @@ impl ClientHello {
             Fingerprints {
                 ja3_hash: ja3.as_deref().map(fingerprint::md5_hex),
                 ja3_string: ja3,
-                ja4: self.ja4_for('t'),
+                ja4: self.ja4_for(self.transport),
             }
         })
+    }
+
+    /// Marks the hello as carried by QUIC (JA4's `q`); before any fingerprint is asked for.
+    pub(crate) fn set_quic(&mut self) {
+        self.transport = 'q';
+        self.fingerprints = OnceCell::new();
     }
 
     /// The ALPN protocols offered, in order.
@@ -102,7 +113,7 @@ impl ClientHello {
         self.fingerprints().ja3_hash.as_deref()
     }
 
-    /// JA4 for TLS over TCP (`t` prefix); see [`ClientHello::ja4_for`] for QUIC and DTLS.
+    /// JA4 (`t` prefix over TCP, `q` over QUIC).
     pub(crate) fn ja4(&self) -> &str {
         &self.fingerprints().ja4
     }
@@ -121,6 +132,7 @@ struct Extensions {
     groups: Vec<u16>,
     point_formats: Vec<u8>,
     sig_algs: Vec<u16>,
+    ech: Option<Ech>,
 }
 
 /// Parse one ClientHello handshake message: type byte 0x01, 3-byte length, body.
@@ -157,6 +169,8 @@ fn from_contents(ch: &TlsClientHelloContents<'_>) -> ClientHello {
         sslv2_format: false,
         fingerprints: OnceCell::new(),
         ja4_alpn: exts.ja4_alpn.unwrap_or(['0', '0']),
+        transport: 't',
+        ech: exts.ech,
     };
     hello
 }
@@ -223,6 +237,7 @@ fn record_extension(out: &mut Extensions, ext_type: u16, ext: &TlsExtension<'_>)
         TlsExtension::EllipticCurves(g) => out.groups = g.iter().map(|x| x.0).collect(),
         TlsExtension::EcPointFormats(f) => out.point_formats = f.to_vec(),
         TlsExtension::SignatureAlgorithms(s) => out.sig_algs = s.clone(),
+        TlsExtension::Unknown(t, body) if t.0 == ECH_EXTENSION => out.ech = Ech::parse(body),
         _ => {}
     }
 }
@@ -272,6 +287,8 @@ pub(crate) fn parse_sslv2_client_hello(msg: &[u8]) -> Result<ClientHello, TlsErr
         sslv2_format: true,
         fingerprints: OnceCell::new(),
         ja4_alpn: ['0', '0'],
+        transport: 't',
+        ech: None,
     };
     Ok(hello)
 }

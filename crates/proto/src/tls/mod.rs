@@ -8,13 +8,14 @@
 //! its bytes came from (a TCP stream here; a decrypted QUIC CRYPTO frame can hand it the same bytes).
 //! Nothing here panics on any input; a hello is reassembled up to [`MAX_HELLO_LEN`] bytes.
 
+pub mod ech;
 mod fingerprint;
 mod hello;
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod vectors;
+pub(crate) mod vectors;
 
 pub use fingerprint::{is_grease, version_name};
 pub use hello::{parse_client_hello_message, ClientHello, TlsError};

@@ -745,6 +745,8 @@ sc_socks-proxy() {
   # A name that is no IOC: only the TLS inside the tunnel (SNI outside the allowlist) alerts.
   client "${PCURL[@]}" -4 --socks5-hostname "$p" --cacert "$CA" https://github.com.evil-cdn.io/ \
     || die "socks-proxy: curl --socks5-hostname to github.com.evil-cdn.io failed"
+  # An address no DNS answer gave (the proxy's own name was resolved): direct-ip on the target.
+  client "${PCURL[@]}" -4 --socks5 "$p" "http://$HTTP_IP_LITERAL/" || die "socks-proxy: curl --socks5 to $HTTP_IP_LITERAL failed"
   stop_capture
   local pcap=$WORK/cap/socks-proxy.pcap
   # What the proxy was asked, read back from the capture: a SOCKS5 domain request and a SOCKS4a one.
@@ -757,13 +759,16 @@ sc_socks-proxy() {
   expect ioc-domain npm-health-check.io "$RUN4" "$proxy" "$SOCKS_PORT"
   expect ioc-domain plain-crypto-js.net "$RUN4" "$proxy" "$SOCKS_PORT"
   expect non-registry-tls github.com.evil-cdn.io "$RUN4" "$proxy" "$SOCKS_PORT"
+  expect direct-ip "$HTTP_IP_LITERAL" "$RUN4" "$proxy" "$SOCKS_PORT"
   finish socks-proxy "curl -4 through a SOCKS proxy (fixtures/socks_proxy.py at $p, its name resolved by DNS):
 --socks5 https://pkg-validate.net/ (curl resolves the IOC name: a DNS alert; the SOCKS target is
 its resolved address, so no direct-ip; the TLS inside the tunnel names it: ioc-domain on the proxy flow);
 --socks5-hostname --proxy-user https://npm-health-check.io/ (RFC 1929 auth, the SOCKS target is the IOC name);
 --socks4a http://plain-crypto-js.net/ (the SOCKS4a target is the IOC name); --socks5-hostname
-https://github.com.evil-cdn.io/ (no IOC: the SNI in the tunnel is outside the allowlist). One alert per
-flow and detection." "$RUN4 $proxy $SOCKS_PORT
+https://github.com.evil-cdn.io/ (no IOC: the SNI in the tunnel is outside the allowlist); --socks5
+http://$HTTP_IP_LITERAL/ (a SOCKS5 address target no DNS answer gave, behind a proxy DNS did resolve:
+direct-ip names the target). One alert per flow and detection." "$RUN4 $proxy $SOCKS_PORT
+$RUN4 $proxy $SOCKS_PORT
 $RUN4 $proxy $SOCKS_PORT
 $RUN4 $proxy $SOCKS_PORT
 $RUN4 $proxy $SOCKS_PORT"

@@ -232,6 +232,20 @@ impl Verdicts {
         true
     }
 
+    /// A shard's `direct-ip` alert on a destination the client named by address (SOCKS,
+    /// CONNECT, an IP-literal Host; `candidate.server` is that address, `candidate.ts` the
+    /// request): written unless an answer seen by now resolved it or the flow has its one
+    /// `direct-ip` alert already.
+    pub(crate) fn on_target_alert(&mut self, candidate: &Candidate) -> bool {
+        if self.written.contains(&candidate.flow_id)
+            || self.dns.resolved(candidate.server, candidate.ts)
+        {
+            return false;
+        }
+        self.written.insert(candidate.flow_id);
+        true
+    }
+
     /// Flow `flow_id` of `shard` ended: whether its `direct-ip` alert was written. The flow is
     /// forgotten.
     pub(crate) fn on_flow_end(&mut self, shard: usize, flow_id: u64) -> bool {

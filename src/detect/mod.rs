@@ -187,6 +187,9 @@ pub struct Hit {
     pub(crate) source: Source,
     /// `hidden-destination`: the ECH the merge stage judges.
     pub(crate) ech: Option<Box<hidden::EchHello>>,
+    /// `direct-ip` of a destination the client named by address to a proxy or in a Host
+    /// (SOCKS, CONNECT, an IP-literal Host): judged by that address, not the flow's server.
+    pub(crate) target: Option<IpAddr>,
 }
 
 impl Hit {
@@ -196,6 +199,7 @@ impl Hit {
             indicator: indicator.into(),
             source,
             ech: None,
+            target: None,
         }
     }
 
@@ -469,7 +473,13 @@ impl Detector {
             return hits;
         }
         if let (Some(host), true) = (req.host, req.host_is_ip) {
-            hits.push(Hit::new(Detection::DirectIp, host, Source::HttpHost));
+            let mut hit = Hit::new(Detection::DirectIp, host, Source::HttpHost);
+            hit.target = host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse()
+                .ok();
+            hits.push(hit);
         }
         hits.extend(self.dns_bypass_http(req.host));
         let allowlisted = req
@@ -487,8 +497,9 @@ impl Detector {
 impl Detector {
     /// `ioc-domain` (a name target), `ioc-ip` and `direct-ip` (an address target) for the
     /// destination a SOCKS client asked its proxy for: the same detections as an HTTP CONNECT
-    /// target. `direct-ip` for an address outside HOME_NET shares the flow's one `direct-ip`
-    /// alert, which the merge stage decides, as for an IP-literal Host or CONNECT target.
+    /// target. `direct-ip` for an address outside HOME_NET is decided by the merge stage on that
+    /// address (did a DNS answer resolve it?), as for an IP-literal Host or CONNECT target, and
+    /// shares the flow's one `direct-ip` alert.
     pub(crate) fn on_socks_target(&self, scope: Scope, target: &SocksTarget<'_>) -> Vec<Hit> {
         let mut hits = Vec::new();
         if scope == Scope::Ignored {
@@ -514,11 +525,10 @@ impl Detector {
                 }
                 let outside = !self.home_net.contains(ip) && !ip.is_loopback();
                 if scope == Scope::Egress && outside && !self.signatures.allow_ips.contains(ip) {
-                    hits.push(Hit::new(
-                        Detection::DirectIp,
-                        ip.to_string(),
-                        Source::SocksTarget,
-                    ));
+                    let mut hit =
+                        Hit::new(Detection::DirectIp, ip.to_string(), Source::SocksTarget);
+                    hit.target = Some(ip);
+                    hits.push(hit);
                 }
             }
         }

@@ -137,7 +137,9 @@ impl Ctx<'_> {
         hit: &Hit,
         app: Option<(EventType, &Object)>,
     ) {
-        if alerts.once.insert(hit.detection) {
+        // A target's `direct-ip` is judged on its own address: the merge stage keeps the flow's
+        // one alert (a speculative flow-start one it dropped must not hide this one).
+        if alerts.once.insert(hit.detection) || hit.target.is_some() {
             self.raise(meta, alerts, hit, app);
         }
     }
@@ -176,7 +178,7 @@ impl Ctx<'_> {
         app: Option<(EventType, &Object)>,
     ) {
         let direct_ip = hit.detection == Detection::DirectIp;
-        if direct_ip && self.marks.take(meta.id) {
+        if direct_ip && hit.target.is_none() && self.marks.take(meta.id) {
             // The merge stage already found the server resolved: the alert would be dropped.
             return;
         }
@@ -215,13 +217,19 @@ impl Ctx<'_> {
         self.send(if direct_ip {
             // Stands only if no DNS answer seen by now resolved the server; the merge stage
             // knows every shard's answers.
+            // A target named by address is judged on it, at the request.
             OutKind::DirectIp {
                 candidate: Candidate {
                     flow_id: meta.id,
-                    server: meta.server.0,
-                    ts: meta.first_ts,
+                    server: hit.target.unwrap_or(meta.server.0),
+                    ts: if hit.target.is_some() {
+                        self.ts
+                    } else {
+                        meta.first_ts
+                    },
                 },
                 line,
+                by_target: hit.target.is_some(),
             }
         } else {
             OutKind::Alert(hit.detection, line)

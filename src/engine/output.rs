@@ -135,7 +135,13 @@ pub(crate) enum OutKind {
     FlowStart(Candidate),
     /// A `direct-ip` alert on the flow of `candidate` (as announced at its start); written only
     /// when the merge stage found the flow unresolved then and still finds it so.
-    DirectIp { candidate: Candidate, line: LineRef },
+    /// `by_target`: the alert names a destination the client gave by address (SOCKS, CONNECT,
+    /// an IP-literal Host): `candidate.server` is that address, decided at the request.
+    DirectIp {
+        candidate: Candidate,
+        line: LineRef,
+        by_target: bool,
+    },
     /// Addresses a DNS response resolved at `ts`, with their TTLs; the name it answered (for
     /// `hidden-destination`) and the ECH configuration ids it published, with their TTLs.
     DnsAnswers {

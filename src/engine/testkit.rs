@@ -267,9 +267,18 @@ impl Shard {
                 OutKind::FlowStart(candidate) => {
                     Said::Verdict(self.verdicts.on_flow_start(0, &candidate))
                 }
-                OutKind::DirectIp { candidate, line } => {
+                OutKind::DirectIp {
+                    candidate,
+                    line,
+                    by_target,
+                } => {
                     let line = json(line.get(&self.out.lines));
-                    if self.verdicts.on_alert(&candidate) {
+                    let written = if by_target {
+                        self.verdicts.on_target_alert(&candidate)
+                    } else {
+                        self.verdicts.on_alert(&candidate)
+                    };
+                    if written {
                         Said::Line(line)
                     } else {
                         Said::Dropped

@@ -153,8 +153,17 @@ impl<W: EventSink> Merger<W> {
                     self.counters.direct_ip_warmup += 1;
                 }
             }
-            OutKind::DirectIp { candidate, line } => {
-                if self.direct_ip.on_alert(&candidate) {
+            OutKind::DirectIp {
+                candidate,
+                line,
+                by_target,
+            } => {
+                let written = if by_target {
+                    self.direct_ip.on_target_alert(&candidate)
+                } else {
+                    self.direct_ip.on_alert(&candidate)
+                };
+                if written {
                     self.counters.alert(Detection::DirectIp);
                     self.write(line.get(lines), true);
                 }
@@ -329,6 +338,7 @@ mod tests {
             flow.msgs.push(Output {
                 seq: flow_seq + 1,
                 kind: OutKind::DirectIp {
+                    by_target: false,
                     candidate: Candidate {
                         flow_id: 42,
                         server: ip(),

@@ -504,6 +504,40 @@ mod tests {
     }
 
     #[test]
+    fn an_unresolved_address_target_behind_a_resolved_proxy_is_direct_ip() {
+        // DNS resolved the proxy (198.51.100.80), not the SOCKS5 target 203.0.113.7: the
+        // target's address decides, and the alert names it.
+        let t = Timestamp::from_parts(1_795_315_148, 0, 1);
+        let mut c = Conversation::new(("10.77.0.2", 40_000), ("198.51.100.80", 1080));
+        let mut shard = Shard::new();
+        shard.answer(t, "198.51.100.80", 300);
+        for p in c.handshake() {
+            shard.packet(t, 1, &p);
+        }
+        shard.packet(t, 4, &c.data(ToServer, b"\x05\x01\x00"));
+        shard.packet(t, 5, &c.data(ToClient, b"\x05\x00"));
+        let request = b"\x05\x01\x00\x01\xcb\x00\x71\x07\x01\xbb";
+        shard.packet(t, 6, &c.data(ToServer, request));
+        shard.finish();
+        assert_eq!(shard.detections(), ["direct-ip"]);
+        let a = shard.lines("alert")[0];
+        assert_eq!(a["alert"]["metadata"]["indicator"][0], "203.0.113.7");
+        // Once DNS has resolved the target too, nothing.
+        let mut c = Conversation::new(("10.77.0.2", 40_001), ("198.51.100.80", 1080));
+        let mut shard = Shard::new();
+        shard.answer(t, "198.51.100.80", 300);
+        shard.answer(t, "203.0.113.7", 300);
+        for p in c.handshake() {
+            shard.packet(t, 1, &p);
+        }
+        shard.packet(t, 4, &c.data(ToServer, b"\x05\x01\x00"));
+        shard.packet(t, 5, &c.data(ToClient, b"\x05\x00"));
+        shard.packet(t, 6, &c.data(ToServer, request));
+        shard.finish();
+        assert!(shard.detections().is_empty(), "{:?}", shard.detections());
+    }
+
+    #[test]
     fn broken_socks_and_h2_are_counted_and_bypassed() {
         // A SOCKS5 greeting, then a request with address type 9.
         let (shard, app, inspecting) = run(

@@ -565,6 +565,9 @@ quic_client() {  # scenario args...
   grep -q '^answer of' "$WORK/quic-$name.log" || die "$name: no answer over QUIC: $(cat "$WORK/quic-$name.log")"
 }
 
+# (After tcpdump, `grep -c >/dev/null`, never `grep -q`: grep -q stops reading at the first match,
+# tcpdump then dies of SIGPIPE, and pipefail turns a found pattern into a failure.)
+
 # Client datagrams to PORT that start with a long-header packet of VERSION (hex).
 quic_long_headers() {  # pcap port version
   tcpdump -nn -t -r "$1" "udp dst port $2 and (udp[8] & 0xc0) = 0xc0 and udp[9:4] = 0x$3" 2>/dev/null | wc -l
@@ -694,9 +697,9 @@ sc_dns-over-https() {
   stop_capture
   local pcap=$WORK/cap/dns-over-https.pcap
   [ "$got" = "$ip" ] || die "dns-over-https: curl connected to '$got' (want $ip)"
-  tcpdump -nn -t -r "$pcap" 'port 53' 2>/dev/null | grep -q "$target" \
+  tcpdump -nn -t -r "$pcap" 'port 53' 2>/dev/null | grep -c "$target" >/dev/null \
     && die "dns-over-https: $target was asked over plain DNS"
-  tcpdump -nn -t -r "$pcap" 'udp port 53' 2>/dev/null | grep -q ' A? dns.google\. ' \
+  tcpdump -nn -t -r "$pcap" 'udp port 53' 2>/dev/null | grep -c ' A? dns.google\. ' >/dev/null \
     || die "dns-over-https: no plain A query for dns.google"
   n=$(tcp_syns "$pcap" | grep -c " $doh 443\$" || true)
   [ "$n" -ge 1 ] || die "dns-over-https: no connection to the DoH server"
@@ -750,9 +753,9 @@ sc_socks-proxy() {
   stop_capture
   local pcap=$WORK/cap/socks-proxy.pcap
   # What the proxy was asked, read back from the capture: a SOCKS5 domain request and a SOCKS4a one.
-  tcpdump -nn -A -r "$pcap" "tcp dst port $SOCKS_PORT" 2>/dev/null | grep -q 'npm-health-check.io' \
+  tcpdump -nn -A -r "$pcap" "tcp dst port $SOCKS_PORT" 2>/dev/null | grep -c 'npm-health-check.io' >/dev/null \
     || die "socks-proxy: no SOCKS request naming npm-health-check.io in the capture"
-  tcpdump -nn -A -r "$pcap" "tcp dst port $SOCKS_PORT" 2>/dev/null | grep -q 'plain-crypto-js.net' \
+  tcpdump -nn -A -r "$pcap" "tcp dst port $SOCKS_PORT" 2>/dev/null | grep -c 'plain-crypto-js.net' >/dev/null \
     || die "socks-proxy: no SOCKS4a request naming plain-crypto-js.net in the capture"
   expect ioc-domain pkg-validate.net "$RUN4" "$RES4" 53
   expect ioc-domain pkg-validate.net "$RUN4" "$proxy" "$SOCKS_PORT"
@@ -782,7 +785,7 @@ sc_h2c-node() {
     || die "h2c-node: client failed: $out"
   [[ $out == *"status 200"* ]] || die "h2c-node: no 200 from the h2c server: $out"
   stop_capture
-  tcpdump -nn -A -r "$WORK/cap/h2c-node.pcap" "tcp dst port $H2C_PORT" 2>/dev/null | grep -q 'PRI \* HTTP/2.0' \
+  tcpdump -nn -A -r "$WORK/cap/h2c-node.pcap" "tcp dst port $H2C_PORT" 2>/dev/null | grep -c 'PRI \* HTTP/2.0' >/dev/null \
     || die "h2c-node: the client did not send the HTTP/2 preface"
   # Node's lookup asks for A and AAAA (getaddrinfo AF_UNSPEC), as in npm-postinstall-ioc.
   expect ioc-domain npm-health-check.io "$RUN4" "$RES4" 53
@@ -801,9 +804,9 @@ sc_h2c-upgrade() {
   client "${CURL[@]}" -4 --http2 "$u/first" -o /dev/null "$u/second" || die "h2c-upgrade: curl --http2 failed"
   stop_capture
   local pcap=$WORK/cap/h2c-upgrade.pcap
-  tcpdump -nn -A -r "$pcap" "tcp src port $H2C_PORT" 2>/dev/null | grep -q 'HTTP/1.1 101 Switching Protocols' \
+  tcpdump -nn -A -r "$pcap" "tcp src port $H2C_PORT" 2>/dev/null | grep -c 'HTTP/1.1 101 Switching Protocols' >/dev/null \
     || die "h2c-upgrade: the server did not answer 101"
-  tcpdump -nn -A -r "$pcap" "tcp dst port $H2C_PORT" 2>/dev/null | grep -q 'PRI \* HTTP/2.0' \
+  tcpdump -nn -A -r "$pcap" "tcp dst port $H2C_PORT" 2>/dev/null | grep -c 'PRI \* HTTP/2.0' >/dev/null \
     || die "h2c-upgrade: curl did not send the HTTP/2 preface after the 101"
   expect ioc-domain axios-update-service.com "$RUN4" "$RES4" 53
   expect ioc-domain axios-update-service.com "$RUN4" "$ip" "$H2C_PORT"

@@ -24,11 +24,13 @@ const MAX_NAMES_PER_ADDRESS: usize = 8;
 /// Addresses remembered at most; past this, expired entries are purged, then all.
 const MAX_ADDRESSES: usize = 1 << 18;
 
-/// What a DNS response tells the verdicts: the name asked and whether the allowlist holds it.
+/// What a DNS response tells the verdicts: the name asked (lowercase), whether the allowlist
+/// holds it, and the ECH configuration ids (with their TTLs) its SVCB/HTTPS answers published.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct AnsweredName {
-    pub(crate) name: Box<str>,
+    pub(crate) name: String,
     pub(crate) allowlisted: bool,
+    pub(crate) ech: Vec<(u8, u32)>,
 }
 
 /// What the shard's `hidden-destination` hit carries for the merge stage.
@@ -81,20 +83,18 @@ impl HiddenVerdicts {
     }
 
     /// A DNS response at `ts` resolved `addrs` (address, TTL) for `name`, and published the
-    /// ECH configuration ids `ech` (id, TTL).
+    /// ECH configuration ids of `name.ech` (id, TTL).
     pub(crate) fn on_dns_answers(
         &mut self,
         ts: Timestamp,
         addrs: &[(IpAddr, u32)],
-        name: Option<&AnsweredName>,
-        ech: &[(u8, u32)],
+        name: &AnsweredName,
     ) {
-        for &(id, ttl) in ech {
+        for &(id, ttl) in &name.ech {
             let until = ts.plus_secs(u64::from(ttl) + self.grace_secs);
             let slot = self.ech_ids.entry(id).or_insert(until);
             *slot = (*slot).max(until);
         }
-        let Some(name) = name else { return };
         if self.names.len() >= MAX_ADDRESSES {
             self.names.retain(|_, v| v.iter().any(|r| r.until >= ts));
             if self.names.len() >= MAX_ADDRESSES {
@@ -104,7 +104,7 @@ impl HiddenVerdicts {
         for &(ip, ttl) in addrs {
             let until = ts.plus_secs(u64::from(ttl) + self.grace_secs);
             let list = self.names.entry(ip).or_default();
-            match list.iter_mut().find(|r| r.name == name.name) {
+            match list.iter_mut().find(|r| *r.name == *name.name) {
                 Some(r) => r.until = r.until.max(until),
                 None => {
                     if list.len() >= MAX_NAMES_PER_ADDRESS {
@@ -114,7 +114,7 @@ impl HiddenVerdicts {
                         list.remove(0);
                     }
                     list.push(Resolved {
-                        name: name.name.clone(),
+                        name: name.name.as_str().into(),
                         allowlisted: name.allowlisted,
                         until,
                     });
@@ -178,6 +178,15 @@ mod tests {
         AnsweredName {
             name: name.into(),
             allowlisted,
+            ech: Vec::new(),
+        }
+    }
+
+    fn published(id: u8) -> AnsweredName {
+        AnsweredName {
+            name: "other.example".into(),
+            allowlisted: false,
+            ech: vec![(id, 60)],
         }
     }
 
@@ -185,7 +194,7 @@ mod tests {
     fn grease_keeps_the_resolved_name_as_sni_and_never_alerts() {
         let mut v = HiddenVerdicts::new(300);
         let a = [(ip("203.0.113.40"), 60)];
-        v.on_dns_answers(T0, &a, Some(&answered("shop.example", false)), &[]);
+        v.on_dns_answers(T0, &a, &answered("shop.example", false));
         assert_eq!(v.on_alert(&candidate(Some("SHOP.example."), 13)), None);
         // No DNS at all: undecided, no alert (direct-ip has the flow).
         let mut v = HiddenVerdicts::new(300);
@@ -196,7 +205,8 @@ mod tests {
     fn a_cover_sni_or_a_published_config_is_real_ech_judged_by_the_resolved_names() {
         let mut v = HiddenVerdicts::new(300);
         let a = [(ip("203.0.113.40"), 60)];
-        v.on_dns_answers(T0, &a, Some(&answered("c2.example", false)), &[(0x2a, 60)]);
+        v.on_dns_answers(T0, &a, &answered("c2.example", false));
+        v.on_dns_answers(T0, &[], &published(0x2a));
         assert_eq!(
             v.on_alert(&candidate(Some("cover.example"), 1)).as_deref(),
             Some("c2.example")
@@ -209,7 +219,7 @@ mod tests {
         );
         // A published configuration to an address no answer named: unresolved.
         let mut v = HiddenVerdicts::new(300);
-        v.on_dns_answers(T0, &[], None, &[(0x2a, 60)]);
+        v.on_dns_answers(T0, &[], &published(0x2a));
         assert_eq!(
             v.on_alert(&candidate(Some("github.com"), 0x2a)).as_deref(),
             Some("unresolved")
@@ -220,8 +230,8 @@ mod tests {
     fn an_allowlisted_resolved_name_clears_and_answers_expire() {
         let mut v = HiddenVerdicts::new(0);
         let a = [(ip("203.0.113.40"), 60)];
-        v.on_dns_answers(T0, &a, Some(&answered("c2.example", false)), &[]);
-        v.on_dns_answers(T0, &a, Some(&answered("registry.npmjs.org", true)), &[]);
+        v.on_dns_answers(T0, &a, &answered("c2.example", false));
+        v.on_dns_answers(T0, &a, &answered("registry.npmjs.org", true));
         assert_eq!(v.on_alert(&candidate(Some("cover.example"), 1)), None);
         let mut late = candidate(Some("cover.example"), 1);
         late.ts = T0.plus_secs(61);

@@ -904,7 +904,7 @@ impl FlowState {
     }
 
     fn on_dns_message(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta, dir: Direction, bytes: &[u8]) {
-        let msg = match dns::parse_message(bytes) {
+        let mut msg = match dns::parse_message(bytes) {
             Ok(m) => m,
             Err(_) => {
                 ctx.counters.dns_parse_errors += 1;
@@ -948,20 +948,23 @@ impl FlowState {
                 .map(|(c, ttl)| (c.config_id, ttl))
                 .collect();
             if !addrs.is_empty() || !ech.is_empty() {
-                // The name asked, and whether the allowlist holds it (hidden-destination
-                // judges an ECH flow by it).
-                let name = msg.queries.first().map(|q| {
+                // The name asked (moved out of the message, which is done with), whether the
+                // allowlist holds it, and the ECH configurations: hidden-destination judges an
+                // ECH flow by them.
+                let answered = msg.queries.first_mut().map(|q| {
+                    let mut name = std::mem::take(&mut q.name);
+                    name.make_ascii_lowercase();
                     Box::new(AnsweredName {
-                        allowlisted: ctx.detector.signatures.allow_domains.contains(&q.name),
-                        name: q.name.to_ascii_lowercase().into(),
+                        allowlisted: ctx.detector.signatures.allow_domains.contains(&name),
+                        name,
+                        ech,
                     })
                 });
                 let ts = ctx.ts;
                 ctx.send(OutKind::DnsAnswers {
                     ts,
                     addrs,
-                    name,
-                    ech,
+                    answered,
                 });
             }
         } else if let Some(object) = &object {

@@ -142,13 +142,12 @@ pub(crate) enum OutKind {
         line: LineRef,
         by_target: bool,
     },
-    /// Addresses a DNS response resolved at `ts`, with their TTLs; the name it answered (for
-    /// `hidden-destination`) and the ECH configuration ids it published, with their TTLs.
+    /// Addresses a DNS response resolved at `ts`, with their TTLs; the name it answered and
+    /// the ECH configuration ids it published (for `hidden-destination`).
     DnsAnswers {
         ts: Timestamp,
         addrs: Vec<(IpAddr, u32)>,
-        name: Option<Box<AnsweredName>>,
-        ech: Vec<(u8, u32)>,
+        answered: Option<Box<AnsweredName>>,
     },
     /// A `hidden-destination` alert: written, with the names DNS resolved to the server as its
     /// indicator, only when the merge stage finds the ECH real and those names not allowlisted.

@@ -172,12 +172,12 @@ impl<W: EventSink> Merger<W> {
             OutKind::DnsAnswers {
                 ts,
                 addrs,
-                name,
-                ech,
+                answered,
             } => {
                 self.direct_ip.on_dns_answers(ts, &addrs);
-                self.hidden
-                    .on_dns_answers(ts, &addrs, name.as_deref(), &ech);
+                if let Some(answered) = answered {
+                    self.hidden.on_dns_answers(ts, &addrs, &answered);
+                }
             }
             OutKind::Hidden { candidate, line } => {
                 if let Some(indicator) = self.hidden.on_alert(&candidate) {
@@ -355,8 +355,7 @@ mod tests {
                 kind: OutKind::DnsAnswers {
                     ts: t,
                     addrs: vec![(ip(), 60)],
-                    name: None,
-                    ech: Vec::new(),
+                    answered: None,
                 },
             });
             m.accept(1, dns, 20);
@@ -410,8 +409,7 @@ mod tests {
                 kind: OutKind::DnsAnswers {
                     ts: syn.ts,
                     addrs: vec![(ip(), 60)],
-                    name: None,
-                    ech: Vec::new(),
+                    answered: None,
                 },
             });
             m.accept(1, dns, u64::MAX);

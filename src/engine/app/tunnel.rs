@@ -357,7 +357,7 @@ mod tests {
         let mut shard = Shard::new();
         shard.frames(&frames("socks-proxy.pcap"));
         shard.finish();
-        assert_eq!(shard.engine.counters.socks_requests, 4);
+        assert_eq!(shard.engine.counters.socks_requests, 5);
         assert_eq!(shard.engine.counters.socks_parse_errors, 0);
         // SOCKS5 domain (with RFC 1929 auth) and SOCKS4a targets: the SOCKS target itself.
         for name in ["npm-health-check.io", "plain-crypto-js.net"] {
@@ -388,22 +388,36 @@ mod tests {
             alert_with(&shard, "github.com.evil-cdn.io")["alert"]["metadata"]["detection"][0],
             "non-registry-tls"
         );
-        assert!(!shard.detections().contains(&"direct-ip"));
+        // --socks5 http://203.0.113.9/: an address target no DNS answer gave, behind a proxy
+        // DNS did resolve: the one direct-ip, naming the target.
+        let direct: Vec<_> = shard
+            .lines("alert")
+            .into_iter()
+            .filter(|a| a["alert"]["metadata"]["detection"][0] == "direct-ip")
+            .collect();
+        assert_eq!(direct.len(), 1);
+        assert_eq!(
+            direct[0]["alert"]["metadata"]["indicator"][0],
+            "203.0.113.9"
+        );
+        assert_eq!(direct[0]["dest_port"], 1080);
         // The flows: the tunnel's protocol, and socks as the original one.
         let flows: Vec<_> = shard
             .lines("flow")
             .into_iter()
             .filter(|f| f["dest_port"] == 1080)
             .collect();
-        assert_eq!(flows.len(), 4);
+        assert_eq!(flows.len(), 5);
         assert!(flows.iter().all(|f| f["app_proto_orig"] == "socks"));
         assert_eq!(flows.iter().filter(|f| f["app_proto"] == "tls").count(), 3);
-        assert_eq!(flows.iter().filter(|f| f["app_proto"] == "http").count(), 1);
-        // The plain HTTP request inside the SOCKS4a tunnel is logged as HTTP.
-        assert_eq!(
-            shard.lines("http")[0]["http"]["hostname"],
-            "plain-crypto-js.net"
-        );
+        assert_eq!(flows.iter().filter(|f| f["app_proto"] == "http").count(), 2);
+        // The plain HTTP requests inside the SOCKS4a and the last SOCKS5 tunnel are logged as HTTP.
+        let hosts: Vec<&Value> = shard
+            .lines("http")
+            .into_iter()
+            .map(|h| &h["http"]["hostname"])
+            .collect();
+        assert_eq!(hosts, ["plain-crypto-js.net", "203.0.113.9"]);
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! shard sends its alert with an [`EchCandidate`]; [`HiddenVerdicts`] writes it, with the names
 //! found as its indicator, or drops it.
 
+use super::names::DomainSet;
 use proto::Timestamp;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::net::IpAddr;
@@ -24,12 +25,11 @@ const MAX_NAMES_PER_ADDRESS: usize = 8;
 /// Addresses remembered at most; past this, expired entries are purged, then all.
 const MAX_ADDRESSES: usize = 1 << 18;
 
-/// What a DNS response tells the verdicts: the name asked (lowercase), whether the allowlist
-/// holds it, and the ECH configuration ids (with their TTLs) its SVCB/HTTPS answers published.
+/// What a DNS response tells the verdicts: the name asked (lowercase) and the ECH
+/// configuration ids (with their TTLs) its SVCB/HTTPS answers published.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct AnsweredName {
     pub(crate) name: String,
-    pub(crate) allowlisted: bool,
     pub(crate) ech: Vec<(u8, u32)>,
 }
 
@@ -57,7 +57,6 @@ pub(crate) struct EchCandidate {
 #[derive(Clone, Debug)]
 struct Resolved {
     name: Box<str>,
-    allowlisted: bool,
     until: Timestamp,
 }
 
@@ -115,7 +114,6 @@ impl HiddenVerdicts {
                     }
                     list.push(Resolved {
                         name: name.name.as_str().into(),
-                        allowlisted: name.allowlisted,
                         until,
                     });
                 }
@@ -123,9 +121,10 @@ impl HiddenVerdicts {
         }
     }
 
-    /// The verdict on a shard's `hidden-destination` alert: `Some(indicator)` (the names DNS
-    /// resolved to the server, or `unresolved`) when it stands, `None` when it is dropped.
-    pub(crate) fn on_alert(&mut self, c: &EchCandidate) -> Option<String> {
+    /// The verdict on a shard's `hidden-destination` alert, with `allow` the allowlist in force
+    /// now: `Some(indicator)` (the names DNS resolved to the server, or `unresolved`) when it
+    /// stands, `None` when it is dropped.
+    pub(crate) fn on_alert(&mut self, c: &EchCandidate, allow: &DomainSet) -> Option<String> {
         let names: Vec<&Resolved> = self
             .names
             .get(&c.server)
@@ -137,7 +136,7 @@ impl HiddenVerdicts {
             !names.iter().any(|r| r.name.eq_ignore_ascii_case(sni))
         });
         let real = published || (!names.is_empty() && cover_sni);
-        if !real || names.iter().any(|r| r.allowlisted) {
+        if !real || names.iter().any(|r| allow.contains(&r.name)) {
             return None;
         }
         self.written.insert(c.flow_id);
@@ -174,10 +173,9 @@ mod tests {
         }
     }
 
-    fn answered(name: &str, allowlisted: bool) -> AnsweredName {
+    fn answered(name: &str) -> AnsweredName {
         AnsweredName {
             name: name.into(),
-            allowlisted,
             ech: Vec::new(),
         }
     }
@@ -185,43 +183,56 @@ mod tests {
     fn published(id: u8) -> AnsweredName {
         AnsweredName {
             name: "other.example".into(),
-            allowlisted: false,
             ech: vec![(id, 60)],
         }
+    }
+
+    /// The built-in allowlist (registry.npmjs.org, github.com, ...).
+    fn allow() -> DomainSet {
+        super::super::signatures::Signatures::builtin().allow_domains
     }
 
     #[test]
     fn grease_keeps_the_resolved_name_as_sni_and_never_alerts() {
         let mut v = HiddenVerdicts::new(300);
         let a = [(ip("203.0.113.40"), 60)];
-        v.on_dns_answers(T0, &a, &answered("shop.example", false));
-        assert_eq!(v.on_alert(&candidate(Some("SHOP.example."), 13)), None);
+        v.on_dns_answers(T0, &a, &answered("shop.example"));
+        assert_eq!(
+            v.on_alert(&candidate(Some("SHOP.example."), 13), &allow()),
+            None
+        );
         // No DNS at all: undecided, no alert (direct-ip has the flow).
         let mut v = HiddenVerdicts::new(300);
-        assert_eq!(v.on_alert(&candidate(Some("shop.example"), 13)), None);
+        assert_eq!(
+            v.on_alert(&candidate(Some("shop.example"), 13), &allow()),
+            None
+        );
     }
 
     #[test]
     fn a_cover_sni_or_a_published_config_is_real_ech_judged_by_the_resolved_names() {
         let mut v = HiddenVerdicts::new(300);
         let a = [(ip("203.0.113.40"), 60)];
-        v.on_dns_answers(T0, &a, &answered("c2.example", false));
+        v.on_dns_answers(T0, &a, &answered("c2.example"));
         v.on_dns_answers(T0, &[], &published(0x2a));
         assert_eq!(
-            v.on_alert(&candidate(Some("cover.example"), 1)).as_deref(),
+            v.on_alert(&candidate(Some("cover.example"), 1), &allow())
+                .as_deref(),
             Some("c2.example")
         );
         assert!(v.on_flow_end(7) && !v.on_flow_end(7));
         // The same SNI as the resolved name, but the configuration was published in DNS.
         assert_eq!(
-            v.on_alert(&candidate(Some("c2.example"), 0x2a)).as_deref(),
+            v.on_alert(&candidate(Some("c2.example"), 0x2a), &allow())
+                .as_deref(),
             Some("c2.example")
         );
         // A published configuration to an address no answer named: unresolved.
         let mut v = HiddenVerdicts::new(300);
         v.on_dns_answers(T0, &[], &published(0x2a));
         assert_eq!(
-            v.on_alert(&candidate(Some("github.com"), 0x2a)).as_deref(),
+            v.on_alert(&candidate(Some("github.com"), 0x2a), &allow())
+                .as_deref(),
             Some("unresolved")
         );
     }
@@ -230,13 +241,16 @@ mod tests {
     fn an_allowlisted_resolved_name_clears_and_answers_expire() {
         let mut v = HiddenVerdicts::new(0);
         let a = [(ip("203.0.113.40"), 60)];
-        v.on_dns_answers(T0, &a, &answered("c2.example", false));
-        v.on_dns_answers(T0, &a, &answered("registry.npmjs.org", true));
-        assert_eq!(v.on_alert(&candidate(Some("cover.example"), 1)), None);
+        v.on_dns_answers(T0, &a, &answered("c2.example"));
+        v.on_dns_answers(T0, &a, &answered("registry.npmjs.org"));
+        assert_eq!(
+            v.on_alert(&candidate(Some("cover.example"), 1), &allow()),
+            None
+        );
         let mut late = candidate(Some("cover.example"), 1);
         late.ts = T0.plus_secs(61);
         assert_eq!(
-            v.on_alert(&late),
+            v.on_alert(&late, &allow()),
             None,
             "expired: no name, no published config"
         );

@@ -948,17 +948,12 @@ impl FlowState {
                 .map(|(c, ttl)| (c.config_id, ttl))
                 .collect();
             if !addrs.is_empty() || !ech.is_empty() {
-                // The name asked (moved out of the message, which is done with), whether the
-                // allowlist holds it, and the ECH configurations: hidden-destination judges an
-                // ECH flow by them.
+                // The name asked (moved out of the message, which is done with) and the ECH
+                // configurations: hidden-destination judges an ECH flow by them.
                 let answered = msg.queries.first_mut().map(|q| {
                     let mut name = std::mem::take(&mut q.name);
                     name.make_ascii_lowercase();
-                    Box::new(AnsweredName {
-                        allowlisted: ctx.detector.signatures.allow_domains.contains(&name),
-                        name,
-                        ech,
-                    })
+                    Box::new(AnsweredName { name, ech })
                 });
                 let ts = ctx.ts;
                 ctx.send(OutKind::DnsAnswers {

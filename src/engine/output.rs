@@ -12,12 +12,13 @@
 use crate::counters::Counters;
 use crate::detect::direct_ip::Candidate;
 use crate::detect::hidden::{AnsweredName, EchCandidate};
-use crate::detect::Detection;
+use crate::detect::{Detection, Detector};
 use crate::eve::event::FlowObject;
 use crate::eve::{Event, EventType, Object};
 use crate::flow::TableStats;
 use proto::Timestamp;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// An EVE line (JSON, no newline) in an [`OutBuf`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,6 +161,8 @@ pub(crate) enum OutKind {
         flow_id: u64,
         record: Option<RecordRef>,
     },
+    /// The signatures changed at this item (a reload).
+    Detector(Arc<Detector>),
     /// A shard's counters at a `stats` tick.
     Stats(Box<ShardStats>),
 }

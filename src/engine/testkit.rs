@@ -302,6 +302,7 @@ impl Shard {
                     }
                 }
                 OutKind::Stats(_) => Said::Stats,
+                OutKind::Detector(_) => continue,
             };
             self.said.push(said);
         }

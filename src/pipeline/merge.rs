@@ -12,7 +12,7 @@ use super::stats::stats_object;
 use crate::counters::Counters;
 use crate::detect::direct_ip::{ResolvedFlows, Verdict, Verdicts};
 use crate::detect::hidden::HiddenVerdicts;
-use crate::detect::Detection;
+use crate::detect::{Detection, Detector};
 use crate::engine::output::{FlowRecord, OutBuf, OutKind, Output, ShardStats};
 use crate::engine::SHUTDOWN_SEQ;
 use crate::eve::{EveTypes, EventSink, EventType};
@@ -37,6 +37,9 @@ pub(crate) struct Merger<W: EventSink> {
     direct_ip: Verdicts,
     /// `hidden-destination` verdicts (DNS names by address, published ECH configurations).
     hidden: HiddenVerdicts,
+    /// The signatures in force at the item being handled (the allowlist judges
+    /// `hidden-destination`); a reload's `OutKind::Detector` replaces them.
+    detector: Arc<Detector>,
     /// A flow record being serialised.
     scratch: Vec<u8>,
     /// Events and alerts written.
@@ -57,6 +60,7 @@ impl<W: EventSink> Merger<W> {
         shards: usize,
         dns_grace_secs: u64,
         direct_ip_from: Option<Timestamp>,
+        detector: Arc<Detector>,
     ) -> Self {
         Merger {
             sink,
@@ -64,6 +68,7 @@ impl<W: EventSink> Merger<W> {
             progress: vec![0; shards],
             direct_ip: Verdicts::new(shards, dns_grace_secs, direct_ip_from),
             hidden: HiddenVerdicts::new(dns_grace_secs),
+            detector,
             scratch: Vec::new(),
             counters: Counters::default(),
             stats: None,
@@ -180,7 +185,8 @@ impl<W: EventSink> Merger<W> {
                 }
             }
             OutKind::Hidden { candidate, line } => {
-                if let Some(indicator) = self.hidden.on_alert(&candidate) {
+                let allow = &self.detector.signatures.allow_domains;
+                if let Some(indicator) = self.hidden.on_alert(&candidate, allow) {
                     let line = with_indicator(line.get(lines), &indicator);
                     self.counters.alert(Detection::HiddenDestination);
                     self.write(&line, true);
@@ -197,6 +203,7 @@ impl<W: EventSink> Merger<W> {
                     self.scratch = line;
                 }
             }
+            OutKind::Detector(detector) => self.detector = detector,
             OutKind::Stats(shard) => self.add_stats(m.seq, *shard),
         }
     }
@@ -257,6 +264,14 @@ fn with_indicator(line: &[u8], indicator: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn detector() -> std::sync::Arc<crate::detect::Detector> {
+        use crate::detect::{signatures::Signatures, Detector};
+        std::sync::Arc::new(Detector::new(
+            Signatures::builtin(),
+            Detector::default_home_net(),
+        ))
+    }
     use crate::detect::direct_ip::Candidate;
     use crate::detect::signatures::Signatures;
     use crate::detect::Detector;
@@ -303,7 +318,7 @@ mod tests {
 
     #[test]
     fn shards_are_written_in_capture_order_once_every_shard_has_caught_up() {
-        let mut m = Merger::new(Lines::default(), 2, 300, None);
+        let mut m = Merger::new(Lines::default(), 2, 300, None, detector());
         m.accept(
             0,
             buf(vec![(2, "a2", OutKind::Event), (6, "a6", OutKind::Event)]),
@@ -323,7 +338,7 @@ mod tests {
     fn direct_ip_is_decided_by_the_answers_before_the_flow_even_from_a_slower_shard() {
         let t = Timestamp(1_000_000_000_000);
         for (answer_seq, flow_seq, alerted) in [(3, 5, false), (8, 5, true)] {
-            let mut m = Merger::new(Lines::default(), 2, 300, None);
+            let mut m = Merger::new(Lines::default(), 2, 300, None, detector());
             // Shard 0 runs ahead: its flow starts at `flow_seq` and alerts later.
             let mut flow = OutBuf::default();
             flow.msgs.push(Output {
@@ -389,7 +404,7 @@ mod tests {
         // SYN (3), after it but before the alert (8: a mirror's reordering), or after the alert.
         let syn = &frames("tls-ip-literal.pcap")[0];
         for (answer_seq, alerted) in [(3, false), (8, false), (u64::MAX, true)] {
-            let mut m = Merger::new(Lines::default(), 2, 300, None);
+            let mut m = Merger::new(Lines::default(), 2, 300, None, detector());
             let mut shard0 = engine(&m, 0);
             let mut out = OutBuf::default();
             let info = PacketInfo {

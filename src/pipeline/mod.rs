@@ -72,7 +72,13 @@ impl PipelineConfig {
 
     fn merger<W: EventSink>(&self, sink: W) -> Merger<W> {
         let shards = self.threads.max(1);
-        let mut merger = Merger::new(sink, shards, self.dns_grace_secs, self.direct_ip_from);
+        let mut merger = Merger::new(
+            sink,
+            shards,
+            self.dns_grace_secs,
+            self.direct_ip_from,
+            self.detector.clone(),
+        );
         merger.log = self.eve_types;
         merger
     }
@@ -153,8 +159,14 @@ impl<W: EventSink> Route for InlineRoute<'_, W> {
         self.merger.idle();
     }
 
-    fn reload(&mut self, _seq: u64, detector: &Arc<Detector>) {
+    fn reload(&mut self, seq: u64, detector: &Arc<Detector>) {
         self.engine.set_detector(detector.clone());
+        // The merge stage judges hidden-destination with the new signatures from here on.
+        self.out.msgs.push(Output {
+            seq,
+            kind: OutKind::Detector(detector.clone()),
+        });
+        self.pass_on();
     }
 
     fn stats(&mut self, seq: u64, ts: Timestamp, dispatcher: &Counters) {

@@ -277,7 +277,15 @@ pub(crate) fn run_worker(
                     }
                 }
                 ItemKind::Tick => engine.on_tick(item.info.seq, item.info.ts, &mut outputs),
-                ItemKind::Reload(detector) => engine.set_detector(detector),
+                ItemKind::Reload(detector) => {
+                    // The merge stage judges hidden-destination with the new signatures from
+                    // this item on (every shard says so; the first word counts).
+                    outputs.msgs.push(Output {
+                        seq: item.info.seq,
+                        kind: OutKind::Detector(detector.clone()),
+                    });
+                    engine.set_detector(detector);
+                }
                 ItemKind::Stats(dispatcher) => {
                     let mut stats = engine.stats();
                     stats.ts = item.info.ts;

@@ -770,24 +770,7 @@ impl FlowState {
             connect_host: connect.as_ref().map(|(h, _)| h.as_str()),
             user_agent: req.user_agent.as_deref(),
         };
-        let scope = ctx.scope(meta);
-        let hits = if scope == Scope::Ignored {
-            Vec::new()
-        } else {
-            ctx.detector.on_http_request(scope, &facts)
-        };
-        if !hits.is_empty() || self.held.is_waiting() {
-            let object = Object::Json(req.eve(None));
-            self.release_held(ctx, meta, Some((EventType::Http, &object)));
-            for hit in hits {
-                ctx.alert(
-                    meta,
-                    &mut self.alerts,
-                    &hit,
-                    Some((EventType::Http, &object)),
-                );
-            }
-        }
+        self.judge_http_request(ctx, meta, &facts, || Object::Json(req.eve(None)));
         if connect.is_some() {
             // What follows the CONNECT request is the tunnel: classify it afresh.
             self.app = AppProto::Unknown;
@@ -807,6 +790,35 @@ impl FlowState {
             }
         }
         self.http_mut().pending.push_back(req);
+    }
+
+    /// The HTTP detections of one request (HTTP/1 or HTTP/2): the flow's held flow-start
+    /// detections are released with its `http` object, which is built only if someone needs it.
+    fn judge_http_request(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        meta: &FlowMeta,
+        facts: &HttpFacts<'_>,
+        object: impl FnOnce() -> Object,
+    ) {
+        let scope = ctx.scope(meta);
+        let hits = if scope == Scope::Ignored {
+            Vec::new()
+        } else {
+            ctx.detector.on_http_request(scope, facts)
+        };
+        if !hits.is_empty() || self.held.is_waiting() {
+            let object = object();
+            self.release_held(ctx, meta, Some((EventType::Http, &object)));
+            for hit in hits {
+                ctx.alert(
+                    meta,
+                    &mut self.alerts,
+                    &hit,
+                    Some((EventType::Http, &object)),
+                );
+            }
+        }
     }
 
     fn http_response_step(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta, s: &mut Stream) -> bool {

@@ -260,24 +260,7 @@ impl FlowState {
             connect_host: None,
             user_agent: req.user_agent.as_deref(),
         };
-        let scope = ctx.scope(meta);
-        let hits = if scope == Scope::Ignored {
-            Vec::new()
-        } else {
-            ctx.detector.on_http_request(scope, &facts)
-        };
-        if !hits.is_empty() || self.held.is_waiting() {
-            let object = Object::Json(req.eve(None));
-            self.release_held(ctx, meta, Some((EventType::Http, &object)));
-            for hit in hits {
-                ctx.alert(
-                    meta,
-                    &mut self.alerts,
-                    &hit,
-                    Some((EventType::Http, &object)),
-                );
-            }
-        }
+        self.judge_http_request(ctx, meta, &facts, || Object::Json(req.eve(None)));
         let Some(Tunnel::H2(h)) = self.tunnel_mut() else {
             return;
         };

@@ -151,6 +151,26 @@ impl Default for FlowState {
     }
 }
 
+/// Queues an HTTP request (HTTP/1 or HTTP/2) until its response; when the queue is full the
+/// oldest is logged now, without a status.
+fn queue_for_response<R>(
+    ctx: &mut Ctx<'_>,
+    meta: &FlowMeta,
+    pending: &mut VecDeque<R>,
+    req: R,
+    eve: impl Fn(&R) -> Value,
+) {
+    if pending.len() >= MAX_PENDING_REQUESTS {
+        if let Some(old) = pending.pop_front() {
+            if ctx.logs(EventType::Http) {
+                let object = Object::Json(eve(&old));
+                ctx.emit_app(meta, Direction::ToServer, EventType::Http, object);
+            }
+        }
+    }
+    pending.push_back(req);
+}
+
 /// Whether a TCP flow to `port` is DNS for the flow-start detections (no `direct-ip` for DNS).
 pub(crate) fn is_dns_port(port: u16) -> bool {
     DNS_PORTS.contains(&port)
@@ -776,20 +796,8 @@ impl FlowState {
             self.app = AppProto::Unknown;
             self.http_mut().requests_ok = true;
         }
-        let http = self.http_mut();
-        if http.pending.len() >= MAX_PENDING_REQUESTS {
-            if let Some(old) = http.pending.pop_front() {
-                if ctx.logs(EventType::Http) {
-                    ctx.emit_app(
-                        meta,
-                        Direction::ToServer,
-                        EventType::Http,
-                        Object::Json(old.eve(None)),
-                    );
-                }
-            }
-        }
-        self.http_mut().pending.push_back(req);
+        let pending = &mut self.http_mut().pending;
+        queue_for_response(ctx, meta, pending, req, |r| r.eve(None));
     }
 
     /// The HTTP detections of one request (HTTP/1 or HTTP/2): the flow's held flow-start

@@ -4,7 +4,7 @@
 //! each request's host, User-Agent and path go to the HTTP detections and out as an `http`
 //! event with `app_proto: "http2"`, as Suricata logs HTTP/2.
 
-use super::{AppProto, FlowState, MAX_PENDING_REQUESTS};
+use super::{queue_for_response, AppProto, FlowState};
 use crate::detect::{HttpFacts, Scope, SocksTarget};
 use crate::engine::context::Ctx;
 use crate::eve::{EventType, Object};
@@ -261,23 +261,8 @@ impl FlowState {
             user_agent: req.user_agent.as_deref(),
         };
         self.judge_http_request(ctx, meta, &facts, || Object::Json(req.eve(None)));
-        let Some(Tunnel::H2(h)) = self.tunnel_mut() else {
-            return;
-        };
-        if h.pending.len() >= MAX_PENDING_REQUESTS {
-            if let Some(old) = h.pending.pop_front() {
-                if ctx.logs(EventType::Http) {
-                    ctx.emit_app(
-                        meta,
-                        Direction::ToServer,
-                        EventType::Http,
-                        Object::Json(old.eve(None)),
-                    );
-                }
-            }
-        }
         if let Some(Tunnel::H2(h)) = self.tunnel_mut() {
-            h.pending.push_back(req);
+            queue_for_response(ctx, meta, &mut h.pending, req, |r| r.eve(None));
         }
     }
 

@@ -472,13 +472,9 @@ impl Detector {
         if scope != Scope::Egress {
             return hits;
         }
-        if let (Some(host), true) = (req.host, req.host_is_ip) {
+        if let (Some(host), Some(ip)) = (req.host, req.host_ip) {
             let mut hit = Hit::new(Detection::DirectIp, host, Source::HttpHost);
-            hit.target = host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse()
-                .ok();
+            hit.target = Some(ip);
             hits.push(hit);
         }
         hits.extend(self.dns_bypass_http(req.host));
@@ -576,7 +572,8 @@ pub struct HelloFacts<'a> {
 pub(crate) struct HttpFacts<'a> {
     /// Host name (Host header, or the authority of an absolute URI), without port.
     pub(crate) host: Option<&'a str>,
-    pub(crate) host_is_ip: bool,
+    /// The host, when it is an address literal.
+    pub(crate) host_ip: Option<IpAddr>,
     /// The hosts of the other Host headers, when a request has several.
     pub(crate) other_hosts: &'a [&'a str],
     /// Host of a CONNECT target.
@@ -827,7 +824,7 @@ mod tests {
         let facts = HttpFacts {
             other_hosts: &[],
             host: Some("203.0.113.9"),
-            host_is_ip: true,
+            host_ip: Some(ip("203.0.113.9")),
             connect_host: None,
             user_agent: Some("axios/1.7.9"),
         };

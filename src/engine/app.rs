@@ -785,7 +785,7 @@ impl FlowState {
         let other_hosts = req.other_hostnames();
         let facts = HttpFacts {
             host: req.hostname(),
-            host_is_ip: req.host_is_ip_literal(),
+            host_ip: req.host_ip(),
             other_hosts: &other_hosts,
             connect_host: connect.as_ref().map(|(h, _)| h.as_str()),
             user_agent: req.user_agent.as_deref(),

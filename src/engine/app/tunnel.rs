@@ -239,9 +239,7 @@ impl FlowState {
         ctx.counters.h2_requests += 1;
         self.drop_resolved_direct_ip(ctx, meta);
         let host = req.hostname();
-        let host_is_ip = host
-            .as_deref()
-            .is_some_and(|h| h.parse::<std::net::IpAddr>().is_ok());
+        let host_ip = host.as_deref().and_then(|h| h.parse().ok());
         // `:authority` and `host` may name different hosts (servers differ on which they use):
         // the detections check each.
         let host_field = h2::Headers {
@@ -255,7 +253,7 @@ impl FlowState {
         };
         let facts = HttpFacts {
             host: host.as_deref(),
-            host_is_ip,
+            host_ip,
             other_hosts: &others,
             connect_host: None,
             user_agent: req.user_agent.as_deref(),

@@ -64,10 +64,14 @@ impl Request {
         Some((unbracket(host).to_string(), port?))
     }
 
+    /// The address when [`Request::hostname`] is an IPv4 or IPv6 literal (brackets allowed).
+    pub fn host_ip(&self) -> Option<IpAddr> {
+        self.hostname().and_then(|h| unbracket(h).parse().ok())
+    }
+
     /// True when [`Request::hostname`] is an IPv4 or IPv6 address (brackets allowed).
     pub fn host_is_ip_literal(&self) -> bool {
-        self.hostname()
-            .is_some_and(|h| unbracket(h).parse::<IpAddr>().is_ok())
+        self.host_ip().is_some()
     }
 
     /// True for the CONNECT method (any case).

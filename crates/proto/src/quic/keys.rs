@@ -109,8 +109,9 @@ impl InitialKeys {
         if packet.len() < header_len + TAG_LEN {
             return None;
         }
+        // One buffer: the unprotected header (the AAD), then the payload opened in place after it.
         out.clear();
-        out.extend_from_slice(&packet[..header_len]);
+        out.extend_from_slice(packet);
         out[0] = first;
         let mut truncated: u64 = 0;
         for i in 0..pn_len {
@@ -122,18 +123,18 @@ impl InitialKeys {
         for (n, b) in nonce[4..].iter_mut().zip(pn.to_be_bytes()) {
             *n ^= b;
         }
-        let mut payload = packet[header_len..].to_vec();
-        let opened = self
+        let (header, payload) = out.split_at_mut(header_len);
+        let n = self
             .key
             .open_in_place(
                 Nonce::assume_unique_for_key(nonce),
-                Aad::from(&out[..header_len]),
-                &mut payload,
+                Aad::from(&*header),
+                payload,
             )
-            .ok()?;
-        let n = opened.len();
-        out.clear();
-        out.extend_from_slice(&payload[..n]);
+            .ok()?
+            .len();
+        out.truncate(header_len + n);
+        out.drain(..header_len);
         Some(pn)
     }
 }

@@ -93,7 +93,7 @@ pub fn replay(opts: &ReplayOptions) -> Result<ReplayOutcome, ReplayError> {
             let report = read_capture_file(path, on_frame)?;
             if let Some(damage) = report.damage {
                 warnings.push(format!(
-                    "{}: {damage}; kept the events of the {} complete packets before it",
+                    "{}: {damage}; kept the events of the {} packets read",
                     path.display(),
                     report.frames
                 ));

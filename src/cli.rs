@@ -8,6 +8,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 use egress_ids::capture::live::{LiveConfig, DEFAULT_BUFFER_SIZE, DEFAULT_SNAPLEN};
 use egress_ids::daemon::config::DEFAULT_CONFIG_PATH;
 use egress_ids::detect::direct_ip::DEFAULT_DNS_GRACE_SECS;
+use egress_ids::detect::rules::RuleSources;
 use egress_ids::eve::EveTypes;
 use egress_ids::flow::table::DEFAULT_MEMCAP;
 use egress_ids::flow::Timeouts;
@@ -136,6 +137,15 @@ struct AnalysisArgs {
     /// Allowed egress destinations, one per line (`203.0.113.10/32 tcp/443`): any other egress flow raises egress-policy; read again with the signatures on SIGHUP
     #[arg(long, value_name = "FILE", value_parser = settings::file_path)]
     egress_policy: Option<PathBuf>,
+    /// Suricata rules: a file, or a directory of *.rules files; repeatable. Rules may span lines; a rule egress-ids cannot run is refused alone, with file:line, sid and reason; read again on SIGHUP
+    #[arg(long = "rules", value_name = "PATH", value_parser = settings::file_path)]
+    rules: Vec<PathBuf>,
+    /// A rule variable, NAME=VALUE (an address group, or a port group when NAME ends in _PORTS), over Suricata's defaults; repeatable
+    #[arg(long = "rule-var", value_name = "NAME=VALUE", value_parser = settings::rule_var)]
+    rule_vars: Vec<String>,
+    /// Any refused rule is an error (exit 2) instead of a warning
+    #[arg(long)]
+    rules_strict: bool,
     /// Seconds a DNS answer still counts past its TTL for direct-ip
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_DNS_GRACE_SECS, value_parser = settings::dns_grace)]
     dns_grace: u64,
@@ -237,6 +247,11 @@ impl AnalysisArgs {
             home_net: (!self.home_net.is_empty()).then_some(self.home_net),
             resolvers: (!self.resolvers.is_empty()).then_some(self.resolvers),
             egress_policy: self.egress_policy,
+            rules: RuleSources {
+                paths: self.rules,
+                vars: self.rule_vars,
+                strict: self.rules_strict,
+            },
             dns_grace_secs: self.dns_grace,
             threads: settings::worker_threads(self.threads),
             timeouts: Timeouts {

@@ -20,6 +20,10 @@ pub struct Counters {
     pub(crate) flows: u64,
     pub(crate) events: u64,
     pub(crate) alerts: BTreeMap<Detection, u64>,
+    /// Alerts of loaded Suricata rules (after their thresholds).
+    pub(crate) rule_alerts: u64,
+    /// Rule matches a `threshold` or `detection_filter` kept from alerting.
+    pub(crate) rule_alerts_thresholded: u64,
     pub(crate) tls_client_hellos: u64,
     /// QUIC: ClientHellos decrypted (and gQUIC CHLOs read), Initials no key opened, hellos
     /// that could not be read (frames, size cap, TLS parser), Retry/Version Negotiation resets.
@@ -101,6 +105,8 @@ impl Counters {
         for (k, v) in &other.alerts {
             *self.alerts.entry(*k).or_default() += v;
         }
+        self.rule_alerts += other.rule_alerts;
+        self.rule_alerts_thresholded += other.rule_alerts_thresholded;
         self.tls_client_hellos += other.tls_client_hellos;
         self.quic_client_hellos += other.quic_client_hellos;
         self.quic_undecryptable += other.quic_undecryptable;
@@ -173,6 +179,6 @@ impl Counters {
     }
 
     pub fn total_alerts(&self) -> u64 {
-        self.alerts.values().sum()
+        self.alerts.values().sum::<u64>() + self.rule_alerts
     }
 }

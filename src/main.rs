@@ -75,6 +75,9 @@ fn run_replay(args: ReplayArgs) -> ExitCode {
         eprintln!("egress-ids: warning: {w}");
     }
     if !quiet {
+        for note in &outcome.notes {
+            eprintln!("egress-ids: {note}");
+        }
         eprint!("{}", summary::render(&outcome.counters, outcome.elapsed));
     }
     ExitCode::from(u8::from(outcome.counters.total_alerts() > 0))

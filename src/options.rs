@@ -4,6 +4,7 @@
 
 use crate::detect::direct_ip::DEFAULT_DNS_GRACE_SECS;
 use crate::detect::egress_policy::EgressPolicy;
+use crate::detect::rules::{RuleSet, RuleSources};
 use crate::detect::signatures::{SignatureError, Signatures};
 use crate::detect::Detector;
 use crate::eve::EveTypes;
@@ -31,6 +32,9 @@ pub struct AnalysisOptions {
     /// The egress policy file; `None`: no `egress-policy`. Read with the signatures (and again
     /// on each reload).
     pub egress_policy: Option<PathBuf>,
+    /// Suricata rule files and how they are read; read with the signatures (and again on
+    /// each reload).
+    pub rules: RuleSources,
     /// Seconds a DNS answer still counts past its TTL for `direct-ip`.
     pub dns_grace_secs: u64,
     /// Worker threads (1: single-threaded).
@@ -56,6 +60,7 @@ impl Default for AnalysisOptions {
             home_net: None,
             resolvers: None,
             egress_policy: None,
+            rules: RuleSources::default(),
             dns_grace_secs: DEFAULT_DNS_GRACE_SECS,
             threads: worker_threads(DEFAULT_THREADS),
             timeouts: Timeouts::default(),
@@ -77,7 +82,19 @@ impl AnalysisOptions {
             .home_net
             .clone()
             .unwrap_or_else(Detector::default_home_net);
+        let rules = if self.rules.paths.is_empty() {
+            None
+        } else {
+            Some(RuleSet::load(
+                &self.rules,
+                &home,
+                &Detector::builtin_sids(),
+            )?)
+        };
         let mut detector = Detector::new(signatures, home);
+        if let Some(rules) = rules {
+            detector = detector.with_rules(rules);
+        }
         if let Some(resolvers) = &self.resolvers {
             detector = detector.with_resolvers(resolvers.clone());
         }

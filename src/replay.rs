@@ -59,8 +59,10 @@ pub enum ReplayError {
 pub struct ReplayOutcome {
     pub counters: Counters,
     pub elapsed: Duration,
-    /// Damaged inputs: file, byte offset, and what was kept.
+    /// Damaged inputs: file, byte offset, and what was kept; refused rules.
     pub warnings: Vec<String>,
+    /// What was loaded (the rules' summary line).
+    pub notes: Vec<String>,
 }
 
 /// Replays the captures of `opts`.
@@ -85,6 +87,7 @@ pub fn replay(opts: &ReplayOptions) -> Result<ReplayOutcome, ReplayError> {
             )
         }
     };
+    let (refusals, notes) = detector.rule_notes();
     let started = Instant::now();
     let config = opts.analysis.pipeline_config(Arc::new(detector));
     let (read, finished) = crate::pipeline::run(&config, EveWriter::new(out), |on_frame| {
@@ -107,11 +110,13 @@ pub fn replay(opts: &ReplayOptions) -> Result<ReplayOutcome, ReplayError> {
         path: eve_name,
         source,
     })?;
-    let mut warnings = read?;
+    let mut warnings = refusals;
+    warnings.extend(read?);
     warnings.extend(finished.notes);
     Ok(ReplayOutcome {
         counters,
         elapsed: started.elapsed(),
         warnings,
+        notes,
     })
 }

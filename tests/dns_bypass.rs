@@ -174,7 +174,7 @@ fn plain_dns_to_a_server_other_than_the_resolvers_is_dns_bypass() {
         "{protos:?}"
     );
     for a in &alerts {
-        assert_eq!(a["alert"]["signature_id"], 9_100_008, "{a}");
+        assert_eq!(a["alert"]["signature_id"], 9_200_008, "{a}");
         assert_eq!(a["app_proto"], "dns", "{a}");
         assert_eq!(
             a["dns"]["queries"][0]["rrname"], NAME,

@@ -85,7 +85,7 @@ fn flows_outside_the_policy_alert_and_the_others_do_not() {
         .iter()
         .find(|a| a["alert"]["metadata"]["detection"][0] == "egress-policy" && a["dest_port"] == 80)
         .expect("the registry flow's alert");
-    assert_eq!(registry["alert"]["signature_id"], 9_100_010, "{registry}");
+    assert_eq!(registry["alert"]["signature_id"], 9_200_010, "{registry}");
     assert_eq!(registry["app_proto"], "http", "{registry}");
     assert_eq!(
         registry["http"]["hostname"], "registry.npmjs.org",

@@ -9,6 +9,7 @@ mod dns_bypass;
 pub mod egress_policy;
 pub mod hidden;
 pub mod names;
+pub mod rules;
 pub mod signatures;
 pub mod user_agent;
 
@@ -16,6 +17,7 @@ use cidr::IpSet;
 use egress_policy::EgressPolicy;
 use ipnet::IpNet;
 use proto::decode::Proto;
+use rules::RuleSet;
 use signatures::Signatures;
 use std::net::IpAddr;
 use user_agent::NodeUserAgents;
@@ -65,18 +67,20 @@ impl Detection {
         }
     }
 
-    /// Suricata signature id (9100001-9100005 as in the seed article's rules, then ours).
+    /// Suricata signature id: 9200001-9200010, beside the seed article's rules (9100001-9100006)
+    /// so that they load next to the built-in detections (the last digits follow the seed's
+    /// numbering where a seed rule has the same aim).
     pub(crate) fn signature_id(self) -> u64 {
         match self {
-            Detection::NonRegistryTls => 9_100_001,
-            Detection::IocDomain => 9_100_002,
-            Detection::NodeHttpUa => 9_100_004,
-            Detection::NoSni => 9_100_005,
-            Detection::IocIp => 9_100_006,
-            Detection::DirectIp => 9_100_007,
-            Detection::DnsBypass => 9_100_008,
-            Detection::HiddenDestination => 9_100_009,
-            Detection::EgressPolicy => 9_100_010,
+            Detection::NonRegistryTls => 9_200_001,
+            Detection::IocDomain => 9_200_002,
+            Detection::NodeHttpUa => 9_200_004,
+            Detection::NoSni => 9_200_005,
+            Detection::IocIp => 9_200_006,
+            Detection::DirectIp => 9_200_007,
+            Detection::DnsBypass => 9_200_008,
+            Detection::HiddenDestination => 9_200_009,
+            Detection::EgressPolicy => 9_200_010,
         }
     }
 
@@ -268,6 +272,8 @@ pub struct Detector {
     resolvers: Option<IpSet>,
     /// The allowed destinations (`--egress-policy`): any other egress flow is `egress-policy`.
     policy: Option<EgressPolicy>,
+    /// Loaded Suricata rules (`--rules`).
+    pub(crate) rules: Option<RuleSet>,
 }
 
 impl Detector {
@@ -278,7 +284,49 @@ impl Detector {
             node_agents: NodeUserAgents::default(),
             resolvers: None,
             policy: None,
+            rules: None,
         }
+    }
+
+    /// Matches transactions against `rules` too.
+    pub fn with_rules(mut self, rules: RuleSet) -> Self {
+        self.rules = Some(rules);
+        self
+    }
+
+    /// The loaded rules, when there are some.
+    pub fn rules(&self) -> Option<&RuleSet> {
+        self.rules.as_ref()
+    }
+
+    /// What loading the rules says: each refused rule (file:line, sid, reason), and the
+    /// summary line (loaded and refused, by reason); nothing without rules.
+    pub fn rule_notes(&self) -> (Vec<String>, Vec<String>) {
+        match &self.rules {
+            None => (Vec::new(), Vec::new()),
+            Some(rules) => (
+                rules
+                    .report
+                    .refused
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                vec![format!("rules: {}", rules.report.summary())],
+            ),
+        }
+    }
+
+    /// The sids of the built-in detections, with what they are (a rule may not reuse them).
+    pub fn builtin_sids() -> Vec<(u32, String)> {
+        Detection::ALL
+            .iter()
+            .map(|d| {
+                (
+                    d.signature_id() as u32,
+                    format!("the built-in detection {}", d.name()),
+                )
+            })
+            .collect()
     }
 
     /// Judges plain DNS against the runners' resolvers `resolvers` (`dns-bypass`).

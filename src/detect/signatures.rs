@@ -60,6 +60,9 @@ pub enum SignatureError {
         reason: String,
         text: String,
     },
+    /// The Suricata rules could not be loaded (`--rules`).
+    #[error("rules: {0}")]
+    Rules(#[from] super::rules::RulesError),
 }
 
 /// Every list the detections use.

@@ -6,6 +6,8 @@ use super::context::{event, Ctx, FlowAlerts};
 use super::output::{FlowRecord, OutKind};
 use crate::detect::direct_ip::Held;
 use crate::detect::hidden::AnsweredName;
+use crate::detect::rules::buffer::App;
+use crate::detect::rules::flowbits::Flowbits;
 use crate::detect::{HelloFacts, HelloTransport, Hit, HttpFacts, Scope};
 use crate::eve::EveTypes;
 use crate::eve::EventType;
@@ -14,6 +16,7 @@ use crate::flow::stream::{Added, Overlap, Stream, MAX_BUFFERED};
 use crate::flow::{Direction, EndReason, FlowMeta};
 use proto::decode::Packet;
 use proto::{dns, h2, http, socks, tls};
+use rules::{HelloView, HttpView};
 use serde_json::Value;
 use std::collections::VecDeque;
 
@@ -26,6 +29,7 @@ const MAX_PENDING_REQUESTS: usize = 32;
 const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
 
 mod quic;
+mod rules;
 mod tunnel;
 
 /// Which protocol a flow's client bytes speak.
@@ -80,6 +84,8 @@ struct AppData {
     http: Option<HttpState>,
     quic: Option<quic::QuicFlow>,
     tunnel: Option<tunnel::Tunnel>,
+    /// The flow's flowbits, when loaded rules use them.
+    flowbits: Flowbits,
 }
 
 /// The TCP reassembly of a flow while it is inspected: both directions, and the flow's other
@@ -397,6 +403,7 @@ impl FlowState {
             log: EveTypes::ALERT,
             marks: ctx.marks,
             tunnel: ctx.tunnel,
+            rule_scratch: &mut *ctx.rule_scratch,
         };
         self.alerts.merge(*primary);
         step(self, &mut alt_ctx);
@@ -730,13 +737,30 @@ impl FlowState {
                         ech_config: hello.ech.as_ref().and_then(|e| e.config_id()),
                     },
                 );
+                let rules = self.rules_on_hello(
+                    ctx,
+                    meta,
+                    App::Tls,
+                    HelloView {
+                        sni: hello.sni.as_deref(),
+                        hello: Some(&hello),
+                    },
+                );
                 let logged = ctx.logs(EventType::Tls);
-                if hits.is_empty() && !self.held.is_waiting() && !logged {
+                if hits.is_empty() && rules.is_empty() && !self.held.is_waiting() && !logged {
                     // Nobody needs the object (or its fingerprints).
                     return true;
                 }
                 let object = Object::Raw(hello.eve_json());
                 self.release_held(ctx, meta, Some((EventType::Tls, &object)));
+                for rule in rules {
+                    ctx.alert_rule(
+                        meta,
+                        &mut self.alerts,
+                        rule,
+                        Some((EventType::Tls, &object)),
+                    );
+                }
                 for hit in hits {
                     ctx.alert(
                         meta,
@@ -790,7 +814,15 @@ impl FlowState {
             connect_host: connect.as_ref().map(|(h, _)| h.as_str()),
             user_agent: req.user_agent.as_deref(),
         };
-        self.judge_http_request(ctx, meta, &facts, || Object::Json(req.eve(None)));
+        let view = HttpView {
+            method: Some(&req.method),
+            target: Some(req.uri()),
+            host_raw: req.host_header(),
+            hostname: req.hostname(),
+            user_agent: req.user_agent.as_deref(),
+            connect: connect.is_some(),
+        };
+        self.judge_http_request(ctx, meta, &facts, &view, || Object::Json(req.eve(None)));
         if connect.is_some() {
             // What follows the CONNECT request is the tunnel: classify it afresh.
             self.app = AppProto::Unknown;
@@ -807,6 +839,7 @@ impl FlowState {
         ctx: &mut Ctx<'_>,
         meta: &FlowMeta,
         facts: &HttpFacts<'_>,
+        view: &HttpView<'_>,
         object: impl FnOnce() -> Object,
     ) {
         let scope = ctx.scope(meta);
@@ -815,9 +848,18 @@ impl FlowState {
         } else {
             ctx.detector.on_http_request(scope, facts)
         };
-        if !hits.is_empty() || self.held.is_waiting() {
+        let rules = self.rules_on_http(ctx, meta, view);
+        if !hits.is_empty() || !rules.is_empty() || self.held.is_waiting() {
             let object = object();
             self.release_held(ctx, meta, Some((EventType::Http, &object)));
+            for rule in rules {
+                ctx.alert_rule(
+                    meta,
+                    &mut self.alerts,
+                    rule,
+                    Some((EventType::Http, &object)),
+                );
+            }
             for hit in hits {
                 ctx.alert(
                     meta,
@@ -955,9 +997,14 @@ impl FlowState {
                     .on_dns_server(meta.client.0, meta.server.0, meta.server.1)
             })
             .flatten();
+        let rules = if msg.is_response {
+            Vec::new()
+        } else {
+            self.rules_on_dns(ctx, meta, msg.queries.iter().map(|q| q.name.as_str()))
+        };
         let logged = ctx.logs(EventType::Dns);
-        let object = (logged || self.held.is_waiting() || !hits.is_empty() || bypass.is_some())
-            .then(|| Object::Raw(msg.eve_json(tx_id.into())));
+        let wanted = logged || self.held.is_waiting() || !hits.is_empty() || !rules.is_empty();
+        let object = (wanted || bypass.is_some()).then(|| Object::Raw(msg.eve_json(tx_id.into())));
         if let Some(object) = &object {
             self.release_held(ctx, meta, Some((EventType::Dns, object)));
         }
@@ -983,6 +1030,9 @@ impl FlowState {
                 });
             }
         } else if let Some(object) = &object {
+            for rule in rules {
+                ctx.alert_rule(meta, &mut self.alerts, rule, Some((EventType::Dns, object)));
+            }
             for hit in &hits {
                 ctx.alert_query(meta, &mut self.alerts, hit, Some((EventType::Dns, object)));
             }

@@ -1,11 +1,12 @@
 //! What the app-layer handlers of one packet share: the detector, the shard's outbound messages
 //! and counters, plus how to turn a flow and a direction into an EVE event.
 
-use super::output::{FlowRecord, OutBuf, OutKind, Output};
+use super::output::{FlowRecord, LineRef, OutBuf, OutKind, Output, RuleCheck};
 use crate::counters::Counters;
 use crate::detect::direct_ip::Candidate;
 use crate::detect::direct_ip::{Held, ShardMarks};
 use crate::detect::hidden::EchCandidate;
+use crate::detect::rules::{self, compile::Rule, threshold::Match};
 use crate::detect::{Detection, DetectionSet, Detector, Hit, Scope};
 use crate::eve::Object;
 use crate::eve::{EveTypes, Event, EventType};
@@ -29,6 +30,8 @@ pub(crate) struct Ctx<'a> {
     /// The tunnel of the packet being handled (`Tunnel::NONE` at a flow's end): an alert's
     /// `tunnel` object describes the packet that raised it, as in Suricata.
     pub(crate) tunnel: &'a Tunnel,
+    /// The rules' matching scratch space (the shard's).
+    pub(crate) rule_scratch: &'a mut rules::Scratch,
 }
 
 /// What a flow has alerted on.
@@ -39,6 +42,8 @@ pub(crate) struct FlowAlerts {
     once: DetectionSet,
     /// An alert other than `direct-ip` was raised on the flow, per-query DNS alerts included.
     raised: bool,
+    /// A `pass` rule matched: the flow raises no more alerts.
+    passed: bool,
 }
 
 impl FlowAlerts {
@@ -53,6 +58,12 @@ impl FlowAlerts {
             self.once.insert(d);
         }
         self.raised |= other.raised;
+        self.passed |= other.passed;
+    }
+
+    /// A `pass` rule matched the flow: no alert from now on.
+    pub(crate) fn pass(&mut self) {
+        self.passed = true;
     }
 }
 
@@ -177,6 +188,9 @@ impl Ctx<'_> {
         hit: &Hit,
         app: Option<(EventType, &Object)>,
     ) {
+        if alerts.passed {
+            return;
+        }
         let direct_ip = hit.detection == Detection::DirectIp;
         if direct_ip && hit.target.is_none() && self.marks.take(meta.id) {
             // The merge stage already found the server resolved: the alert would be dropped.
@@ -184,22 +198,7 @@ impl Ctx<'_> {
         }
         // The merge stage decides these two; the flow record learns from it.
         alerts.raised |= !direct_ip && hit.ech.is_none();
-        let mut ev = event(
-            meta,
-            Direction::ToServer,
-            self.ts,
-            self.pcap_cnt,
-            EventType::Alert,
-        );
-        ev.direction = Some("to_server");
-        ev.tunnel = *self.tunnel;
-        ev.app_proto = app.map(|(kind, object)| app_proto(kind, object));
-        ev.objects
-            .push((EventType::Alert, Event::alert_object(hit)));
-        if let Some((kind, object)) = app {
-            ev.objects.push((kind, object.clone()));
-        }
-        let line = self.out.line(&ev);
+        let line = self.alert_line(meta, Event::alert_object(hit), app);
         if let Some(ech) = &hit.ech {
             // Real ECH or GREASE, allowlisted or not: the DNS answers of every shard decide.
             self.send(OutKind::Hidden {
@@ -234,6 +233,61 @@ impl Ctx<'_> {
         } else {
             OutKind::Alert(hit.detection, line)
         });
+    }
+
+    /// The EVE line of an alert carrying `alert` and the flow's app-layer object.
+    fn alert_line(
+        &mut self,
+        meta: &FlowMeta,
+        alert: Object,
+        app: Option<(EventType, &Object)>,
+    ) -> LineRef {
+        let mut ev = event(
+            meta,
+            Direction::ToServer,
+            self.ts,
+            self.pcap_cnt,
+            EventType::Alert,
+        );
+        ev.direction = Some("to_server");
+        ev.tunnel = *self.tunnel;
+        ev.app_proto = app.map(|(kind, object)| app_proto(kind, object));
+        ev.objects.push((EventType::Alert, alert));
+        if let Some((kind, object)) = app {
+            ev.objects.push((kind, object.clone()));
+        }
+        self.out.line(&ev)
+    }
+
+    /// Alerts a match of `rule` (one per transaction), unless a `pass` rule passed the flow;
+    /// a thresholded rule's alert is decided by the merge stage.
+    pub(crate) fn alert_rule(
+        &mut self,
+        meta: &FlowMeta,
+        alerts: &mut FlowAlerts,
+        rule: &Rule,
+        app: Option<(EventType, &Object)>,
+    ) {
+        if alerts.passed {
+            return;
+        }
+        let line = self.alert_line(meta, Event::rule_alert_object(rule), app);
+        let check = (rule.threshold.is_some() || rule.detection_filter.is_some()).then(|| {
+            Box::new(RuleCheck {
+                threshold: rule.threshold,
+                detection_filter: rule.detection_filter,
+                at: Match {
+                    gid: rule.gid,
+                    sid: rule.sid,
+                    src: meta.client.0,
+                    dst: meta.server.0,
+                    flow_id: meta.id,
+                    ts: self.ts,
+                },
+            })
+        });
+        alerts.raised |= check.is_none();
+        self.send(OutKind::RuleAlert { check, line });
     }
 
     /// The scope of `meta`'s flow.

@@ -73,6 +73,7 @@ pub(crate) struct Engine {
     counters: Counters,
     now: Timestamp,
     checksums: Checksums,
+    rule_scratch: crate::detect::rules::Scratch,
 }
 
 impl Engine {
@@ -86,6 +87,7 @@ impl Engine {
             counters: Counters::default(),
             now: Timestamp::default(),
             checksums: Checksums::new(config.checksums),
+            rule_scratch: Default::default(),
         }
     }
 
@@ -121,6 +123,7 @@ impl Engine {
             log: self.log,
             marks: self.resolved.shard(self.shard),
             tunnel,
+            rule_scratch: &mut self.rule_scratch,
         };
         let Flow { meta, state } = self.flows.get_mut(handle);
         let heap_before = state.heap_bytes();
@@ -249,6 +252,7 @@ impl Engine {
             log: self.log,
             marks: self.resolved.shard(self.shard),
             tunnel: &proto::decode::Tunnel::NONE,
+            rule_scratch: &mut self.rule_scratch,
         };
         flow.state.on_flow_end(&mut ctx, &flow.meta);
         flow.state.release_held(&mut ctx, &flow.meta, None);

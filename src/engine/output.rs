@@ -12,6 +12,7 @@
 use crate::counters::Counters;
 use crate::detect::direct_ip::Candidate;
 use crate::detect::hidden::{AnsweredName, EchCandidate};
+use crate::detect::rules::threshold::{Match, Spec};
 use crate::detect::{Detection, Detector};
 use crate::eve::event::FlowObject;
 use crate::eve::{Event, EventType, Object};
@@ -156,6 +157,12 @@ pub(crate) enum OutKind {
         candidate: Box<EchCandidate>,
         line: LineRef,
     },
+    /// An alert of a loaded rule; with a check, the merge stage applies the rule's
+    /// `threshold`/`detection_filter` and writes it only if they let it through.
+    RuleAlert {
+        check: Option<Box<RuleCheck>>,
+        line: LineRef,
+    },
     /// A flow ended, with its `flow` event when flows are logged.
     FlowEnd {
         flow_id: u64,
@@ -165,6 +172,14 @@ pub(crate) enum OutKind {
     Detector(Arc<Detector>),
     /// A shard's counters at a `stats` tick.
     Stats(Box<ShardStats>),
+}
+
+/// A thresholded rule's match, for the merge stage to count.
+#[derive(Debug)]
+pub(crate) struct RuleCheck {
+    pub(crate) threshold: Option<Spec>,
+    pub(crate) detection_filter: Option<Spec>,
+    pub(crate) at: Match,
 }
 
 /// What a shard has counted so far.

@@ -261,9 +261,10 @@ impl Shard {
         let json = |bytes: &[u8]| serde_json::from_slice::<Value>(bytes).expect("JSON");
         for m in self.out.msgs.drain(..) {
             let said = match m.kind {
-                OutKind::Event(line) | OutKind::Alert(_, line) => {
-                    Said::Line(json(line.get(&self.out.lines)))
-                }
+                // Thresholds are the merge stage's: a rule's alert is shown as raised.
+                OutKind::Event(line)
+                | OutKind::Alert(_, line)
+                | OutKind::RuleAlert { line, .. } => Said::Line(json(line.get(&self.out.lines))),
                 OutKind::FlowStart(candidate) => {
                     Said::Verdict(self.verdicts.on_flow_start(0, &candidate))
                 }

@@ -3,6 +3,7 @@
 //! [`StatsRecord`] is the `stats` event, which has no flow.
 
 use super::types::EventType;
+use crate::detect::rules::compile::Rule;
 use crate::detect::Hit;
 use crate::flow::{EndReason, TcpPhase};
 use proto::decode::{Tunnel, Vlans};
@@ -58,14 +59,20 @@ pub struct AlertObject {
     pub(crate) signature: String,
     pub(crate) category: &'static str,
     pub(crate) severity: u8,
-    pub(crate) metadata: AlertMetadata,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) metadata: Option<AlertMetadata>,
 }
 
-/// `alert.metadata`: which detection fired and on what.
+/// `alert.metadata`: which built-in detection fired and on what, or a rule's own metadata.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct AlertMetadata {
-    pub(crate) detection: [&'static str; 1],
-    pub(crate) indicator: [String; 1],
+#[serde(untagged)]
+pub(crate) enum AlertMetadata {
+    Detection {
+        detection: [&'static str; 1],
+        indicator: [String; 1],
+    },
+    /// A rule's `metadata`, as Suricata logs it (`{key: [values]}`).
+    Rule(Box<serde_json::value::RawValue>),
 }
 
 /// The `flow` object of a finished flow.
@@ -210,10 +217,24 @@ impl Event {
             signature: hit.signature(),
             category: hit.detection.category(),
             severity: hit.detection.severity(),
-            metadata: AlertMetadata {
+            metadata: Some(AlertMetadata::Detection {
                 detection: [hit.detection.name()],
                 indicator: [hit.indicator.clone()],
-            },
+            }),
+        })
+    }
+
+    /// The `alert` object Suricata writes for a match of `rule`.
+    pub(crate) fn rule_alert_object(rule: &Rule) -> Object {
+        Object::Alert(AlertObject {
+            action: "allowed",
+            gid: rule.gid,
+            signature_id: rule.sid.into(),
+            rev: rule.rev,
+            signature: rule.msg.clone(),
+            category: rule.category,
+            severity: rule.severity,
+            metadata: rule.metadata.clone().map(AlertMetadata::Rule),
         })
     }
 }

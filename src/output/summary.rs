@@ -40,7 +40,13 @@ fn write_totals(s: &mut String, counters: &Counters, elapsed: Duration) {
             )
         })
         .collect();
-    let _ = writeln!(*s, "  alerts by detection: {}", by.join(", "));
+    let _ = writeln!(
+        *s,
+        "  alerts by detection: {}, rules {} ({} kept back by thresholds)",
+        by.join(", "),
+        counters.rule_alerts,
+        counters.rule_alerts_thresholded
+    );
     let _ = writeln!(
         *s,
         "  app layer: {} TLS ClientHellos, {} QUIC ClientHellos ({} Initials undecryptable, {} unreadable, {} Retry/Version Negotiation), {} DNS messages ({} unparsable), {} HTTP requests",

@@ -12,11 +12,13 @@ use super::stats::stats_object;
 use crate::counters::Counters;
 use crate::detect::direct_ip::{ResolvedFlows, Verdict, Verdicts};
 use crate::detect::hidden::HiddenVerdicts;
+use crate::detect::rules::threshold::{Spec, Thresholds};
 use crate::detect::{Detection, Detector};
 use crate::engine::output::{FlowRecord, OutBuf, OutKind, Output, ShardStats};
 use crate::engine::SHUTDOWN_SEQ;
 use crate::eve::{EveTypes, EventSink, EventType};
 use proto::Timestamp;
+use rustc_hash::FxHashSet;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -40,6 +42,10 @@ pub(crate) struct Merger<W: EventSink> {
     /// The signatures in force at the item being handled (the allowlist judges
     /// `hidden-destination`); a reload's `OutKind::Detector` replaces them.
     detector: Arc<Detector>,
+    /// The counts of thresholded rules.
+    thresholds: Thresholds,
+    /// Flows a thresholded rule alerted on (their flow record is `alerted`).
+    rule_alerted: FxHashSet<u64>,
     /// A flow record being serialised.
     scratch: Vec<u8>,
     /// Events and alerts written.
@@ -69,6 +75,8 @@ impl<W: EventSink> Merger<W> {
             direct_ip: Verdicts::new(shards, dns_grace_secs, direct_ip_from),
             hidden: HiddenVerdicts::new(dns_grace_secs),
             detector,
+            thresholds: Thresholds::default(),
+            rule_alerted: FxHashSet::default(),
             scratch: Vec::new(),
             counters: Counters::default(),
             stats: None,
@@ -192,9 +200,26 @@ impl<W: EventSink> Merger<W> {
                     self.write(&line, true);
                 }
             }
+            OutKind::RuleAlert { check, line } => {
+                if let Some(check) = check {
+                    let thresholds = &mut self.thresholds;
+                    let passes = |spec: &Option<Spec>, t: &mut Thresholds| {
+                        spec.as_ref().is_none_or(|s| t.alerts(s, &check.at))
+                    };
+                    let filtered = passes(&check.detection_filter, thresholds);
+                    if !(filtered && passes(&check.threshold, thresholds)) {
+                        self.counters.rule_alerts_thresholded += 1;
+                        return;
+                    }
+                    self.rule_alerted.insert(check.at.flow_id);
+                }
+                self.counters.rule_alerts += 1;
+                self.write(line.get(lines), true);
+            }
             OutKind::FlowEnd { flow_id, record } => {
                 let hidden = self.hidden.on_flow_end(flow_id);
-                let direct_ip = self.direct_ip.on_flow_end(shard, flow_id) || hidden;
+                let rule = self.rule_alerted.remove(&flow_id);
+                let direct_ip = self.direct_ip.on_flow_end(shard, flow_id) || hidden || rule;
                 if let Some(record) = record {
                     let mut line = std::mem::take(&mut self.scratch);
                     line.clear();

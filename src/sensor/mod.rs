@@ -98,6 +98,10 @@ pub fn run<W: EventSink + Send>(
                             s.allow_ips.len(),
                             s.doh_endpoints.len()
                         ));
+                        let (refusals, notes) = detector.rule_notes();
+                        for line in refusals.iter().chain(&notes) {
+                            log(line);
+                        }
                         input.reload(Arc::new(detector));
                     }
                     Err(e) => {

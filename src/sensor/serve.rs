@@ -54,6 +54,10 @@ pub fn serve(
     log: &dyn Fn(&str),
 ) -> Result<Stopped, StartError> {
     let detector = opts.analysis.build_detector().map_err(SensorError::from)?;
+    let (refusals, notes) = detector.rule_notes();
+    for line in refusals.iter().chain(&notes) {
+        log(line);
+    }
     let signals = Signals::register().map_err(StartError::Signals)?;
     let captures = open_captures(opts)?;
     let sink = Outputs::open(outputs, signals.reopen.clone())?;

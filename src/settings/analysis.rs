@@ -140,6 +140,14 @@ pub fn resolver_prefix(text: &str) -> Result<IpNet, String> {
     })
 }
 
+/// A rule variable `NAME=VALUE` (`--rule-var`, `detect.rule_vars`): the value is checked when
+/// the rules are read (a variable no rule uses costs nothing).
+pub fn rule_var(text: &str) -> Result<String, String> {
+    let mut vars = crate::detect::rules::RuleVars::default();
+    vars.set(text)?;
+    Ok(text.trim().to_string())
+}
+
 /// The whole list of the runners' resolvers: at least one (leaving the setting out judges no
 /// plain DNS).
 pub(crate) fn resolvers(list: Vec<IpNet>) -> Result<Vec<IpNet>, String> {

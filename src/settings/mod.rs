@@ -16,7 +16,7 @@ mod value;
 
 pub use analysis::{
     checksum_validation, dns_grace, eve_types, flow_memcap, flow_timeout, home_net_prefix,
-    resolver_prefix, stats_interval, threads, tunnel_ports, warmup, worker_threads,
+    resolver_prefix, rule_var, stats_interval, threads, tunnel_ports, warmup, worker_threads,
     ChecksumValidation, DEFAULT_THREADS, DEFAULT_WARMUP_SECS,
 };
 pub(crate) use analysis::{home_net, resolvers};

@@ -143,6 +143,21 @@ impl RawDetect {
                 settings::file_path,
             )?);
         }
+        if let Some(list) = &self.rules {
+            d.rules.paths = list
+                .iter()
+                .map(|p| absolute(doc, "detect.rules", p, settings::file_path))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(list) = &self.rule_vars {
+            d.rules.vars = list
+                .iter()
+                .map(|v| checked(doc, "detect.rule_vars", v, settings::rule_var))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = self.rules_strict {
+            d.rules.strict = v;
+        }
         if let Some(v) = &self.dns_grace {
             d.dns_grace = checked(doc, "detect.dns_grace", v, settings::dns_grace)?;
         }

@@ -20,6 +20,7 @@ mod tests;
 use crate::capture::live::{LiveConfig, DEFAULT_BUFFER_SIZE, DEFAULT_SNAPLEN};
 use crate::detect::direct_ip::DEFAULT_DNS_GRACE_SECS;
 use crate::detect::egress_policy::EgressPolicy;
+use crate::detect::rules::{RuleSet, RuleSources};
 use crate::detect::signatures::{SignatureError, Signatures};
 use crate::detect::Detector;
 use crate::eve::EveTypes;
@@ -87,6 +88,9 @@ pub(crate) struct DetectSection {
     pub(crate) resolvers: Option<Vec<IpNet>>,
     /// The egress policy file, absolute; default none (no `egress-policy`).
     pub(crate) egress_policy: Option<PathBuf>,
+    /// Suricata rule files or directories (absolute), `NAME=VALUE` variables, strictness;
+    /// default none.
+    pub(crate) rules: RuleSources,
     /// Seconds a DNS answer counts past its TTL; default [`DEFAULT_DNS_GRACE_SECS`].
     pub(crate) dns_grace: u64,
     /// Seconds after start without `direct-ip`; default [`DEFAULT_WARMUP_SECS`].
@@ -165,6 +169,7 @@ impl Default for DetectSection {
             no_default_signatures: false,
             resolvers: None,
             egress_policy: None,
+            rules: RuleSources::default(),
             dns_grace: DEFAULT_DNS_GRACE_SECS,
             warmup: DEFAULT_WARMUP_SECS,
         }
@@ -252,6 +257,7 @@ impl DaemonConfig {
                 home_net: Some(self.detect.home_net.clone()),
                 resolvers: self.detect.resolvers.clone(),
                 egress_policy: self.detect.egress_policy.clone(),
+                rules: self.detect.rules.clone(),
                 dns_grace_secs: self.detect.dns_grace,
                 threads: worker_threads(self.engine.threads),
                 timeouts: self.engine.timeouts(),
@@ -285,6 +291,19 @@ impl DaemonConfig {
             })?;
         }
         let mut warnings = Vec::new();
+        if !config.detect.rules.paths.is_empty() {
+            let rules = RuleSet::load(
+                &config.detect.rules,
+                &config.detect.home_net,
+                &Detector::builtin_sids(),
+            )
+            .map_err(|e| ConfigError::Signatures {
+                path: path.to_path_buf(),
+                source: e.into(),
+            })?;
+            warnings.extend(rules.report.refused.iter().map(ToString::to_string));
+            warnings.push(format!("rules: {}", rules.report.summary()));
+        }
         if let Some(user) = &config.privileges.user {
             if let Err(e) =
                 crate::privileges::RunAs::resolve(user, config.privileges.group.as_deref())

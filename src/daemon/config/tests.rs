@@ -133,6 +133,9 @@ signatures = ["/etc/egress-ids/signatures", "/etc/egress-ids/corp.ioc-domains.tx
 no_default_signatures = true
 resolvers = ["10.20.0.53", "fd00::/120"]
 egress_policy = "/etc/egress-ids/egress.policy"
+rules = ["/etc/egress-ids/rules"]
+rule_vars = ["DNS_SERVERS=[10.20.0.53]"]
+rules_strict = true
 dns_grace = "10m"
 warmup = 0
 
@@ -194,6 +197,11 @@ group = "nogroup"
                 "fd00::/120".parse().unwrap()
             ]),
             egress_policy: Some("/etc/egress-ids/egress.policy".into()),
+            rules: RuleSources {
+                paths: vec!["/etc/egress-ids/rules".into()],
+                vars: vec!["DNS_SERVERS=[10.20.0.53]".into()],
+                strict: true,
+            },
             dns_grace: 600,
             warmup: 0,
         }

@@ -3,12 +3,16 @@
 //! logged as Suricata's `quic` event; the server's Retry or Version Negotiation starts the
 //! hello over. gQUIC gives its version, and its SNI and User-Agent where the CHLO is clear.
 
+use super::rules::HelloView;
 use super::{AppProto, FlowState};
+use crate::detect::rules::buffer::App;
+use crate::detect::rules::compile::Rule;
 use crate::detect::{HelloFacts, HelloTransport, Hit};
 use crate::engine::context::Ctx;
 use crate::eve::{EventType, Object};
 use crate::flow::{Direction, FlowMeta};
 use proto::quic::{self, gquic, ClientStep, GquicEve, Initials, Probe, ServerStep};
+use proto::tls::ClientHello;
 
 /// Client datagrams of a QUIC flow read at most (a ClientHello takes one to three; a Retry
 /// adds one or two).
@@ -63,6 +67,8 @@ impl QuicFlow {
 /// A finished QUIC hello: the facts for the detections and the `quic` object.
 struct Finished<'a> {
     facts: HelloFacts<'a>,
+    /// The ClientHello (none for gQUIC, whose CHLO gives a server name alone).
+    hello: Option<&'a ClientHello>,
     object: Object,
 }
 
@@ -112,7 +118,16 @@ impl FlowState {
                             alpns: h.hello.alpns(),
                             ech_config: h.hello.ech.as_ref().and_then(|e| e.config_id()),
                         };
-                        self.on_quic_hello(ctx, meta, Finished { facts, object });
+                        let hello = Some(&h.hello);
+                        self.on_quic_hello(
+                            ctx,
+                            meta,
+                            Finished {
+                                facts,
+                                hello,
+                                object,
+                            },
+                        );
                     }
                     ClientStep::Undecryptable => {
                         ctx.counters.quic_undecryptable += 1;
@@ -160,9 +175,18 @@ impl FlowState {
                     ech_config: None,
                 };
                 if chlo.is_some() {
-                    self.on_quic_hello(ctx, meta, Finished { facts, object });
+                    let hello = None;
+                    self.on_quic_hello(
+                        ctx,
+                        meta,
+                        Finished {
+                            facts,
+                            hello,
+                            object,
+                        },
+                    );
                 } else {
-                    self.log_quic(ctx, meta, object, Vec::new());
+                    self.log_quic(ctx, meta, object, Vec::new(), Vec::new());
                 }
                 self.stop_quic();
             }
@@ -174,12 +198,32 @@ impl FlowState {
         self.drop_resolved_direct_ip(ctx, meta);
         let scope = ctx.scope(meta);
         let hits = ctx.detector.on_client_hello(scope, &done.facts);
-        self.log_quic(ctx, meta, done.object, hits);
+        let view = HelloView {
+            sni: done.facts.sni,
+            hello: done.hello,
+        };
+        let rules = self.rules_on_hello(ctx, meta, App::Quic, view);
+        self.log_quic(ctx, meta, done.object, hits, rules);
     }
 
-    /// Releases held detections and alerts `hits` with the `quic` object; logs it.
-    fn log_quic(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta, object: Object, hits: Vec<Hit>) {
+    /// Releases held detections and alerts `hits` and `rules` with the `quic` object; logs it.
+    fn log_quic(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        meta: &FlowMeta,
+        object: Object,
+        hits: Vec<Hit>,
+        rules: Vec<&Rule>,
+    ) {
         self.release_held(ctx, meta, Some((EventType::Quic, &object)));
+        for rule in rules {
+            ctx.alert_rule(
+                meta,
+                &mut self.alerts,
+                rule,
+                Some((EventType::Quic, &object)),
+            );
+        }
         for hit in hits {
             ctx.alert(
                 meta,

@@ -4,6 +4,7 @@
 //! each request's host, User-Agent and path go to the HTTP detections and out as an `http`
 //! event with `app_proto: "http2"`, as Suricata logs HTTP/2.
 
+use super::rules::HttpView;
 use super::{queue_for_response, AppProto, FlowState};
 use crate::detect::{HttpFacts, Scope, SocksTarget};
 use crate::engine::context::Ctx;
@@ -258,7 +259,18 @@ impl FlowState {
             connect_host: None,
             user_agent: req.user_agent.as_deref(),
         };
-        self.judge_http_request(ctx, meta, &facts, || Object::Json(req.eve(None)));
+        let view = HttpView {
+            method: req.method.as_deref(),
+            target: req.path.as_deref(),
+            host_raw: req.authority.as_deref().or(req.host.as_deref()),
+            hostname: host.as_deref(),
+            user_agent: req.user_agent.as_deref(),
+            connect: req
+                .method
+                .as_deref()
+                .is_some_and(|m| m.eq_ignore_ascii_case("CONNECT")),
+        };
+        self.judge_http_request(ctx, meta, &facts, &view, || Object::Json(req.eve(None)));
         if let Some(Tunnel::H2(h)) = self.tunnel_mut() {
             queue_for_response(ctx, meta, &mut h.pending, req, |r| r.eve(None));
         }

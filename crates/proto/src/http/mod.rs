@@ -24,6 +24,7 @@
 mod eve;
 mod head;
 mod host;
+mod normalize;
 mod request;
 mod response;
 
@@ -33,6 +34,7 @@ mod captures;
 mod tests;
 
 pub use head::{MAX_HEADERS, MAX_HEAD_LEN};
+pub use normalize::normalize_target;
 pub use request::{next_request, Request, RequestStep};
 pub use response::{next_response, ResponseStep};
 
@@ -47,14 +49,15 @@ pub enum Probe {
     NeedMore,
 }
 
-/// Methods that [`probe_request`] recognises (case-sensitive, as on the wire).
+/// Methods that [`probe_request`] recognises, in any case (libhtp parses `gET` as GET, and
+/// Suricata's `nocase` method rules fire on it).
 pub(crate) const PROBE_METHODS: [&str; 9] = [
     "GET", "POST", "PUT", "HEAD", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
 ];
 
 /// Does this client->server TCP stream start like an HTTP/1.x request?
 ///
-/// A known method token (see [`PROBE_METHODS`]) followed by a space, after any empty lines
+/// A known method token in any case (see [`PROBE_METHODS`]) followed by a space, after any empty lines
 /// (CR/LF), gives [`Probe::Match`]; [`Probe::NeedMore`] while the prefix is still ambiguous.
 pub fn probe_request(stream: &[u8]) -> Probe {
     let s = head::skip_empty_lines(stream);
@@ -79,7 +82,11 @@ pub fn probe_request(stream: &[u8]) -> Probe {
 /// Compares `s` with `method` followed by one space.
 fn probe_one(s: &[u8], method: &[u8]) -> Probe {
     let expected = method.iter().chain(b" ");
-    let compared = s.iter().zip(expected).take_while(|(a, b)| a == b).count();
+    let compared = s
+        .iter()
+        .zip(expected)
+        .take_while(|(a, b)| a.eq_ignore_ascii_case(b))
+        .count();
     if compared == method.len() + 1 {
         Probe::Match
     } else if compared == s.len() {

@@ -109,12 +109,12 @@ impl ClientHello {
     }
 
     /// MD5 of [`Self::ja3_string`], lowercase hex.
-    pub(crate) fn ja3_hash(&self) -> Option<&str> {
+    pub fn ja3_hash(&self) -> Option<&str> {
         self.fingerprints().ja3_hash.as_deref()
     }
 
     /// JA4 (`t` prefix over TCP, `q` over QUIC).
-    pub(crate) fn ja4(&self) -> &str {
+    pub fn ja4(&self) -> &str {
         &self.fingerprints().ja4
     }
 }

@@ -13,6 +13,10 @@
 #                                           npm mix, ~22 s for the 256 MiB small mix on 1 core)
 #   egress-ids replay --threads 1|2 -q --eve /dev/null F    (all event types, the default)
 #   egress-ids replay --threads 1|2 --eve-types alert ...   (alerts only)
+# With the npm mix also, when this build has `--rules`: the same `--threads 1` replay with the
+# ET Open rules of bench/rules/et-open-simple.rules.gz loaded, and the load time alone (a
+# 98-packet capture replayed with and without the rules); the paragraph after the table gives
+# the total ratio and the ratio of the packet work (replay minus load) to the replay without rules.
 # and prints a markdown table (seconds, Gbit/s, Mpps, peak RSS, ratio to cat) on stdout, to
 # paste into bench/RESULTS.md. Progress goes to stderr. Each capture is also replayed once with
 # the summary, whose alert count must be what the cloned C2 captures' .expected files say. Then
@@ -99,7 +103,8 @@ run_once() {
 
 median_col() { awk -v c="$1" '{print $c}' "$tmp/runs" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
-# measure LABEL OKCODES N CMD...: N runs; appends "label|median µs|median RSS KiB|N" to $tmp/rows.
+# measure LABEL OKCODES N CMD...: N runs; appends "label|median µs|median RSS KiB|N" to $rows
+# (default $tmp/rows).
 measure() {
   local label=$1 ok=$2 n=$3 i
   shift 3
@@ -108,7 +113,32 @@ measure() {
   for ((i = 0; i < n; i++)); do
     run_once "$ok" "$@" >>"$tmp/runs"
   done
-  echo "$label|$(median_col 1)|$(median_col 2)|$n" >>"$tmp/rows"
+  echo "$label|$(median_col 1)|$(median_col 2)|$n" >>"${rows:-$tmp/rows}"
+}
+
+# The rules of the rules rows: ET Open (BSD, sids 2000000-2799999), those egress-ids loads.
+rules_ok=0 rules_n=0
+if has_flag -- --rules && [ -f bench/rules/et-open-simple.rules.gz ]; then
+  gunzip -c bench/rules/et-open-simple.rules.gz >"$tmp/et.rules"
+  rules_n=$(grep -c '^alert' "$tmp/et.rules")
+  rules_ok=1
+fi
+
+# row_us LABEL-PREFIX FILE: the median µs of the first row of FILE whose label starts so.
+row_us() { awk -F'|' -v l="$1" 'index($1, l) == 1 { print $2; exit }' "$2"; }
+
+# rules_report: the rules paragraph after the npm table.
+rules_report() {
+  local base with load_with load_without
+  base=$(row_us "egress-ids \`--threads 1\`" "$tmp/rows")
+  with=$(row_us "egress-ids \`--threads 1 --rules\`" "$tmp/rows")
+  load_with=$(row_us "with" "$tmp/rows.load")
+  load_without=$(row_us "without" "$tmp/rows.load")
+  echo
+  awk -v b="$base" -v w="$with" -v lw="$load_with" -v lo="$load_without" -v n="$rules_n" 'BEGIN {
+    load = (lw - lo) / 1e6
+    printf "**Rules.** %d ET Open rules (`--rules`): loading takes %.3f s (a 98-packet capture replayed in %.3f s with them, %.3f s without). ", n, load, lw / 1e6, lo / 1e6
+    printf "The npm mix replays in %.3f s with them against %.3f s without: %.2fx in all, %.2fx for the packets (the replay minus the load).\n", w / 1e6, b / 1e6, w / b, (w / 1e6 - load) / (b / 1e6) }'
 }
 
 # generate MIX SIZE-ARGS...: writes $tmp/<mix>.pcap; sets cap, cap_packets, cap_bytes, cap_gen_s,
@@ -177,6 +207,12 @@ bench_capture() {
   if [ "$threads_ok" -eq 1 ]; then
     measure "egress-ids \`--threads 1\`" "0 1" "$runs" "$bin" replay --threads 1 -q --eve /dev/null "$file"
     measure "egress-ids \`--threads 2\`" "0 1" "$runs" "$bin" replay --threads 2 -q --eve /dev/null "$file"
+    if [ "${2:-}" = rules ] && [ "$rules_ok" -eq 1 ]; then
+      measure "egress-ids \`--threads 1 --rules\` ($rules_n rules)" "0 1" "$runs" "$bin" replay --threads 1 -q --rules "$tmp/et.rules" --eve /dev/null "$file"
+      : >"$tmp/rows.load"
+      rows=$tmp/rows.load measure "with the rules, pcaps/ioc-sni.pcap" "0 1" "$runs" "$bin" replay -q --rules "$tmp/et.rules" --eve /dev/null pcaps/ioc-sni.pcap
+      rows=$tmp/rows.load measure "without, pcaps/ioc-sni.pcap" "0 1" "$runs" "$bin" replay -q --eve /dev/null pcaps/ioc-sni.pcap
+    fi
     if has_flag --eve-types; then
       # Alerts only (Suricata users switch eve-log types the same way): no app-layer events built.
       measure "egress-ids \`--threads 1 --eve-types alert\`" "0 1" "$runs" "$bin" replay --threads 1 --eve-types alert -q --eve /dev/null "$file"
@@ -187,6 +223,7 @@ bench_capture() {
       "$bin" replay -q --eve /dev/null "$file"
   fi
   table "$title"
+  if [ "${2:-}" = rules ] && [ "$rules_ok" -eq 1 ]; then rules_report; fi
   check_alerts
   rm -f "$file"
 }
@@ -215,7 +252,7 @@ describe_machine() {
 alert_mismatch=0
 describe_machine
 generate npm --size "$npm_size"
-bench_capture "npm mix ($npm_size): registry handshakes, tarball and bulk downloads, C2 callbacks"
+bench_capture "npm mix ($npm_size): registry handshakes, tarball and bulk downloads, C2 callbacks" rules
 generate small --size "$small_size"
 bench_capture "small-packet mix ($small_size): DNS exchanges and TLS/HTTP handshakes only"
 

@@ -170,10 +170,11 @@ struct Builder {
     priority: Option<u8>,
     metadata: Vec<(String, String)>,
     flow: FlowCond,
-    /// Contents written before any buffer (they need a legacy modifier).
-    payload: Vec<Content>,
-    /// A pcre written before any buffer without a buffer flag.
-    payload_pcre: bool,
+    /// Contents and pcres written before any sticky buffer (a legacy modifier moves a content
+    /// to its buffer; what stays refuses the rule).
+    payload: BufferProgram,
+    /// The buffer the last legacy modifier moved a content to.
+    last_legacy: Option<Buffer>,
     programs: Vec<Program>,
     current: Option<usize>,
     last: Option<Last>,
@@ -217,9 +218,7 @@ impl Builder {
         match self.last.ok_or_else(missing)? {
             Last::Payload => self
                 .payload
-                .last_mut()
-                .ok_or_else(missing)?
-                .modify(keyword, value)
+                .modify_last(keyword, value)
                 .map_err(|e| fault("content", e)),
             Last::Buffer(p) => self.programs[p]
                 .inspect
@@ -238,7 +237,9 @@ impl Builder {
                 self.last = Some(Last::Buffer(p));
             }
             None => {
-                self.payload.push(c);
+                self.payload
+                    .push_content(c)
+                    .map_err(|e| fault("content", e))?;
                 self.last = Some(Last::Payload);
             }
         }
@@ -320,19 +321,10 @@ impl Builder {
                 self.current_program(name)?.inspect.push_bsize(cmp);
             }
             "urilen" => {
-                let v = need()?;
-                let (spec, raw) = match v.split_once(',') {
-                    Some((spec, "raw")) => (spec, true),
-                    Some((spec, "norm")) => (spec, false),
-                    Some((_, other)) => {
-                        return Err(fault(
-                            "syntax",
-                            format!("{other:?}: urilen takes norm or raw"),
-                        ))
-                    }
-                    None => (v, false),
-                };
-                let cmp = NumberCmp::parse(spec).map_err(|e| fault("syntax", e))?;
+                // The buffer's length (Suricata caps it at 65535; a request head here is
+                // shorter than that).
+                let (cmp, raw) =
+                    NumberCmp::parse_urilen(need()?).map_err(|e| fault("syntax", e))?;
                 let buffer = if raw {
                     Buffer::HttpUriRaw
                 } else {
@@ -362,13 +354,20 @@ impl Builder {
                 }
             }
             "noalert" => self.noalert = true,
-            "threshold" => {
-                self.threshold =
-                    Some(Spec::parse(need()?, false).map_err(|e| fault("threshold", e))?)
-            }
-            "detection_filter" => {
-                self.detection_filter =
-                    Some(Spec::parse(need()?, true).map_err(|e| fault("threshold", e))?)
+            "threshold" | "detection_filter" => {
+                if self.threshold.is_some() || self.detection_filter.is_some() {
+                    return Err(fault(
+                        "threshold",
+                        "a rule has one threshold or detection_filter (Suricata refuses both, and two of either)",
+                    ));
+                }
+                let filter = name == "detection_filter";
+                let spec = Spec::parse(need()?, filter).map_err(|e| fault("threshold", e))?;
+                if filter {
+                    self.detection_filter = Some(spec);
+                } else {
+                    self.threshold = Some(spec);
+                }
             }
             other => {
                 return Err(fault(
@@ -399,30 +398,26 @@ impl Builder {
         Ok(())
     }
 
-    /// `content:"x"; http_uri;`: the content before moves to the buffer. Its `distance` and
-    /// `within` are applied again there, so that they are relative to that buffer's previous
-    /// content, as Suricata's modifier setup does.
+    /// `content:"x"; http_uri;`: the content before moves to the buffer, as Suricata's
+    /// `DetectEngineContentModifierBufferSetup` moves it (with the relative marks it sets).
     fn move_last_content(&mut self, buffer: Buffer) -> Result<(), Fault> {
-        let (Some(Last::Payload), Some(mut c)) = (self.last, self.payload.pop()) else {
+        let moved = match self.last {
+            Some(Last::Payload) => self.payload.take_last_content(),
+            _ => None,
+        };
+        let Some(c) = moved else {
             return Err(fault(
                 "syntax",
                 "a legacy buffer modifier follows a content that no sticky buffer selected",
             ));
         };
-        let distance = std::mem::take(&mut c.has_distance).then_some(c.distance);
-        let within = std::mem::take(&mut c.has_within).then_some(c.within);
-        c.distance = 0;
-        c.within = 0;
+        let current = self.last_legacy == Some(buffer);
         let p = self.program(buffer);
-        let program = &mut self.programs[p].inspect;
-        program.push_content(c).map_err(|e| fault("content", e))?;
-        for (keyword, value) in [("distance", distance), ("within", within)] {
-            if let Some(v) = value {
-                program
-                    .modify_last(keyword, Some(&v.to_string()))
-                    .map_err(|e| fault("content", e))?;
-            }
-        }
+        self.programs[p]
+            .inspect
+            .push_moved_content(c, current)
+            .map_err(|e| fault("content", e))?;
+        self.last_legacy = Some(buffer);
         self.last = Some(Last::Buffer(p));
         Ok(())
     }
@@ -441,7 +436,7 @@ impl Builder {
                     return Ok(());
                 }
                 None => {
-                    self.payload_pcre = true;
+                    self.payload.push_pcre(pcre);
                     return Ok(());
                 }
             },
@@ -453,7 +448,7 @@ impl Builder {
 
     fn finish(self, header: Header, sid: Option<u32>) -> Result<Rule, Fault> {
         let sid = sid.ok_or_else(|| fault("no sid", "the rule has no sid"))?;
-        if !self.payload.is_empty() || self.payload_pcre {
+        if !self.payload.items().is_empty() {
             return Err(fault(
                 "packet payload",
                 "content or pcre on the packet payload: egress-ids inspects the buffers of dns, tls, http and quic transactions (put a sticky buffer such as http.uri before it)",

@@ -111,16 +111,17 @@ impl Content {
     /// Applies one modifier keyword (with its value, if any) to this content, refusing what
     /// Suricata refuses. Setting `distance`/`within` also marks the previous content or pcre
     /// of the same buffer: [`super::inspect::BufferProgram::modify_last`] does that part.
-    pub(crate) fn modify(&mut self, keyword: &str, value: Option<&str>) -> Result<(), String> {
+    pub(crate) fn modify<'a>(
+        &mut self,
+        keyword: &str,
+        value: Option<&'a str>,
+    ) -> Result<(), String> {
         let value = value.map(str::trim).filter(|v| !v.is_empty());
         let no_value = |v: Option<&str>| match v {
             Some(v) => Err(format!("{keyword} takes no value (got {v:?})")),
             None => Ok(()),
         };
-        let need_value = |v: Option<&'_ str>| match v {
-            Some(v) => Ok(v.to_owned()),
-            None => Err(format!("{keyword} needs a value")),
-        };
+        let need_value = |v: Option<&'a str>| v.ok_or_else(|| format!("{keyword} needs a value"));
         match keyword {
             "nocase" => {
                 no_value(value)?;
@@ -132,7 +133,6 @@ impl Content {
             }
             "depth" => {
                 let v = need_value(value)?;
-                let v = v.as_str();
                 if self.has_depth {
                     return Err("can't use multiple depths for the same content".into());
                 }
@@ -150,7 +150,6 @@ impl Content {
             }
             "offset" => {
                 let v = need_value(value)?;
-                let v = v.as_str();
                 if self.startswith {
                     return Err("can't use offset with startswith".into());
                 }
@@ -175,7 +174,6 @@ impl Content {
             }
             "distance" | "within" => {
                 let v = need_value(value)?;
-                let v = v.as_str();
                 let is_distance = keyword == "distance";
                 if is_distance && self.has_distance {
                     return Err("can't use multiple distances for the same content".into());
@@ -341,9 +339,11 @@ fn parse_u16(v: &str, what: &str) -> Result<u16, String> {
             "{what}: byte_extract variables are not supported ({v})"
         ));
     }
-    v.parse::<u16>()
+    let digits = v.strip_prefix('+').unwrap_or(v);
+    digits
+        .parse::<u16>()
         .ok()
-        .filter(|_| v.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|_| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
         .ok_or_else(|| format!("invalid value for {what}: {v}"))
 }
 
@@ -354,7 +354,7 @@ fn parse_i32(v: &str, what: &str) -> Result<i32, String> {
             "{what}: byte_extract variables are not supported ({v})"
         ));
     }
-    let digits = v.strip_prefix('-').unwrap_or(v);
+    let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
     v.parse::<i32>()
         .ok()
         .filter(|_| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
@@ -411,7 +411,7 @@ fn decode_pattern(inner: &str, whole: &str) -> Result<Vec<u8>, String> {
             out.push(c);
         }
     }
-    if pipes % 2 != 0 {
+    if !pipes.is_multiple_of(2) {
         return Err(format!("Invalid hex code assembly in content - {whole}"));
     }
     if out.is_empty() {
@@ -554,6 +554,9 @@ mod tests {
             .contains("relative"));
         assert!(x.modify("startswith", None).is_err());
         assert!(c("\"a\"").modify("distance", Some("2000000")).is_err());
+        assert!(c("\"a\"").modify("distance", Some("+2")).is_ok());
+        assert!(c("\"a\"").modify("distance", Some("2x")).is_err());
+        assert!(c("\"a\"").modify("offset", Some("+2")).is_ok());
     }
 
     #[test]

@@ -7,9 +7,12 @@
 //! `bsize` after the transforms, and Suricata's recursion limit (3,000 steps).
 //!
 //! Not replicated: Suricata's `DetectContentPropagateLimits`, which copies depth/offset bounds
-//! between contents for its multi-pattern matcher; it does not change which buffers match,
-//! except through its `endswith` depth (a rule with a `depth` and an `endswith` gets
-//! the smallest depth of its `endswith` contents on every content).
+//! along a chain of contents for its multi-pattern matcher. The bounds it adds are implied by the
+//! other keywords (a lower bound of the previous match's end for `offset`, an upper bound at
+//! least as loose as `within` for `depth`, an `endswith` content's depth that every matching
+//! buffer already fits in), so the buffers that match are the same.
+//! Not replicated either: PCRE's match limit (a pathological pattern that PCRE gives up on is
+//! a no-match there; the `regex` crate runs in linear time and answers).
 
 use super::content::{Content, FastPattern};
 use super::pcre::Pcre;
@@ -186,6 +189,24 @@ impl NumberCmp {
     /// Parses a `bsize` value (64-bit).
     pub(crate) fn parse(s: &str) -> Result<NumberCmp, String> {
         Self::parse_max(s, u64::MAX)
+    }
+
+    /// Parses a `urilen` value: a 16-bit comparison, then optionally `, raw` or `, norm`
+    /// (true for `raw`: the raw URI). Suricata compares `min(length, 65535)`.
+    pub(crate) fn parse_urilen(s: &str) -> Result<(NumberCmp, bool), String> {
+        let (cmp, raw) = match s.split_once(',') {
+            None => (s, false),
+            Some((c, r)) => match r.trim_matches(' ') {
+                "raw" => (c, true),
+                "norm" => (c, false),
+                other => {
+                    return Err(format!(
+                        "urilen: expected raw or norm after ',', got {other:?}"
+                    ))
+                }
+            },
+        };
+        Ok((Self::parse_max(cmp, u64::from(u16::MAX))?, raw))
     }
 
     /// Parses a value whose numbers must fit `max` (`u16::MAX` for `urilen`).
@@ -456,6 +477,47 @@ impl BufferProgram {
         Ok(())
     }
 
+    /// Removes the last content, for a legacy modifier (`http_uri`, `http_host`, ...) that moves
+    /// it to another buffer. As Suricata's `DetectEngineContentModifierBufferSetup`, a relative
+    /// content leaves the keyword before it unmarked.
+    pub(crate) fn take_last_content(&mut self) -> Option<Content> {
+        let idx = self
+            .items
+            .iter()
+            .rposition(|i| matches!(i, Item::Content(_)))?;
+        let Item::Content(c) = self.items.remove(idx) else {
+            return None;
+        };
+        if c.is_relative() {
+            match self.last_match_keyword(idx) {
+                Some(Item::Content(prev)) => {
+                    prev.within_next = false;
+                    prev.distance_next = false;
+                }
+                Some(Item::Pcre(prev)) => prev.relative_next = false,
+                _ => {}
+            }
+        }
+        Some(c)
+    }
+
+    /// Adds a content a legacy modifier moved here. When this buffer is the one the previous
+    /// legacy modifier chose (`current`) and the content is relative, the keyword before it is
+    /// marked as relative-next (both `within` and `distance`), as Suricata does; otherwise not.
+    pub(crate) fn push_moved_content(&mut self, c: Content, current: bool) -> Result<(), String> {
+        if current && c.is_relative() {
+            match self.last_match_keyword(self.items.len()) {
+                Some(Item::Content(prev)) => {
+                    prev.within_next = true;
+                    prev.distance_next = true;
+                }
+                Some(Item::Pcre(prev)) => prev.relative_next = true,
+                _ => {}
+            }
+        }
+        self.push_content(c)
+    }
+
     /// The last content or pcre before `idx`.
     fn last_match_keyword(&mut self, idx: usize) -> Option<&mut Item> {
         self.items[..idx]
@@ -548,7 +610,8 @@ impl BufferProgram {
         self.inspect_buffer(scratch)
     }
 
-    /// The transformed buffer (for tests and for logging what was inspected).
+    /// The transformed buffer (for tests).
+    #[cfg(test)]
     pub(crate) fn transformed(&self, buf: &[u8]) -> Vec<u8> {
         let mut v = buf.to_vec();
         for t in &self.transforms {

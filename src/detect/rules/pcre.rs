@@ -41,8 +41,6 @@ pub(crate) struct Pcre {
     pub(crate) anchored: bool,
     /// A later keyword of the same buffer is relative to this one (`DETECT_PCRE_RELATIVE_NEXT`).
     pub(crate) relative_next: bool,
-    /// The pattern as written in the rule, for messages.
-    pub(crate) source: String,
 }
 
 impl PartialEq for Pcre {
@@ -77,6 +75,12 @@ impl Pcre {
         let (pattern, flags) = (&body[..close], &body[close + 1..]);
         let mut opts = Options::default();
         let mut buffer: Option<(char, PcreBuffer)> = None;
+        if flags.contains(',') {
+            return Err(format!(
+                "pcre {arg}: capturing into variables (\", flow:NAME\", \"pkt:\", \"alert:\") is \
+                 not supported"
+            ));
+        }
         for f in flags.chars() {
             let sel = match f {
                 'i' => {
@@ -165,7 +169,6 @@ impl Pcre {
                 relative: opts.relative,
                 anchored: opts.anchored,
                 relative_next: false,
-                source: format!("/{pattern}/{flags}"),
             },
             buffer.map(|(_, b)| b),
         ))
@@ -185,7 +188,8 @@ impl Pcre {
         Some((m.start(), m.end()))
     }
 
-    /// The translated pattern given to the `regex` crate (for tests and messages).
+    /// The translated pattern given to the `regex` crate (for tests).
+    #[cfg(test)]
     pub(crate) fn translated(&self) -> &str {
         self.regex.as_str()
     }
@@ -244,10 +248,6 @@ fn push_byte(out: &mut String, b: u8) {
     } else {
         out.push_str(&format!("\\x{b:02X}"));
     }
-}
-
-fn is_octal(b: u8) -> bool {
-    (b'0'..=b'7').contains(&b)
 }
 
 /// Parses up to `max` digits of `radix` at `b[i..]`: (value, digits used).
@@ -661,6 +661,35 @@ mod tests {
     }
 
     #[test]
+    fn suricata_parse_tests() {
+        // detect-pcre.c DetectPcreParseTest01..09.
+        assert!(Pcre::parse("\"/blah/7\"").is_err());
+        assert!(Pcre::parse("\"/blah/Ui$\"").is_err());
+        assert!(Pcre::parse("\"/blah/UNi\"").is_err());
+        assert!(is_match(r#""/b\"lah/i""#, b"B\"LAH"));
+        assert!(is_match("\"/b(l|a)h/\"", b"bah"));
+        assert!(is_match("\"/b(l|a)h/smi\"", b"BLH"));
+        assert!(Pcre::parse("\"/blah/Ui\"").is_ok());
+        assert!(Pcre::parse("\"/b(l|a)h/O\"").is_ok());
+        assert!(is_match(r#""/lala\\/""#, b"lala\\"));
+        // DetectPcreParseTest10..: the host flag and upper case (\D is no upper-case letter,
+        // `\\D` is).
+        assert!(Pcre::parse(r#""/domain\.com/W""#).is_ok());
+        assert!(Pcre::parse(r#""/dOmain\.com/W""#).is_err());
+        assert!(Pcre::parse(r#""/domain\D+\.com/W""#).is_ok());
+        assert!(Pcre::parse(r#""/\\Ddomain\.com/W""#).is_err());
+        // Two buffer flags; captures into variables.
+        assert!(Pcre::parse("\"/abc/UI\"").is_err());
+        assert!(Pcre::parse("\"/abc/F\"").is_err());
+        let e = Pcre::parse(r#""/(.*)\r\n/R, flow:somecapture""#).unwrap_err();
+        assert!(e.contains("variables"), "{e}");
+        assert!(is_match(r#""/^[a-z]{5}\.html/R""#, b"index.html"));
+        assert!(is_match(r#""/\x2Esuricata$/W""#, b"www.suricata"));
+        assert!(is_match(r#""/^(la)+$/""#, b"lalala"));
+        assert!(!is_match(r#""/^(la)+$/""#, b"lalal"));
+    }
+
+    #[test]
     fn host_flag_refuses_upper_case_without_i() {
         assert!(Pcre::parse("\"/Evil\\.com/W\"")
             .unwrap_err()
@@ -728,6 +757,17 @@ mod tests {
         assert!(is_match(r#""/a\N/""#, b"ab"));
         assert!(!is_match(r#""/a\N/""#, b"a\n"));
         assert!(is_match(r#""/[\b]/""#, b"\x08"));
+        // Checked against PCRE2 10.42 (GNU grep -P): `]` first in a class is a member, a `{`
+        // or `]` that opens nothing is a literal, x-mode keeps spaces inside a class.
+        assert_eq!(p(r#""/[]a]+/""#).find_at(b"x]a]", 0), Some((1, 4)));
+        assert_eq!(p(r#""/[^]a]+/""#).find_at(b"]a[x", 0), Some((2, 4)));
+        assert!(is_match(r#""/x{/""#, b"x{"));
+        assert!(is_match(r#""/a]/""#, b"a]"));
+        assert!(is_match(r#""/[ ]/x""#, b" "));
+        assert!(is_match(r#""/\ a/x""#, b" a"));
+        assert!(!is_match(r#""/\ a/x""#, b"a"));
+        // PCRE2 refuses a range from a class escape too ("invalid range in character class").
+        assert!(Pcre::parse(r#""/[\d-z]/""#).is_err());
     }
 
     #[test]

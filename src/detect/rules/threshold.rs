@@ -73,11 +73,10 @@ impl Spec {
                         "by_dst" => Track::Dst,
                         "by_rule" => Track::Rule,
                         "by_both" => Track::Both,
-                        "by_flow" if detection_filter => Track::Flow,
+                        "by_flow" => Track::Flow,
                         other => {
                             return Err(format!(
-                                "track {other:?}: by_src, by_dst, by_rule, by_both{}",
-                                if detection_filter { " or by_flow" } else { "" }
+                                "track {other:?}: by_src, by_dst, by_rule, by_both or by_flow"
                             ))
                         }
                     })
@@ -305,7 +304,11 @@ mod tests {
             .unwrap_err()
             .contains("seconds"));
         assert!(Spec::parse("type often, track by_src, count 1, seconds 1", false).is_err());
-        assert!(Spec::parse("track by_flow, count 1, seconds 1", false).is_err());
+        assert!(
+            Spec::parse("track by_flow, count 1, seconds 1", false).is_err(),
+            "no type"
+        );
+        assert!(Spec::parse("track by_host, count 1, seconds 1", true).is_err());
         assert!(Spec::parse("track by_flow, count 1, seconds 1", true).is_ok());
     }
 }

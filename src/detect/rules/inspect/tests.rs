@@ -737,3 +737,195 @@ fn recursion_limit_stops_pathological_backtracking() {
     assert!(!matched);
     assert_eq!(steps, RECURSION_LIMIT);
 }
+
+#[test]
+fn suricata_bsize_parse_tests() {
+    // src/tests/detect-bsize.c DetectBsizeTest01..04.
+    for ok in ["50", " 50", "  50", "  50 ", "  50  ", "  1000000001  "] {
+        assert!(
+            NumberCmp::parse(ok)
+                .unwrap()
+                .matches(ok.trim().parse().unwrap()),
+            "{ok}"
+        );
+    }
+    for ok in [
+        ">50", "> 50", ">  50", " >50", " > 50", " >  50", " >50 ", " > 50  ",
+    ] {
+        let n = NumberCmp::parse(ok).unwrap();
+        assert!(n.matches(51) && !n.matches(50), "{ok}");
+    }
+    for ok in [
+        "<50",
+        "< 50",
+        "<  50",
+        " <50",
+        " < 50",
+        " <50 ",
+        " <  50   ",
+    ] {
+        let n = NumberCmp::parse(ok).unwrap();
+        assert!(n.matches(49) && !n.matches(50), "{ok}");
+    }
+    let r = NumberCmp::parse("50<>100").unwrap();
+    assert!(r.matches(51) && !r.matches(50) && !r.matches(100));
+    for bad in [
+        "AA",
+        "5A",
+        "A5",
+        "100000000000000000001",
+        ">>50",
+        "<>50",
+        " > 50A",
+        " < 50A",
+        "50<$50",
+        "100<>50",
+        ">50<>100",
+        "<10>",
+    ] {
+        assert!(NumberCmp::parse(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn suricata_bsize_sig_tests() {
+    // src/tests/detect-bsize.c DetectBsizeSigTest01 (the http.uri cases).
+    for ok in [
+        "content:\"/index.php\"; bsize:>1024;",
+        "content:\"abcdefgh123456\"; bsize:<20;",
+        "content:\"abcdefgh123456\"; bsize:15<>25;",
+        "content:\"abcdefgh123456\"; bsize:10<>15;",
+    ] {
+        assert!(try_prog(ok).is_ok(), "{ok}");
+    }
+    for bad in [
+        "content:\"abcdefgh123456\"; bsize:2;",
+        "content:\"abcdefgh123456\"; bsize:<13;",
+        "content:\"abcdef\"; content: \"g\"; bsize:1;",
+        "content:\"abcdef\"; content: \"g\"; bsize:4;",
+        "content:\"abcdefghi123456\"; offset:12; bsize:3;",
+        "content:\"abc\"; offset:3; depth:3; bsize:3;",
+        "content:\"abcdef\"; content: \"gh\"; bsize:1;",
+        "content:\"abc\"; offset:3; bsize:3;",
+        "content:\"abc\"; offset:65535; bsize:3;",
+        "content:\"Suricata-UA\"; bsize:11; content:!\"abc\"; distance:2; within:3;",
+    ] {
+        let e = try_prog(bad).unwrap_err();
+        assert!(e.contains("exceeds bsize"), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn legacy_modifier_moves_a_content() {
+    // `content:"a"; http_uri; content:"b"; distance:0; http_uri;`: the distance was set while
+    // "b" sat with the packet contents; moving it marks "a" only when the uri buffer is the
+    // current one, as Suricata's DetectEngineContentModifierBufferSetup.
+    let mut pkt = prog("content:\"a\";");
+    let mut uri = BufferProgram::new();
+    uri.push_moved_content(pkt.take_last_content().unwrap(), false)
+        .unwrap();
+    let mut pkt = prog("content:\"x\"; content:\"b\"; distance:0;");
+    let b = pkt.take_last_content().unwrap();
+    let Item::Content(x) = &pkt.items()[0] else {
+        panic!()
+    };
+    assert!(
+        !x.distance_next && !x.within_next,
+        "the packet list's previous is unmarked"
+    );
+    uri.push_moved_content(b, true).unwrap();
+    let Item::Content(a) = &uri.items()[0] else {
+        panic!()
+    };
+    assert!(a.within_next && a.distance_next);
+    assert!(uri.matches(b"xaxxab"));
+    assert!(!uri.matches(b"xbxxa"));
+    assert!(BufferProgram::new().take_last_content().is_none());
+}
+
+#[test]
+fn urilen_values() {
+    // rust/src/detect/uri.rs test_parse_urilen, and the raw/norm suffix.
+    let (r, raw) = NumberCmp::parse_urilen("1<>3").unwrap();
+    assert!(r.matches(2) && !r.matches(3) && !raw);
+    assert!(NumberCmp::parse_urilen("1<>2").is_err());
+    assert!(NumberCmp::parse_urilen(" <10 , raw").unwrap().1);
+    assert!(!NumberCmp::parse_urilen(">5,norm").unwrap().1);
+    assert!(NumberCmp::parse_urilen("5, both").is_err());
+    assert!(NumberCmp::parse_urilen("70000").is_err());
+}
+
+#[test]
+fn negated_endswith_compares_like_suricata() {
+    // Suricata compares the window's length with the absolute end of the found pattern, so a
+    // negated endswith content with an offset counts a pattern at the very end as "not at the
+    // end" (the rule matches). Kept as Suricata does it.
+    assert!(!m("abc", "content:!\"bc\"; endswith;"));
+    assert!(m("abc", "content:!\"bc\"; offset:1; endswith;"));
+    assert!(m("abcx", "content:!\"bc\"; endswith;"));
+}
+
+#[test]
+fn random_programs_never_panic() {
+    // A deterministic xorshift walk over keyword fragments and buffers: whatever loads must
+    // evaluate without a panic, and parsing refuses rather than panics.
+    let frags = [
+        "content:\"a\";",
+        "content:!\"b\";",
+        "content:\"|61 62|\";",
+        "content:\"ab\";",
+        "nocase;",
+        "depth:2;",
+        "offset:1;",
+        "distance:-2;",
+        "distance:0;",
+        "within:3;",
+        "startswith;",
+        "endswith;",
+        "fast_pattern;",
+        "pcre:\"/a.?b/\";",
+        "pcre:\"/b$/R\";",
+        "pcre:!\"/^a/R\";",
+        "pcre:\"/(a|b)+?/RA\";",
+        "bsize:<5;",
+        "bsize:!3;",
+        "dotprefix;",
+        "url_decode;",
+        "content:\"%\";",
+        "pcre:\"/[\\x00-\\xff]{2}/s\";",
+    ];
+    let bufs: [&[u8]; 8] = [
+        b"",
+        b"a",
+        b"ab",
+        b"ba",
+        b"aab",
+        b"abab.ab",
+        b"%61b",
+        &[0xff, 0, 0x61],
+    ];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut loaded = 0;
+    for _ in 0..3000 {
+        let n = 1 + (next() % 6) as usize;
+        let rule: String = (0..n)
+            .map(|_| frags[(next() % frags.len() as u64) as usize])
+            .collect();
+        if let Ok(p) = try_prog(&rule) {
+            loaded += 1;
+            let mut scratch = Vec::new();
+            for b in bufs {
+                let a = p.matches(b);
+                assert_eq!(a, p.matches_with(b, &mut scratch), "{rule}");
+            }
+            let _ = p.fast_pattern();
+        }
+    }
+    assert!(loaded > 500, "only {loaded} random programs loaded");
+}

@@ -292,6 +292,10 @@ fn analysis_settings_get_one_verdict() {
         // An empty policy file: valid, it allows nothing.
         (&["--egress-policy", "/dev/null"], "[detect]\negress_policy = \"/dev/null\"", None),
         (&["--egress-policy", ""], "[detect]\negress_policy = \"\"", Some("the path is empty")),
+        (&["--rule-var", "DNS_SERVERS=[10.0.0.53]"], "[detect]\nrule_vars = [\"DNS_SERVERS=[10.0.0.53]\"]", None),
+        (&["--rule-var", "DNS_SERVERS"], "[detect]\nrule_vars = [\"DNS_SERVERS\"]", Some("write NAME=VALUE")),
+        (&["--rule-var", "=x"], "[detect]\nrule_vars = [\"=x\"]", Some("write NAME=VALUE")),
+        (&["--rules", ""], "[detect]\nrules = [\"\"]", Some("the path is empty")),
         (&["--signatures", ""], "[detect]\nsignatures = [\"\"]", Some("the path is empty")),
     ];
     check_rows("settings-analysis", &["live", "replay"], ROWS);

@@ -31,6 +31,20 @@ pub(crate) enum Buffer {
 impl Buffer {
     pub(crate) const COUNT: usize = 11;
 
+    pub(crate) const ALL: [Buffer; Buffer::COUNT] = [
+        Buffer::DnsQuery,
+        Buffer::TlsSni,
+        Buffer::QuicSni,
+        Buffer::Ja3Hash,
+        Buffer::Ja4Hash,
+        Buffer::HttpMethod,
+        Buffer::HttpUri,
+        Buffer::HttpUriRaw,
+        Buffer::HttpHost,
+        Buffer::HttpHostRaw,
+        Buffer::HttpUserAgent,
+    ];
+
     /// The buffer a sticky-buffer keyword selects.
     pub(crate) fn sticky(keyword: &str) -> Option<Buffer> {
         Some(match keyword {

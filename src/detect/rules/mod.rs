@@ -27,7 +27,7 @@ use flowbits::{FlowbitNames, Flowbits};
 use header::Action;
 use prefilter::Prefilter;
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 pub use vars::RuleVars;
 
 /// A rule file or directory could not be read, or (`--rules-strict`) a rule was refused.
@@ -156,102 +156,61 @@ impl RuleSet {
         home_net: &[ipnet::IpNet],
         taken: &[(u32, String)],
     ) -> Result<RuleSet, RulesError> {
-        let mut vars = RuleVars::new(home_net);
-        for v in &sources.vars {
-            // Checked when the settings were read.
-            let _ = vars.set(v);
-        }
-        let mut report = LoadReport::default();
-        let mut names = FlowbitNames::default();
-        let mut rules = Vec::new();
-        let mut seen: HashMap<(u32, u32), String> = taken
-            .iter()
-            .map(|(sid, place)| ((1, *sid), place.clone()))
-            .collect();
+        let mut loader = Loader::new(&sources.vars, home_net, taken);
         for path in files(&sources.paths)? {
             let text = std::fs::read(&path).map_err(|source| RulesError::Read {
                 path: path.clone(),
                 source,
             })?;
-            let text = String::from_utf8_lossy(&text);
-            report.files += 1;
-            let statements = parse::statements(&text);
-            for open in &statements.unclosed {
-                report.refused.push(Refusal {
-                    path: path.clone(),
-                    line: open.line,
-                    sid: None,
-                    reason: "the rule's options are never closed with ')'".into(),
-                    kind: "syntax".into(),
-                });
-            }
-            for st in &statements.rules {
-                let origin = format!("{}:{}", path.display(), st.line);
-                let refuse = |sid, reason: String, kind: &str| Refusal {
-                    path: path.clone(),
-                    line: st.line,
-                    sid,
-                    reason,
-                    kind: kind.into(),
-                };
-                let split = match parse::split(&st.text) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        report.refused.push(refuse(None, e, "syntax"));
-                        continue;
+            loader.add(&path, &String::from_utf8_lossy(&text));
+        }
+        loader.finish(sources.strict)
+    }
+
+    /// Compiles rules given as text (`name` stands for the file in refusals): what [`load`]
+    /// does with each file, for rules that come from elsewhere (and for the fuzzer).
+    ///
+    /// [`load`]: RuleSet::load
+    pub fn from_text(
+        name: &str,
+        text: &str,
+        home_net: &[ipnet::IpNet],
+    ) -> Result<RuleSet, RulesError> {
+        let mut loader = Loader::new(&[], home_net, &[]);
+        loader.add(std::path::Path::new(name), text);
+        loader.finish(false)
+    }
+
+    /// Matches `data` as every buffer of a transaction of each kind, both ways established or
+    /// not (for the fuzzer: any rule on any bytes, never a panic). The number of alerts.
+    #[doc(hidden)]
+    pub fn inspect_everywhere(&self, data: &[u8]) -> usize {
+        let mut scratch = Scratch::default();
+        let mut bits = Flowbits::default();
+        let mut alerts = 0;
+        let addr = |i: u8| std::net::IpAddr::from([10, 0, 0, i]);
+        for app in buffer::App::ALL {
+            for (transport, established) in [
+                (buffer::Transport::Tcp, true),
+                (buffer::Transport::Udp, false),
+            ] {
+                let mut tx = Tx::new(
+                    app,
+                    transport,
+                    (addr(5), 40000),
+                    (addr(7), 443),
+                    established,
+                );
+                for b in buffer::Buffer::ALL {
+                    if b.apps().contains(app) {
+                        tx.set(b, data);
                     }
-                };
-                match compile::compile(&split.header, &split.options, &vars, &mut names) {
-                    Ok(rule) => {
-                        if let Some(first) = seen.get(&(rule.gid, rule.sid)) {
-                            report.refused.push(refuse(
-                                Some(rule.sid),
-                                format!(
-                                    "sid {} is defined twice: first at {first}, again here",
-                                    rule.sid
-                                ),
-                                "duplicate sid",
-                            ));
-                            continue;
-                        }
-                        seen.insert((rule.gid, rule.sid), origin);
-                        rules.push(rule);
-                    }
-                    Err(r) => report.refused.push(refuse(r.sid, r.reason, &r.kind)),
                 }
+                let verdict = self.inspect(&tx, Some(&mut bits), &mut scratch);
+                alerts += verdict.alerts.len();
             }
         }
-        report.loaded = rules.len();
-        if sources.strict && !report.refused.is_empty() {
-            return Err(RulesError::Strict {
-                count: report.refused.len(),
-                first: report.refused[0].to_string(),
-            });
-        }
-        // Evaluation order: pass first (it stops the others), then what sets flowbits before
-        // what tests them, then the file order.
-        rules.sort_by_key(
-            |r| match (r.action(), r.changes_flowbits(), r.tests_flowbits()) {
-                (Action::Pass, _, _) => 0,
-                (_, true, false) => 1,
-                (_, true, true) => 2,
-                _ => 3,
-            },
-        );
-        let prefilter = Prefilter::build(&rules).map_err(RulesError::Prefilter)?;
-        let mut needs = [false; buffer::Buffer::COUNT];
-        for r in &rules {
-            for p in &r.programs {
-                needs[p.buffer as usize] = true;
-            }
-        }
-        Ok(RuleSet {
-            rules,
-            prefilter,
-            flowbit_names: names,
-            needs,
-            report,
-        })
+        alerts
     }
 
     pub fn len(&self) -> usize {
@@ -345,6 +304,124 @@ fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, RulesError> {
         out.extend(found);
     }
     Ok(out)
+}
+
+/// Rules being read: the variables, what was refused, the sids in use.
+struct Loader {
+    vars: RuleVars,
+    report: LoadReport,
+    names: FlowbitNames,
+    rules: Vec<Rule>,
+    seen: HashMap<(u32, u32), String>,
+}
+
+impl Loader {
+    fn new(vars: &[String], home_net: &[ipnet::IpNet], taken: &[(u32, String)]) -> Self {
+        let mut rule_vars = RuleVars::new(home_net);
+        for v in vars {
+            // Checked when the settings were read.
+            let _ = rule_vars.set(v);
+        }
+        Loader {
+            vars: rule_vars,
+            report: LoadReport::default(),
+            names: FlowbitNames::default(),
+            rules: Vec::new(),
+            seen: taken
+                .iter()
+                .map(|(sid, place)| ((1, *sid), place.clone()))
+                .collect(),
+        }
+    }
+
+    /// Compiles the rules of one file's text.
+    fn add(&mut self, path: &Path, text: &str) {
+        self.report.files += 1;
+        let statements = parse::statements(text);
+        for open in &statements.unclosed {
+            self.report.refused.push(Refusal {
+                path: path.to_path_buf(),
+                line: open.line,
+                sid: None,
+                reason: "the rule's options are never closed with ')'".into(),
+                kind: "syntax".into(),
+            });
+        }
+        for st in &statements.rules {
+            let origin = format!("{}:{}", path.display(), st.line);
+            let refuse = |sid, reason: String, kind: &str| Refusal {
+                path: path.to_path_buf(),
+                line: st.line,
+                sid,
+                reason,
+                kind: kind.into(),
+            };
+            let split = match parse::split(&st.text) {
+                Ok(s) => s,
+                Err(e) => {
+                    self.report.refused.push(refuse(None, e, "syntax"));
+                    continue;
+                }
+            };
+            match compile::compile(&split.header, &split.options, &self.vars, &mut self.names) {
+                Ok(rule) => {
+                    if let Some(first) = self.seen.get(&(rule.gid, rule.sid)) {
+                        let reason = format!(
+                            "sid {} is defined twice: first at {first}, again here",
+                            rule.sid
+                        );
+                        self.report
+                            .refused
+                            .push(refuse(Some(rule.sid), reason, "duplicate sid"));
+                        continue;
+                    }
+                    self.seen.insert((rule.gid, rule.sid), origin);
+                    self.rules.push(rule);
+                }
+                Err(r) => self.report.refused.push(refuse(r.sid, r.reason, &r.kind)),
+            }
+        }
+    }
+
+    fn finish(self, strict: bool) -> Result<RuleSet, RulesError> {
+        let Loader {
+            mut report,
+            names,
+            mut rules,
+            ..
+        } = self;
+        report.loaded = rules.len();
+        if strict && !report.refused.is_empty() {
+            return Err(RulesError::Strict {
+                count: report.refused.len(),
+                first: report.refused[0].to_string(),
+            });
+        }
+        // Evaluation order: pass first (it stops the others), then what sets flowbits before
+        // what tests them, then the file order.
+        rules.sort_by_key(
+            |r| match (r.action(), r.changes_flowbits(), r.tests_flowbits()) {
+                (Action::Pass, _, _) => 0,
+                (_, true, false) => 1,
+                (_, true, true) => 2,
+                _ => 3,
+            },
+        );
+        let prefilter = Prefilter::build(&rules).map_err(RulesError::Prefilter)?;
+        let mut needs = [false; buffer::Buffer::COUNT];
+        for r in &rules {
+            for p in &r.programs {
+                needs[p.buffer as usize] = true;
+            }
+        }
+        Ok(RuleSet {
+            rules,
+            prefilter,
+            flowbit_names: names,
+            needs,
+            report,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //! properties) refuses the rule, naming the construct.
 
 use regex::bytes::{Regex, RegexBuilder};
+use std::sync::OnceLock;
 
 /// The buffer a pcre flag selects (Suricata's legacy HTTP modifiers as flags).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -29,10 +30,15 @@ pub(crate) enum PcreBuffer {
     Method,
 }
 
-/// One compiled `pcre`.
+/// One `pcre`: checked when the rule is read, compiled once, when it is first needed (most
+/// rules of a large set never reach their pcre; compiling thousands up front would double the
+/// load time).
 #[derive(Clone, Debug)]
 pub(crate) struct Pcre {
-    regex: Regex,
+    /// The translated pattern and the flags it is built with.
+    translated: String,
+    flags: BuildFlags,
+    regex: OnceLock<Regex>,
     /// `!"/.../"`: matches when the regex does not.
     pub(crate) negated: bool,
     /// `R`: searched from the end of the previous match.
@@ -43,9 +49,66 @@ pub(crate) struct Pcre {
     pub(crate) relative_next: bool,
 }
 
+/// The flags a pattern is parsed and built with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct BuildFlags {
+    caseless: bool,
+    dotall: bool,
+    multiline: bool,
+    extended: bool,
+    ungreedy: bool,
+}
+
+impl BuildFlags {
+    /// The syntax check, with the flags `regex::bytes` builds with.
+    fn check(&self, pattern: &str) -> Result<(), String> {
+        regex_syntax::ParserBuilder::new()
+            .unicode(false)
+            .utf8(false)
+            .case_insensitive(self.caseless)
+            .dot_matches_new_line(self.dotall)
+            .multi_line(self.multiline)
+            .ignore_whitespace(self.extended)
+            .swap_greed(self.ungreedy)
+            .build()
+            .parse(pattern)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    fn build(&self, pattern: &str) -> Result<Regex, regex::Error> {
+        RegexBuilder::new(pattern)
+            .unicode(false)
+            .case_insensitive(self.caseless)
+            .dot_matches_new_line(self.dotall)
+            .multi_line(self.multiline)
+            .ignore_whitespace(self.extended)
+            .swap_greed(self.ungreedy)
+            .build()
+    }
+}
+
+/// A regex that never matches, for a pattern that passed the syntax check but that the
+/// `regex` crate then refused to build: counted as no match, as Suricata counts a PCRE that
+/// hits its match limit. Only a pattern the size limit refuses could get there, and those
+/// (counted repetitions, long patterns) are built when the rule is read.
+fn never() -> Regex {
+    RegexBuilder::new(r"[^\x00-\xff]")
+        .unicode(false)
+        .build()
+        .expect("a valid regex")
+}
+
+/// Whether a pattern may exceed the `regex` crate's size limit: it is then built when the rule
+/// is read, so that a refusal names the rule.
+fn may_be_large(translated: &str) -> bool {
+    translated.contains('{') || translated.len() > 512
+}
+
 impl PartialEq for Pcre {
     fn eq(&self, other: &Pcre) -> bool {
-        self.regex.as_str() == other.regex.as_str()
+        self.translated == other.translated
+            && self.flags == other.flags
             && self.negated == other.negated
             && self.relative == other.relative
             && self.anchored == other.anchored
@@ -153,17 +216,28 @@ impl Pcre {
             );
         }
         let translated = translate(pattern, &opts)?;
-        let regex = RegexBuilder::new(&translated)
-            .unicode(false)
-            .case_insensitive(opts.caseless)
-            .dot_matches_new_line(opts.dotall)
-            .multi_line(opts.multiline)
-            .ignore_whitespace(opts.extended)
-            .swap_greed(opts.ungreedy)
-            .build()
-            .map_err(|e| format!("pcre /{pattern}/ is not supported by the regex crate: {e}"))?;
+        let flags = BuildFlags {
+            caseless: opts.caseless,
+            dotall: opts.dotall,
+            multiline: opts.multiline,
+            extended: opts.extended,
+            ungreedy: opts.ungreedy,
+        };
+        let refuse =
+            |e: String| format!("pcre /{pattern}/ is not supported by the regex crate: {e}");
+        let regex = OnceLock::new();
+        if may_be_large(&translated) {
+            let built = flags
+                .build(&translated)
+                .map_err(|e| refuse(e.to_string()))?;
+            let _ = regex.set(built);
+        } else {
+            flags.check(&translated).map_err(refuse)?;
+        }
         Ok((
             Pcre {
+                translated,
+                flags,
                 regex,
                 negated,
                 relative: opts.relative,
@@ -181,17 +255,16 @@ impl Pcre {
         if start > hay.len() {
             return None;
         }
-        let m = self.regex.find_at(hay, start)?;
+        let regex = self.regex.get_or_init(|| {
+            self.flags
+                .build(&self.translated)
+                .unwrap_or_else(|_| never())
+        });
+        let m = regex.find_at(hay, start)?;
         if self.anchored && m.start() != start {
             return None;
         }
         Some((m.start(), m.end()))
-    }
-
-    /// The translated pattern given to the `regex` crate (for tests).
-    #[cfg(test)]
-    pub(crate) fn translated(&self) -> &str {
-        self.regex.as_str()
     }
 }
 
@@ -813,5 +886,24 @@ mod tests {
             r#""/^Mozilla\/[45]\.0\x20\(compatible\x3b\x20MSIE\x20/V""#,
             b"Mozilla/4.0 (compatible; MSIE 6.0)"
         ));
+    }
+
+    #[test]
+    fn a_pattern_is_built_once_when_first_needed_and_a_large_one_when_read() {
+        let small = p(r#""/ab+c/""#);
+        assert!(small.regex.get().is_none(), "not built when read");
+        assert_eq!(small.find_at(b"xabbc", 0), Some((1, 5)));
+        assert!(small.regex.get().is_some(), "built on first use");
+        let counted = p(r#""/a{2,3}/""#);
+        assert!(
+            counted.regex.get().is_some(),
+            "counted repetitions are built when read"
+        );
+        // Over the regex crate's size limit: refused when read, with the crate's reason.
+        let err = Pcre::parse(r#""/(?:\w{1000}){1000}/""#).unwrap_err();
+        assert!(err.contains("not supported by the regex crate"), "{err}");
+        assert!(never()
+            .find_at(&(0..=255u8).collect::<Vec<_>>(), 0)
+            .is_none());
     }
 }

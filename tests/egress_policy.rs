@@ -9,10 +9,9 @@
 
 mod common;
 
-use common::live::{wait_until, Pair};
-use common::netns::{root_or_skip, Child};
+use common::live::{hup_until, occurrences, wait_until, Pair};
+use common::netns::root_or_skip;
 use common::*;
-use nix::sys::signal::Signal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -203,37 +202,24 @@ fn a_live_sensor_reloads_the_policy_on_sighup_and_keeps_it_when_the_new_one_is_b
         ],
     );
     let eve = dir.join("live.json");
-    let stderr = dir.join("live.stderr");
-    let count = |path: &Path, needle: &str| {
-        std::fs::read_to_string(path)
-            .unwrap_or_default()
-            .matches(needle)
-            .count()
-    };
-    let hup = |sensor: &mut Child, want: &str| {
-        sensor.signal(Signal::SIGHUP);
-        assert!(
-            wait_until(Duration::from_secs(10), || count(&stderr, want) == 1),
-            "no {want:?} in the sensor's log: {}",
-            std::fs::read_to_string(&stderr).unwrap_or_default()
-        );
-    };
     // 1. Only DNS allowed: the four HTTP flows of node-http-ua alert.
     pair.send(&capture("node-http-ua"));
     assert!(
-        wait_until(Duration::from_secs(10), || count(&eve, "\"egress-policy\"")
-            == 4),
+        wait_until(Duration::from_secs(10), || occurrences(
+            &eve,
+            "\"egress-policy\""
+        ) == 4),
         "four egress-policy alerts after the first send"
     );
     // 2. Any TCP to the documentation prefix is now allowed; SIGHUP. non-registry-tls's two
     // HTTPS flows (203.0.113.30 and .11, port 443) would have alerted under the first policy.
     std::fs::write(&policy, "198.51.100.53 udp/53\n203.0.113.0/24 tcp\n").unwrap();
-    hup(&mut sensor, "signatures reloaded");
+    hup_until(&mut sensor, &dir, "signatures reloaded", 1);
     pair.send(&capture("non-registry-tls"));
     // 3. A bad file: refused, the second policy stays: TLS to 203.0.113.33:8443 passes, DoT to
     // the resolver (TCP 853) does not.
     std::fs::write(&policy, "203.0.113.0/24 tcp/80\n203.0.113.0/33\n").unwrap();
-    hup(&mut sensor, "reload refused");
+    hup_until(&mut sensor, &dir, "reload refused", 1);
     pair.send(&capture("tls-port-8443"));
     pair.send(&capture("dns-over-tls"));
     let live = pair.stop(&dir, &mut sensor);

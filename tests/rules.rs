@@ -7,10 +7,9 @@
 
 mod common;
 
-use common::live::{wait_until, Pair};
-use common::netns::{root_or_skip, Child};
+use common::live::{hup_until, occurrences, wait_until, Pair};
+use common::netns::root_or_skip;
 use common::*;
-use nix::sys::signal::Signal;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -448,28 +447,14 @@ fn a_live_sensor_reads_its_rules_again_on_sighup_and_keeps_them_when_the_new_one
     );
     let eve = dir.join("live.json");
     let stderr = dir.join("live.stderr");
-    let count = |path: &Path, needle: &str| {
-        std::fs::read_to_string(path)
-            .unwrap_or_default()
-            .matches(needle)
-            .count()
-    };
-    let hup = |sensor: &mut Child, want: &str, times: usize| {
-        sensor.signal(Signal::SIGHUP);
-        assert!(
-            wait_until(Duration::from_secs(10), || count(&stderr, want) == times),
-            "no {want:?} in the sensor's log: {}",
-            std::fs::read_to_string(&stderr).unwrap_or_default()
-        );
-    };
     assert_eq!(
-        count(&stderr, "rules: 1 rules loaded from 1 file(s), 0 refused"),
+        occurrences(&stderr, "rules: 1 rules loaded from 1 file(s), 0 refused"),
         1
     );
     // 1. The TLS rule (ioc-sni: one TLS flow).
     pair.send(&capture("ioc-sni"));
     assert!(
-        wait_until(Duration::from_secs(10), || count(
+        wait_until(Duration::from_secs(10), || occurrences(
             &eve,
             "\"signature_id\":1000401"
         ) == 1),
@@ -481,9 +466,9 @@ fn a_live_sensor_reads_its_rules_again_on_sighup_and_keeps_them_when_the_new_one
         "alert dns any any -> any any (msg:\"C2 query\"; dns.query; content:\"npm-health-check.io\"; sid:1000402;)\n",
     )
     .unwrap();
-    hup(&mut sensor, "signatures reloaded", 1);
+    hup_until(&mut sensor, &dir, "signatures reloaded", 1);
     assert_eq!(
-        count(&stderr, "rules: 1 rules loaded from 1 file(s), 0 refused"),
+        occurrences(&stderr, "rules: 1 rules loaded from 1 file(s), 0 refused"),
         2
     );
     pair.send(&capture("npm-postinstall-ioc"));
@@ -494,7 +479,7 @@ fn a_live_sensor_reads_its_rules_again_on_sighup_and_keeps_them_when_the_new_one
         "alert dns any any -> any any (msg:\"bad\"; dns.query; isdataat:1; sid:1000403;)\n",
     )
     .unwrap();
-    hup(&mut sensor, "reload refused", 1);
+    hup_until(&mut sensor, &dir, "reload refused", 1);
     pair.send(&capture("npm-postinstall-ioc"));
     let live = pair.stop(&dir, &mut sensor);
     let got = sids(&live.events);

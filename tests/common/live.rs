@@ -112,3 +112,23 @@ pub fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     }
     done()
 }
+
+/// How often `needle` occurs in the file at `path` (0 while it does not exist).
+pub fn occurrences(path: &Path, needle: &str) -> usize {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .matches(needle)
+        .count()
+}
+
+/// Sends SIGHUP to the sensor started by [`Pair::start`] in `dir`, and waits (10 s at most) until
+/// its log holds `want` `times` times.
+pub fn hup_until(sensor: &mut Child, dir: &Path, want: &str, times: usize) {
+    let log = dir.join("live.stderr");
+    sensor.signal(nix::sys::signal::Signal::SIGHUP);
+    assert!(
+        wait_until(Duration::from_secs(10), || occurrences(&log, want) == times),
+        "no {want:?} in the sensor's log: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+}

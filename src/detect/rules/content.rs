@@ -53,15 +53,7 @@ impl Content {
     /// between `content:` and the terminating `;`, quotes included, optionally `!` before them.
     pub(crate) fn parse(arg: &str) -> Result<Content, String> {
         let arg = arg.trim();
-        let (negated, rest) = match arg.strip_prefix('!') {
-            Some(r) => (true, r.trim_start()),
-            None => (false, arg),
-        };
-        let inner = rest
-            .strip_prefix('"')
-            .and_then(|r| r.strip_suffix('"'))
-            .filter(|_| rest.len() >= 2)
-            .ok_or_else(|| format!("content needs a quoted value: {arg}"))?;
+        let (negated, inner) = super::parse::negatable_quoted(arg, "content")?;
         if inner.is_empty() {
             return Err(if negated {
                 "empty content: Suricata refuses a content without bytes (content:!\"\" never \

@@ -422,14 +422,7 @@ impl BufferProgram {
     /// Adds a pcre; with `R` it marks the previous content or pcre of this buffer.
     pub(crate) fn push_pcre(&mut self, p: Pcre) {
         if p.relative {
-            match self.last_match_keyword(self.items.len()) {
-                Some(Item::Content(prev)) => {
-                    prev.within_next = true;
-                    prev.distance_next = true;
-                }
-                Some(Item::Pcre(prev)) => prev.relative_next = true,
-                _ => {}
-            }
+            self.mark_last_relative_next();
         }
         self.items.push(Item::Pcre(p));
     }
@@ -506,16 +499,22 @@ impl BufferProgram {
     /// marked as relative-next (both `within` and `distance`), as Suricata does; otherwise not.
     pub(crate) fn push_moved_content(&mut self, c: Content, current: bool) -> Result<(), String> {
         if current && c.is_relative() {
-            match self.last_match_keyword(self.items.len()) {
-                Some(Item::Content(prev)) => {
-                    prev.within_next = true;
-                    prev.distance_next = true;
-                }
-                Some(Item::Pcre(prev)) => prev.relative_next = true,
-                _ => {}
-            }
+            self.mark_last_relative_next();
         }
         self.push_content(c)
+    }
+
+    /// Marks the last content or pcre as having a relative keyword after it (both `within`
+    /// and `distance` for a content).
+    fn mark_last_relative_next(&mut self) {
+        match self.last_match_keyword(self.items.len()) {
+            Some(Item::Content(prev)) => {
+                prev.within_next = true;
+                prev.distance_next = true;
+            }
+            Some(Item::Pcre(prev)) => prev.relative_next = true,
+            _ => {}
+        }
     }
 
     /// The last content or pcre before `idx`.

@@ -172,6 +172,21 @@ fn push_option<'a>(text: &'a str, options: &mut Vec<RawOption<'a>>) -> Result<()
     Ok(())
 }
 
+/// A `content` or `pcre` value: an optional `!`, then text between double quotes (kept as
+/// written, escapes and all). `keyword` names the option in the refusal.
+pub(crate) fn negatable_quoted<'a>(arg: &'a str, keyword: &str) -> Result<(bool, &'a str), String> {
+    let arg = arg.trim();
+    let (negated, rest) = match arg.strip_prefix('!') {
+        Some(r) => (true, r.trim_start()),
+        None => (false, arg),
+    };
+    rest.strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .filter(|_| rest.len() >= 2)
+        .map(|inner| (negated, inner))
+        .ok_or_else(|| format!("{keyword} needs a quoted value: {arg}"))
+}
+
 /// A quoted option value (`msg`, `content`): the text between the quotes, with `\"`, `\;`,
 /// `\\` and `\:` unescaped. `None`: not quoted.
 pub(crate) fn unquote(value: &str) -> Option<String> {

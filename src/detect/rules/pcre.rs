@@ -120,15 +120,7 @@ impl Pcre {
     /// Parses `"/pattern/flags"` or `!"/pattern/flags"` (the raw text after `pcre:`).
     pub(crate) fn parse(arg: &str) -> Result<(Pcre, Option<PcreBuffer>), String> {
         let arg = arg.trim();
-        let (negated, rest) = match arg.strip_prefix('!') {
-            Some(r) => (true, r.trim_start()),
-            None => (false, arg),
-        };
-        let inner = rest
-            .strip_prefix('"')
-            .and_then(|r| r.strip_suffix('"'))
-            .filter(|_| rest.len() >= 2)
-            .ok_or_else(|| format!("pcre needs a quoted value: {arg}"))?;
+        let (negated, inner) = super::parse::negatable_quoted(arg, "pcre")?;
         let body = inner
             .strip_prefix('/')
             .ok_or_else(|| format!("pcre parse error: {arg} (expected \"/pattern/flags\")"))?;

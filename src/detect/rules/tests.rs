@@ -292,3 +292,62 @@ alert tls any any -> any any (tls.sni; content:"x"; threshold:type limit, track 
     let dup = &set.report.refused[3];
     assert!(dup.reason.contains("the built-in ioc-domain"), "{dup}");
 }
+
+#[test]
+fn a_directory_gives_its_rules_files_in_name_order_and_an_empty_one_is_an_error() {
+    let dir = std::env::temp_dir().join(format!("egress-ids-rules-dir-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("empty")).unwrap();
+    std::fs::write(
+        dir.join("b.rules"),
+        "alert tls any any -> any any (tls.sni; content:\"b\"; sid:2;)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("a.rules"),
+        "alert tls any any -> any any (tls.sni; content:\"a\"; sid:1;)\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("notes.txt"), "alert this is not read\n").unwrap();
+    let home = ["10.0.0.0/8".parse().unwrap()];
+    let sources = |paths: Vec<std::path::PathBuf>| RuleSources {
+        paths,
+        ..RuleSources::default()
+    };
+    let set = RuleSet::load(&sources(vec![dir.clone()]), &home, &[]).unwrap();
+    assert_eq!((set.report.files, set.len()), (2, 2));
+    assert_eq!(
+        fired(&set, &tx(App::Tls, &[(Buffer::TlsSni, "ab")])),
+        [1, 2]
+    );
+    let err = RuleSet::load(&sources(vec![dir.join("empty")]), &home, &[]).unwrap_err();
+    assert!(
+        err.to_string().contains("without any *.rules file"),
+        "{err}"
+    );
+    let err = RuleSet::load(&sources(vec![dir.join("missing.rules")]), &home, &[]).unwrap_err();
+    assert!(
+        err.to_string().contains("missing.rules: cannot read"),
+        "{err}"
+    );
+    // A variable given with --rule-var.
+    std::fs::write(
+        dir.join("c.rules"),
+        "alert tls any any -> $C2_NET any (tls.sni; content:\"c\"; sid:3;)\n",
+    )
+    .unwrap();
+    let with_var = RuleSources {
+        paths: vec![dir.join("c.rules")],
+        vars: vec!["C2_NET=[203.0.113.0/24]".into()],
+        strict: true,
+    };
+    let set = RuleSet::load(&with_var, &home, &[]).unwrap();
+    assert_eq!(fired(&set, &tx(App::Tls, &[(Buffer::TlsSni, "c")])), [3]);
+    let without = RuleSources {
+        vars: Vec::new(),
+        ..with_var
+    };
+    let err = RuleSet::load(&without, &home, &[]).unwrap_err();
+    assert!(err.to_string().contains("--rule-var C2_NET="), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -80,7 +80,10 @@ fn probe_known_methods_and_prefixes() {
     }
     assert_eq!(probe_request(b"\r\n\nGET /"), Probe::Match);
     assert_eq!(probe_request(b"\r\n"), Probe::NeedMore);
-    assert_eq!(probe_request(b"get / HTTP/1.1"), Probe::NoMatch);
+    // Any case, as libhtp parses `gET` (Suricata's `nocase` method rules fire on it).
+    assert_eq!(probe_request(b"get / HTTP/1.1"), Probe::Match);
+    assert_eq!(probe_request(b"pOsT /x HTTP/1.1"), Probe::Match);
+    assert_eq!(probe_request(b"ge"), Probe::NeedMore);
     assert_eq!(probe_request(b"GETX / HTTP/1.1"), Probe::NoMatch);
     assert_eq!(probe_request(b"PROPFIND / HTTP/1.1"), Probe::NoMatch);
     assert_eq!(probe_request(b"\x16\x03\x01\x00"), Probe::NoMatch);

@@ -16,6 +16,7 @@ use egress_ids::options::AnalysisOptions;
 use egress_ids::output::targets::{OutputSpec, WebhookSpec};
 use egress_ids::pipeline::DEFAULT_STATS_INTERVAL;
 use egress_ids::replay::{EveTarget, ReplayOptions};
+use egress_ids::run::RunOptions;
 use egress_ids::sensor::SensorOptions;
 use egress_ids::settings::{self, DEFAULT_THREADS, DEFAULT_WARMUP_SECS};
 use egress_ids::units::format_size;
@@ -28,6 +29,7 @@ use std::path::PathBuf;
 const CONFIG_EXIT_CODES: &str = "Exit codes:\n  0  printed, or the file is valid (warnings about this machine, such as a missing user, go to stderr)\n  2  the file is invalid: file:line:column and the key are named";
 const DAEMON_HELP: &str = "Order at start: configuration and signatures checked, captures and outputs opened, file outputs handed to [privileges] user, then every capability dropped (and the user switched).\n\nSignals: SIGTERM or SIGINT stops capture, analyses what was captured, writes every event and exits 0 (a second one exits at once with 1); SIGHUP reloads the signature files and the egress policy (a bad file keeps the old set and is logged with file:line); SIGUSR1 reopens the EVE files (logrotate).\n\nExit codes:\n  0  stopped by a signal, every event written\n  2  bad configuration, setup error (interface, filter, signature file, output, user), or capture failed";
 const EXIT_CODES: &str = "Exit codes:\n  0  no alert\n  1  at least one alert\n  2  usage or input error (bad arguments, unreadable or invalid capture, bad signature file)";
+const RUN_HELP: &str = "Captures from before CMD starts until it and the processes it left have ended (plus a short drain), with CMD in a cgroup v2 leaf of its own and egress-ids as its subreaper; SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are forwarded to CMD. At the end it prints a report: each alert with the destination and time.\n\nExit codes:\n  CMD's own  no alert (or --audit)\n  3          the step raised an alert (without --audit)\n  2          usage or setup error (CMD did not run)";
 const LIVE_EXIT_CODES: &str = "Signals: SIGTERM or SIGINT stops capture, analyses what was captured, writes every event and exits 0 (a second one exits at once with 1); SIGHUP reloads the signature files and the egress policy (a bad file keeps the old set); SIGUSR1 reopens the EVE file (logrotate).\n\nExit codes:\n  0  stopped by a signal, every event written\n  2  usage or setup error (interface, filter, signature file, output), or capture failed";
 
 #[derive(Parser)]
@@ -45,6 +47,9 @@ pub(crate) enum Command {
     /// Capture live from network interfaces (a SPAN/tap port, or the runner's own interface) until SIGTERM/SIGINT
     #[command(after_help = LIVE_EXIT_CODES)]
     Live(LiveArgs),
+    /// Run a command (a CI step) on this host and watch what it sends: `egress-ids run -- npm ci`
+    #[command(after_help = RUN_HELP)]
+    Run(RunArgs),
     /// Run as the host-mode daemon (systemd) on a CI runner, configured by a TOML file
     #[command(after_help = DAEMON_HELP)]
     Daemon {
@@ -80,6 +85,44 @@ pub(crate) struct ReplayArgs {
     /// Capture files (pcap or pcapng), replayed in order as one stream; '-' reads standard input
     #[arg(value_name = "PCAP", required = true)]
     pcaps: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+pub(crate) struct RunArgs {
+    /// Interface to capture on; repeatable (default: any, every interface of the host)
+    #[arg(short = 'i', long = "interface", value_name = "IFACE", value_parser = settings::interface)]
+    interfaces: Vec<String>,
+    /// Also write every EVE event to this file
+    #[arg(long, value_name = "PATH", value_parser = settings::file_path)]
+    eve: Option<PathBuf>,
+    /// Report alerts but exit with the command's own status
+    #[arg(long)]
+    audit: bool,
+    /// After a clean run (no alert), write the names the step reached to this allowlist (NAME.allow-domains.txt, for --signatures), adding to what it holds
+    #[arg(long, value_name = "FILE", value_parser = settings::learn_file)]
+    learn: Option<PathBuf>,
+    #[command(flatten)]
+    analysis: AnalysisArgs,
+    /// The command and its arguments, after `--`
+    #[arg(value_name = "CMD", required = true, trailing_var_arg = true, allow_hyphen_values = true, last = true)]
+    command: Vec<std::ffi::OsString>,
+}
+
+impl RunArgs {
+    pub(crate) fn into_options(self) -> Result<RunOptions, clap::Error> {
+        let interfaces = if self.interfaces.is_empty() {
+            vec!["any".to_string()]
+        } else {
+            self.interfaces
+        };
+        settings::interfaces(&interfaces).map_err(|(_, reason)| invalid("--interface", &reason))?;
+        let mut opts = RunOptions::new(self.analysis.into_options(), self.command);
+        opts.sensor.captures = interfaces.iter().map(|i| LiveConfig::new(i.as_str())).collect();
+        opts.eve = self.eve;
+        opts.audit = self.audit;
+        opts.learn = self.learn;
+        Ok(opts)
+    }
 }
 
 #[derive(Args)]

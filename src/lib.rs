@@ -22,6 +22,7 @@ pub mod output;
 pub mod pipeline;
 pub mod privileges;
 pub mod replay;
+pub mod run;
 pub mod sensor;
 pub mod settings;
 #[cfg(test)]

@@ -4,7 +4,7 @@
 mod cli;
 
 use clap::Parser;
-use cli::{Cli, Command, LiveArgs, ReplayArgs};
+use cli::{Cli, Command, LiveArgs, ReplayArgs, RunArgs};
 use egress_ids::daemon::{default_toml, DaemonConfig};
 use egress_ids::output::summary;
 use egress_ids::output::targets::OutputSpec;
@@ -31,6 +31,35 @@ fn main() -> ExitCode {
         Command::Daemon { config, quiet } => daemon(&config, quiet),
         Command::Replay(args) => run_replay(args),
         Command::Live(args) => live(args),
+        Command::Run(args) => run_step(args),
+    }
+}
+
+/// `egress-ids run -- CMD`: the command's status, or 3 when it called home.
+fn run_step(args: RunArgs) -> ExitCode {
+    let opts = match args.into_options() {
+        Ok(o) => o,
+        Err(e) => return usage_error(&e),
+    };
+    let command: Vec<String> = opts
+        .command
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    match egress_ids::run::run(&opts, &log) {
+        Ok(outcome) => {
+            eprint!(
+                "{}",
+                egress_ids::run::report::render(
+                    &command.join(" "),
+                    &outcome,
+                    opts.audit,
+                    opts.learn.as_deref()
+                )
+            );
+            ExitCode::from(outcome.exit_code(opts.audit))
+        }
+        Err(e) => error(e),
     }
 }
 

@@ -25,6 +25,7 @@ const LAYERS: &[&str] = &[
     "privileges",
     "sensor",
     "daemon",
+    "run",
 ];
 
 /// The binary's own modules (declared in `main.rs`, not in the library): the command line.

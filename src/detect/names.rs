@@ -1,6 +1,7 @@
 //! Domain-name sets matched on label boundaries: an entry matches the name itself and every
 //! subdomain (`github.com` matches `api.github.com`, never `evilgithub.com` nor
-//! `github.com.evil.io`); an entry written `=name` matches that exact name only. Matching is
+//! `github.com.evil.io`); an entry written `=name` matches that exact name only, and one written
+//! `*.name` every subdomain of `name` but not `name` itself. Matching is
 //! ASCII case-insensitive and ignores a trailing dot. A lookup hashes each label suffix of the
 //! name once, without allocating.
 
@@ -16,6 +17,8 @@ pub struct DomainSet {
     suffixes: FxHashSet<Box<str>>,
     /// Entries that match the exact name only.
     exact: FxHashSet<Box<str>>,
+    /// Entries (`*.name`, kept as `name`) that match the subdomains of the name only.
+    subdomains: FxHashSet<Box<str>>,
 }
 
 /// Lowercases `name` into `buf` and strips one trailing dot; `None` if too long or empty.
@@ -31,23 +34,22 @@ fn normalise<'b>(name: &str, buf: &'b mut [u8; MAX_NAME + 1]) -> Option<&'b str>
 }
 
 impl DomainSet {
-    /// Adds an entry (`name` or `=name`), already validated by the signature loader.
+    /// Adds an entry (`name`, `=name` or `*.name`), already validated by the signature loader.
     pub fn insert(&mut self, entry: &str) {
-        let (exact, name) = match entry.strip_prefix('=') {
-            Some(rest) => (true, rest),
-            None => (false, entry.strip_prefix("*.").unwrap_or(entry)),
+        let (set, name) = if let Some(rest) = entry.strip_prefix('=') {
+            (&mut self.exact, rest)
+        } else if let Some(rest) = entry.strip_prefix("*.") {
+            (&mut self.subdomains, rest)
+        } else {
+            (&mut self.suffixes, entry)
         };
         let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
-        if exact {
-            self.exact.insert(name.into());
-        } else {
-            self.suffixes.insert(name.into());
-        }
+        set.insert(name.into());
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.suffixes.len() + self.exact.len()
+        self.suffixes.len() + self.exact.len() + self.subdomains.len()
     }
 
     /// Whether the set has no entry.
@@ -66,6 +68,11 @@ impl DomainSet {
         loop {
             if let Some(hit) = self.suffixes.get(suffix) {
                 return Some(hit);
+            }
+            if suffix.len() < name.len() {
+                if let Some(hit) = self.subdomains.get(suffix) {
+                    return Some(hit);
+                }
             }
             match suffix.find('.') {
                 Some(dot) => suffix = &suffix[dot + 1..],
@@ -113,6 +120,22 @@ mod tests {
             s.matching_entry("REGISTRY.npmjs.org."),
             Some("registry.npmjs.org")
         );
+    }
+
+    #[test]
+    fn wildcard_entries_cover_subdomains_but_not_the_name() {
+        let s = set(&["*.cdn.example-ci.net"]);
+        assert!(s.contains("a.cdn.example-ci.net"));
+        assert!(s.contains("b.a.CDN.example-ci.net."));
+        assert!(!s.contains("cdn.example-ci.net"));
+        assert!(!s.contains("xcdn.example-ci.net"));
+        assert_eq!(
+            s.matching_entry("a.cdn.example-ci.net"),
+            Some("cdn.example-ci.net")
+        );
+        // Beside a plain entry for the same name, the name itself matches again.
+        let both = set(&["*.example.org", "=example.org"]);
+        assert!(both.contains("example.org") && both.contains("www.example.org"));
     }
 
     #[test]

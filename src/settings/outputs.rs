@@ -13,6 +13,27 @@ pub fn file_path(text: &str) -> Result<PathBuf, String> {
     Ok(PathBuf::from(text))
 }
 
+/// The allowlist `run --learn` writes: named as an `allow-domains` list, so that
+/// `--signatures` reads it as one.
+pub fn learn_file(text: &str) -> Result<PathBuf, String> {
+    let path = file_path(text)?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let kind = name
+        .strip_suffix(".txt")
+        .or_else(|| name.strip_suffix(".list"))
+        .unwrap_or(name);
+    if kind == "allow-domains" || kind.ends_with(".allow-domains") {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{name:?}: name the file allow-domains.txt or NAME.allow-domains.txt, so that --signatures reads it as an allowlist"
+        ))
+    }
+}
+
 /// A Unix socket path: not empty, and short enough for a socket address.
 pub fn socket_path(text: &str) -> Result<PathBuf, String> {
     let path = file_path(text)?;

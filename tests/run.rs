@@ -1,0 +1,236 @@
+//! `egress-ids run -- CMD` on real processes: in a network namespace of the test's own (the
+//! "runner", 10.67.0.2) linked by one veth pair to another (the "internet": a dnsmasq resolver at
+//! 198.51.100.53, `openssl s_server` at 203.0.113.21 for the IOC name and at 203.0.113.10 for the
+//! registry's), `egress-ids run` starts a real `curl` (through `sh`, as a postinstall hook
+//! would): a call to the IOC name fails the step with exit status 3 and a report naming the
+//! alert; a call to the registry keeps curl's own status (0); `--audit` keeps it too; a failing
+//! command's status passes through; SIGTERM sent to `run` reaches the command.
+
+mod common;
+
+use common::netns::{root_or_skip, run_ok, self_signed_cert, start_logged, Child, Netns};
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+const RESOLVER: &str = "198.51.100.53";
+const IOC: (&str, &str) = ("npm-health-check.io", "203.0.113.21");
+const REGISTRY: (&str, &str) = ("registry.npmjs.org", "203.0.113.10");
+
+/// `/etc/netns/NS/resolv.conf` (what `ip netns exec` mounts over /etc/resolv.conf), removed
+/// on drop.
+struct Resolv(PathBuf);
+
+impl Resolv {
+    fn new(ns: &Netns, server: &str) -> Resolv {
+        let dir = PathBuf::from("/etc/netns").join(ns.name());
+        std::fs::create_dir_all(&dir).expect("create /etc/netns/NS");
+        std::fs::write(
+            dir.join("resolv.conf"),
+            format!("nameserver {server}\noptions timeout:5 attempts:1\n"),
+        )
+        .expect("write resolv.conf");
+        Resolv(dir)
+    }
+}
+
+impl Drop for Resolv {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The two namespaces, the resolver and the two HTTPS servers.
+struct World {
+    runner: Netns,
+    _inet: Netns,
+    _resolv: Resolv,
+    _servers: Vec<Child>,
+}
+
+fn world(dir: &Path) -> World {
+    let runner = Netns::new("run-runner");
+    let inet = Netns::new("run-inet");
+    runner.veth_to("eth0", &inet, "inet0", 1500);
+    runner.ip(&["addr", "add", "10.67.0.2/24", "dev", "eth0"]);
+    runner.ip(&["route", "add", "default", "via", "10.67.0.1"]);
+    inet.ip(&["addr", "add", "10.67.0.1/24", "dev", "inet0"]);
+    for addr in [RESOLVER, IOC.1, REGISTRY.1] {
+        inet.ip(&["addr", "add", &format!("{addr}/32"), "dev", "lo"]);
+    }
+    let mut servers = vec![start_logged(
+        inet.exec("dnsmasq")
+            .args([
+                "--no-daemon",
+                "--conf-file=/dev/null",
+                "--no-resolv",
+                "--no-hosts",
+                "--no-poll",
+                "--bind-interfaces",
+                "--user=root",
+            ])
+            .arg(format!("--listen-address={RESOLVER}"))
+            .arg(format!("--host-record={},{}", IOC.0, IOC.1))
+            .arg(format!("--host-record={},{}", REGISTRY.0, REGISTRY.1))
+            .arg(format!("--pid-file={}", dir.join("dnsmasq.pid").display())),
+        &dir.join("dnsmasq.log"),
+        "started, version",
+        "dnsmasq",
+    )];
+    let (cert, key) = self_signed_cert(dir, "egress-ids-test");
+    for (name, addr) in [IOC, REGISTRY] {
+        servers.push(start_logged(
+            inet.exec("openssl")
+                .args(["s_server", "-www", "-accept"])
+                .arg(format!("{addr}:443"))
+                .arg("-cert")
+                .arg(&cert)
+                .arg("-key")
+                .arg(&key),
+            &dir.join(format!("s_server-{name}.log")),
+            "ACCEPT",
+            "openssl s_server",
+        ));
+    }
+    let resolv = Resolv::new(&runner, RESOLVER);
+    World {
+        runner,
+        _inet: inet,
+        _resolv: resolv,
+        _servers: servers,
+    }
+}
+
+/// `egress-ids run ARGS -- sh -c SCRIPT` in the runner's namespace.
+fn run(world: &World, args: &[&str], script: &str) -> Output {
+    let mut cmd = world.runner.exec(env!("CARGO_BIN_EXE_egress-ids"));
+    cmd.arg("run")
+        .args(args)
+        .args(["--", "sh", "-c", script])
+        .stdin(Stdio::null());
+    let child = cmd.spawn().expect("start egress-ids run");
+    wait_output(child, Duration::from_secs(60))
+}
+
+fn wait_output(mut child: std::process::Child, limit: Duration) -> Output {
+    let until = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < until {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if child.try_wait().ok().flatten().is_none() {
+        let _ = child.kill();
+    }
+    child.wait_with_output().expect("wait for egress-ids run")
+}
+
+fn curl(name: &str) -> String {
+    format!("curl -sk --max-time 10 -o /dev/null https://{name}/")
+}
+
+#[test]
+fn a_step_that_calls_home_fails_and_a_clean_one_keeps_its_status() {
+    if !root_or_skip("egress-ids run in namespaces") {
+        return;
+    }
+    let dir = scratch("run-steps");
+    let w = world(&dir);
+    // 1. The postinstall-like call to the IOC name: exit 3, the report names it.
+    let out = run(&w, &[], &format!("{} ; true", curl(IOC.0)));
+    let report = String::from_utf8_lossy(&out.stderr).into_owned();
+    eprintln!("{report}");
+    assert_eq!(out.status.code(), Some(3), "{report}");
+    assert!(
+        report.contains(&format!("ALERT ioc-domain {}: 10.67.0.2:", IOC.0)),
+        "{report}"
+    );
+    assert!(report.contains("the step called home"), "{report}");
+    // 2. The registry: curl's own 0, no alert.
+    let out = run(&w, &[], &curl(REGISTRY.0));
+    let report = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert!(report.contains(", 0 alerts"), "{report}");
+    // 3. --audit: the alert is reported, the command's status kept; EVE written.
+    let eve = dir.join("audit.json");
+    let out = run(
+        &w,
+        &["--audit", "--eve", eve.to_str().unwrap()],
+        &format!("{} ; exit 7", curl(IOC.0)),
+    );
+    let report = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(7), "{report}");
+    assert!(report.contains("--audit: exit status 7"), "{report}");
+    let events = parse_and_validate(&std::fs::read_to_string(&eve).unwrap(), "run --eve");
+    assert!(alert_rows(&events)
+        .iter()
+        .any(|r| r.starts_with(&format!("ioc-domain\t{}\t", IOC.0))));
+    // 4. A failing command without network: its own status.
+    let out = run(&w, &[], "exit 5");
+    assert_eq!(out.status.code(), Some(5));
+}
+
+#[test]
+fn signals_reach_the_command_and_orphans_are_waited_for() {
+    if !root_or_skip("egress-ids run signals") {
+        return;
+    }
+    let dir = scratch("run-signals");
+    let runner = Netns::new("run-sig");
+    runner.ip(&["addr", "add", "10.67.1.2/24", "dev", "lo"]);
+    // SIGTERM to `run` is forwarded: the shell's trap writes a mark and exits 9.
+    let mark = dir.join("mark");
+    let script = format!(
+        "trap 'echo got-term > {}; exit 9' TERM; sleep 30 & wait",
+        mark.display()
+    );
+    let child = runner
+        .exec(env!("CARGO_BIN_EXE_egress-ids"))
+        .args(["run", "--", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start run");
+    let pid = child.id();
+    std::thread::sleep(Duration::from_millis(800));
+    run_ok(
+        Command::new("kill").args(["-TERM", &pid.to_string()]),
+        Duration::from_secs(5),
+    );
+    let out = wait_output(child, Duration::from_secs(30));
+    let report = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(9), "{report}");
+    assert_eq!(
+        std::fs::read_to_string(&mark).unwrap_or_default().trim(),
+        "got-term"
+    );
+    // A detached grandchild (double fork) outliving the command is waited for, up to the
+    // linger, in the step's cgroup.
+    let done = dir.join("done");
+    let script = format!(
+        "sh -c 'sleep 0.5; echo late > {}' & exit 0",
+        done.display()
+    );
+    let out = wait_output(
+        runner
+            .exec(env!("CARGO_BIN_EXE_egress-ids"))
+            .args(["run", "--", "sh", "-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start run"),
+        Duration::from_secs(30),
+    );
+    let report = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert_eq!(
+        std::fs::read_to_string(&done).unwrap_or_default().trim(),
+        "late",
+        "run returned before the orphan ended: {report}"
+    );
+    assert!(!report.contains("left processes running"), "{report}");
+}

@@ -104,7 +104,12 @@ pub(crate) struct RunArgs {
     #[command(flatten)]
     analysis: AnalysisArgs,
     /// The command and its arguments, after `--`
-    #[arg(value_name = "CMD", required = true, trailing_var_arg = true, allow_hyphen_values = true, last = true)]
+    #[arg(
+        value_name = "CMD",
+        required = true,
+        allow_hyphen_values = true,
+        last = true
+    )]
     command: Vec<std::ffi::OsString>,
 }
 
@@ -117,7 +122,10 @@ impl RunArgs {
         };
         settings::interfaces(&interfaces).map_err(|(_, reason)| invalid("--interface", &reason))?;
         let mut opts = RunOptions::new(self.analysis.into_options(), self.command);
-        opts.sensor.captures = interfaces.iter().map(|i| LiveConfig::new(i.as_str())).collect();
+        opts.sensor.captures = interfaces
+            .iter()
+            .map(|i| LiveConfig::new(i.as_str()))
+            .collect();
         opts.eve = self.eve;
         opts.audit = self.audit;
         opts.learn = self.learn;

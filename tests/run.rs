@@ -102,13 +102,28 @@ fn world(dir: &Path) -> World {
     }
 }
 
+/// `egress-ids` in `ns`, with cgroup v2 mounted where a runner has it: `ip netns exec` gives the
+/// program a mount namespace of its own with a fresh /sys, so the mount stays in there.
+fn in_runner(ns: &Netns) -> Command {
+    let mut cmd = ns.exec("sh");
+    cmd.args([
+        "-c",
+        "mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec \"$@\"",
+        "sh",
+        env!("CARGO_BIN_EXE_egress-ids"),
+    ]);
+    cmd
+}
+
 /// `egress-ids run ARGS -- sh -c SCRIPT` in the runner's namespace.
 fn run(world: &World, args: &[&str], script: &str) -> Output {
-    let mut cmd = world.runner.exec(env!("CARGO_BIN_EXE_egress-ids"));
+    let mut cmd = in_runner(&world.runner);
     cmd.arg("run")
         .args(args)
         .args(["--", "sh", "-c", script])
-        .stdin(Stdio::null());
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let child = cmd.spawn().expect("start egress-ids run");
     wait_output(child, Duration::from_secs(60))
 }
@@ -125,6 +140,17 @@ fn wait_output(mut child: std::process::Child, limit: Duration) -> Output {
         let _ = child.kill();
     }
     child.wait_with_output().expect("wait for egress-ids run")
+}
+
+/// Where this host mounts cgroup v2.
+fn cgroup2_root() -> Option<PathBuf> {
+    std::fs::read_to_string("/proc/self/mounts")
+        .ok()?
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.get(2) == Some(&"cgroup2")).then(|| PathBuf::from(f[1]))
+        })
 }
 
 fn curl(name: &str) -> String {
@@ -167,7 +193,28 @@ fn a_step_that_calls_home_fails_and_a_clean_one_keeps_its_status() {
     assert!(alert_rows(&events)
         .iter()
         .any(|r| r.starts_with(&format!("ioc-domain\t{}\t", IOC.0))));
-    // 4. A failing command without network: its own status.
+    // 4. Learning: two clean runs build one allowlist with their counts; a run that alerts
+    // leaves it as it was; the list then lets the registry pass as an allowlist.
+    let learned = dir.join("ci.allow-domains.txt");
+    for _ in 0..2 {
+        let out = run(
+            &w,
+            &["--learn", learned.to_str().unwrap()],
+            &curl(REGISTRY.0),
+        );
+        let report = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{report}");
+        assert!(report.contains("learned: 1 names in"), "{report}");
+    }
+    let text = std::fs::read_to_string(&learned).unwrap();
+    assert!(
+        text.contains(&format!("# seen dns 4, tls 2\n{}\n", REGISTRY.0)),
+        "{text}"
+    );
+    let out = run(&w, &["--learn", learned.to_str().unwrap()], &curl(IOC.0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not learned"));
+    assert_eq!(std::fs::read_to_string(&learned).unwrap(), text);
+    // 5. A failing command without network: its own status.
     let out = run(&w, &[], "exit 5");
     assert_eq!(out.status.code(), Some(5));
 }
@@ -183,11 +230,10 @@ fn signals_reach_the_command_and_orphans_are_waited_for() {
     // SIGTERM to `run` is forwarded: the shell's trap writes a mark and exits 9.
     let mark = dir.join("mark");
     let script = format!(
-        "trap 'echo got-term > {}; exit 9' TERM; sleep 30 & wait",
+        "trap 'echo got-term > {}; exit 9' TERM; sleep 30 >/dev/null 2>&1 & wait",
         mark.display()
     );
-    let child = runner
-        .exec(env!("CARGO_BIN_EXE_egress-ids"))
+    let child = in_runner(&runner)
         .args(["run", "--", "sh", "-c", &script])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -202,6 +248,34 @@ fn signals_reach_the_command_and_orphans_are_waited_for() {
     );
     let out = wait_output(child, Duration::from_secs(30));
     let report = String::from_utf8_lossy(&out.stderr).into_owned();
+    // The shell's `sleep 30` outlives it: named in the report, then ended here, and its cgroup
+    // (left for it) removed.
+    let left: Vec<u32> = report
+        .split("left processes running: pid ")
+        .nth(1)
+        .map(|rest| {
+            rest.lines()
+                .next()
+                .unwrap_or("")
+                .split(", ")
+                .filter_map(|p| p.trim().parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    for p in &left {
+        let _ = Command::new("kill").arg(p.to_string()).status();
+    }
+    if let Some(root) = cgroup2_root() {
+        let leaf = root.join(format!("egress-ids-run-{pid}"));
+        for _ in 0..100 {
+            if std::fs::remove_dir(&leaf).is_ok() || !leaf.exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!leaf.exists(), "{} left behind", leaf.display());
+    }
+    assert_eq!(left.len(), 1, "{report}");
     assert_eq!(out.status.code(), Some(9), "{report}");
     assert_eq!(
         std::fs::read_to_string(&mark).unwrap_or_default().trim(),
@@ -210,13 +284,9 @@ fn signals_reach_the_command_and_orphans_are_waited_for() {
     // A detached grandchild (double fork) outliving the command is waited for, up to the
     // linger, in the step's cgroup.
     let done = dir.join("done");
-    let script = format!(
-        "sh -c 'sleep 0.5; echo late > {}' & exit 0",
-        done.display()
-    );
+    let script = format!("sh -c 'sleep 0.5; echo late > {}' & exit 0", done.display());
     let out = wait_output(
-        runner
-            .exec(env!("CARGO_BIN_EXE_egress-ids"))
+        in_runner(&runner)
             .args(["run", "--", "sh", "-c", &script])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -233,4 +303,5 @@ fn signals_reach_the_command_and_orphans_are_waited_for() {
         "run returned before the orphan ended: {report}"
     );
     assert!(!report.contains("left processes running"), "{report}");
+    assert!(!report.contains("without a cgroup"), "{report}");
 }

@@ -36,7 +36,9 @@ pub enum LearnError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path}:{line}: {reason}; a learned file holds `# seen ...` comments and one name per line")]
+    #[error(
+        "{path}:{line}: {reason}; a learned file holds `# seen ...` comments and one name per line"
+    )]
     Bad {
         path: String,
         line: usize,
@@ -198,9 +200,7 @@ fn parse_seen(text: &str) -> Result<Seen, String> {
             .iter()
             .position(|x| *x == kind)
             .ok_or_else(|| format!("{kind:?} is not dns, tls, quic or http"))?;
-        seen.counts[k] = n
-            .parse()
-            .map_err(|_| format!("{n:?} is not a count"))?;
+        seen.counts[k] = n.parse().map_err(|_| format!("{n:?} is not a count"))?;
     }
     if let Some(p) = programs {
         seen.programs = p.split(',').map(|s| s.trim().to_string()).collect();
@@ -234,21 +234,33 @@ mod tests {
         l.observe(&json!({"event_type": "tls", "tls": {"sni": "registry.npmjs.org"}, "process": {"exe": "/usr/bin/node"}}));
         l.observe(&json!({"event_type": "http", "http": {"hostname": "203.0.113.7"}}));
         l.observe(&json!({"event_type": "quic", "quic": {"sni": "cdn.example.org"}}));
-        assert_eq!(l.names().collect::<Vec<_>>(), ["cdn.example.org", "registry.npmjs.org"]);
+        assert_eq!(
+            l.names().collect::<Vec<_>>(),
+            ["cdn.example.org", "registry.npmjs.org"]
+        );
         let text = l.render("test");
-        assert!(text.contains("# seen dns 1, tls 1; by node\nregistry.npmjs.org\n"), "{text}");
+        assert!(
+            text.contains("# seen dns 1, tls 1; by node\nregistry.npmjs.org\n"),
+            "{text}"
+        );
         let dir = std::env::temp_dir().join(format!("egress-ids-learn-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("ci.allow-domains.txt");
         let _ = std::fs::remove_file(&path);
         l.save(&path, "run 1").unwrap();
         let all = l.save(&path, "run 2").unwrap();
-        assert!(all.render("x").contains("# seen dns 2, tls 2; by node\nregistry.npmjs.org\n"));
+        assert!(all
+            .render("x")
+            .contains("# seen dns 2, tls 2; by node\nregistry.npmjs.org\n"));
         // The file is a valid signatures list.
-        let sigs = crate::detect::signatures::Signatures::load(&[path.clone()], true).unwrap();
+        let sigs =
+            crate::detect::signatures::Signatures::load(std::slice::from_ref(&path), true).unwrap();
         assert!(sigs.allow_domains.contains("api.registry.npmjs.org"));
         std::fs::write(&path, "# seen dns x\nexample.org\n").unwrap();
-        assert!(Learned::read(&path).unwrap_err().to_string().contains(":1: \"x\" is not a count"));
+        assert!(Learned::read(&path)
+            .unwrap_err()
+            .to_string()
+            .contains(":1: \"x\" is not a count"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -10,8 +10,8 @@ pub mod learn;
 pub mod report;
 
 use crate::eve::EventSink;
-use crate::output::writer::EveWriter;
 use crate::options::AnalysisOptions;
+use crate::output::writer::EveWriter;
 use crate::sensor::{self, SensorError, SensorOptions};
 use child::{ChildError, Step};
 use nix::sys::signal::Signal;
@@ -172,7 +172,10 @@ pub fn run(opts: &RunOptions, log: &(dyn Fn(&str) + Sync)) -> Result<RunOutcome,
     if sensor_opts.captures.is_empty() {
         sensor_opts.captures = vec![crate::capture::live::LiveConfig::new("any")];
     }
-    let detector = sensor_opts.analysis.build_detector().map_err(SensorError::from)?;
+    let detector = sensor_opts
+        .analysis
+        .build_detector()
+        .map_err(SensorError::from)?;
     let (refusals, notes) = detector.rule_notes();
     for line in refusals.iter().chain(&notes) {
         log(line);
@@ -209,7 +212,9 @@ pub fn run(opts: &RunOptions, log: &(dyn Fn(&str) + Sync)) -> Result<RunOutcome,
     let forward_handle = forwarded.handle();
     std::thread::scope(|scope| {
         let pipeline = scope.spawn(|| {
-            sensor::run(&sensor_opts, detector, captures, sink, &signals, &|m| log(m))
+            sensor::run(&sensor_opts, detector, captures, sink, &signals, &|m| {
+                log(m)
+            })
         });
         let step = Step::start(&opts.command);
         let mut step = match step {

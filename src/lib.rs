@@ -17,6 +17,7 @@ pub mod detect;
 pub mod engine;
 pub mod eve;
 pub mod flow;
+pub mod host;
 pub mod options;
 pub mod output;
 pub mod pipeline;

@@ -240,14 +240,18 @@ fn a_process_in_its_own_cgroup_and_netns_is_attributed_with_both() {
     let dir = scratch("host-cg");
     let lab = lab("g", &dir);
     let name = format!("eids-host-{}", std::process::id());
-    let cg = Cgroup(Path::new("/sys/fs/cgroup").join(&name));
-    std::fs::create_dir(&cg.0).expect("cgroup v2 at /sys/fs/cgroup");
+    let cg = Cgroup(Path::new(&egress_ids::host::cgroup2_root()).join(&name));
+    std::fs::create_dir(&cg.0).expect("a cgroup v2 leaf");
+    assert!(cg.0.join("cgroup.procs").exists(), "{} is not cgroup v2", cg.0.display());
     let c = collector();
+    // Into the cgroup first (`ip netns exec` mounts a /sys of the namespace, without cgroups),
+    // then into the network namespace, then curl: one process all along.
     let script = format!(
-        "echo $$ > {}/cgroup.procs && exec /usr/bin/curl -s -o /dev/null -w %{{local_port}} http://{SERVER}:{PORT}/",
-        cg.0.display()
+        "echo $$ > {}/cgroup.procs && exec ip netns exec {} /usr/bin/curl -s -o /dev/null -w %{{local_port}} http://{SERVER}:{PORT}/",
+        cg.0.display(),
+        lab.runner.name()
     );
-    let out = run_ok(lab.runner.exec("/bin/sh").args(["-c", &script]), Duration::from_secs(10));
+    let out = run_ok(Command::new("/bin/sh").args(["-c", &script]), Duration::from_secs(10));
     let port: u16 = out.trim().parse().unwrap();
     let a = lookup(&c, Proto::Tcp, (ip(RUNNER), port), (ip(SERVER), PORT));
     assert_eq!(a.exe, "/usr/bin/curl");

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-/// The cgroup v2 mount.
-const ROOT: &str = "/sys/fs/cgroup";
+/// Where cgroup v2 is usually mounted (hybrid systems have it at /sys/fs/cgroup/unified).
+const DEFAULT_ROOT: &str = "/sys/fs/cgroup";
 /// Deepest directory level walked.
 const MAX_DEPTH: usize = 16;
 /// Most directories walked in one scan.
@@ -26,9 +26,24 @@ impl Cgroups {
         }
         self.paths.clear();
         let mut budget = MAX_DIRS;
-        scan(Path::new(ROOT), "", 0, &mut budget, &mut self.paths);
+        let root = cgroup2_root();
+        scan(Path::new(&root), "", 0, &mut budget, &mut self.paths);
         self.paths.get(&id).cloned()
     }
+}
+
+/// The mount point of the cgroup v2 hierarchy, from /proc/self/mountinfo.
+pub fn cgroup2_root() -> String {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .ok()
+        .and_then(|m| {
+            m.lines().find_map(|l| {
+                let (left, right) = l.split_once(" - ")?;
+                (right.split_whitespace().next() == Some("cgroup2"))
+                    .then(|| left.split_whitespace().nth(4).map(str::to_string))?
+            })
+        })
+        .unwrap_or_else(|| DEFAULT_ROOT.to_string())
 }
 
 fn scan(dir: &Path, rel: &str, depth: usize, budget: &mut usize, out: &mut HashMap<u64, String>) {

@@ -18,6 +18,7 @@ mod procs;
 mod sockets;
 
 pub use attribution::{AncestorSummary, Attribution};
+pub use cgroup::cgroup2_root;
 pub use collector::Collector;
 pub use probe::{Hook, HookStatus, Unavailable};
 

@@ -40,7 +40,14 @@ fn lab(tag: &str, dir: &Path) -> Lab {
     inet.ip(&["route", "add", "10.0.0.0/24", "dev", "eth0"]);
     let http = start_logged(
         inet.exec("python3")
-            .args(["-u", "-m", "http.server", "--bind", SERVER, &PORT.to_string()])
+            .args([
+                "-u",
+                "-m",
+                "http.server",
+                "--bind",
+                SERVER,
+                &PORT.to_string(),
+            ])
             .current_dir(dir),
         &dir.join("http.log"),
         "Serving HTTP",
@@ -48,7 +55,12 @@ fn lab(tag: &str, dir: &Path) -> Lab {
     );
     let dns = start_logged(
         inet.exec("dnsmasq")
-            .args(["--no-daemon", "--conf-file=/dev/null", "--no-resolv", "--no-hosts"])
+            .args([
+                "--no-daemon",
+                "--conf-file=/dev/null",
+                "--no-resolv",
+                "--no-hosts",
+            ])
             .args(["--no-poll", "--bind-interfaces", "--user=root"])
             .arg(format!("--listen-address={RESOLVER}"))
             .arg("--host-record=pkg-validate.example,192.0.2.99")
@@ -106,11 +118,32 @@ fn lookup(c: &Collector, proto: Proto, local: (IpAddr, u16), remote: (IpAddr, u1
     }
 }
 
+/// `process` against its definition in docs/eve-extensions.schema.json.
+fn valid_process(process: &serde_json::Value) {
+    let ext: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::root().join("docs/eve-extensions.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let schema = serde_json::json!({"$defs": ext["$defs"], "$ref": "#/$defs/process"});
+    let v = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = v.iter_errors(process).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{process}: {errors:?}");
+    eprintln!("process: {process}");
+}
+
 /// One real curl in the runner namespace: (its pid, the source port it used).
 fn curl(lab: &Lab) -> (u32, u16) {
     let mut cmd = lab.runner.exec("/usr/bin/curl");
-    cmd.args(["-s", "-o", "/dev/null", "-w", "%{local_port}", "--max-time", "5"])
-        .arg(format!("http://{SERVER}:{PORT}/"));
+    cmd.args([
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{local_port}",
+        "--max-time",
+        "5",
+    ])
+    .arg(format!("http://{SERVER}:{PORT}/"));
     let mut child = Child::spawn(
         cmd.stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
@@ -118,10 +151,15 @@ fn curl(lab: &Lab) -> (u32, u16) {
         "curl",
     );
     let pid = child.pid();
-    let status = child.wait_timeout(Duration::from_secs(10)).expect("curl hangs");
+    let status = child
+        .wait_timeout(Duration::from_secs(10))
+        .expect("curl hangs");
     let out = child.take_output();
     assert!(status.success(), "curl: {status} {out}");
-    let port = out.trim().parse().unwrap_or_else(|_| panic!("curl printed {out:?}"));
+    let port = out
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("curl printed {out:?}"));
     (pid, port)
 }
 
@@ -150,7 +188,10 @@ fn curl_200_sequential_and_200_parallel_each_to_its_pid_and_port() {
         let workers: Vec<_> = (0..8)
             .map(|_| s.spawn(|| (0..25).map(|_| curl(&lab)).collect::<Vec<_>>()))
             .collect();
-        workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
     });
     assert_eq!(runs.len(), 200);
     for (pid, port) in runs {
@@ -158,7 +199,12 @@ fn curl_200_sequential_and_200_parallel_each_to_its_pid_and_port() {
     }
     // A tuple nobody had is nobody's, even on the server's port.
     assert!(c
-        .lookup(Proto::Tcp, (ip(RUNNER), 1), (ip(SERVER), PORT), SystemTime::now())
+        .lookup(
+            Proto::Tcp,
+            (ip(RUNNER), 1),
+            (ip(SERVER), PORT),
+            SystemTime::now()
+        )
         .is_none());
     eprintln!("events {:?}, evicted {:?}", c.stats(), c.evicted());
 }
@@ -181,25 +227,34 @@ fn a_detached_double_fork_keeps_its_ancestry_and_dig_over_udp_is_attributed() {
     );
     let mut a = Child::spawn(lab.runner.exec("/bin/sh").args(["-c", &script]), "sh");
     let outer = a.pid();
-    assert!(a.wait_timeout(Duration::from_secs(5)).is_some_and(|s| s.success()));
+    assert!(a
+        .wait_timeout(Duration::from_secs(5))
+        .is_some_and(|s| s.success()));
     let deadline = Instant::now() + Duration::from_secs(10);
     let port: u16 = loop {
         let text = std::fs::read_to_string(&out).unwrap_or_default();
         if let Ok(p) = text.trim().parse() {
             break p;
         }
-        assert!(Instant::now() < deadline, "the detached curl did not finish");
+        assert!(
+            Instant::now() < deadline,
+            "the detached curl did not finish"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     let attr = lookup(&c, Proto::Tcp, (ip(RUNNER), port), (ip(SERVER), PORT));
     assert_eq!(attr.exe, "/usr/bin/curl");
-    let chain: Vec<(u32, &str)> = attr.ancestry.iter().map(|a| (a.pid, a.exe.as_str())).collect();
+    let chain: Vec<(u32, &str)> = attr
+        .ancestry
+        .iter()
+        .map(|a| (a.pid, a.exe.as_str()))
+        .collect();
     eprintln!("curl {} <- {chain:?}", attr.pid);
     assert!(chain.len() >= 3, "{chain:?}");
     assert!(chain[0].1.ends_with("/sh"), "{chain:?}");
     assert_eq!(chain[1], (outer, "/bin/sh"), "{chain:?}");
     assert_eq!(chain[2].0, std::process::id(), "{chain:?}");
-    println!("{}", attr.to_eve());
+    valid_process(&attr.to_eve());
 
     // dig from a fixed source port to dnsmasq.
     let answer = run_ok(
@@ -242,7 +297,11 @@ fn a_process_in_its_own_cgroup_and_netns_is_attributed_with_both() {
     let name = format!("eids-host-{}", std::process::id());
     let cg = Cgroup(Path::new(&egress_ids::host::cgroup2_root()).join(&name));
     std::fs::create_dir(&cg.0).expect("a cgroup v2 leaf");
-    assert!(cg.0.join("cgroup.procs").exists(), "{} is not cgroup v2", cg.0.display());
+    assert!(
+        cg.0.join("cgroup.procs").exists(),
+        "{} is not cgroup v2",
+        cg.0.display()
+    );
     let c = collector();
     // Into the cgroup first (`ip netns exec` mounts a /sys of the namespace, without cgroups),
     // then into the network namespace, then curl: one process all along.
@@ -251,7 +310,10 @@ fn a_process_in_its_own_cgroup_and_netns_is_attributed_with_both() {
         cg.0.display(),
         lab.runner.name()
     );
-    let out = run_ok(Command::new("/bin/sh").args(["-c", &script]), Duration::from_secs(10));
+    let out = run_ok(
+        Command::new("/bin/sh").args(["-c", &script]),
+        Duration::from_secs(10),
+    );
     let port: u16 = out.trim().parse().unwrap();
     let a = lookup(&c, Proto::Tcp, (ip(RUNNER), port), (ip(SERVER), PORT));
     assert_eq!(a.exe, "/usr/bin/curl");
@@ -260,4 +322,5 @@ fn a_process_in_its_own_cgroup_and_netns_is_attributed_with_both() {
     assert_eq!(a.container, None);
     let eve = a.to_eve();
     assert_eq!(eve["cgroup"], format!("/{name}"));
+    valid_process(&eve);
 }

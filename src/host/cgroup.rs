@@ -56,7 +56,11 @@ fn scan(dir: &Path, rel: &str, depth: usize, budget: &mut usize, out: &mut HashM
     };
     out.insert(
         meta.ino(),
-        if rel.is_empty() { "/".into() } else { rel.into() },
+        if rel.is_empty() {
+            "/".into()
+        } else {
+            rel.into()
+        },
     );
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -101,7 +105,10 @@ mod tests {
             Some(id.as_str())
         );
         assert_eq!(
-            container_id(&format!("/kubepods.slice/x.slice/cri-containerd-{id}.scope")).as_deref(),
+            container_id(&format!(
+                "/kubepods.slice/x.slice/cri-containerd-{id}.scope"
+            ))
+            .as_deref(),
             Some(id.as_str())
         );
         assert_eq!(container_id(&format!("/user.slice/{id}")), None);

@@ -20,8 +20,9 @@ use super::procs::Procs;
 use super::sockets::{Opened, Sockets};
 use super::Proto;
 
-/// The object build.rs compiled from `bpf/collector.bpf.c`.
-static OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/collector.bpf.o"));
+/// The object build.rs compiled from `bpf/collector.bpf.c`, 32-byte aligned (the ELF parser
+/// refuses misaligned headers; plain `include_bytes!` is aligned to 1 and loads only by luck).
+static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/collector.bpf.o"));
 
 /// How often the ring buffer is drained.
 pub(crate) const DRAIN_EVERY: Duration = Duration::from_millis(10);
@@ -293,7 +294,8 @@ fn apply(s: &mut State, ev: Event, offset: i128, now: SystemTime, stats: &Collec
         Event::Close { ktime, tuple } => s.sockets.close(tuple, wall(offset, ktime)),
         Event::UdpSend { task, tuple } => {
             let _ = s.procs.get(task.tgid);
-            s.sockets.open(tuple, opened(&task, wall(offset, task.ktime)));
+            s.sockets
+                .open(tuple, opened(&task, wall(offset, task.ktime)));
         }
     }
 }

@@ -58,9 +58,15 @@ pub(crate) enum Event {
         failed: bool,
     },
     /// A TCP socket's end (CLOSE from an established or closing state).
-    Close { ktime: u64, tuple: Tuple },
+    Close {
+        ktime: u64,
+        tuple: Tuple,
+    },
     /// A UDP socket's first send (or first after it changed peer).
-    UdpSend { task: Task, tuple: Tuple },
+    UdpSend {
+        task: Task,
+        tuple: Tuple,
+    },
 }
 
 /// Why a record was not decoded.
@@ -186,10 +192,18 @@ mod tests {
         b[48..52].copy_from_slice(b"curl");
         b[64..68].copy_from_slice(&[10, 0, 0, 5]);
         b[80..84].copy_from_slice(&[192, 0, 2, 1]);
-        let Ok(Event::Connect { task, tuple, failed }) = decode(&b) else {
+        let Ok(Event::Connect {
+            task,
+            tuple,
+            failed,
+        }) = decode(&b)
+        else {
             panic!("not a connect");
         };
-        assert_eq!((task.tgid, task.comm.as_str(), failed), (812, "curl", false));
+        assert_eq!(
+            (task.tgid, task.comm.as_str(), failed),
+            (812, "curl", false)
+        );
         assert_eq!(tuple.local, "10.0.0.5:40000".parse().unwrap());
         assert_eq!(tuple.remote, "192.0.2.1:443".parse().unwrap());
         assert_eq!(decode(&b[..100]), Err(Undecodable::Short));
@@ -202,7 +216,10 @@ mod tests {
 
     #[test]
     fn splits_arguments() {
-        assert_eq!(split_args(b"curl\0-s\0http://x/\0"), ["curl", "-s", "http://x/"]);
+        assert_eq!(
+            split_args(b"curl\0-s\0http://x/\0"),
+            ["curl", "-s", "http://x/"]
+        );
         assert!(split_args(b"").is_empty());
     }
 }

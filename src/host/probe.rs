@@ -98,7 +98,10 @@ impl fmt::Display for Unavailable {
                  kernel in lockdown=confidentiality or older than 5.8 refuses it"
             ),
             Unavailable::NoHook(failed) => {
-                write!(f, "process attribution is unavailable: no tracepoint attached (")?;
+                write!(
+                    f,
+                    "process attribution is unavailable: no tracepoint attached ("
+                )?;
                 for (i, (h, e)) in failed.iter().enumerate() {
                     let sep = if i == 0 { "" } else { "; " };
                     write!(f, "{sep}{}: {e}", h.tracepoint())?;
@@ -116,7 +119,10 @@ pub(crate) fn preflight() -> Result<(), Unavailable> {
     use caps::{CapSet, Capability};
     let has = |c| caps::has_cap(None, CapSet::Effective, c).unwrap_or(false);
     let root = nix::unistd::geteuid().is_root();
-    if !(root || has(Capability::CAP_SYS_ADMIN) || (has(Capability::CAP_BPF) && has(Capability::CAP_PERFMON))) {
+    if !(root
+        || has(Capability::CAP_SYS_ADMIN)
+        || (has(Capability::CAP_BPF) && has(Capability::CAP_PERFMON)))
+    {
         return Err(Unavailable::NotPermitted);
     }
     if !std::path::Path::new(BTF).exists() {

@@ -1,5 +1,6 @@
 //! The fork/exec table: one row per process (tgid) with what it ran (exe and argv taken at exec,
-//! since comm is mutable), who forked it, uid, cgroup and namespaces. Exited processes stay for
+//! since comm is mutable), who forked it and its pid in its own namespace (uid, cgroup and netns
+//! are the socket's, in [`super::sockets`]). Exited processes stay for
 //! [`RETAIN`] so that the ancestry of an orphan (a detached double fork, re-parented to init by
 //! the kernel) is still the chain of processes that really started it. Bounded: at [`CAP`] rows
 //! the oldest exited rows go first, counted in [`Procs::evicted`].
@@ -23,9 +24,6 @@ pub(crate) struct Proc {
     pub(crate) exe: Option<String>,
     pub(crate) cmdline: Vec<String>,
     pub(crate) comm: String,
-    pub(crate) uid: u32,
-    pub(crate) cgroup: u64,
-    pub(crate) netns: u32,
     pub(crate) ns_pid: u32,
     pub(crate) exited: Option<SystemTime>,
 }
@@ -43,9 +41,6 @@ impl Procs {
         Proc {
             ppid: t.ppid,
             comm: t.comm.clone(),
-            uid: t.uid,
-            cgroup: t.cgroup,
-            netns: t.netns,
             ns_pid: t.ns_pid,
             ..Proc::default()
         }
@@ -152,6 +147,7 @@ impl Procs {
         out
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.rows.len()
     }
@@ -178,7 +174,6 @@ fn from_proc(pid: u32) -> Option<Proc> {
             .map(|b| split_args(&b))
             .unwrap_or_default(),
         comm: field("Name:").unwrap_or_default(),
-        uid: first_num(field("Uid:")).unwrap_or(0),
         ns_pid: field("NSpid:")
             .and_then(|v| v.split_whitespace().last().and_then(|n| n.parse().ok()))
             .unwrap_or(pid),
@@ -220,8 +215,11 @@ mod tests {
         t.exit(&task(sh1, node, "sh"), now);
         // The kernel now says curl's parent is init; the exec event carries that.
         t.exec(&task(curl, 1, "curl"), "/usr/bin/curl", vec!["curl".into()]);
-        let chain: Vec<(u32, Option<String>)> =
-            t.lineage(curl).into_iter().map(|(p, r)| (p, r.exe)).collect();
+        let chain: Vec<(u32, Option<String>)> = t
+            .lineage(curl)
+            .into_iter()
+            .map(|(p, r)| (p, r.exe))
+            .collect();
         assert_eq!(
             chain,
             [
@@ -232,7 +230,11 @@ mod tests {
             ]
         );
         t.expire(now + RETAIN + Duration::from_secs(1));
-        assert_eq!(t.lineage(curl).len(), 1, "exited rows expire, the live one stays");
+        assert_eq!(
+            t.lineage(curl).len(),
+            1,
+            "exited rows expire, the live one stays"
+        );
     }
 
     #[test]

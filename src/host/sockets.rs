@@ -138,9 +138,11 @@ impl Sockets {
             ]);
         }
         keys.iter().find_map(|k| {
-            self.by_tuple.get(k)?.iter().rev().find(|o| {
-                o.start <= at + EARLY && o.end.is_none_or(|e| at <= e + LATE)
-            })
+            self.by_tuple
+                .get(k)?
+                .iter()
+                .rev()
+                .find(|o| o.start <= at + EARLY && o.end.is_none_or(|e| at <= e + LATE))
         })
     }
 }
@@ -183,7 +185,10 @@ mod tests {
         assert_eq!(tab.find(Proto::Tcp, l, r, s(5)).map(|o| o.tgid), Some(100));
         assert_eq!(tab.find(Proto::Tcp, l, r, s(12)).map(|o| o.tgid), Some(100));
         assert_eq!(tab.find(Proto::Tcp, l, r, s(50)), None, "between the two");
-        assert_eq!(tab.find(Proto::Tcp, l, r, s(101)).map(|o| o.tgid), Some(200));
+        assert_eq!(
+            tab.find(Proto::Tcp, l, r, s(101)).map(|o| o.tgid),
+            Some(200)
+        );
         // Same local port, other peer; or UDP for a TCP socket: nothing.
         let other: SocketAddr = "192.0.2.2:443".parse().unwrap();
         assert_eq!(tab.find(Proto::Tcp, l, other, s(5)), None);
@@ -194,11 +199,17 @@ mod tests {
     fn unconnected_udp_is_found_by_its_bound_address_only_when_nothing_exact_is() {
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let mut tab = Sockets::default();
-        tab.open(tuple(Proto::Udp, "0.0.0.0:5353", "0.0.0.0:0"), who(7, t0, None));
+        tab.open(
+            tuple(Proto::Udp, "0.0.0.0:5353", "0.0.0.0:0"),
+            who(7, t0, None),
+        );
         let l: SocketAddr = "10.0.0.5:5353".parse().unwrap();
         let r: SocketAddr = "192.0.2.53:53".parse().unwrap();
         assert_eq!(tab.find(Proto::Udp, l, r, t0).map(|o| o.tgid), Some(7));
-        tab.open(tuple(Proto::Udp, "10.0.0.5:5353", "192.0.2.53:53"), who(8, t0, None));
+        tab.open(
+            tuple(Proto::Udp, "10.0.0.5:5353", "192.0.2.53:53"),
+            who(8, t0, None),
+        );
         assert_eq!(tab.find(Proto::Udp, l, r, t0).map(|o| o.tgid), Some(8));
         let l2: SocketAddr = "10.0.0.5:5354".parse().unwrap();
         assert_eq!(tab.find(Proto::Udp, l2, r, t0), None);

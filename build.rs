@@ -14,7 +14,9 @@ fn main() {
         .join("collector.bpf.o");
     let clang = std::env::var("CLANG").unwrap_or_else(|_| "clang".to_string());
     let status = Command::new(&clang)
-        .args(["-g", "-O2", "-target", "bpf", "-Wall", "-Werror", "-c", src, "-o"])
+        .args([
+            "-g", "-O2", "-target", "bpf", "-Wall", "-Werror", "-c", src, "-o",
+        ])
         .arg(&out)
         .status();
     match status {

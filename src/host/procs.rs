@@ -153,7 +153,7 @@ impl Procs {
     }
 }
 
-/// A row from /proc/<pid> for a process the collector did not see start.
+/// A row from `/proc/<pid>` for a process the collector did not see start.
 fn from_proc(pid: u32) -> Option<Proc> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| {

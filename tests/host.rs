@@ -324,3 +324,54 @@ fn a_process_in_its_own_cgroup_and_netns_is_attributed_with_both() {
     assert_eq!(eve["cgroup"], format!("/{name}"));
     valid_process(&eve);
 }
+
+#[test]
+fn an_unanswered_connect_is_attributed_at_its_first_syn_retransmission() {
+    if !root_or_skip("the eBPF collector test") {
+        return;
+    }
+    let dir = scratch("host-syn");
+    let lab = lab("s", &dir);
+    // 198.51.100.7 is routed to the "internet" namespace, which does not forward: the SYN is
+    // dropped there, no answer ever comes.
+    lab.runner
+        .ip(&["route", "add", "198.51.100.0/24", "via", SERVER]);
+    let c = collector();
+    let script = "import socket, sys, time\n\
+                  s = socket.socket(); s.setblocking(False)\n\
+                  s.connect_ex(('198.51.100.7', 443))\n\
+                  print(s.getsockname()[1], flush=True)\n\
+                  time.sleep(5)\n";
+    let log = dir.join("syn.log");
+    let mut py = start_logged(
+        lab.runner.exec("/usr/bin/python3").args(["-c", script]),
+        &log,
+        "",
+        "python3",
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let port: u16 = loop {
+        if let Ok(p) = std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .trim()
+            .parse()
+        {
+            break p;
+        }
+        assert!(Instant::now() < deadline, "no port printed");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // The first retransmission is 1 s after the SYN; the socket is still in SYN_SENT.
+    let a = lookup(
+        &c,
+        Proto::Tcp,
+        (ip(RUNNER), port),
+        (ip("198.51.100.7"), 443),
+    );
+    assert_eq!(a.pid, py.pid());
+    assert!(a.exe.starts_with("/usr/bin/python3"), "{a:?}");
+    assert!(
+        py.try_wait().is_none(),
+        "attributed while the connect was still pending"
+    );
+}

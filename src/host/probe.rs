@@ -13,15 +13,17 @@ pub enum Hook {
     Fork,
     Exit,
     TcpState,
+    SynRetransmit,
     UdpSend,
 }
 
 impl Hook {
-    pub(crate) const ALL: [Hook; 5] = [
+    pub(crate) const ALL: [Hook; 6] = [
         Hook::Exec,
         Hook::Fork,
         Hook::Exit,
         Hook::TcpState,
+        Hook::SynRetransmit,
         Hook::UdpSend,
     ];
 
@@ -32,6 +34,7 @@ impl Hook {
             Hook::Fork => "handle_fork",
             Hook::Exit => "handle_exit",
             Hook::TcpState => "handle_sock_state",
+            Hook::SynRetransmit => "handle_retransmit",
             Hook::UdpSend => "handle_send",
         }
     }
@@ -43,6 +46,7 @@ impl Hook {
             Hook::Fork => "sched_process_fork",
             Hook::Exit => "sched_process_exit",
             Hook::TcpState => "inet_sock_set_state",
+            Hook::SynRetransmit => "tcp_retransmit_skb",
             Hook::UdpSend => "sock_send_length",
         }
     }
@@ -54,6 +58,9 @@ impl Hook {
             Hook::Fork => "no parent of new processes: ancestry stops at the process itself",
             Hook::Exit => "exited processes never age out (the table fills and evicts)",
             Hook::TcpState => "TCP connections are not attributed",
+            Hook::SynRetransmit => {
+                "an unanswered TCP connect is attributed only when the kernel gives up on it"
+            }
             Hook::UdpSend => "UDP (DNS) is not attributed (sock_send_length needs kernel 6.3+)",
         }
     }

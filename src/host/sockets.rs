@@ -61,6 +61,15 @@ impl Sockets {
     /// A socket opened by `who` with `tuple`.
     pub(crate) fn open(&mut self, tuple: Tuple, who: Opened) {
         let key = (tuple.proto, canonical(tuple.local), canonical(tuple.remote));
+        // The same connect again (first at a SYN retransmission, then when it was answered).
+        if self
+            .by_tuple
+            .get(&key)
+            .and_then(|l| l.back())
+            .is_some_and(|o| o.start == who.start && o.tgid == who.tgid)
+        {
+            return;
+        }
         if self.order.len() >= CAP {
             self.evict_one();
         }

@@ -9,6 +9,7 @@
  *   inet_sock_set_state  TCP: the task is taken at CLOSE -> SYN_SENT (process context, no port
  *                        yet); the event goes out at SYN_SENT -> anything, when the source port is
  *                        set; CLOSE from any other state ends the socket's window
+ *   tcp_retransmit_skb   TCP: a SYN sent again before any answer: the connect goes out then
  *   sock_send_length     UDP (kernel 6.3+): the first send of each socket with its tuple
  */
 #include "vmlinux_min.h"
@@ -308,6 +309,35 @@ int handle_sock_state(__u64 *ctx)
         fill_tuple(e, sk);
         bpf_ringbuf_submit(e, 0);
     }
+    return 0;
+}
+
+/* A SYN sent again (no answer in a second: a blackholed peer): the port is set by now, so the
+ * connect goes out at once instead of when the kernel gives up, minutes later. The opener stays
+ * for the SYN_SENT -> anything transition, which user space folds into this one. */
+SEC("tp_btf/tcp_retransmit_skb")
+int handle_retransmit(__u64 *ctx)
+{
+    struct sock *sk = (struct sock *)ctx[0];
+    __u64 key = (__u64)sk;
+    struct opener *o = bpf_map_lookup_elem(&OPENERS, &key);
+    if (!o)
+        return 0;
+    struct event *e = reserve(KIND_CONNECT);
+    if (!e)
+        return 0;
+    e->proto = IPPROTO_TCP;
+    e->tgid = o->tgid;
+    e->tid = o->tid;
+    e->ppid = o->ppid;
+    e->uid = o->uid;
+    e->ns_pid = o->ns_pid;
+    e->netns = o->netns;
+    e->cgroup = o->cgroup;
+    e->ktime = o->ktime;
+    __builtin_memcpy(e->comm, o->comm, 16);
+    fill_tuple(e, sk);
+    bpf_ringbuf_submit(e, 0);
     return 0;
 }
 

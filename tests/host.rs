@@ -26,7 +26,7 @@ struct Lab {
     _http: Child,
     _dns: Child,
     runner: Netns,
-    _inet: Netns,
+    inet: Netns,
 }
 
 fn lab(tag: &str, dir: &Path) -> Lab {
@@ -73,7 +73,7 @@ fn lab(tag: &str, dir: &Path) -> Lab {
         _http: http,
         _dns: dns,
         runner,
-        _inet: inet,
+        inet,
     }
 }
 
@@ -374,4 +374,54 @@ fn an_unanswered_connect_is_attributed_at_its_first_syn_retransmission() {
         py.try_wait().is_none(),
         "attributed while the connect was still pending"
     );
+}
+
+#[test]
+fn ipv6_connects_are_attributed() {
+    if !root_or_skip("the eBPF collector test") {
+        return;
+    }
+    let dir = scratch("host-v6");
+    let lab = lab("6", &dir);
+    for (ns, addr) in [(&lab.runner, "fd00::2/64"), (&lab.inet, "2001:db8::10/64")] {
+        ns.sysctl("net.ipv6.conf.eth0.disable_ipv6=0");
+        ns.ip(&["addr", "add", addr, "dev", "eth0", "nodad"]);
+    }
+    lab.runner
+        .ip(&["route", "add", "2001:db8::/64", "dev", "eth0"]);
+    lab.inet.ip(&["route", "add", "fd00::/64", "dev", "eth0"]);
+    let _http6 = start_logged(
+        lab.inet
+            .exec("python3")
+            .args(["-u", "-m", "http.server", "--bind", "2001:db8::10", "8081"])
+            .current_dir(&dir),
+        &dir.join("http6.log"),
+        "Serving HTTP",
+        "http.server (IPv6)",
+    );
+    let c = collector();
+    let out = run_ok(
+        lab.runner
+            .exec("/usr/bin/curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{local_port}",
+                "--max-time",
+                "5",
+            ])
+            .arg("http://[2001:db8::10]:8081/"),
+        Duration::from_secs(10),
+    );
+    let port: u16 = out.trim().parse().unwrap();
+    let a = lookup(
+        &c,
+        Proto::Tcp,
+        (ip("fd00::2"), port),
+        (ip("2001:db8::10"), 8081),
+    );
+    assert_eq!(a.exe, "/usr/bin/curl");
+    assert_eq!(a.netns, netns_inode(&lab.runner));
 }

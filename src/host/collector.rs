@@ -15,7 +15,7 @@ use nix::time::{clock_gettime, ClockId};
 use super::attribution::{AncestorSummary, Attribution};
 use super::cgroup::{container_id, Cgroups};
 use super::event::{decode, Event, Task, Undecodable};
-use super::probe::{describe, preflight, Hook, HookStatus, Unavailable};
+use super::probe::{describe, load_failure, preflight, Hook, HookStatus, Unavailable};
 use super::procs::Procs;
 use super::sockets::{Opened, Sockets};
 use super::Proto;
@@ -77,7 +77,7 @@ impl Collector {
     pub fn start() -> Result<Collector, Unavailable> {
         preflight()?;
         let btf = Btf::from_sys_fs().map_err(|e| Unavailable::Load(e.to_string()))?;
-        let mut bpf = Ebpf::load(OBJECT).map_err(|e| Unavailable::Load(e.to_string()))?;
+        let mut bpf = Ebpf::load(OBJECT).map_err(|e| load_failure(e.to_string()))?;
         let mut hooks = Vec::new();
         for hook in Hook::ALL {
             let outcome = (|| -> Result<(), String> {

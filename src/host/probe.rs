@@ -80,7 +80,10 @@ pub enum Unavailable {
     NotPermitted,
     /// /sys/kernel/btf/vmlinux is missing.
     NoBtf,
-    /// The object did not load (the loader's message), e.g. lockdown or an old kernel.
+    /// The kernel is locked down (`/sys/kernel/security/lockdown`, the mode in force) and refused
+    /// the object (the loader's message).
+    LockedDown(String, String),
+    /// The object did not load (the loader's message), e.g. an old kernel.
     Load(String),
     /// No hook attached; each with the kernel's reason.
     NoHook(Vec<(Hook, String)>),
@@ -98,6 +101,12 @@ impl fmt::Display for Unavailable {
                 f,
                 "process attribution needs the kernel's BTF ({BTF} is missing): use a kernel \
                  built with CONFIG_DEBUG_INFO_BTF=y"
+            ),
+            Unavailable::LockedDown(mode, e) => write!(
+                f,
+                "process attribution is unavailable: the kernel is locked down ({mode}) and \
+                 refused the eBPF collector ({e}); boot with lockdown=integrity or none, where \
+                 tracepoint programs load"
             ),
             Unavailable::Load(e) => write!(
                 f,
@@ -138,6 +147,24 @@ pub(crate) fn preflight() -> Result<(), Unavailable> {
     Ok(())
 }
 
+/// The lockdown mode in force (`integrity`, `confidentiality`), if the kernel has lockdown and it
+/// is not `none`.
+pub(crate) fn lockdown() -> Option<String> {
+    let text = std::fs::read_to_string("/sys/kernel/security/lockdown").ok()?;
+    let mode = text
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix('[')?.strip_suffix(']'))?;
+    (mode != "none").then(|| mode.to_string())
+}
+
+/// A load failure as the reason to give: lockdown when the kernel is locked down.
+pub(crate) fn load_failure(e: String) -> Unavailable {
+    match lockdown() {
+        Some(mode) => Unavailable::LockedDown(mode, e),
+        None => Unavailable::Load(e),
+    }
+}
+
 /// One line per hook that did not attach, saying what is lost.
 pub(crate) fn describe(status: &[HookStatus]) -> Vec<String> {
     status
@@ -147,4 +174,32 @@ pub(crate) fn describe(status: &[HookStatus]) -> Vec<String> {
             HookStatus::Failed(h, e) => Some(format!("{} ({e}): {}", h.tracepoint(), h.without())),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_reason_says_what_to_do() {
+        let reasons = [
+            Unavailable::NotPermitted,
+            Unavailable::NoBtf,
+            Unavailable::LockedDown("confidentiality".into(), "EPERM".into()),
+            Unavailable::Load("EINVAL".into()),
+            Unavailable::NoHook(vec![(Hook::UdpSend, "ENOENT".into())]),
+        ];
+        let texts: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+        assert!(texts[0].contains("root"));
+        assert!(texts[1].contains("/sys/kernel/btf/vmlinux"));
+        assert!(texts[2].contains("locked down (confidentiality)"));
+        assert!(texts[3].contains("EINVAL"));
+        assert!(texts[4].contains("sock_send_length: ENOENT"));
+        let blind = describe(&[
+            HookStatus::Attached(Hook::Exec),
+            HookStatus::Failed(Hook::UdpSend, "ENOENT".into()),
+        ]);
+        assert_eq!(blind.len(), 1);
+        assert!(blind[0].starts_with("sock_send_length (ENOENT): UDP"));
+    }
 }

@@ -4,7 +4,7 @@
 //! merge → output`; the parsers are the `proto` crate (`crates/proto`). The modules form one
 //! chain, each importing only those before it:
 //!
-//! [`units`] → [`capture`] → [`flow`] → [`detect`] → [`counters`] → [`eve`] → [`engine`] →
+//! [`units`] → [`capture`] → [`flow`] → [`host`] → [`detect`] → [`counters`] → [`eve`] → [`engine`] →
 //! [`pipeline`] → [`output`] → [`settings`] → [`options`] → [`replay`] → [`privileges`] →
 //! [`sensor`] → [`daemon`]
 //!

@@ -8,7 +8,8 @@
  *   sched_process_exit   the thread-group leader leaves
  *   inet_sock_set_state  TCP: the task is taken at CLOSE -> SYN_SENT (process context, no port
  *                        yet); the event goes out at SYN_SENT -> anything, when the source port is
- *                        set; CLOSE from any other state ends the socket's window
+ *                        set; CLOSE from any other state ends the socket's window (reported
+ *                        only for sockets reported at connect)
  *   tcp_retransmit_skb   TCP: a SYN sent again before any answer: the connect goes out then
  *   sock_send_length     UDP (kernel 6.3+): the first send of each socket with its tuple
  */
@@ -105,6 +106,15 @@ struct {
     __type(key, __u64);
     __type(value, struct opener);
 } OPENERS SEC(".maps");
+
+/* TCP sockets reported at connect and not closed yet: only their close is reported (not that of
+ * the sockets a local server accepts). */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 65536);
+    __type(key, __u64);
+    __type(value, __u8);
+} CONNECTED SEC(".maps");
 
 /* UDP sockets already reported, with the tuple they were reported with (ports and addresses,
  * hashed): a socket that connects elsewhere is reported again. */
@@ -287,12 +297,19 @@ int handle_sock_state(__u64 *ctx)
         __builtin_memcpy(e->comm, o->comm, 16);
         fill_tuple(e, sk);
         bpf_map_delete_elem(&OPENERS, &key);
-        if (new == TCP_CLOSE)
+        if (new == TCP_CLOSE) {
             e->pad = 1; /* refused or timed out: the window ends now too */
+        } else {
+            __u8 one = 1;
+            bpf_map_update_elem(&CONNECTED, &key, &one, BPF_ANY);
+        }
         bpf_ringbuf_submit(e, 0);
         return 0;
     }
     if (new == TCP_CLOSE) {
+        if (!bpf_map_lookup_elem(&CONNECTED, &key))
+            return 0;
+        bpf_map_delete_elem(&CONNECTED, &key);
         struct event *e = reserve(KIND_CLOSE);
         if (!e)
             return 0;

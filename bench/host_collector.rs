@@ -18,5 +18,10 @@ fn main() {
     println!("ready");
     let mut sink = Vec::new();
     let _ = std::io::stdin().read_to_end(&mut sink);
-    eprintln!("host-collector: {:?}, evicted {:?}", c.stats(), c.evicted());
+    eprintln!(
+        "host-collector: {:?}, lost {:?}, evicted {:?}",
+        c.stats(),
+        c.lost(),
+        c.evicted()
+    );
 }

@@ -207,6 +207,7 @@ fn curl_200_sequential_and_200_parallel_each_to_its_pid_and_port() {
         )
         .is_none());
     eprintln!("events {:?}, evicted {:?}", c.stats(), c.evicted());
+    assert_eq!(c.lost(), Some(0), "records lost to a full ring buffer");
 }
 
 #[test]

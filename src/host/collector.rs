@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
-use aya::maps::RingBuf;
+use aya::maps::{Array, MapData, RingBuf};
 use aya::programs::BtfTracePoint;
 use aya::{Btf, Ebpf};
 use nix::time::{clock_gettime, ClockId};
@@ -53,6 +53,8 @@ pub struct Collector {
     thread: Option<JoinHandle<()>>,
     hooks: Vec<HookStatus>,
     stats: Arc<CollectorStats>,
+    /// The kernel's count of records lost to a full ring buffer.
+    lost: Array<MapData, u64>,
 }
 
 /// Wall clock minus CLOCK_MONOTONIC, in nanoseconds: maps the kernel's event times to wall time.
@@ -107,6 +109,12 @@ impl Collector {
                     .collect(),
             ));
         }
+        let lost = bpf
+            .take_map("LOST")
+            .ok_or_else(|| Unavailable::Load("no LOST map".into()))
+            .and_then(|m| {
+                Array::<MapData, u64>::try_from(m).map_err(|e| Unavailable::Load(e.to_string()))
+            })?;
         let map = bpf
             .take_map("EVENTS")
             .ok_or_else(|| Unavailable::Load("no EVENTS map".into()))?;
@@ -127,6 +135,7 @@ impl Collector {
             thread: Some(thread),
             hooks,
             stats,
+            lost,
         })
     }
 
@@ -142,6 +151,12 @@ impl Collector {
 
     pub fn stats(&self) -> &CollectorStats {
         &self.stats
+    }
+
+    /// Records the kernel could not queue because the ring buffer was full (`None` if the map
+    /// could not be read).
+    pub fn lost(&self) -> Option<u64> {
+        self.lost.get(&0, 0).ok()
     }
 
     /// Rows evicted because a table was full: (processes, sockets).
@@ -230,7 +245,7 @@ fn opened(t: &Task, start: SystemTime) -> Opened {
 /// The drain loop: owns the object (the links live as long as it does).
 fn drain(
     _bpf: Ebpf,
-    mut ring: RingBuf<aya::maps::MapData>,
+    mut ring: RingBuf<MapData>,
     state: &Mutex<State>,
     stop: &AtomicBool,
     stats: &CollectorStats,

@@ -19,7 +19,7 @@ mod sockets;
 
 pub use attribution::{AncestorSummary, Attribution};
 pub use cgroup::cgroup2_root;
-pub use collector::Collector;
+pub use collector::{Collector, CollectorStats};
 pub use probe::{Hook, HookStatus, Unavailable};
 
 /// The transport of a socket looked up.

@@ -21,6 +21,7 @@
 #define __type(name, val) typeof(val) *name
 
 #define BPF_MAP_TYPE_HASH 1
+#define BPF_MAP_TYPE_ARRAY 2
 #define BPF_MAP_TYPE_LRU_HASH 9
 #define BPF_MAP_TYPE_RINGBUF 27
 #define BPF_ANY 0
@@ -107,6 +108,14 @@ struct {
     __type(value, struct opener);
 } OPENERS SEC(".maps");
 
+/* Records lost because the ring buffer was full (slot 0), read by user space for its counters. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} LOST SEC(".maps");
+
 /* TCP sockets reported at connect and not closed yet: only their close is reported (not that of
  * the sockets a local server accepts). */
 struct {
@@ -162,8 +171,13 @@ static __always_inline void fill_task(struct event *e, struct task_struct *task)
 static __always_inline struct event *reserve(__u8 kind)
 {
     struct event *e = bpf_ringbuf_reserve(&EVENTS, sizeof(struct event), 0);
-    if (!e)
+    if (!e) {
+        __u32 zero = 0;
+        __u64 *lost = bpf_map_lookup_elem(&LOST, &zero);
+        if (lost)
+            __sync_fetch_and_add(lost, 1);
         return 0;
+    }
     e->kind = kind;
     e->proto = 0;
     e->family = 0;

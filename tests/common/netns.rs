@@ -158,12 +158,12 @@ impl Child {
         }
     }
 
-    /// Sends `signal` (unless the child was already reaped).
     /// The child's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
+    /// Sends `signal` (unless the child was already reaped).
     pub fn signal(&mut self, signal: Signal) {
         if self.status.is_none() {
             let _ = kill(Pid::from_raw(self.child.id() as i32), signal);

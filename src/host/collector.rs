@@ -314,3 +314,13 @@ fn apply(s: &mut State, ev: Event, offset: i128, now: SystemTime, stats: &Collec
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The sensor shares one collector between its threads.
+    #[test]
+    fn the_collector_is_send_and_sync() {
+        fn shared<T: Send + Sync>() {}
+        shared::<super::Collector>();
+    }
+}

@@ -34,6 +34,10 @@ command -v tcpreplay >/dev/null || need+=(tcpreplay)
 # python3-h2 (hyper-h2, for Debian's /usr/bin/python3): pcaps/fixtures/h2c_server.py, the cleartext
 # HTTP/2 server (prior knowledge and Upgrade: h2c) of the h2c capture scenarios.
 /usr/bin/python3 -c 'import h2' 2>/dev/null || need+=(python3-h2)
+# clang: build.rs compiles the eBPF process collector (src/host/bpf/collector.bpf.c) to a BPF
+# object; nothing else is needed to build it (kernel types come from a committed header relocated
+# by CO-RE, the loader is aya, pure Rust: no libbpf, libelf or kernel headers).
+command -v clang    >/dev/null || need+=(clang)
 # GNU time (peak RSS for bench/run.sh; `time` alone is the shell keyword).
 [ -x /usr/bin/time ]         || need+=(time)
 if [ "$bench" -eq 1 ]; then

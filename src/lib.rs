@@ -4,9 +4,9 @@
 //! merge → output`; the parsers are the `proto` crate (`crates/proto`). The modules form one
 //! chain, each importing only those before it:
 //!
-//! [`units`] → [`capture`] → [`flow`] → [`detect`] → [`counters`] → [`eve`] → [`engine`] →
-//! [`pipeline`] → [`output`] → [`settings`] → [`options`] → [`replay`] → [`privileges`] →
-//! [`sensor`] → [`daemon`]
+//! [`units`] → [`capture`] → [`flow`] → [`host`] → [`detect`] → [`counters`] → [`eve`] →
+//! [`engine`] → [`pipeline`] → [`output`] → [`settings`] → [`options`] → [`replay`] →
+//! [`privileges`] → [`sensor`] → [`daemon`]
 //!
 //! `tests/layers.rs` checks the chain; `docs/ARCHITECTURE.md` says what each module owns.
 
@@ -17,6 +17,7 @@ pub mod detect;
 pub mod engine;
 pub mod eve;
 pub mod flow;
+pub mod host;
 pub mod options;
 pub mod output;
 pub mod pipeline;

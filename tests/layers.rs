@@ -13,6 +13,7 @@ const LAYERS: &[&str] = &[
     "units",
     "capture",
     "flow",
+    "host",
     "detect",
     "counters",
     "eve",

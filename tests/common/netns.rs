@@ -158,6 +158,11 @@ impl Child {
         }
     }
 
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends `signal` (unless the child was already reaped).
     pub fn signal(&mut self, signal: Signal) {
         if self.status.is_none() {

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The cost of the eBPF process collector (src/host) on what it hooks: TCP connect+close to a local
+# server over loopback, N times (default 10,000) per round, 5 rounds without and 5 with the
+# collector running (drained every 10 ms); median per-connection time of each, and the ratio,
+# printed as markdown. Root. Builds `--example host-collector` in the dev profile (dependencies
+# at opt-level 2; the kernel side, which is what each connect pays, is the same object).
+#
+#   bash bench/host.sh [N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-10000}
+rounds=5
+[ "$(id -u)" -eq 0 ] || { echo "bench/host.sh: needs root (the collector loads eBPF)" >&2; exit 2; }
+cargo build -q --example host-collector
+bin=target/debug/examples/host-collector
+work=$(mktemp -d)
+server_pid=""; coll_pid=""
+cleanup() {
+  [ -n "$coll_pid" ] && kill "$coll_pid" 2>/dev/null || true
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+# The server: accepts and closes, on a port the kernel picks (written to $work/port).
+python3 - "$work/port" <<'PY' &
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0)); s.listen(4096)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+while True:
+    c, _ = s.accept(); c.close()
+PY
+server_pid=$!
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+port=$(cat "$work/port")
+# One round: N connect+close, microseconds per connection.
+round() {
+  python3 - "$port" "$n" <<'PY'
+import socket, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+t = time.perf_counter()
+for _ in range(n):
+    s = socket.socket(); s.connect(("127.0.0.1", port)); s.close()
+print(f"{(time.perf_counter() - t) / n * 1e6:.2f}")
+PY
+}
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+without=$(for _ in $(seq $rounds); do round; done | median)
+mkfifo "$work/in"
+"$bin" < "$work/in" > "$work/coll.out" 2> "$work/coll.err" &
+coll_pid=$!
+exec 3> "$work/in"
+for _ in $(seq 200); do grep -q ready "$work/coll.out" 2>/dev/null && break; sleep 0.05; done
+grep -q ready "$work/coll.out" || { cat "$work/coll.err" >&2; exit 1; }
+with=$(for _ in $(seq $rounds); do round; done | median)
+exec 3>&-
+wait "$coll_pid" || true
+coll_pid=""
+echo "| TCP connect+close over loopback ($n per round, median of $rounds rounds) | µs per connection |"
+echo "|---|---|"
+echo "| without the collector | $without |"
+echo "| with the collector | $with |"
+echo "| ratio | $(awk -v a="$with" -v b="$without" 'BEGIN {printf "%.2f", a / b}') |"
+echo
+echo "collector: $(tail -1 "$work/coll.err")"

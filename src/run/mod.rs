@@ -11,6 +11,7 @@ pub mod report;
 
 use crate::eve::EventSink;
 use crate::options::AnalysisOptions;
+use crate::output::attribute::Attributing;
 use crate::output::writer::EveWriter;
 use crate::sensor::{self, SensorError, SensorOptions};
 use child::{ChildError, Step};
@@ -103,6 +104,55 @@ pub struct RunOutcome {
     pub capture_error: Option<String>,
     /// With `--learn`: the allowlist written (this run merged into what the file held).
     pub learned: Option<learn::Learned>,
+    /// Why the alerts carry no `process`, when the host collector could not start.
+    pub no_attribution: Option<String>,
+    /// The command's pid: the report's process chains stop there.
+    pub step_pid: u32,
+}
+
+/// The step's sink, behind the host collector's join when there is one.
+enum Attributed {
+    Plain(StepSink),
+    Joined(Attributing<StepSink>),
+}
+
+impl Attributed {
+    fn new(sink: StepSink, collector: Option<std::sync::Arc<crate::host::Collector>>) -> Self {
+        match collector {
+            Some(c) => Attributed::Joined(Attributing::new(sink, c)),
+            None => Attributed::Plain(sink),
+        }
+    }
+
+    fn into_inner(self) -> StepSink {
+        match self {
+            Attributed::Plain(s) => s,
+            Attributed::Joined(a) => a.inner,
+        }
+    }
+}
+
+impl EventSink for Attributed {
+    fn line(&mut self, json: &[u8], is_alert: bool) {
+        match self {
+            Attributed::Plain(s) => s.line(json, is_alert),
+            Attributed::Joined(a) => a.line(json, is_alert),
+        }
+    }
+
+    fn emit_stats(&mut self, ts: Timestamp, stats: Value) {
+        match self {
+            Attributed::Plain(s) => s.emit_stats(ts, stats),
+            Attributed::Joined(a) => a.emit_stats(ts, stats),
+        }
+    }
+
+    fn flush(&mut self) {
+        match self {
+            Attributed::Plain(s) => s.flush(),
+            Attributed::Joined(a) => a.flush(),
+        }
+    }
 }
 
 impl RunOutcome {
@@ -192,12 +242,19 @@ pub fn run(opts: &RunOptions, log: &(dyn Fn(&str) + Sync)) -> Result<RunOutcome,
             Some(EveWriter::new(w))
         }
     };
+    // The host collector, before the command starts: every exec and connect of the step is
+    // seen. Where BPF is unavailable the step runs unattributed, and the report says why.
+    let (collector, no_attribution) = match crate::host::Collector::start() {
+        Ok(c) => (Some(std::sync::Arc::new(c)), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
     let sink = StepSink {
         file,
         alerts: Vec::new(),
         alerts_total: 0,
         learned: opts.learn.as_ref().map(|_| learn::Learned::default()),
     };
+    let sink = Attributed::new(sink, collector);
     let signals = sensor::signals::Signals::new();
     let started = Instant::now();
     let mut forwarded = signal_hook::iterator::Signals::new([
@@ -242,7 +299,7 @@ pub fn run(opts: &RunOptions, log: &(dyn Fn(&str) + Sync)) -> Result<RunOutcome,
         let outcome = pipeline
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        let mut sink = outcome.sink;
+        let mut sink = outcome.sink.into_inner();
         if let (Some(f), Some(path)) = (&mut sink.file, &opts.eve) {
             f.finish().map_err(|source| RunError::Eve {
                 path: path.clone(),
@@ -265,6 +322,8 @@ pub fn run(opts: &RunOptions, log: &(dyn Fn(&str) + Sync)) -> Result<RunOutcome,
             _ => None,
         };
         Ok(RunOutcome {
+            step_pid: pid,
+            no_attribution,
             learned,
             status,
             alerts: sink.alerts,

@@ -36,11 +36,14 @@ pub fn render(
         let _ = writeln!(s, "  ALERT {}", alert_line(alert));
         match alert.get("process") {
             Some(p) => {
-                let _ = writeln!(s, "        by {}", process_chain(p));
+                let _ = writeln!(s, "        by {}", process_chain(p, outcome.step_pid));
             }
-            None => {
-                let _ = writeln!(s, "        by a process not attributed (no host collector)");
-            }
+            None => match &outcome.no_attribution {
+                Some(_) => {}
+                None => {
+                    let _ = writeln!(s, "        by a process the host collector did not see");
+                }
+            },
         }
     }
     if outcome.alerts_total as usize > outcome.alerts.len() {
@@ -49,6 +52,9 @@ pub fn render(
             "  ... and {} more alerts (all of them in the --eve file)",
             outcome.alerts_total as usize - outcome.alerts.len()
         );
+    }
+    if let Some(why) = &outcome.no_attribution {
+        let _ = writeln!(s, "  note: processes are not named: {why}");
     }
     if let Some(why) = &outcome.no_cgroup {
         let _ = writeln!(s, "  note: the step ran without a cgroup of its own: {why}");
@@ -123,16 +129,32 @@ fn alert_line(e: &Value) -> String {
     )
 }
 
-/// `curl (pid 812) ← sh (pid 811) ← node (pid 700, npm install)` from a `process` object.
-fn process_chain(p: &Value) -> String {
-    let name = |v: &Value| -> String {
+/// `curl (pid 812) ← sh (pid 811) ← node (pid 700: npm install)` from a `process` object: each
+/// program's name, with its command line when that says more; up to the step's own command
+/// (`step_pid`: what started it is not the step's).
+fn process_chain(p: &Value, step_pid: u32) -> String {
+    let part = |v: &Value| -> String {
         let exe = v["exe"].as_str().unwrap_or("?");
-        exe.rsplit('/').next().unwrap_or(exe).to_string()
+        let name = exe.rsplit('/').next().unwrap_or(exe);
+        let cmdline = v["cmdline"].as_str().unwrap_or("");
+        if cmdline.is_empty() || cmdline == name || cmdline == exe {
+            return format!("{name} (pid {})", v["pid"]);
+        }
+        let mut shown: String = cmdline.chars().take(60).collect();
+        if shown.len() < cmdline.len() {
+            shown.push('…');
+        }
+        format!("{name} (pid {}: {shown})", v["pid"])
     };
-    let mut parts = vec![format!("{} (pid {})", name(p), p["pid"])];
-    if let Some(ancestry) = p["ancestry"].as_array() {
-        for a in ancestry {
-            parts.push(format!("{} (pid {})", name(a), a["pid"]));
+    let mut parts = vec![part(p)];
+    if p["pid"] != step_pid {
+        if let Some(ancestry) = p["ancestry"].as_array() {
+            for a in ancestry.iter().take(16) {
+                parts.push(part(a));
+                if a["pid"] == step_pid {
+                    break;
+                }
+            }
         }
     }
     parts.join(" ← ")

@@ -153,6 +153,9 @@ pub(crate) struct LiveArgs {
     /// Seconds after start during which direct-ip is not raised (DNS answers from before the start are unseen)
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_WARMUP_SECS, value_parser = settings::warmup)]
     warmup: u64,
+    /// On the runner itself: name the process behind each alert and flow (the eBPF collector, as root); an alert no local socket matches waits at most 50 ms for the collector
+    #[arg(long)]
+    attribute: bool,
     /// EVE JSON output file, appended to and reopened on SIGUSR1; '-' writes to stdout
     #[arg(long, value_name = "PATH|-", default_value = "eve.json", value_parser = settings::file_path)]
     eve: PathBuf,
@@ -373,6 +376,7 @@ impl LiveArgs {
             captures,
             analysis: self.analysis.into_options(),
             warmup_secs: self.warmup,
+            attribute: self.attribute,
         };
         Ok((opts, outputs))
     }

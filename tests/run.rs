@@ -49,9 +49,9 @@ struct World {
     _servers: Vec<Child>,
 }
 
-fn world(dir: &Path) -> World {
-    let runner = Netns::new("run-runner");
-    let inet = Netns::new("run-inet");
+fn world(dir: &Path, tag: &str) -> World {
+    let runner = Netns::new(&format!("{tag}-runner"));
+    let inet = Netns::new(&format!("{tag}-inet"));
     runner.veth_to("eth0", &inet, "inet0", 1500);
     runner.ip(&["addr", "add", "10.67.0.2/24", "dev", "eth0"]);
     runner.ip(&["route", "add", "default", "via", "10.67.0.1"]);
@@ -163,7 +163,7 @@ fn a_step_that_calls_home_fails_and_a_clean_one_keeps_its_status() {
         return;
     }
     let dir = scratch("run-steps");
-    let w = world(&dir);
+    let w = world(&dir, "run");
     // 1. The postinstall-like call to the IOC name: exit 3, the report names it.
     let out = run(&w, &[], &format!("{} ; true", curl(IOC.0)));
     let report = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -312,4 +312,56 @@ fn signals_reach_the_command_and_orphans_are_waited_for() {
     );
     assert!(!report.contains("left processes running"), "{report}");
     assert!(!report.contains("without a cgroup"), "{report}");
+}
+
+#[test]
+fn a_live_sensor_on_the_runner_names_the_process_of_each_alert() {
+    if !root_or_skip("live attribution in namespaces") {
+        return;
+    }
+    let dir = scratch("run-live-attribution");
+    let w = world(&dir, "runlive");
+    let eve = dir.join("live.json");
+    let log = dir.join("live.log");
+    let mut sensor = start_logged(
+        in_runner(&w.runner)
+            .args(["live", "-i", "any", "--warmup", "0", "--attribute", "--eve"])
+            .arg(&eve),
+        &log,
+        "capturing on",
+        "egress-ids live",
+    );
+    let attribution = std::fs::read_to_string(&log).unwrap_or_default();
+    run_ok(
+        w.runner
+            .exec("sh")
+            .args(["-c", &format!("{} ; true", curl(IOC.0))]),
+        Duration::from_secs(30),
+    );
+    let has_alert = || {
+        std::fs::read_to_string(&eve)
+            .unwrap_or_default()
+            .contains("\"dest_port\":443,\"proto\":\"TCP\"")
+    };
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while !has_alert() && std::time::Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    sensor.terminate(Duration::from_secs(20));
+    let events = parse_and_validate(&std::fs::read_to_string(&eve).unwrap(), "live --eve");
+    let tls_alert = events
+        .iter()
+        .find(|e| e["event_type"] == "alert" && e["dest_port"] == 443)
+        .unwrap_or_else(|| panic!("no alert on the TLS flow: {events:#?}"));
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    if ci || attribution.contains("process attribution: on") {
+        let p = &tls_alert["process"];
+        assert_eq!(p["exe"], "/usr/bin/curl", "{tls_alert}");
+        assert!(
+            p["ancestry"][0]["exe"]
+                .as_str()
+                .is_some_and(|e| e.ends_with("sh")),
+            "{tls_alert}"
+        );
+    }
 }

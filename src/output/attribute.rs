@@ -17,7 +17,15 @@ pub struct Attributing<W> {
     /// Alert and flow lines that got a `process`, and those no socket matched.
     pub attributed: u64,
     pub unattributed: u64,
+    /// Waiting for the collector's drain, in the current second of wall time: bounded, so that
+    /// alerts of traffic no local process made (a SPAN port) are not held back.
+    waited: Duration,
+    second: std::time::Instant,
 }
+
+/// Longest an alert waits for the collector's next drain, and the most waiting per second.
+const ALERT_WAIT: Duration = Duration::from_millis(50);
+const WAIT_PER_SECOND: Duration = Duration::from_millis(100);
 
 impl<W> Attributing<W> {
     pub fn new(inner: W, collector: Arc<Collector>) -> Self {
@@ -26,6 +34,8 @@ impl<W> Attributing<W> {
             collector,
             attributed: 0,
             unattributed: 0,
+            waited: Duration::ZERO,
+            second: std::time::Instant::now(),
         }
     }
 }
@@ -89,13 +99,23 @@ impl<W: EventSink> EventSink for Attributing<W> {
             return self.inner.line(json, is_alert);
         };
         // The collector drains its ring buffer every 10 ms: an alert can come before the
-        // connect that opened its socket is in the table. A flow ends long after.
+        // connect that opened its socket is in the table (a flow ends long after). It waits
+        // for the next drains, within a budget per second of wall time.
         let mut found = self.process_of(&v);
-        for _ in 0..if is_alert { 5 } else { 0 } {
-            if found.is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        if self.second.elapsed() >= Duration::from_secs(1) {
+            self.second = std::time::Instant::now();
+            self.waited = Duration::ZERO;
+        }
+        let step = Duration::from_millis(10);
+        let mut this_alert = Duration::ZERO;
+        while is_alert
+            && found.is_none()
+            && this_alert < ALERT_WAIT
+            && self.waited < WAIT_PER_SECOND
+        {
+            std::thread::sleep(step);
+            this_alert += step;
+            self.waited += step;
             found = self.process_of(&v);
         }
         match found {
@@ -120,6 +140,68 @@ impl<W: EventSink> EventSink for Attributing<W> {
 
     fn flush(&mut self) {
         self.inner.flush();
+    }
+}
+
+/// A sink with the join when a collector runs, without it otherwise.
+pub enum MaybeAttributing<W> {
+    Plain(W),
+    Joined(Attributing<W>),
+}
+
+impl<W> MaybeAttributing<W> {
+    pub fn new(inner: W, collector: Option<Arc<Collector>>) -> Self {
+        match collector {
+            Some(c) => MaybeAttributing::Joined(Attributing::new(inner, c)),
+            None => MaybeAttributing::Plain(inner),
+        }
+    }
+
+    pub fn into_inner(self) -> W {
+        match self {
+            MaybeAttributing::Plain(w) => w,
+            MaybeAttributing::Joined(a) => a.inner,
+        }
+    }
+}
+
+impl<W: EventSink> EventSink for MaybeAttributing<W> {
+    fn line(&mut self, json: &[u8], is_alert: bool) {
+        match self {
+            MaybeAttributing::Plain(w) => w.line(json, is_alert),
+            MaybeAttributing::Joined(a) => a.line(json, is_alert),
+        }
+    }
+
+    fn emit_stats(&mut self, ts: Timestamp, stats: Value) {
+        match self {
+            MaybeAttributing::Plain(w) => w.emit_stats(ts, stats),
+            MaybeAttributing::Joined(a) => a.emit_stats(ts, stats),
+        }
+    }
+
+    fn flush(&mut self) {
+        match self {
+            MaybeAttributing::Plain(w) => w.flush(),
+            MaybeAttributing::Joined(a) => a.flush(),
+        }
+    }
+}
+
+/// Starts the host collector when `wanted`; logs whether it runs and, if not, why.
+pub fn start_collector(wanted: bool, log: &dyn Fn(&str)) -> Option<Arc<Collector>> {
+    if !wanted {
+        return None;
+    }
+    match Collector::start() {
+        Ok(c) => {
+            log("process attribution: on (eBPF collector running)");
+            Some(Arc::new(c))
+        }
+        Err(e) => {
+            log(&format!("process attribution: off: {e}"));
+            None
+        }
     }
 }
 

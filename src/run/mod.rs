@@ -11,7 +11,7 @@ pub mod report;
 
 use crate::eve::EventSink;
 use crate::options::AnalysisOptions;
-use crate::output::attribute::Attributing;
+use crate::output::attribute::MaybeAttributing;
 use crate::output::writer::EveWriter;
 use crate::sensor::{self, SensorError, SensorOptions};
 use child::{ChildError, Step};
@@ -59,6 +59,7 @@ impl RunOptions {
                 captures: Vec::new(),
                 analysis,
                 warmup_secs: 0,
+                attribute: true,
             },
             eve: None,
             audit: false,
@@ -108,51 +109,6 @@ pub struct RunOutcome {
     pub no_attribution: Option<String>,
     /// The command's pid: the report's process chains stop there.
     pub step_pid: u32,
-}
-
-/// The step's sink, behind the host collector's join when there is one.
-enum Attributed {
-    Plain(StepSink),
-    Joined(Attributing<StepSink>),
-}
-
-impl Attributed {
-    fn new(sink: StepSink, collector: Option<std::sync::Arc<crate::host::Collector>>) -> Self {
-        match collector {
-            Some(c) => Attributed::Joined(Attributing::new(sink, c)),
-            None => Attributed::Plain(sink),
-        }
-    }
-
-    fn into_inner(self) -> StepSink {
-        match self {
-            Attributed::Plain(s) => s,
-            Attributed::Joined(a) => a.inner,
-        }
-    }
-}
-
-impl EventSink for Attributed {
-    fn line(&mut self, json: &[u8], is_alert: bool) {
-        match self {
-            Attributed::Plain(s) => s.line(json, is_alert),
-            Attributed::Joined(a) => a.line(json, is_alert),
-        }
-    }
-
-    fn emit_stats(&mut self, ts: Timestamp, stats: Value) {
-        match self {
-            Attributed::Plain(s) => s.emit_stats(ts, stats),
-            Attributed::Joined(a) => a.emit_stats(ts, stats),
-        }
-    }
-
-    fn flush(&mut self) {
-        match self {
-            Attributed::Plain(s) => s.flush(),
-            Attributed::Joined(a) => a.flush(),
-        }
-    }
 }
 
 impl RunOutcome {
@@ -254,7 +210,7 @@ pub fn run(opts: &RunOptions, log: &(dyn Fn(&str) + Sync)) -> Result<RunOutcome,
         alerts_total: 0,
         learned: opts.learn.as_ref().map(|_| learn::Learned::default()),
     };
-    let sink = Attributed::new(sink, collector);
+    let sink = MaybeAttributing::new(sink, collector);
     let signals = sensor::signals::Signals::new();
     let started = Instant::now();
     let mut forwarded = signal_hook::iterator::Signals::new([

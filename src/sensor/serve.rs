@@ -61,6 +61,9 @@ pub fn serve(
     let signals = Signals::register().map_err(StartError::Signals)?;
     let captures = open_captures(opts)?;
     let sink = Outputs::open(outputs, signals.reopen.clone())?;
+    // Loading BPF needs the privileges given up below.
+    let collector = crate::output::attribute::start_collector(opts.attribute, log);
+    let sink = crate::output::attribute::MaybeAttributing::new(sink, collector);
     match &privileges {
         Privileges::Keep => {}
         Privileges::DropCapabilities => log(&drop_capabilities()?.to_string()),
@@ -89,7 +92,7 @@ pub fn serve(
     Ok(Stopped {
         counters: outcome.counters,
         elapsed: outcome.elapsed,
-        outputs: outcome.sink.finish(OUTPUT_DRAIN),
+        outputs: outcome.sink.into_inner().finish(OUTPUT_DRAIN),
         capture_error: outcome.capture_error,
     })
 }

@@ -77,6 +77,9 @@ impl RawCapture {
         if let Some(v) = &self.buffer_size {
             c.buffer_size = checked(doc, "capture.buffer_size", v, settings::buffer_size)?;
         }
+        if let Some(v) = self.attribute {
+            c.attribute = v;
+        }
         Ok(c)
     }
 }

@@ -72,6 +72,8 @@ pub(crate) struct CaptureSection {
     /// Kernel ring buffer per interface in bytes; default [`DEFAULT_BUFFER_SIZE`], checked by
     /// [`crate::settings::buffer_size`].
     pub(crate) buffer_size: usize,
+    /// Name the process behind alerts and flows (eBPF, on the runner itself); default false.
+    pub(crate) attribute: bool,
 }
 
 /// `[detect]`.
@@ -157,6 +159,7 @@ impl Default for CaptureSection {
             promisc: false,
             snaplen: DEFAULT_SNAPLEN,
             buffer_size: DEFAULT_BUFFER_SIZE,
+            attribute: false,
         }
     }
 }
@@ -268,6 +271,7 @@ impl DaemonConfig {
                 tunnel_ports: self.engine.tunnel_ports,
             },
             warmup_secs: self.detect.warmup,
+            attribute: c.attribute,
         }
     }
 

@@ -126,6 +126,7 @@ bpf = "not port 22"
 promisc = true
 snaplen = 1514
 buffer_size = "16MiB"
+attribute = true
 
 [detect]
 home_net = ["10.20.0.0/16", "fd00::/8"]
@@ -181,6 +182,7 @@ group = "nogroup"
             promisc: true,
             snaplen: 1514,
             buffer_size: 16 << 20,
+            attribute: true,
         }
     );
     assert_eq!(

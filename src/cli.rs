@@ -13,6 +13,7 @@ use egress_ids::eve::EveTypes;
 use egress_ids::flow::table::DEFAULT_MEMCAP;
 use egress_ids::flow::Timeouts;
 use egress_ids::options::AnalysisOptions;
+use egress_ids::output::attribute::AttributeMode;
 use egress_ids::output::targets::{OutputSpec, WebhookSpec};
 use egress_ids::pipeline::DEFAULT_STATS_INTERVAL;
 use egress_ids::replay::{EveTarget, ReplayOptions};
@@ -153,9 +154,12 @@ pub(crate) struct LiveArgs {
     /// Seconds after start during which direct-ip is not raised (DNS answers from before the start are unseen)
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_WARMUP_SECS, value_parser = settings::warmup)]
     warmup: u64,
-    /// On the runner itself: name the process behind each alert and flow (the eBPF collector, as root); an alert no local socket matches waits at most 50 ms for the collector
-    #[arg(long)]
+    /// Name the process behind each alert and flow of this host's own traffic (the eBPF collector; needs root): without it, where the collector can start (traffic of other hosts, as on a SPAN port, is not looked up); with it, the sensor does not start unless it can
+    #[arg(long, conflicts_with = "no_attribute")]
     attribute: bool,
+    /// Do not start the process collector
+    #[arg(long)]
+    no_attribute: bool,
     /// EVE JSON output file, appended to and reopened on SIGUSR1; '-' writes to stdout
     #[arg(long, value_name = "PATH|-", default_value = "eve.json", value_parser = settings::file_path)]
     eve: PathBuf,
@@ -376,7 +380,11 @@ impl LiveArgs {
             captures,
             analysis: self.analysis.into_options(),
             warmup_secs: self.warmup,
-            attribute: self.attribute,
+            attribute: match (self.attribute, self.no_attribute) {
+                (true, _) => AttributeMode::Required,
+                (false, true) => AttributeMode::Off,
+                (false, false) => AttributeMode::Auto,
+            },
         };
         Ok((opts, outputs))
     }

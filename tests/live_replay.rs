@@ -142,6 +142,28 @@ fn tcpreplay_of_every_capture_onto_a_veth_gives_the_replay_alerts_in_live() {
         );
     }
 
+    // Attribution is on by default where the collector starts (as root here), and a SPAN
+    // sensor's traffic, of no local socket, is passed on without a lookup: the alerts above are
+    // the replay's, without `process`, and not held back.
+    if stderr.contains("process attribution: on") {
+        let line = stderr
+            .lines()
+            .find(|l| l.contains("of other hosts were not looked up"))
+            .unwrap_or_else(|| panic!("no attribution counts in the sensor's log:\n{stderr}"));
+        let numbers: Vec<u64> = line
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        assert!(
+            matches!(numbers[..], [0, _, n] if n >= got.len() as u64),
+            "a SPAN sensor looked traffic of other hosts up: {line}"
+        );
+        assert!(events.iter().all(|e| e.get("process").is_none()));
+        eprintln!("live-replay: {line}");
+    } else {
+        eprintln!("NOTE: process attribution did not start here; its counts are not checked");
+    }
+
     let stats = events
         .iter()
         .rev()

@@ -29,12 +29,53 @@ pub(crate) const DRAIN_EVERY: Duration = Duration::from_millis(10);
 /// How often exited processes and closed sockets are aged out.
 const EXPIRE_EVERY: Duration = Duration::from_secs(5);
 
-/// The tables the drain thread fills and lookups read.
-#[derive(Default)]
+/// The tables the drain thread fills and lookups read, and the ring buffer they are filled
+/// from: a lookup that misses drains it at once instead of waiting for the thread.
 struct State {
     procs: Procs,
     sockets: Sockets,
     cgroups: Cgroups,
+    feed: Feed,
+}
+
+/// The ring buffer and what decoding its records needs.
+struct Feed {
+    ring: RingBuf<MapData>,
+    /// Wall clock minus CLOCK_MONOTONIC ([`wall_offset`]).
+    offset: i128,
+    stats: Arc<CollectorStats>,
+    last_expire: SystemTime,
+}
+
+impl State {
+    /// Applies every record queued in the ring buffer; ages the tables out now and then.
+    fn pump(&mut self) {
+        let now = SystemTime::now();
+        let State {
+            procs,
+            sockets,
+            cgroups: _,
+            feed,
+        } = self;
+        while let Some(item) = feed.ring.next() {
+            match decode(&item) {
+                Ok(ev) => apply(procs, sockets, ev, feed.offset, now, &feed.stats),
+                Err(why) => {
+                    let i = match why {
+                        Undecodable::Short => 0,
+                        Undecodable::Kind => 1,
+                        Undecodable::Family => 2,
+                    };
+                    feed.stats.undecodable[i].fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        if now.duration_since(feed.last_expire).unwrap_or_default() >= EXPIRE_EVERY {
+            procs.expire(now);
+            sockets.expire(now);
+            feed.last_expire = now;
+        }
+    }
 }
 
 /// Counters of the collector (for the summary and `stats`).
@@ -119,14 +160,24 @@ impl Collector {
             .take_map("EVENTS")
             .ok_or_else(|| Unavailable::Load("no EVENTS map".into()))?;
         let ring = RingBuf::try_from(map).map_err(|e| Unavailable::Load(e.to_string()))?;
-        let state = Arc::new(Mutex::new(State::default()));
-        let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(CollectorStats::default());
+        let state = Arc::new(Mutex::new(State {
+            procs: Procs::default(),
+            sockets: Sockets::default(),
+            cgroups: Cgroups::default(),
+            feed: Feed {
+                ring,
+                offset: wall_offset(),
+                stats: stats.clone(),
+                last_expire: SystemTime::now(),
+            },
+        }));
+        let stop = Arc::new(AtomicBool::new(false));
         let thread = {
-            let (state, stop, stats) = (state.clone(), stop.clone(), stats.clone());
+            let (state, stop) = (state.clone(), stop.clone());
             std::thread::Builder::new()
                 .name("host-collector".into())
-                .spawn(move || drain(bpf, ring, &state, &stop, &stats))
+                .spawn(move || drain(bpf, &state, &stop))
                 .map_err(|e| Unavailable::Load(e.to_string()))?
         };
         Ok(Collector {
@@ -169,7 +220,22 @@ impl Collector {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The process whose socket had exactly this tuple at `at`.
+    /// Whether a socket of this host (in any network namespace) has had `addr` as its own
+    /// address; records still in the ring buffer count.
+    pub fn is_local(&self, addr: IpAddr) -> bool {
+        let mut s = self.lock();
+        if s.sockets.is_local(addr) {
+            return true;
+        }
+        s.pump();
+        s.sockets.is_local(addr)
+    }
+
+    /// The process whose socket had exactly this tuple at `at`. Records still in the ring
+    /// buffer are applied first when the tables do not have it yet: the kernel queues a
+    /// connect before the first byte after the handshake leaves, a UDP socket's before its
+    /// datagram, so a lookup for a packet already captured does not wait for the drain thread.
+    /// (An unanswered SYN is queued only at its first retransmission.)
     pub fn lookup(
         &self,
         proto: Proto,
@@ -179,10 +245,11 @@ impl Collector {
     ) -> Option<Attribution> {
         let mut s = self.lock();
         let s = &mut *s;
-        let opened = s
-            .sockets
-            .find(proto, SocketAddr::from(local), SocketAddr::from(remote), at)?
-            .clone();
+        let (local, remote) = (SocketAddr::from(local), SocketAddr::from(remote));
+        if s.sockets.find(proto, local, remote, at).is_none() {
+            s.pump();
+        }
+        let opened = s.sockets.find(proto, local, remote, at)?.clone();
         let lineage = s.procs.lineage(opened.tgid);
         let cgroup = s.cgroups.path(opened.cgroup).unwrap_or_default();
         let (me, ancestors) = match lineage.split_first() {
@@ -243,43 +310,21 @@ fn opened(t: &Task, start: SystemTime) -> Opened {
 }
 
 /// The drain loop: owns the object (the links live as long as it does).
-fn drain(
-    _bpf: Ebpf,
-    mut ring: RingBuf<MapData>,
-    state: &Mutex<State>,
-    stop: &AtomicBool,
-    stats: &CollectorStats,
-) {
-    let offset = wall_offset();
-    let mut last_expire = SystemTime::now();
+fn drain(_bpf: Ebpf, state: &Mutex<State>, stop: &AtomicBool) {
     while !stop.load(Ordering::Relaxed) {
-        {
-            let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-            let now = SystemTime::now();
-            while let Some(item) = ring.next() {
-                match decode(&item) {
-                    Ok(ev) => apply(&mut s, ev, offset, now, stats),
-                    Err(why) => {
-                        let i = match why {
-                            Undecodable::Short => 0,
-                            Undecodable::Kind => 1,
-                            Undecodable::Family => 2,
-                        };
-                        stats.undecodable[i].fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }
-            if now.duration_since(last_expire).unwrap_or_default() >= EXPIRE_EVERY {
-                s.procs.expire(now);
-                s.sockets.expire(now);
-                last_expire = now;
-            }
-        }
+        state.lock().unwrap_or_else(|e| e.into_inner()).pump();
         std::thread::sleep(DRAIN_EVERY);
     }
 }
 
-fn apply(s: &mut State, ev: Event, offset: i128, now: SystemTime, stats: &CollectorStats) {
+fn apply(
+    procs: &mut Procs,
+    sockets: &mut Sockets,
+    ev: Event,
+    offset: i128,
+    now: SystemTime,
+    stats: &CollectorStats,
+) {
     let kind = match &ev {
         Event::Exec { .. } => 0,
         Event::Fork(_) => 1,
@@ -290,9 +335,9 @@ fn apply(s: &mut State, ev: Event, offset: i128, now: SystemTime, stats: &Collec
     };
     stats.events[kind].fetch_add(1, Ordering::Relaxed);
     match ev {
-        Event::Exec { task, path, args } => s.procs.exec(&task, &path, args),
-        Event::Fork(task) => s.procs.fork(&task),
-        Event::Exit(task) => s.procs.exit(&task, now),
+        Event::Exec { task, path, args } => procs.exec(&task, &path, args),
+        Event::Fork(task) => procs.fork(&task),
+        Event::Exit(task) => procs.exit(&task, now),
         Event::Connect {
             task,
             tuple,
@@ -300,17 +345,16 @@ fn apply(s: &mut State, ev: Event, offset: i128, now: SystemTime, stats: &Collec
         } => {
             let at = wall(offset, task.ktime);
             // Make sure the opener has a row (read from /proc while it still runs).
-            let _ = s.procs.get(task.tgid);
-            s.sockets.open(tuple, opened(&task, at));
+            let _ = procs.get(task.tgid);
+            sockets.open(tuple, opened(&task, at));
             if failed {
-                s.sockets.close(tuple, now);
+                sockets.close(tuple, now);
             }
         }
-        Event::Close { ktime, tuple } => s.sockets.close(tuple, wall(offset, ktime)),
+        Event::Close { ktime, tuple } => sockets.close(tuple, wall(offset, ktime)),
         Event::UdpSend { task, tuple } => {
-            let _ = s.procs.get(task.tgid);
-            s.sockets
-                .open(tuple, opened(&task, wall(offset, task.ktime)));
+            let _ = procs.get(task.tgid);
+            sockets.open(tuple, opened(&task, wall(offset, task.ktime)));
         }
     }
 }

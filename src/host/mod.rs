@@ -7,16 +7,22 @@
 //! window → process, never a port alone). [`Collector::lookup`] answers with an [`Attribution`],
 //! whose [`Attribution::to_eve`] is the EVE `process` object (docs/eve-extensions.schema.json).
 //!
+//! Around the collector: [`OwnAddresses`] (is a packet this host's at all?) and [`conntrack`]
+//! (the socket's own tuple behind a NATed one, for containers).
+//!
 //! When BPF is unavailable, [`Collector::start`] says why ([`Unavailable`], from [`probe`]).
 
+mod addresses;
 mod attribution;
 mod cgroup;
 mod collector;
+pub mod conntrack;
 mod event;
 mod probe;
 mod procs;
 mod sockets;
 
+pub use addresses::OwnAddresses;
 pub use attribution::{AncestorSummary, Attribution};
 pub use cgroup::cgroup2_root;
 pub use collector::{Collector, CollectorStats};

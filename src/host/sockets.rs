@@ -43,8 +43,14 @@ pub(crate) struct Sockets {
     by_tuple: HashMap<Key, VecDeque<Opened>>,
     /// Insertion order, for the cap.
     order: VecDeque<(Key, SystemTime)>,
+    /// This host's own addresses, each with the last time a socket was opened on it (any
+    /// network namespace): the sensor asks before it spends a lookup on a packet.
+    locals: HashMap<IpAddr, SystemTime>,
     pub(crate) evicted: u64,
 }
+
+/// Most local addresses kept (a host with more is not a CI runner; the rest are not asked for).
+const LOCALS_CAP: usize = 4096;
 
 fn unspecified(like: IpAddr) -> IpAddr {
     match like {
@@ -61,6 +67,12 @@ impl Sockets {
     /// A socket opened by `who` with `tuple`.
     pub(crate) fn open(&mut self, tuple: Tuple, who: Opened) {
         let key = (tuple.proto, canonical(tuple.local), canonical(tuple.remote));
+        let own = key.1.ip();
+        if !own.is_unspecified()
+            && (self.locals.len() < LOCALS_CAP || self.locals.contains_key(&own))
+        {
+            self.locals.insert(own, who.start);
+        }
         // The same connect again (first at a SYN retransmission, then when it was answered).
         if self
             .by_tuple
@@ -117,12 +129,19 @@ impl Sockets {
             l.retain(|o| !old(o));
             !l.is_empty()
         });
+        self.locals
+            .retain(|_, last| now.duration_since(*last).unwrap_or_default() <= RETAIN);
         let by_tuple = &self.by_tuple;
         self.order.retain(|(k, s)| {
             by_tuple
                 .get(k)
                 .is_some_and(|l| l.iter().any(|o| o.start == *s))
         });
+    }
+
+    /// Whether a socket opened in the last [`RETAIN`] had `addr` as its own address.
+    pub(crate) fn is_local(&self, addr: IpAddr) -> bool {
+        self.locals.contains_key(&addr.to_canonical())
     }
 
     /// The socket that had exactly this tuple at `at`: the latest opened no later than `at`
@@ -222,5 +241,33 @@ mod tests {
         assert_eq!(tab.find(Proto::Udp, l, r, t0).map(|o| o.tgid), Some(8));
         let l2: SocketAddr = "10.0.0.5:5354".parse().unwrap();
         assert_eq!(tab.find(Proto::Udp, l2, r, t0), None);
+    }
+
+    #[test]
+    fn local_addresses_are_those_sockets_were_opened_on_and_age_out() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let mut tab = Sockets::default();
+        tab.open(
+            tuple(Proto::Udp, "0.0.0.0:5353", "0.0.0.0:0"),
+            who(7, t0, None),
+        );
+        tab.open(
+            tuple(Proto::Tcp, "[::ffff:10.0.0.5]:40000", "192.0.2.1:443"),
+            who(8, t0, None),
+        );
+        assert!(
+            tab.is_local("10.0.0.5".parse().unwrap()),
+            "v4-mapped counts as v4"
+        );
+        assert!(
+            !tab.is_local("0.0.0.0".parse().unwrap()),
+            "unbound is no address"
+        );
+        assert!(
+            !tab.is_local("192.0.2.1".parse().unwrap()),
+            "the peer is not local"
+        );
+        tab.expire(t0 + RETAIN + Duration::from_secs(1));
+        assert!(!tab.is_local("10.0.0.5".parse().unwrap()));
     }
 }

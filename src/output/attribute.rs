@@ -1,12 +1,20 @@
 //! The EVE `process` object on a host: each alert and flow line is joined to the process the
 //! host collector saw open its socket, by the exact 5-tuple (either way round) and the time of
 //! the event, never by a port alone. Other lines pass untouched.
+//!
+//! Only this host's traffic is looked up: a line neither of whose addresses is on one of the
+//! sensor's interfaces or was a socket's own address (any namespace) passes at once, so a SPAN
+//! sensor loses nothing by having attribution on. A NATed connection (a container's, seen on the
+//! uplink with the host's address) is traced back to its socket through the kernel's conntrack
+//! table.
 
 use crate::eve::EventSink;
-use crate::host::{Collector, Proto};
+use crate::host::conntrack::{untranslate_here, Direction};
+use crate::host::{Collector, OwnAddresses, Proto};
 use proto::Timestamp;
 use serde_json::Value;
-use std::net::IpAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -14,9 +22,14 @@ use std::time::{Duration, SystemTime};
 pub struct Attributing<W> {
     pub inner: W,
     collector: Arc<Collector>,
-    /// Alert and flow lines that got a `process`, and those no socket matched.
+    /// Alert and flow lines that got a `process`, those of this host no socket matched, and
+    /// those of other hosts (not looked up).
     pub attributed: u64,
     pub unattributed: u64,
+    pub not_this_host: u64,
+    own: OwnAddresses,
+    /// NATed tuples already traced back (the entry may be gone by the time the flow ends).
+    untranslated: HashMap<(Proto, SocketAddr, SocketAddr), Direction>,
     /// Waiting for the collector's drain, in the current second of wall time: bounded, so that
     /// alerts of traffic no local process made (a SPAN port) are not held back.
     waited: Duration,
@@ -26,6 +39,20 @@ pub struct Attributing<W> {
 /// Longest an alert waits for the collector's next drain, and the most waiting per second.
 const ALERT_WAIT: Duration = Duration::from_millis(50);
 const WAIT_PER_SECOND: Duration = Duration::from_millis(100);
+/// Most NAT translations remembered.
+const UNTRANSLATED_CAP: usize = 4096;
+
+/// The address after `"key":"` in a line the EVE writer made, without parsing the line.
+fn field_ip(json: &[u8], key: &str) -> Option<IpAddr> {
+    let pattern = format!("\"{key}\":\"");
+    let at = json
+        .windows(pattern.len())
+        .position(|w| w == pattern.as_bytes())?
+        + pattern.len();
+    let rest = &json[at..];
+    let end = rest.iter().position(|&b| b == b'"')?;
+    std::str::from_utf8(&rest[..end]).ok()?.parse().ok()
+}
 
 impl<W> Attributing<W> {
     pub fn new(inner: W, collector: Arc<Collector>) -> Self {
@@ -34,6 +61,9 @@ impl<W> Attributing<W> {
             collector,
             attributed: 0,
             unattributed: 0,
+            not_this_host: 0,
+            own: OwnAddresses::new(),
+            untranslated: HashMap::new(),
             waited: Duration::ZERO,
             second: std::time::Instant::now(),
         }
@@ -65,8 +95,13 @@ fn parse_eve_time(text: &str) -> Option<SystemTime> {
 }
 
 impl<W: EventSink> Attributing<W> {
+    /// Whether `addr` is this host's: on an interface here, or a socket's own address.
+    fn is_ours(&mut self, addr: IpAddr) -> bool {
+        self.own.contains(addr) || self.collector.is_local(addr)
+    }
+
     /// The `process` of an alert or flow event, if a socket matches it.
-    fn process_of(&self, v: &Value) -> Option<Value> {
+    fn process_of(&mut self, v: &Value) -> Option<Value> {
         let proto = match v["proto"].as_str()? {
             "TCP" => Proto::Tcp,
             "UDP" => Proto::Udp,
@@ -81,10 +116,31 @@ impl<W: EventSink> Attributing<W> {
             .as_str()
             .or_else(|| v["timestamp"].as_str())
             .and_then(parse_eve_time)?;
-        let found = self
+        let direct = self
             .collector
             .lookup(proto, src, dst, when)
-            .or_else(|| self.collector.lookup(proto, dst, src, when))?;
+            .or_else(|| self.collector.lookup(proto, dst, src, when));
+        if let Some(found) = direct {
+            return Some(found.to_eve());
+        }
+        let seen = (proto, SocketAddr::from(src), SocketAddr::from(dst));
+        let original = match self.untranslated.get(&seen) {
+            Some(d) => *d,
+            None => {
+                let d = untranslate_here(proto, seen.1, seen.2)?;
+                if self.untranslated.len() >= UNTRANSLATED_CAP {
+                    self.untranslated.clear();
+                }
+                self.untranslated.insert(seen, d);
+                d
+            }
+        };
+        let found = self.collector.lookup(
+            proto,
+            (original.src.ip(), original.src.port()),
+            (original.dst.ip(), original.dst.port()),
+            when,
+        )?;
         Some(found.to_eve())
     }
 }
@@ -95,12 +151,20 @@ impl<W: EventSink> EventSink for Attributing<W> {
         if !wanted {
             return self.inner.line(json, is_alert);
         }
+        let ours = [field_ip(json, "src_ip"), field_ip(json, "dest_ip")]
+            .into_iter()
+            .flatten()
+            .any(|a| self.is_ours(a));
+        if !ours {
+            self.not_this_host += 1;
+            return self.inner.line(json, is_alert);
+        }
         let Ok(mut v) = serde_json::from_slice::<Value>(json) else {
             return self.inner.line(json, is_alert);
         };
-        // The collector drains its ring buffer every 10 ms: an alert can come before the
-        // connect that opened its socket is in the table (a flow ends long after). It waits
-        // for the next drains, within a budget per second of wall time.
+        // A lookup applies what the kernel has queued, so a socket that existed when its packet
+        // left is found at once. An unanswered SYN is queued only at its first retransmission:
+        // an alert on one waits a little, within a budget per second of wall time.
         let mut found = self.process_of(&v);
         if self.second.elapsed() >= Duration::from_secs(1) {
             self.second = std::time::Instant::now();
@@ -143,6 +207,25 @@ impl<W: EventSink> EventSink for Attributing<W> {
     }
 }
 
+/// What the join did, for the sensor's last lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttributionCounts {
+    pub attributed: u64,
+    pub unattributed: u64,
+    pub not_this_host: u64,
+}
+
+impl std::fmt::Display for AttributionCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "process attribution: {} alert and flow events named their process, {} of this host's \
+             matched no socket, {} of other hosts were not looked up",
+            self.attributed, self.unattributed, self.not_this_host
+        )
+    }
+}
+
 /// A sink with the join when a collector runs, without it otherwise.
 pub enum MaybeAttributing<W> {
     Plain(W),
@@ -154,6 +237,18 @@ impl<W> MaybeAttributing<W> {
         match collector {
             Some(c) => MaybeAttributing::Joined(Attributing::new(inner, c)),
             None => MaybeAttributing::Plain(inner),
+        }
+    }
+
+    /// The join's counts, when there is a join.
+    pub fn attribution(&self) -> Option<AttributionCounts> {
+        match self {
+            MaybeAttributing::Plain(_) => None,
+            MaybeAttributing::Joined(a) => Some(AttributionCounts {
+                attributed: a.attributed,
+                unattributed: a.unattributed,
+                not_this_host: a.not_this_host,
+            }),
         }
     }
 
@@ -188,25 +283,59 @@ impl<W: EventSink> EventSink for MaybeAttributing<W> {
     }
 }
 
-/// Starts the host collector when `wanted`; logs whether it runs and, if not, why.
-pub fn start_collector(wanted: bool, log: &dyn Fn(&str)) -> Option<Arc<Collector>> {
-    if !wanted {
-        return None;
+/// Whether a sensor names the process behind its alerts and flows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AttributeMode {
+    /// Where the collector starts (root, BTF, not locked down); otherwise the sensor says why
+    /// once and runs without it. The default: on a SPAN sensor it costs nothing, as traffic of
+    /// other hosts is not looked up.
+    #[default]
+    Auto,
+    /// Asked for (`--attribute`, `capture.attribute = true`): the sensor does not start without it.
+    Required,
+    /// Asked not to (`--no-attribute`, `capture.attribute = false`).
+    Off,
+}
+
+/// Starts the host collector as `mode` says; logs whether it runs and, if not, why. An error
+/// only when it was required and cannot start.
+pub fn start_collector(
+    mode: AttributeMode,
+    log: &dyn Fn(&str),
+) -> Result<Option<Arc<Collector>>, crate::host::Unavailable> {
+    if mode == AttributeMode::Off {
+        return Ok(None);
     }
     match Collector::start() {
         Ok(c) => {
             log("process attribution: on (eBPF collector running)");
-            Some(Arc::new(c))
+            for blind in c.blind_spots() {
+                log(&format!("process attribution: {blind}"));
+            }
+            Ok(Some(Arc::new(c)))
         }
+        Err(e) if mode == AttributeMode::Required => Err(e),
         Err(e) => {
-            log(&format!("process attribution: off: {e}"));
-            None
+            log(&format!(
+                "process attribution: off: {e} (--no-attribute or capture.attribute = false says \
+                 so without this line)"
+            ));
+            Ok(None)
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn addresses_are_read_from_the_line_without_parsing_it() {
+        let line = br#"{"timestamp":"x","event_type":"alert","src_ip":"10.0.0.5","src_port":1,"dest_ip":"2001:db8::1","dest_port":443}"#;
+        assert_eq!(super::field_ip(line, "src_ip"), "10.0.0.5".parse().ok());
+        assert_eq!(super::field_ip(line, "dest_ip"), "2001:db8::1".parse().ok());
+        assert_eq!(super::field_ip(line, "other"), None);
+        assert_eq!(super::field_ip(br#"{"src_ip":"nope"}"#, "src_ip"), None);
+    }
+
     #[test]
     fn eve_times_read_back() {
         let t = super::parse_eve_time("2026-03-31T12:00:00.123456+0000").unwrap();

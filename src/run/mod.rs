@@ -59,7 +59,7 @@ impl RunOptions {
                 captures: Vec::new(),
                 analysis,
                 warmup_secs: 0,
-                attribute: true,
+                attribute: crate::output::attribute::AttributeMode::Auto,
             },
             eve: None,
             audit: false,

@@ -25,9 +25,8 @@ pub struct SensorOptions {
     /// Seconds after start during which new flows are not checked for `direct-ip`: the DNS
     /// answers given before the start were not seen (default `settings::DEFAULT_WARMUP_SECS`).
     pub warmup_secs: u64,
-    /// On a runner: name the process behind each alert and flow (the host's eBPF collector),
-    /// where it can start.
-    pub attribute: bool,
+    /// On a runner: name the process behind each alert and flow (the host's eBPF collector).
+    pub attribute: crate::output::attribute::AttributeMode,
 }
 
 /// Why the sensor could not run (exit code 2).

@@ -35,6 +35,8 @@ pub enum StartError {
     Privileges(#[from] PrivilegeError),
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
+    #[error("process attribution was asked for (--attribute, capture.attribute = true) but cannot start: {0}")]
+    Attribution(crate::host::Unavailable),
 }
 
 /// What a stopped sensor reports.
@@ -62,7 +64,8 @@ pub fn serve(
     let captures = open_captures(opts)?;
     let sink = Outputs::open(outputs, signals.reopen.clone())?;
     // Loading BPF needs the privileges given up below.
-    let collector = crate::output::attribute::start_collector(opts.attribute, log);
+    let collector = crate::output::attribute::start_collector(opts.attribute, log)
+        .map_err(StartError::Attribution)?;
     let sink = crate::output::attribute::MaybeAttributing::new(sink, collector);
     match &privileges {
         Privileges::Keep => {}
@@ -89,6 +92,9 @@ pub fn serve(
         "stopping: every captured packet analysed, every flow ended; {} signature reloads, {} refused",
         outcome.reloads, outcome.reload_failures
     ));
+    if let Some(counts) = outcome.sink.attribution() {
+        log(&counts.to_string());
+    }
     Ok(Stopped {
         counters: outcome.counters,
         elapsed: outcome.elapsed,

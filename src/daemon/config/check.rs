@@ -4,8 +4,11 @@
 //! key.
 
 use super::errors::{ConfigError, Doc};
-use super::raw::{AsText, RawCapture, RawConfig, RawDetect, RawEngine, RawPrivileges};
+use super::raw::{
+    AsText, RawAttribute, RawCapture, RawConfig, RawDetect, RawEngine, RawPrivileges,
+};
 use super::{CaptureSection, DaemonConfig, DetectSection, EngineSection, PrivilegesSection};
+use crate::output::attribute::AttributeMode;
 use crate::settings;
 use std::path::PathBuf;
 use toml::Spanned;
@@ -77,8 +80,19 @@ impl RawCapture {
         if let Some(v) = &self.buffer_size {
             c.buffer_size = checked(doc, "capture.buffer_size", v, settings::buffer_size)?;
         }
-        if let Some(v) = self.attribute {
-            c.attribute = v;
+        if let Some(v) = &self.attribute {
+            c.attribute = match v.get_ref() {
+                RawAttribute::Bool(true) => AttributeMode::Required,
+                RawAttribute::Bool(false) => AttributeMode::Off,
+                RawAttribute::Word(w) if w == "auto" => AttributeMode::Auto,
+                RawAttribute::Word(w) => {
+                    return Err(doc.error(
+                        v.span(),
+                        "capture.attribute",
+                        format!("'{w}' is not true, false or \"auto\""),
+                    ))
+                }
+            };
         }
         Ok(c)
     }

@@ -27,6 +27,7 @@ use crate::eve::EveTypes;
 use crate::flow::table::DEFAULT_MEMCAP;
 use crate::flow::Timeouts;
 use crate::options::AnalysisOptions;
+use crate::output::attribute::AttributeMode;
 use crate::output::targets::OutputSpec;
 use crate::pipeline::DEFAULT_STATS_INTERVAL;
 use crate::sensor::SensorOptions;
@@ -72,8 +73,9 @@ pub(crate) struct CaptureSection {
     /// Kernel ring buffer per interface in bytes; default [`DEFAULT_BUFFER_SIZE`], checked by
     /// [`crate::settings::buffer_size`].
     pub(crate) buffer_size: usize,
-    /// Name the process behind alerts and flows (eBPF, on the runner itself); default false.
-    pub(crate) attribute: bool,
+    /// Name the process behind alerts and flows (eBPF, on the runner itself): `"auto"` (the
+    /// default: where the collector starts), `true` (required), `false`.
+    pub(crate) attribute: AttributeMode,
 }
 
 /// `[detect]`.
@@ -159,7 +161,7 @@ impl Default for CaptureSection {
             promisc: false,
             snaplen: DEFAULT_SNAPLEN,
             buffer_size: DEFAULT_BUFFER_SIZE,
-            attribute: false,
+            attribute: AttributeMode::Auto,
         }
     }
 }

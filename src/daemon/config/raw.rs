@@ -57,7 +57,15 @@ pub(super) struct RawCapture {
     pub(super) promisc: Option<Spanned<bool>>,
     pub(super) snaplen: Option<Spanned<i64>>,
     pub(super) buffer_size: Option<Spanned<Scalar>>,
-    pub(super) attribute: Option<bool>,
+    pub(super) attribute: Option<Spanned<RawAttribute>>,
+}
+
+/// `capture.attribute`: a boolean or `"auto"`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawAttribute {
+    Bool(bool),
+    Word(String),
 }
 
 #[derive(Deserialize, Default)]

@@ -2,6 +2,7 @@
 //! the place and words of every error.
 
 use super::*;
+use crate::output::attribute::AttributeMode;
 use crate::output::targets::WebhookSpec;
 use std::time::Duration;
 
@@ -182,7 +183,7 @@ group = "nogroup"
             promisc: true,
             snaplen: 1514,
             buffer_size: 16 << 20,
-            attribute: true,
+            attribute: AttributeMode::Required,
         }
     );
     assert_eq!(
@@ -274,6 +275,24 @@ fn a_partial_section_keeps_the_other_defaults() {
     assert_eq!(c.capture, CaptureSection::default());
     assert_eq!(c.outputs, DaemonConfig::default().outputs);
     assert!(worker_threads(parse("[engine]\nthreads = 0\n").unwrap().engine.threads) >= 1);
+}
+
+#[test]
+fn attribution_is_auto_by_default_and_takes_true_false_or_auto() {
+    assert_eq!(CaptureSection::default().attribute, AttributeMode::Auto);
+    for (value, mode) in [
+        ("true", AttributeMode::Required),
+        ("false", AttributeMode::Off),
+        ("\"auto\"", AttributeMode::Auto),
+    ] {
+        let c = parse(&format!("[capture]\nattribute = {value}\n")).unwrap();
+        assert_eq!(c.capture.attribute, mode, "{value}");
+        assert_eq!(c.sensor_options().attribute, mode);
+    }
+    assert_refused(&[(
+        "[capture]\nattribute = \"yes\"\n",
+        ":2:13: capture.attribute: 'yes' is not true, false or \"auto\"",
+    )]);
 }
 
 #[test]

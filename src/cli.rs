@@ -61,6 +61,16 @@ pub(crate) enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Merge allowlists learned by `run --learn` (from several jobs or runners) into one: names
+    /// and counts add up
+    MergeLearned {
+        /// The merged allowlist (NAME.allow-domains.txt); written whole, replacing what it held
+        #[arg(long, short, value_name = "FILE", value_parser = settings::learn_file)]
+        out: PathBuf,
+        /// The learned files to merge
+        #[arg(value_name = "LEARNED", required = true, num_args = 1..)]
+        inputs: Vec<PathBuf>,
+    },
     /// Print the daemon's default configuration, or check a configuration file
     #[command(after_help = CONFIG_EXIT_CODES, group(clap::ArgGroup::new("action").required(true).args(["print_default", "check"])))]
     Config {

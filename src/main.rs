@@ -32,6 +32,26 @@ fn main() -> ExitCode {
         Command::Replay(args) => run_replay(args),
         Command::Live(args) => live(args),
         Command::Run(args) => run_step(args),
+        Command::MergeLearned { out, inputs } => merge_learned(&out, &inputs),
+    }
+}
+
+/// `egress-ids merge-learned -o OUT A B ...`: 0, or 2 naming the file (and line) it could not
+/// read or write.
+fn merge_learned(out: &std::path::Path, inputs: &[std::path::PathBuf]) -> ExitCode {
+    match egress_ids::run::learn::merge_files(out, inputs) {
+        Ok(names) => {
+            eprintln!(
+                "egress-ids: {}: {names} names from {} learned files",
+                out.display(),
+                inputs.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("egress-ids: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 

@@ -185,6 +185,21 @@ impl Learned {
     }
 }
 
+/// Reads every file of `inputs`, adds them up and writes the sum to `out` (replacing it);
+/// returns how many names it holds.
+pub fn merge_files(out: &Path, inputs: &[std::path::PathBuf]) -> Result<usize, LearnError> {
+    let mut all = Learned::default();
+    for path in inputs {
+        all.merge(&Learned::read(path)?);
+    }
+    let origin = format!("merged from {} files by `egress-ids merge-learned`", inputs.len());
+    std::fs::write(out, all.render(&origin)).map_err(|source| LearnError::Write {
+        path: out.display().to_string(),
+        source,
+    })?;
+    Ok(all.names.len())
+}
+
 /// `dns 2, tls 3; by curl, node` back into counts and programs.
 fn parse_seen(text: &str) -> Result<Seen, String> {
     let (counts, programs) = match text.split_once("; by ") {
@@ -261,6 +276,34 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains(":1: \"x\" is not a count"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn learned_files_of_several_jobs_merge_into_one() {
+        let dir = crate::testutil::scratch("learn-merge");
+        let (a, b, out) = (
+            dir.join("a.allow-domains.txt"),
+            dir.join("b.allow-domains.txt"),
+            dir.join("all.allow-domains.txt"),
+        );
+        std::fs::write(&a, "# seen dns 2, tls 1; by node\nregistry.npmjs.org\n").unwrap();
+        std::fs::write(
+            &b,
+            "# seen dns 1; by curl\nregistry.npmjs.org\n\n# seen tls 4\ngithub.com\n",
+        )
+        .unwrap();
+        assert_eq!(merge_files(&out, &[a.clone(), b]).unwrap(), 2);
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert!(text.contains("merged from 2 files"), "{text}");
+        assert!(
+            text.contains("# seen dns 3, tls 1; by curl, node\nregistry.npmjs.org\n"),
+            "{text}"
+        );
+        assert!(text.contains("# seen tls 4\ngithub.com\n"), "{text}");
+        let missing = dir.join("gone.allow-domains.txt");
+        let err = merge_files(&out, &[a, missing]).unwrap_err().to_string();
+        assert!(err.contains("gone.allow-domains.txt: cannot read"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

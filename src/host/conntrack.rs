@@ -4,6 +4,8 @@
 //! the container's own tuple. An entry's reply direction is what the capture saw on the uplink;
 //! its original direction is the socket's.
 
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
@@ -98,11 +100,37 @@ pub fn untranslate(
     })
 }
 
-/// [`untranslate`] on the table of this network namespace; `None` when it cannot be read
-/// (no nf_conntrack module: nothing is translated by this host then).
-pub fn untranslate_here(proto: Proto, src: SocketAddr, dst: SocketAddr) -> Option<Direction> {
-    let text = std::fs::read_to_string(Path::new(TABLE)).ok()?;
-    untranslate(&text, proto, src, dst)
+/// The table of this network namespace, opened once: the kernel checks who may read it when
+/// it is opened (root), so a sensor that gives up its privileges afterwards still reads it, from
+/// the start again each time.
+pub struct Table {
+    file: Option<File>,
+    text: String,
+}
+
+impl Table {
+    /// Opens the table; without nf_conntrack (nothing is translated on this host then) or
+    /// without the right to read it, every lookup answers `None`.
+    pub fn open() -> Table {
+        Table {
+            file: File::open(Path::new(TABLE)).ok(),
+            text: String::new(),
+        }
+    }
+
+    /// [`untranslate`] on the table as it is now.
+    pub fn untranslate(
+        &mut self,
+        proto: Proto,
+        src: SocketAddr,
+        dst: SocketAddr,
+    ) -> Option<Direction> {
+        let file = self.file.as_mut()?;
+        self.text.clear();
+        file.seek(SeekFrom::Start(0)).ok()?;
+        file.read_to_string(&mut self.text).ok()?;
+        untranslate(&self.text, proto, src, dst)
+    }
 }
 
 #[cfg(test)]

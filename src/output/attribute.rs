@@ -9,7 +9,7 @@
 //! table.
 
 use crate::eve::EventSink;
-use crate::host::conntrack::{untranslate_here, Direction};
+use crate::host::conntrack::{Direction, Table};
 use crate::host::{Collector, OwnAddresses, Proto};
 use proto::Timestamp;
 use serde_json::Value;
@@ -30,6 +30,7 @@ pub struct Attributing<W> {
     own: OwnAddresses,
     /// NATed tuples already traced back (the entry may be gone by the time the flow ends).
     untranslated: HashMap<(Proto, SocketAddr, SocketAddr), Direction>,
+    conntrack: Table,
     /// Waiting for the collector's drain, in the current second of wall time: bounded, so that
     /// alerts of traffic no local process made (a SPAN port) are not held back.
     waited: Duration,
@@ -64,6 +65,8 @@ impl<W> Attributing<W> {
             not_this_host: 0,
             own: OwnAddresses::new(),
             untranslated: HashMap::new(),
+            // Opened now, while the sensor may still read it (before it gives up root).
+            conntrack: Table::open(),
             waited: Duration::ZERO,
             second: std::time::Instant::now(),
         }
@@ -127,7 +130,7 @@ impl<W: EventSink> Attributing<W> {
         let original = match self.untranslated.get(&seen) {
             Some(d) => *d,
             None => {
-                let d = untranslate_here(proto, seen.1, seen.2)?;
+                let d = self.conntrack.untranslate(proto, seen.1, seen.2)?;
                 if self.untranslated.len() >= UNTRANSLATED_CAP {
                     self.untranslated.clear();
                 }

@@ -24,6 +24,8 @@ command -v ip       >/dev/null || need+=(iproute2)
 command -v node     >/dev/null || need+=(nodejs)
 command -v npm      >/dev/null || need+=(npm)
 command -v curl     >/dev/null || need+=(curl)
+# nftables: tests/attribution.rs masquerades a stand-in container's namespace, as docker does.
+command -v nft      >/dev/null || need+=(nftables)
 command -v python3  >/dev/null || need+=(python3)
 # python3-venv: the venv below, which holds aioquic (QUIC client and server of pcaps/ and tests/).
 /usr/bin/python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)

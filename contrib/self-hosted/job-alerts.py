@@ -75,11 +75,18 @@ def main():
         if when < since or worker not in pids:
             continue
         found += 1
-        chain = " <- ".join(
-            [f"{os.path.basename(p.get('exe', '?'))} (pid {p.get('pid')})"]
-            + [os.path.basename(a.get("exe", "?")) for a in p.get("ancestry", [])]
+        chain = [f"{os.path.basename(p.get('exe', '?'))} (pid {p.get('pid')})"]
+        for a in p.get("ancestry", []):
+            if p.get("pid") == worker:
+                break
+            chain.append(os.path.basename(a.get("exe", "?")))
+            if a.get("pid") == worker:
+                break
+        print(
+            f"ALERT {ev['alert']['signature']}: {ev.get('src_ip')}:{ev.get('src_port')} -> "
+            f"{ev.get('dest_ip')}:{ev.get('dest_port')} ({ev.get('proto')}) at {ev['timestamp']}"
+            f"\n      by {' <- '.join(chain)}"
         )
-        print(f"ALERT {ev['alert']['signature']}: {ev.get('dest_ip')}:{ev.get('dest_port')} by {chain}")
     if found:
         print(f"job-alerts: this job raised {found} alerts", file=sys.stderr)
         return 3

@@ -119,13 +119,25 @@ impl<W: EventSink> Attributing<W> {
             .as_str()
             .or_else(|| v["timestamp"].as_str())
             .and_then(parse_eve_time)?;
-        let direct = self
+        // The flow's client first (the source of an alert or flow event opened it), then the
+        // client behind a NAT, and only then the server: on one host, a server in another
+        // namespace (a resolver's unconnected socket) also had the tuple, the other way round.
+        let found = self
             .collector
             .lookup(proto, src, dst, when)
-            .or_else(|| self.collector.lookup(proto, dst, src, when));
-        if let Some(found) = direct {
-            return Some(found.to_eve());
-        }
+            .or_else(|| self.untranslated_lookup(proto, src, dst, when))
+            .or_else(|| self.collector.lookup(proto, dst, src, when))?;
+        Some(found.to_eve())
+    }
+
+    /// The socket behind a NATed flow: its own tuple from the conntrack table.
+    fn untranslated_lookup(
+        &mut self,
+        proto: Proto,
+        src: (IpAddr, u16),
+        dst: (IpAddr, u16),
+        when: SystemTime,
+    ) -> Option<crate::host::Attribution> {
         let seen = (proto, SocketAddr::from(src), SocketAddr::from(dst));
         let original = match self.untranslated.get(&seen) {
             Some(d) => *d,
@@ -138,13 +150,12 @@ impl<W: EventSink> Attributing<W> {
                 d
             }
         };
-        let found = self.collector.lookup(
+        self.collector.lookup(
             proto,
             (original.src.ip(), original.src.port()),
             (original.dst.ip(), original.dst.port()),
             when,
-        )?;
-        Some(found.to_eve())
+        )
     }
 }
 

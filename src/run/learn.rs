@@ -192,7 +192,10 @@ pub fn merge_files(out: &Path, inputs: &[std::path::PathBuf]) -> Result<usize, L
     for path in inputs {
         all.merge(&Learned::read(path)?);
     }
-    let origin = format!("merged from {} files by `egress-ids merge-learned`", inputs.len());
+    let origin = format!(
+        "merged from {} files by `egress-ids merge-learned`",
+        inputs.len()
+    );
     std::fs::write(out, all.render(&origin)).map_err(|source| LearnError::Write {
         path: out.display().to_string(),
         source,

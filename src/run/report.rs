@@ -157,5 +157,9 @@ fn process_chain(p: &Value, step_pid: u32) -> String {
             }
         }
     }
-    parts.join(" ← ")
+    let mut chain = parts.join(" ← ");
+    if let Some(id) = p["container"].as_str() {
+        let _ = write!(chain, " in container {}", id.get(..12).unwrap_or(id));
+    }
+    chain
 }

@@ -43,12 +43,15 @@ const WAIT_PER_SECOND: Duration = Duration::from_millis(100);
 /// Most NAT translations remembered.
 const UNTRANSLATED_CAP: usize = 4096;
 
-/// The address after `"key":"` in a line the EVE writer made, without parsing the line.
-fn field_ip(json: &[u8], key: &str) -> Option<IpAddr> {
-    let pattern = format!("\"{key}\":\"");
+/// The start of the two address fields in a line the EVE writer made.
+const SRC_IP: &[u8] = b"\"src_ip\":\"";
+const DEST_IP: &[u8] = b"\"dest_ip\":\"";
+
+/// The address after `pattern` (`"key":"`) in a line, without parsing the line.
+fn field_ip(json: &[u8], pattern: &[u8]) -> Option<IpAddr> {
     let at = json
         .windows(pattern.len())
-        .position(|w| w == pattern.as_bytes())?
+        .position(|w| w == pattern)?
         + pattern.len();
     let rest = &json[at..];
     let end = rest.iter().position(|&b| b == b'"')?;
@@ -165,7 +168,7 @@ impl<W: EventSink> EventSink for Attributing<W> {
         if !wanted {
             return self.inner.line(json, is_alert);
         }
-        let ours = [field_ip(json, "src_ip"), field_ip(json, "dest_ip")]
+        let ours = [field_ip(json, SRC_IP), field_ip(json, DEST_IP)]
             .into_iter()
             .flatten()
             .any(|a| self.is_ours(a));
@@ -344,10 +347,10 @@ mod tests {
     #[test]
     fn addresses_are_read_from_the_line_without_parsing_it() {
         let line = br#"{"timestamp":"x","event_type":"alert","src_ip":"10.0.0.5","src_port":1,"dest_ip":"2001:db8::1","dest_port":443}"#;
-        assert_eq!(super::field_ip(line, "src_ip"), "10.0.0.5".parse().ok());
-        assert_eq!(super::field_ip(line, "dest_ip"), "2001:db8::1".parse().ok());
-        assert_eq!(super::field_ip(line, "other"), None);
-        assert_eq!(super::field_ip(br#"{"src_ip":"nope"}"#, "src_ip"), None);
+        assert_eq!(super::field_ip(line, super::SRC_IP), "10.0.0.5".parse().ok());
+        assert_eq!(super::field_ip(line, super::DEST_IP), "2001:db8::1".parse().ok());
+        assert_eq!(super::field_ip(line, b"\"other\":\""), None);
+        assert_eq!(super::field_ip(br#"{"src_ip":"nope"}"#, super::SRC_IP), None);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use proto::Timestamp;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -31,6 +32,9 @@ pub struct Attributing<W> {
     /// NATed tuples already traced back (the entry may be gone by the time the flow ends).
     untranslated: HashMap<(Proto, SocketAddr, SocketAddr), Direction>,
     conntrack: Table,
+    /// `run`'s step: an ancestry that reaches it stops there (what started egress-ids, the CI
+    /// agent with its command line, is not the step's). 0 until the step has started.
+    ancestry_root: Arc<AtomicU32>,
     /// Waiting for the collector's drain, in the current second of wall time: bounded, so that
     /// alerts of traffic no local process made (a SPAN port) are not held back.
     waited: Duration,
@@ -42,6 +46,23 @@ const ALERT_WAIT: Duration = Duration::from_millis(50);
 const WAIT_PER_SECOND: Duration = Duration::from_millis(100);
 /// Most NAT translations remembered.
 const UNTRANSLATED_CAP: usize = 4096;
+
+/// Ends `process.ancestry` at `root` (kept) when it is there; the process itself being `root`
+/// leaves no ancestry.
+fn cut_ancestry(process: &mut Value, root: u32) {
+    if root == 0 {
+        return;
+    }
+    if process["pid"] == root {
+        process["ancestry"] = Value::Array(Vec::new());
+        return;
+    }
+    if let Some(list) = process["ancestry"].as_array_mut() {
+        if let Some(i) = list.iter().position(|a| a["pid"] == root) {
+            list.truncate(i + 1);
+        }
+    }
+}
 
 /// The start of the two address fields in a line the EVE writer made.
 const SRC_IP: &[u8] = b"\"src_ip\":\"";
@@ -70,6 +91,7 @@ impl<W> Attributing<W> {
             untranslated: HashMap::new(),
             // Opened now, while the sensor may still read it (before it gives up root).
             conntrack: Table::open(),
+            ancestry_root: Arc::new(AtomicU32::new(0)),
             waited: Duration::ZERO,
             second: std::time::Instant::now(),
         }
@@ -130,7 +152,9 @@ impl<W: EventSink> Attributing<W> {
             .lookup(proto, src, dst, when)
             .or_else(|| self.untranslated_lookup(proto, src, dst, when))
             .or_else(|| self.collector.lookup(proto, dst, src, when))?;
-        Some(found.to_eve())
+        let mut process = found.to_eve();
+        cut_ancestry(&mut process, self.ancestry_root.load(Ordering::Relaxed));
+        Some(process)
     }
 
     /// The socket behind a NATed flow: its own tuple from the conntrack table.
@@ -257,6 +281,14 @@ impl<W> MaybeAttributing<W> {
         }
     }
 
+    /// Ancestries that reach the pid this holds (once it is set) end there: `run`'s step.
+    pub fn ancestry_root(&self) -> Option<Arc<AtomicU32>> {
+        match self {
+            MaybeAttributing::Plain(_) => None,
+            MaybeAttributing::Joined(a) => Some(a.ancestry_root.clone()),
+        }
+    }
+
     /// The join's counts, when there is a join.
     pub fn attribution(&self) -> Option<AttributionCounts> {
         match self {
@@ -351,6 +383,24 @@ mod tests {
         assert_eq!(super::field_ip(line, super::DEST_IP), "2001:db8::1".parse().ok());
         assert_eq!(super::field_ip(line, b"\"other\":\""), None);
         assert_eq!(super::field_ip(br#"{"src_ip":"nope"}"#, super::SRC_IP), None);
+    }
+
+    #[test]
+    fn an_ancestry_ends_at_the_step() {
+        let chain = || {
+            serde_json::json!({"pid": 9, "ancestry": [{"pid": 8}, {"pid": 7}, {"pid": 1}]})
+        };
+        let mut p = chain();
+        super::cut_ancestry(&mut p, 7);
+        assert_eq!(p["ancestry"], serde_json::json!([{"pid": 8}, {"pid": 7}]));
+        let mut p = chain();
+        super::cut_ancestry(&mut p, 9);
+        assert_eq!(p["ancestry"], serde_json::json!([]));
+        for root in [0, 42] {
+            let mut p = chain();
+            super::cut_ancestry(&mut p, root);
+            assert_eq!(p, chain(), "not the step's: whole");
+        }
     }
 
     #[test]

@@ -211,6 +211,7 @@ pub fn run(opts: &RunOptions, log: &(dyn Fn(&str) + Sync)) -> Result<RunOutcome,
         learned: opts.learn.as_ref().map(|_| learn::Learned::default()),
     };
     let sink = MaybeAttributing::new(sink, collector);
+    let ancestry_root = sink.ancestry_root();
     let signals = sensor::signals::Signals::new();
     let started = Instant::now();
     let mut forwarded = signal_hook::iterator::Signals::new([
@@ -240,6 +241,9 @@ pub fn run(opts: &RunOptions, log: &(dyn Fn(&str) + Sync)) -> Result<RunOutcome,
             }
         };
         let pid = step.pid();
+        if let Some(root) = &ancestry_root {
+            root.store(pid, Ordering::Relaxed);
+        }
         let forwarder = scope.spawn(move || {
             for sig in forwarded.forever() {
                 if let Ok(s) = Signal::try_from(sig) {

@@ -120,24 +120,39 @@ fn tls_alert(events: &[Value]) -> &Value {
         .unwrap_or_else(|| panic!("no alert on the TLS flow to {}: {events:#?}", IOC.1))
 }
 
-/// Whether the chain (report) and `process` (EVE) name curl, sh and node.
-fn assert_curl_sh_node(chain: &str, alert: &Value, report: &str) {
-    assert!(chain.starts_with("by curl (pid "), "{report}");
-    assert!(chain.contains(" ← sh (pid "), "{report}");
-    assert!(chain.contains(" ← node (pid "), "{report}");
-    assert!(!chain.contains("egress-ids"), "{report}");
+/// The chain (report) and `process` (EVE) are curl, then one or more `sh`, then node running
+/// `npm <verb>`: the step's own command, where the report's chain stops.
+fn assert_curl_sh_node(chain: &str, alert: &Value, verb: &str, report: &str) {
+    let parts: Vec<&str> = chain
+        .strip_prefix("by ")
+        .unwrap_or_else(|| panic!("not a chain: {report}"))
+        .split(" ← ")
+        .collect();
+    let (first, rest) = parts.split_first().unwrap();
+    let (last, shells) = rest
+        .split_last()
+        .unwrap_or_else(|| panic!("no ancestor: {report}"));
+    assert!(first.starts_with("curl (pid "), "{report}");
+    assert!(!shells.is_empty(), "{report}");
+    assert!(shells.iter().all(|p| p.starts_with("sh (pid ")), "{report}");
+    assert!(last.starts_with("node (pid "), "{report}");
+    assert!(last.contains(&format!("/npm {verb} ")), "{report}");
     let p = &alert["process"];
     assert_eq!(p["exe"], "/usr/bin/curl", "{alert}");
     let ancestry = p["ancestry"].as_array().cloned().unwrap_or_default();
-    let exe_ends = |suffix: &str| {
-        ancestry.iter().any(|a| {
-            a["exe"]
-                .as_str()
-                .is_some_and(|e| e.rsplit('/').next() == Some(suffix))
-        })
-    };
-    assert!(exe_ends("sh"), "no sh in the ancestry: {alert}");
-    assert!(exe_ends("node"), "no node in the ancestry: {alert}");
+    let node = ancestry
+        .iter()
+        .position(|a| a["exe"].as_str().is_some_and(|e| e.ends_with("/node")))
+        .unwrap_or_else(|| panic!("no node in the ancestry: {alert}"));
+    assert!(node >= 1, "{alert}");
+    assert!(
+        ancestry[..node]
+            .iter()
+            .all(|a| a["exe"].as_str().is_some_and(|e| e.ends_with("/sh"))),
+        "not only shells between curl and node: {alert}"
+    );
+    let npm = ancestry[node]["cmdline"].as_str().unwrap_or("");
+    assert!(npm.contains(&format!("/npm {verb} ")), "{alert}");
 }
 
 /// How many client hellos for the IOC name its server received.
@@ -185,7 +200,7 @@ fn a_postinstall_that_calls_home_fails_npm_install_and_names_curl_sh_node() {
         }
     }
     eprintln!("---");
-    assert_curl_sh_node(chain, alert, &report);
+    assert_curl_sh_node(chain, alert, "install", &report);
     // The receiver decides: the IOC's server took the connection.
     assert!(ioc_hellos(&w) > before, "{}", w.server_log(IOC.0));
     assert!(proj.join("node_modules/evil-hook/package.json").is_file());
@@ -248,6 +263,6 @@ fn a_detached_double_fork_from_a_postinstall_is_waited_for_and_named() {
     let npm_then = std::fs::read_to_string(&state).unwrap_or_default();
     assert_eq!(npm_then.trim(), "gone", "npm still ran when curl started");
     let chain = ioc_alert_chain(&report).unwrap_or_else(|| panic!("no IOC alert: {report}"));
-    assert_curl_sh_node(chain, tls_alert(&events), &report);
+    assert_curl_sh_node(chain, tls_alert(&events), "install", &report);
     assert!(ioc_hellos(&w) > before, "{}", w.server_log(IOC.0));
 }

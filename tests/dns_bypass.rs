@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::netns::{root_or_skip, run_ok, start_logged, Child, Netns};
+use common::netns::{self, root_or_skip, run_ok, Child, Netns};
 use common::*;
 use std::path::Path;
 use std::time::Duration;
@@ -29,28 +29,15 @@ fn has(tool: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// dnsmasq answering `NAME` on both server addresses, UDP and TCP.
+/// dnsmasq answering `NAME` on both server addresses, UDP and TCP (and nothing else for it:
+/// `--local`).
 fn dnsmasq(inet: &Netns, dir: &Path) -> Child {
-    start_logged(
-        inet.exec("dnsmasq")
-            .args([
-                "--no-daemon",
-                "--conf-file=/dev/null",
-                "--no-resolv",
-                "--no-hosts",
-                "--no-poll",
-                "--bind-interfaces",
-                "--user=root",
-                "--log-queries",
-            ])
-            .arg(format!("--listen-address={RESOLVER}"))
-            .arg(format!("--listen-address={OTHER}"))
-            .arg(format!("--host-record={NAME},{ADDR}"))
-            .arg(format!("--local=/{NAME}/"))
-            .arg(format!("--pid-file={}", dir.join("dnsmasq.pid").display())),
-        &dir.join("dnsmasq.log"),
-        "started, version",
-        "dnsmasq",
+    netns::dnsmasq(
+        inet,
+        dir,
+        &[RESOLVER, OTHER],
+        &[(NAME, ADDR)],
+        &[format!("--local=/{NAME}/")],
     )
 }
 

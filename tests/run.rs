@@ -8,150 +8,11 @@
 
 mod common;
 
-use common::netns::{root_or_skip, run_ok, self_signed_cert, start_logged, Child, Netns};
+use common::netns::{root_or_skip, run_ok, start_logged, Netns};
+use common::runner::{cgroup2_root, in_runner, run, wait_output, world, Step, IOC, REGISTRY};
 use common::*;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
-
-const RESOLVER: &str = "198.51.100.53";
-const IOC: (&str, &str) = ("npm-health-check.io", "203.0.113.21");
-const REGISTRY: (&str, &str) = ("registry.npmjs.org", "203.0.113.10");
-
-/// `/etc/netns/NS/resolv.conf` (what `ip netns exec` mounts over /etc/resolv.conf), removed
-/// on drop.
-struct Resolv(PathBuf);
-
-impl Resolv {
-    fn new(ns: &Netns, server: &str) -> Resolv {
-        let dir = PathBuf::from("/etc/netns").join(ns.name());
-        std::fs::create_dir_all(&dir).expect("create /etc/netns/NS");
-        std::fs::write(
-            dir.join("resolv.conf"),
-            format!("nameserver {server}\noptions timeout:5 attempts:1\n"),
-        )
-        .expect("write resolv.conf");
-        Resolv(dir)
-    }
-}
-
-impl Drop for Resolv {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// The two namespaces, the resolver and the two HTTPS servers.
-struct World {
-    runner: Netns,
-    _inet: Netns,
-    _resolv: Resolv,
-    _servers: Vec<Child>,
-}
-
-fn world(dir: &Path, tag: &str) -> World {
-    let runner = Netns::new(&format!("{tag}-runner"));
-    let inet = Netns::new(&format!("{tag}-inet"));
-    runner.veth_to("eth0", &inet, "inet0", 1500);
-    runner.ip(&["addr", "add", "10.67.0.2/24", "dev", "eth0"]);
-    runner.ip(&["route", "add", "default", "via", "10.67.0.1"]);
-    inet.ip(&["addr", "add", "10.67.0.1/24", "dev", "inet0"]);
-    for addr in [RESOLVER, IOC.1, REGISTRY.1] {
-        inet.ip(&["addr", "add", &format!("{addr}/32"), "dev", "lo"]);
-    }
-    let mut servers = vec![start_logged(
-        inet.exec("dnsmasq")
-            .args([
-                "--no-daemon",
-                "--conf-file=/dev/null",
-                "--no-resolv",
-                "--no-hosts",
-                "--no-poll",
-                "--bind-interfaces",
-                "--user=root",
-            ])
-            .arg(format!("--listen-address={RESOLVER}"))
-            .arg(format!("--host-record={},{}", IOC.0, IOC.1))
-            .arg(format!("--host-record={},{}", REGISTRY.0, REGISTRY.1))
-            .arg(format!("--pid-file={}", dir.join("dnsmasq.pid").display())),
-        &dir.join("dnsmasq.log"),
-        "started, version",
-        "dnsmasq",
-    )];
-    let (cert, key) = self_signed_cert(dir, "egress-ids-test");
-    for (name, addr) in [IOC, REGISTRY] {
-        servers.push(start_logged(
-            inet.exec("openssl")
-                .args(["s_server", "-www", "-accept"])
-                .arg(format!("{addr}:443"))
-                .arg("-cert")
-                .arg(&cert)
-                .arg("-key")
-                .arg(&key),
-            &dir.join(format!("s_server-{name}.log")),
-            "ACCEPT",
-            "openssl s_server",
-        ));
-    }
-    let resolv = Resolv::new(&runner, RESOLVER);
-    World {
-        runner,
-        _inet: inet,
-        _resolv: resolv,
-        _servers: servers,
-    }
-}
-
-/// `egress-ids` in `ns`, with cgroup v2 mounted where a runner has it: `ip netns exec` gives the
-/// program a mount namespace of its own with a fresh /sys, so the mount stays in there.
-fn in_runner(ns: &Netns) -> Command {
-    let mut cmd = ns.exec("sh");
-    cmd.args([
-        "-c",
-        "mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec \"$@\"",
-        "sh",
-        env!("CARGO_BIN_EXE_egress-ids"),
-    ]);
-    cmd
-}
-
-/// `egress-ids run ARGS -- sh -c SCRIPT` in the runner's namespace.
-fn run(world: &World, args: &[&str], script: &str) -> Output {
-    let mut cmd = in_runner(&world.runner);
-    cmd.arg("run")
-        .args(args)
-        .args(["--", "sh", "-c", script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let child = cmd.spawn().expect("start egress-ids run");
-    wait_output(child, Duration::from_secs(60))
-}
-
-fn wait_output(mut child: std::process::Child, limit: Duration) -> Output {
-    let until = std::time::Instant::now() + limit;
-    while std::time::Instant::now() < until {
-        if let Ok(Some(_)) = child.try_wait() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    if child.try_wait().ok().flatten().is_none() {
-        let _ = child.kill();
-    }
-    child.wait_with_output().expect("wait for egress-ids run")
-}
-
-/// Where this host mounts cgroup v2.
-fn cgroup2_root() -> Option<PathBuf> {
-    std::fs::read_to_string("/proc/self/mounts")
-        .ok()?
-        .lines()
-        .find_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            (f.get(2) == Some(&"cgroup2")).then(|| PathBuf::from(f[1]))
-        })
-}
 
 fn curl(name: &str) -> String {
     format!("curl -sk --max-time 10 -o /dev/null https://{name}/")
@@ -165,7 +26,7 @@ fn a_step_that_calls_home_fails_and_a_clean_one_keeps_its_status() {
     let dir = scratch("run-steps");
     let w = world(&dir, "run");
     // 1. The postinstall-like call to the IOC name: exit 3, the report names it.
-    let out = run(&w, &[], &format!("{} ; true", curl(IOC.0)));
+    let out = run(&w, &[], &Step::sh(&format!("{} ; true", curl(IOC.0))));
     let report = String::from_utf8_lossy(&out.stderr).into_owned();
     eprintln!("{report}");
     assert_eq!(out.status.code(), Some(3), "{report}");
@@ -183,7 +44,7 @@ fn a_step_that_calls_home_fails_and_a_clean_one_keeps_its_status() {
         assert!(!report.contains("← egress-ids (pid"), "{report}");
     }
     // 2. The registry: curl's own 0, no alert.
-    let out = run(&w, &[], &curl(REGISTRY.0));
+    let out = run(&w, &[], &Step::sh(&curl(REGISTRY.0)));
     let report = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(0), "{report}");
     assert!(report.contains(", 0 alerts"), "{report}");
@@ -192,7 +53,7 @@ fn a_step_that_calls_home_fails_and_a_clean_one_keeps_its_status() {
     let out = run(
         &w,
         &["--audit", "--eve", eve.to_str().unwrap()],
-        &format!("{} ; exit 7", curl(IOC.0)),
+        &Step::sh(&format!("{} ; exit 7", curl(IOC.0))),
     );
     let report = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(7), "{report}");
@@ -208,7 +69,7 @@ fn a_step_that_calls_home_fails_and_a_clean_one_keeps_its_status() {
         let out = run(
             &w,
             &["--learn", learned.to_str().unwrap()],
-            &curl(REGISTRY.0),
+            &Step::sh(&curl(REGISTRY.0)),
         );
         let report = String::from_utf8_lossy(&out.stderr).into_owned();
         assert_eq!(out.status.code(), Some(0), "{report}");
@@ -219,11 +80,15 @@ fn a_step_that_calls_home_fails_and_a_clean_one_keeps_its_status() {
         text.contains(&format!("# seen dns 4, tls 2\n{}\n", REGISTRY.0)),
         "{text}"
     );
-    let out = run(&w, &["--learn", learned.to_str().unwrap()], &curl(IOC.0));
+    let out = run(
+        &w,
+        &["--learn", learned.to_str().unwrap()],
+        &Step::sh(&curl(IOC.0)),
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("not learned"));
     assert_eq!(std::fs::read_to_string(&learned).unwrap(), text);
     // 5. A failing command without network: its own status.
-    let out = run(&w, &[], "exit 5");
+    let out = run(&w, &[], &Step::sh("exit 5"));
     assert_eq!(out.status.code(), Some(5));
 }
 

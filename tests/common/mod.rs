@@ -5,6 +5,7 @@
 
 pub mod live;
 pub mod netns;
+pub mod runner;
 pub mod sensor;
 pub mod webhook;
 

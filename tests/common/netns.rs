@@ -277,3 +277,41 @@ pub fn wait_for_line(path: &Path, needle: &str, timeout: Duration) -> Option<Str
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// `dnsmasq` in `ns` as the tests' resolver: no configuration file, no upstream, no hosts file;
+/// bound to each of `listen` (UDP and TCP 53), answering each `(name, address)` of `records`
+/// with `--host-record`, logging every query to `dir/dnsmasq.log` (a test can read there what
+/// was asked); `extra` arguments are appended. Ready when it printed its version.
+pub fn dnsmasq(
+    ns: &Netns,
+    dir: &Path,
+    listen: &[&str],
+    records: &[(&str, &str)],
+    extra: &[String],
+) -> Child {
+    let mut cmd = ns.exec("dnsmasq");
+    cmd.args([
+        "--no-daemon",
+        "--conf-file=/dev/null",
+        "--no-resolv",
+        "--no-hosts",
+        "--no-poll",
+        "--bind-interfaces",
+        "--user=root",
+        "--log-queries",
+    ]);
+    for addr in listen {
+        cmd.arg(format!("--listen-address={addr}"));
+    }
+    for (name, addr) in records {
+        cmd.arg(format!("--host-record={name},{addr}"));
+    }
+    cmd.args(extra)
+        .arg(format!("--pid-file={}", dir.join("dnsmasq.pid").display()));
+    start_logged(
+        &mut cmd,
+        &dir.join("dnsmasq.log"),
+        "started, version",
+        "dnsmasq",
+    )
+}

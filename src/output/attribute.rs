@@ -70,10 +70,7 @@ const DEST_IP: &[u8] = b"\"dest_ip\":\"";
 
 /// The address after `pattern` (`"key":"`) in a line, without parsing the line.
 fn field_ip(json: &[u8], pattern: &[u8]) -> Option<IpAddr> {
-    let at = json
-        .windows(pattern.len())
-        .position(|w| w == pattern)?
-        + pattern.len();
+    let at = json.windows(pattern.len()).position(|w| w == pattern)? + pattern.len();
     let rest = &json[at..];
     let end = rest.iter().position(|&b| b == b'"')?;
     std::str::from_utf8(&rest[..end]).ok()?.parse().ok()
@@ -270,13 +267,13 @@ impl std::fmt::Display for AttributionCounts {
 /// A sink with the join when a collector runs, without it otherwise.
 pub enum MaybeAttributing<W> {
     Plain(W),
-    Joined(Attributing<W>),
+    Joined(Box<Attributing<W>>),
 }
 
 impl<W> MaybeAttributing<W> {
     pub fn new(inner: W, collector: Option<Arc<Collector>>) -> Self {
         match collector {
-            Some(c) => MaybeAttributing::Joined(Attributing::new(inner, c)),
+            Some(c) => MaybeAttributing::Joined(Box::new(Attributing::new(inner, c))),
             None => MaybeAttributing::Plain(inner),
         }
     }
@@ -379,17 +376,25 @@ mod tests {
     #[test]
     fn addresses_are_read_from_the_line_without_parsing_it() {
         let line = br#"{"timestamp":"x","event_type":"alert","src_ip":"10.0.0.5","src_port":1,"dest_ip":"2001:db8::1","dest_port":443}"#;
-        assert_eq!(super::field_ip(line, super::SRC_IP), "10.0.0.5".parse().ok());
-        assert_eq!(super::field_ip(line, super::DEST_IP), "2001:db8::1".parse().ok());
+        assert_eq!(
+            super::field_ip(line, super::SRC_IP),
+            "10.0.0.5".parse().ok()
+        );
+        assert_eq!(
+            super::field_ip(line, super::DEST_IP),
+            "2001:db8::1".parse().ok()
+        );
         assert_eq!(super::field_ip(line, b"\"other\":\""), None);
-        assert_eq!(super::field_ip(br#"{"src_ip":"nope"}"#, super::SRC_IP), None);
+        assert_eq!(
+            super::field_ip(br#"{"src_ip":"nope"}"#, super::SRC_IP),
+            None
+        );
     }
 
     #[test]
     fn an_ancestry_ends_at_the_step() {
-        let chain = || {
-            serde_json::json!({"pid": 9, "ancestry": [{"pid": 8}, {"pid": 7}, {"pid": 1}]})
-        };
+        let chain =
+            || serde_json::json!({"pid": 9, "ancestry": [{"pid": 8}, {"pid": 7}, {"pid": 1}]});
         let mut p = chain();
         super::cut_ancestry(&mut p, 7);
         assert_eq!(p["ancestry"], serde_json::json!([{"pid": 8}, {"pid": 7}]));

@@ -139,6 +139,56 @@ fn the_daemon_names_each_jobs_process_and_a_job_fails_on_its_own_alerts_only() {
     eprintln!("daemon: {counts}");
 }
 
+#[test]
+fn attribution_asked_for_and_unavailable_stops_the_sensor_and_auto_says_why() {
+    if !root_or_skip("running the sensor as nobody") {
+        return;
+    }
+    // A copy nobody can reach wherever the checkout is.
+    let dir = std::env::temp_dir().join(format!("egress-ids-nobody-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = dir.join("egress-ids");
+    std::fs::copy(env!("CARGO_BIN_EXE_egress-ids"), &bin).unwrap();
+    for path in [&dir, &bin] {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let as_nobody = |flags: &[&str]| {
+        let out = std::process::Command::new("setpriv")
+            .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+            .arg(&bin)
+            .args(["live", "-i", "lo", "--eve", "/dev/null"])
+            .args(flags)
+            .output()
+            .expect("run setpriv");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Asked for: the sensor does not start, and says what is missing.
+    let (code, err) = as_nobody(&["--attribute"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("process attribution was asked for")
+            && err.contains("process attribution needs root"),
+        "{err}"
+    );
+    // The default: one line says why, and the sensor goes on (here to fail on the capture,
+    // which needs root too).
+    let (code, err) = as_nobody(&[]);
+    assert!(
+        err.contains("process attribution: off: process attribution needs root"),
+        "{err}"
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(!err.contains("was asked for"), "{err}");
+    // Turned off: not a word of it.
+    let (_, err) = as_nobody(&["--no-attribute"]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!err.contains("process attribution"), "{err}");
+}
+
 /// A cgroup made by the test under the cgroup v2 root, removed on drop (once its processes are
 /// gone).
 struct Cgroup(PathBuf);

@@ -154,7 +154,11 @@ fn assert_curl_sh_node(chain: &str, alert: &Value, verb: &str, report: &str) {
     let npm = ancestry[node]["cmdline"].as_str().unwrap_or("");
     assert!(npm.contains(&format!("/npm {verb} ")), "{alert}");
     // npm is the step: the ancestry ends there (what started egress-ids is not the step's).
-    assert_eq!(node, ancestry.len() - 1, "the ancestry goes past the step: {alert}");
+    assert_eq!(
+        node,
+        ancestry.len() - 1,
+        "the ancestry goes past the step: {alert}"
+    );
 }
 
 /// How many client hellos for the IOC name its server received.

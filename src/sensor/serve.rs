@@ -61,11 +61,12 @@ pub fn serve(
         log(line);
     }
     let signals = Signals::register().map_err(StartError::Signals)?;
-    let captures = open_captures(opts)?;
-    let sink = Outputs::open(outputs, signals.reopen.clone())?;
-    // Loading BPF needs the privileges given up below.
+    // Loading BPF needs the privileges given up below; first, so that a collector asked for
+    // and unavailable is the error given.
     let collector = crate::output::attribute::start_collector(opts.attribute, log)
         .map_err(StartError::Attribution)?;
+    let captures = open_captures(opts)?;
+    let sink = Outputs::open(outputs, signals.reopen.clone())?;
     let sink = crate::output::attribute::MaybeAttributing::new(sink, collector);
     match &privileges {
         Privileges::Keep => {}

@@ -18,7 +18,8 @@
 #    inotify on FILE) stamps each alert line with CLOCK_REALTIME when the line is complete in
 #    the file; latency = that stamp - the alert's `timestamp` (the kernel's capture time of its
 #    packet, also CLOCK_REALTIME). Count, p50, p99, max, overall and per detection. The alert
-#    count is checked against `egress-ids replay` of the same files.
+#    count is checked against `egress-ids replay` of the same files. Run twice: first with
+#    --no-attribute (the baseline), then as the default runs (root: with the process collector).
 # 2. Drops: the same captures with `tcpreplay --topspeed --loop DROP_LOOPS`, once for each
 #    capturer on eids-rx, same ring (LIVE_RING_MIB, 64), same snaplen (65535), not promiscuous:
 #      egress-ids live --eve /dev/null --buffer-size 64MiB   (threads: one per core, the default;
@@ -248,33 +249,8 @@ while True:
 EOF
 
 # ---------------------------------------------------------------- 1. latency
-log "latency: ${#caps[@]} capture(s), $packets packets, at $mbps Mbit/s"
-eve=$tmp/live.json
-: >"$eve"
-# Not through nsx: `ip netns exec` execs the program, so $! is egress-ids itself.
-ip netns exec "$NS" "$bin" live -i "$RX" --warmup 0 --eve "$eve" 2>"$tmp/live.err" &
-sensor=$!
-BG_PIDS+=("$sensor")
-wait_line "$tmp/live.err" "capturing on $RX" 10 "$sensor"
-python3 "$tmp/follow.py" "$eve" "$tmp/seen.tsv" "$tmp/follow.ready" &
-follower=$!
-BG_PIDS+=("$follower")
-wait_line "$tmp/follow.ready" "" 10 "$follower"
-follow_mode=$(cat "$tmp/follow.ready")
-replay --mbps "$mbps" "${caps[@]}"
-lat_sent=$sent lat_rate_mbps=$rate_mbps lat_rate_pps=$rate_pps
-sleep 1 # idle: the sensor flushes what it holds
-rc=0
-stop "$sensor" TERM 60 || rc=$?
-[ "$rc" -eq 0 ] || { cat "$tmp/live.err" >&2; die "egress-ids live exited $rc"; }
-stop "$follower" TERM 10 || die "the follower failed"
-lat_capture=$(grep -o "capture $RX: .*" "$tmp/live.err" || echo "capture $RX: (no summary line)")
-live_alerts=$(grep -c '"event_type":"alert"' "$eve" || true)
-# Process attribution is on by default where the collector starts (root here): its state and, at
-# the stop, what the join did (a SPAN-like veth: nothing of this host's, nothing looked up).
-lat_attr=$(grep -o "process attribution: .*" "$tmp/live.err" | paste -sd';' - || true)
-
-python3 - "$tmp/seen.tsv" >"$tmp/latency.md" <<'EOF'
+# The latency table of one run's seen.tsv (argv[1]).
+cat >"$tmp/latency.py" <<'EOF'
 import calendar, json, sys, time
 rows = {}
 for line in open(sys.argv[1]):
@@ -301,6 +277,43 @@ for det in ["all"] + sorted(k for k in rows if k != "all"):
 if not rows:
     print("| all | 0 | - | - | - | - |")
 EOF
+# One latency run: `egress-ids live ... FLAGS` while tcpreplay sends every capture once; leaves
+# $tmp/latencyTAG.md, the capture and attribution lines, the alert count, tcpreplay's rates.
+latency_run() {
+  local tag=$1; shift
+  log "latency$tag: ${#caps[@]} capture(s), $packets packets, at $mbps Mbit/s"
+  local eve=$tmp/live$tag.json
+  : >"$eve"
+  rm -f "$tmp/follow.ready"
+  # Not through nsx: `ip netns exec` execs the program, so $! is egress-ids itself.
+  ip netns exec "$NS" "$bin" live -i "$RX" --warmup 0 "$@" --eve "$eve" 2>"$tmp/live$tag.err" &
+  local sensor=$!
+  BG_PIDS+=("$sensor")
+  wait_line "$tmp/live$tag.err" "capturing on $RX" 10 "$sensor"
+  python3 "$tmp/follow.py" "$eve" "$tmp/seen$tag.tsv" "$tmp/follow.ready" &
+  local follower=$!
+  BG_PIDS+=("$follower")
+  wait_line "$tmp/follow.ready" "" 10 "$follower"
+  follow_mode=$(cat "$tmp/follow.ready")
+  replay --mbps "$mbps" "${caps[@]}"
+  lat_sent=$sent lat_rate_mbps=$rate_mbps lat_rate_pps=$rate_pps
+  sleep 1 # idle: the sensor flushes what it holds
+  local rc=0
+  stop "$sensor" TERM 60 || rc=$?
+  [ "$rc" -eq 0 ] || { cat "$tmp/live$tag.err" >&2; die "egress-ids live exited $rc"; }
+  stop "$follower" TERM 10 || die "the follower failed"
+  lat_capture=$(grep -o "capture $RX: .*" "$tmp/live$tag.err" || echo "capture $RX: (no summary line)")
+  live_alerts=$(grep -c '"event_type":"alert"' "$eve" || true)
+  # Process attribution: its state and, at the stop, what the join did.
+  lat_attr=$(grep -o "process attribution: .*" "$tmp/live$tag.err" | paste -sd';' - || true)
+  python3 "$tmp/latency.py" "$tmp/seen$tag.tsv" >"$tmp/latency$tag.md"
+}
+# Process attribution is on by default where the collector starts (root here): the same load
+# without it first, the baseline of this run.
+latency_run "-noattr" --no-attribute
+base_alerts=$live_alerts base_capture=$lat_capture base_attr=$lat_attr
+base_sent=$lat_sent base_mbps=$lat_rate_mbps base_pps=$lat_rate_pps
+latency_run ""
 
 # ---------------------------------------------------------------- 2. drops at --topspeed
 # drop_run LABEL READY-NEEDLE STOP-SIGNAL CMD...: one capturer during a --topspeed replay;
@@ -369,6 +382,13 @@ echo
 echo "- alerts: $live_alerts in live, $replay_alerts in \`egress-ids replay\` of the same files ($expected expected by bench-gen)"
 echo "- $lat_capture"
 echo "- ${lat_attr:-process attribution: (no line in the log)}"
+echo
+echo "The baseline of the same run, before it: \`egress-ids live -i $RX --warmup 0 --no-attribute --eve FILE\`, the same captures: $base_sent frames at $base_mbps Mbit/s, $base_pps pps."
+echo
+cat "$tmp/latency-noattr.md"
+echo
+echo "- alerts: $base_alerts in live; $base_capture"
+echo "- ${base_attr:-process attribution: none (--no-attribute)}"
 echo "- measurement: the follower ($follow_mode) stamps a line with CLOCK_REALTIME once the line is complete in the file; the \`timestamp\` is the kernel's capture time (CLOCK_REALTIME, microseconds). Resolution: the follower's wake-up after the write, tens of microseconds on an idle core, more when both cores are busy (it competes with tcpreplay and the sensor)."
 echo
 echo "#### Drops at \`tcpreplay --topspeed --loop $loops\`, same interface, same run"

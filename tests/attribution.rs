@@ -132,6 +132,13 @@ fn the_daemon_names_each_jobs_process_and_a_job_fails_on_its_own_alerts_only() {
         worker.display().to_string(),
         "{alert}"
     );
+    // The flow event too, written when the daemon ended the flow at its stop.
+    let flow = events
+        .iter()
+        .find(|e| e["event_type"] == "flow" && e["dest_ip"] == IOC.1 && e["dest_port"] == 443)
+        .unwrap_or_else(|| panic!("no flow event for {}:443: {events:#?}", IOC.1));
+    assert_eq!(flow["process"]["exe"], "/usr/bin/curl", "{flow}");
+    assert_eq!(flow["process"]["pid"], p["pid"], "{flow}");
     let counts = daemon_log
         .lines()
         .find(|l| l.contains("alert and flow events named their process"))

@@ -64,6 +64,9 @@ fn cut_ancestry(process: &mut Value, root: u32) {
     }
 }
 
+/// A flow event's type field.
+const FLOW: &[u8] = b"\"event_type\":\"flow\"";
+
 /// The start of the two address fields in a line the EVE writer made.
 const SRC_IP: &[u8] = b"\"src_ip\":\"";
 const DEST_IP: &[u8] = b"\"dest_ip\":\"";
@@ -185,7 +188,7 @@ impl<W: EventSink> Attributing<W> {
 
 impl<W: EventSink> EventSink for Attributing<W> {
     fn line(&mut self, json: &[u8], is_alert: bool) {
-        let wanted = is_alert || json.windows(20).any(|w| w == b"\"event_type\":\"flow\"");
+        let wanted = is_alert || json.windows(FLOW.len()).any(|w| w == FLOW);
         if !wanted {
             return self.inner.line(json, is_alert);
         }

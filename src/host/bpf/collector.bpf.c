@@ -268,6 +268,22 @@ static __always_inline int fill_tuple(struct event *e, struct sock *sk)
     return 0;
 }
 
+/* A TCP connect event: the opener's task as taken at CLOSE -> SYN_SENT, the socket's tuple now. */
+static __always_inline void fill_connect(struct event *e, const struct opener *o, struct sock *sk)
+{
+    e->proto = IPPROTO_TCP;
+    e->tgid = o->tgid;
+    e->tid = o->tid;
+    e->ppid = o->ppid;
+    e->uid = o->uid;
+    e->ns_pid = o->ns_pid;
+    e->netns = o->netns;
+    e->cgroup = o->cgroup;
+    e->ktime = o->ktime;
+    __builtin_memcpy(e->comm, o->comm, 16);
+    fill_tuple(e, sk);
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int handle_sock_state(__u64 *ctx)
 {
@@ -299,17 +315,7 @@ int handle_sock_state(__u64 *ctx)
         struct event *e = reserve(KIND_CONNECT);
         if (!e)
             return 0;
-        e->proto = IPPROTO_TCP;
-        e->tgid = o->tgid;
-        e->tid = o->tid;
-        e->ppid = o->ppid;
-        e->uid = o->uid;
-        e->ns_pid = o->ns_pid;
-        e->netns = o->netns;
-        e->cgroup = o->cgroup;
-        e->ktime = o->ktime;
-        __builtin_memcpy(e->comm, o->comm, 16);
-        fill_tuple(e, sk);
+        fill_connect(e, o, sk);
         bpf_map_delete_elem(&OPENERS, &key);
         if (new == TCP_CLOSE) {
             e->pad = 1; /* refused or timed out: the window ends now too */
@@ -357,17 +363,7 @@ int handle_retransmit(__u64 *ctx)
     struct event *e = reserve(KIND_CONNECT);
     if (!e)
         return 0;
-    e->proto = IPPROTO_TCP;
-    e->tgid = o->tgid;
-    e->tid = o->tid;
-    e->ppid = o->ppid;
-    e->uid = o->uid;
-    e->ns_pid = o->ns_pid;
-    e->netns = o->netns;
-    e->cgroup = o->cgroup;
-    e->ktime = o->ktime;
-    __builtin_memcpy(e->comm, o->comm, 16);
-    fill_tuple(e, sk);
+    fill_connect(e, o, sk);
     bpf_ringbuf_submit(e, 0);
     return 0;
 }

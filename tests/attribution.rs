@@ -16,8 +16,9 @@
 mod common;
 
 use common::netns::{root_or_skip, run_ok, start_logged, Netns};
-use common::runner::{cgroup2_root, in_runner, run, world, Resolv, Step, IOC, REGISTRY, RESOLVER};
+use common::runner::{in_runner, run, world, Resolv, Step, IOC, REGISTRY, RESOLVER};
 use common::*;
+use egress_ids::host::cgroup2_root;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;

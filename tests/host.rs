@@ -296,7 +296,8 @@ fn a_process_in_its_own_cgroup_and_netns_is_attributed_with_both() {
     let dir = scratch("host-cg");
     let lab = lab("g", &dir);
     let name = format!("eids-host-{}", std::process::id());
-    let cg = Cgroup(Path::new(&egress_ids::host::cgroup2_root()).join(&name));
+    let root = egress_ids::host::cgroup2_root().unwrap_or_else(|| "/sys/fs/cgroup".into());
+    let cg = Cgroup(root.join(&name));
     std::fs::create_dir(&cg.0).expect("a cgroup v2 leaf");
     assert!(
         cg.0.join("cgroup.procs").exists(),

@@ -9,8 +9,9 @@
 mod common;
 
 use common::netns::{root_or_skip, run_ok, start_logged, Netns};
-use common::runner::{cgroup2_root, in_runner, run, wait_output, world, Step, IOC, REGISTRY};
+use common::runner::{in_runner, run, wait_output, world, Step, IOC, REGISTRY};
 use common::*;
+use egress_ids::host::cgroup2_root;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Where cgroup v2 is usually mounted (hybrid systems have it at /sys/fs/cgroup/unified).
 const DEFAULT_ROOT: &str = "/sys/fs/cgroup";
@@ -26,24 +26,21 @@ impl Cgroups {
         }
         self.paths.clear();
         let mut budget = MAX_DIRS;
-        let root = cgroup2_root();
-        scan(Path::new(&root), "", 0, &mut budget, &mut self.paths);
+        let root = cgroup2_root().unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT));
+        scan(&root, "", 0, &mut budget, &mut self.paths);
         self.paths.get(&id).cloned()
     }
 }
 
-/// The mount point of the cgroup v2 hierarchy, from /proc/self/mountinfo.
-pub fn cgroup2_root() -> String {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .ok()
-        .and_then(|m| {
-            m.lines().find_map(|l| {
-                let (left, right) = l.split_once(" - ")?;
-                (right.split_whitespace().next() == Some("cgroup2"))
-                    .then(|| left.split_whitespace().nth(4).map(str::to_string))?
-            })
-        })
-        .unwrap_or_else(|| DEFAULT_ROOT.to_string())
+/// The mount point of the cgroup v2 hierarchy, from /proc/self/mountinfo: `/sys/fs/cgroup` on
+/// a unified host, `/sys/fs/cgroup/unified` on a hybrid one; `None` where it is not mounted.
+pub fn cgroup2_root() -> Option<PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    mounts.lines().find_map(|l| {
+        let (left, right) = l.split_once(" - ")?;
+        (right.split_whitespace().next() == Some("cgroup2"))
+            .then(|| left.split_whitespace().nth(4).map(PathBuf::from))?
+    })
 }
 
 fn scan(dir: &Path, rel: &str, depth: usize, budget: &mut usize, out: &mut HashMap<u64, String>) {

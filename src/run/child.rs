@@ -11,17 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
-/// Where cgroup v2 is mounted: `/sys/fs/cgroup` on a unified host, `/sys/fs/cgroup/unified`
-/// on a hybrid one (read from /proc/self/mounts).
-fn cgroup2_root() -> Option<PathBuf> {
-    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
-    mounts.lines().find_map(|l| {
-        let mut f = l.split_whitespace();
-        let (_, point, kind) = (f.next()?, f.next()?, f.next()?);
-        (kind == "cgroup2").then(|| PathBuf::from(point))
-    })
-}
-
 /// Why the command could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum ChildError {
@@ -44,7 +33,7 @@ impl Leaf {
     /// Creates `egress-ids-run-<pid>` at the root of the cgroup v2 hierarchy; the reason why
     /// not where cgroup v2 is not mounted or not writable: the command then runs without one.
     pub fn create() -> Result<Leaf, String> {
-        let root = cgroup2_root().ok_or("no cgroup v2 hierarchy is mounted")?;
+        let root = crate::host::cgroup2_root().ok_or("no cgroup v2 hierarchy is mounted")?;
         let path = root.join(format!("egress-ids-run-{}", std::process::id()));
         std::fs::create_dir(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
         Ok(Leaf { path })

@@ -238,14 +238,3 @@ pub fn wait_output(mut child: std::process::Child, limit: Duration) -> Output {
         stderr: err.join().unwrap_or_default(),
     }
 }
-
-/// Where this host mounts cgroup v2.
-pub fn cgroup2_root() -> Option<PathBuf> {
-    std::fs::read_to_string("/proc/self/mounts")
-        .ok()?
-        .lines()
-        .find_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            (f.get(2) == Some(&"cgroup2")).then(|| PathBuf::from(f[1]))
-        })
-}

@@ -140,6 +140,31 @@ impl std::fmt::Display for TsDisplay {
     }
 }
 
+/// An EVE `timestamp` (`2026-11-29T20:40:19.153000+0000`, as [`TsDisplay`] writes it) read back
+/// as wall-clock time; `None` for any other form.
+pub fn parse_timestamp(text: &str) -> Option<std::time::SystemTime> {
+    let date = text.get(..10)?;
+    let mut d = date.split('-').map(|p| p.parse::<i32>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let month = time::Month::try_from(u8::try_from(m).ok()?).ok()?;
+    let date = time::Date::from_calendar_date(y, month, u8::try_from(day).ok()?).ok()?;
+    let clock = text.get(11..26)?;
+    let (h, rest) = clock.split_once(':')?;
+    let (min, rest) = rest.split_once(':')?;
+    let (s, micros) = rest.split_once('.')?;
+    let t = time::Time::from_hms_micro(
+        h.parse().ok()?,
+        min.parse().ok()?,
+        s.parse().ok()?,
+        micros.parse().ok()?,
+    )
+    .ok()?;
+    let since =
+        time::PrimitiveDateTime::new(date, t).assume_utc() - time::OffsetDateTime::UNIX_EPOCH;
+    let since: std::time::Duration = since.try_into().ok()?;
+    Some(std::time::SystemTime::UNIX_EPOCH + since)
+}
+
 fn ser_ts<S: serde::Serializer>(ts: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&TsDisplay(*ts))
 }
@@ -278,5 +303,17 @@ mod tests {
             "2026-03-31T12:00:00.123463+0000"
         );
         // Addresses: proto::text::SuricataIp, tested there.
+    }
+
+    #[test]
+    fn timestamps_read_back() {
+        let ts = Timestamp::from_parts(1_774_958_400, 123_456, 1_000_000);
+        let t = parse_timestamp(&TsDisplay(ts).to_string()).unwrap();
+        let since = t.duration_since(std::time::UNIX_EPOCH).unwrap();
+        assert_eq!(
+            (since.as_secs(), since.subsec_micros()),
+            (1_774_958_400, 123_456)
+        );
+        assert!(parse_timestamp("not a time").is_none());
     }
 }

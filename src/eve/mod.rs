@@ -5,7 +5,7 @@
 pub(crate) mod event;
 pub mod types;
 
-pub use event::{Event, Object};
+pub use event::{parse_timestamp, Event, Object};
 pub use types::{EveTypes, EventType};
 
 use proto::Timestamp;

@@ -8,7 +8,7 @@
 //! uplink with the host's address) is traced back to its socket through the kernel's conntrack
 //! table.
 
-use crate::eve::EventSink;
+use crate::eve::{parse_timestamp, EventSink};
 use crate::host::conntrack::{Direction, Table};
 use crate::host::{Collector, OwnAddresses, Proto};
 use proto::Timestamp;
@@ -98,30 +98,6 @@ impl<W> Attributing<W> {
     }
 }
 
-/// `2026-11-29T20:40:19.153000+0000` (EVE's form) as a wall-clock time.
-fn parse_eve_time(text: &str) -> Option<SystemTime> {
-    let date = text.get(..10)?;
-    let mut d = date.split('-').map(|p| p.parse::<i32>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let month = time::Month::try_from(u8::try_from(m).ok()?).ok()?;
-    let date = time::Date::from_calendar_date(y, month, u8::try_from(day).ok()?).ok()?;
-    let clock = text.get(11..26)?;
-    let (h, rest) = clock.split_once(':')?;
-    let (min, rest) = rest.split_once(':')?;
-    let (s, micros) = rest.split_once('.')?;
-    let t = time::Time::from_hms_micro(
-        h.parse().ok()?,
-        min.parse().ok()?,
-        s.parse().ok()?,
-        micros.parse().ok()?,
-    )
-    .ok()?;
-    let secs = time::PrimitiveDateTime::new(date, t).assume_utc();
-    let since = secs - time::OffsetDateTime::UNIX_EPOCH;
-    let since: Duration = since.try_into().ok()?;
-    Some(SystemTime::UNIX_EPOCH + since)
-}
-
 impl<W: EventSink> Attributing<W> {
     /// Whether `addr` is this host's: on an interface here, or a socket's own address.
     fn is_ours(&mut self, addr: IpAddr) -> bool {
@@ -143,7 +119,7 @@ impl<W: EventSink> Attributing<W> {
         let when = v["flow"]["start"]
             .as_str()
             .or_else(|| v["timestamp"].as_str())
-            .and_then(parse_eve_time)?;
+            .and_then(parse_timestamp)?;
         // The flow's client first (the source of an alert or flow event opened it), then the
         // client behind a NAT, and only then the server: on one host, a server in another
         // namespace (a resolver's unconnected socket) also had the tuple, the other way round.
@@ -409,14 +385,5 @@ mod tests {
             super::cut_ancestry(&mut p, root);
             assert_eq!(p, chain(), "not the step's: whole");
         }
-    }
-
-    #[test]
-    fn eve_times_read_back() {
-        let t = super::parse_eve_time("2026-03-31T12:00:00.123456+0000").unwrap();
-        let secs = t.duration_since(std::time::UNIX_EPOCH).unwrap();
-        assert_eq!(secs.as_secs(), 1_774_958_400);
-        assert_eq!(secs.subsec_micros(), 123_456);
-        assert!(super::parse_eve_time("not a time").is_none());
     }
 }

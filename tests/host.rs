@@ -53,21 +53,12 @@ fn lab(tag: &str, dir: &Path) -> Lab {
         "Serving HTTP",
         "http.server",
     );
-    let dns = start_logged(
-        inet.exec("dnsmasq")
-            .args([
-                "--no-daemon",
-                "--conf-file=/dev/null",
-                "--no-resolv",
-                "--no-hosts",
-            ])
-            .args(["--no-poll", "--bind-interfaces", "--user=root"])
-            .arg(format!("--listen-address={RESOLVER}"))
-            .arg("--host-record=pkg-validate.example,192.0.2.99")
-            .arg(format!("--pid-file={}", dir.join("dnsmasq.pid").display())),
-        &dir.join("dnsmasq.log"),
-        "started, version",
-        "dnsmasq",
+    let dns = common::netns::dnsmasq(
+        &inet,
+        dir,
+        &[RESOLVER],
+        &[("pkg-validate.example", "192.0.2.99")],
+        &[],
     );
     Lab {
         _http: http,
@@ -77,8 +68,15 @@ fn lab(tag: &str, dir: &Path) -> Lab {
     }
 }
 
-fn scratch(name: &str) -> PathBuf {
-    common::scratch(name)
+/// The test's scratch directory `host-NAME` and its lab (namespaces tagged `tag`); `None`
+/// (skipped) without root.
+fn setup(name: &str, tag: &str) -> Option<(PathBuf, Lab)> {
+    if !root_or_skip("the eBPF collector test") {
+        return None;
+    }
+    let dir = common::scratch(&format!("host-{name}"));
+    let lab = lab(tag, &dir);
+    Some((dir, lab))
 }
 
 fn collector() -> Collector {
@@ -173,11 +171,9 @@ fn check_curl(c: &Collector, lab: &Lab, pid: u32, port: u16, ns: u32) {
 
 #[test]
 fn curl_200_sequential_and_200_parallel_each_to_its_pid_and_port() {
-    if !root_or_skip("the eBPF collector test") {
+    let Some((_dir, lab)) = setup("curl", "c") else {
         return;
-    }
-    let dir = scratch("host-curl");
-    let lab = lab("c", &dir);
+    };
     let c = collector();
     let ns = netns_inode(&lab.runner);
     for _ in 0..200 {
@@ -212,11 +208,9 @@ fn curl_200_sequential_and_200_parallel_each_to_its_pid_and_port() {
 
 #[test]
 fn a_detached_double_fork_keeps_its_ancestry_and_dig_over_udp_is_attributed() {
-    if !root_or_skip("the eBPF collector test") {
+    let Some((dir, lab)) = setup("fork", "f") else {
         return;
-    }
-    let dir = scratch("host-fork");
-    let lab = lab("f", &dir);
+    };
     let c = collector();
     let out = dir.join("port");
     let _ = std::fs::remove_file(&out);
@@ -290,11 +284,9 @@ impl Drop for Cgroup {
 
 #[test]
 fn a_process_in_its_own_cgroup_and_netns_is_attributed_with_both() {
-    if !root_or_skip("the eBPF collector test") {
+    let Some((_dir, lab)) = setup("cg", "g") else {
         return;
-    }
-    let dir = scratch("host-cg");
-    let lab = lab("g", &dir);
+    };
     let name = format!("eids-host-{}", std::process::id());
     let root = egress_ids::host::cgroup2_root().unwrap_or_else(|| "/sys/fs/cgroup".into());
     let cg = Cgroup(root.join(&name));
@@ -329,11 +321,9 @@ fn a_process_in_its_own_cgroup_and_netns_is_attributed_with_both() {
 
 #[test]
 fn an_unanswered_connect_is_attributed_at_its_first_syn_retransmission() {
-    if !root_or_skip("the eBPF collector test") {
+    let Some((dir, lab)) = setup("syn", "s") else {
         return;
-    }
-    let dir = scratch("host-syn");
-    let lab = lab("s", &dir);
+    };
     // 198.51.100.7 is routed to the "internet" namespace, which does not forward: the SYN is
     // dropped there, no answer ever comes.
     lab.runner
@@ -380,11 +370,9 @@ fn an_unanswered_connect_is_attributed_at_its_first_syn_retransmission() {
 
 #[test]
 fn ipv6_connects_are_attributed() {
-    if !root_or_skip("the eBPF collector test") {
+    let Some((dir, lab)) = setup("v6", "6") else {
         return;
-    }
-    let dir = scratch("host-v6");
-    let lab = lab("6", &dir);
+    };
     for (ns, addr) in [(&lab.runner, "fd00::2/64"), (&lab.inet, "2001:db8::10/64")] {
         ns.sysctl("net.ipv6.conf.eth0.disable_ipv6=0");
         ns.ip(&["addr", "add", addr, "dev", "eth0", "nodad"]);

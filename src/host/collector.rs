@@ -220,15 +220,15 @@ impl Collector {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether a socket of this host (in any network namespace) has had `addr` as its own
-    /// address; records still in the ring buffer count.
-    pub fn is_local(&self, addr: IpAddr) -> bool {
+    /// Whether a socket of this host (in any network namespace) has had one of `addrs` as its
+    /// own address; records still in the ring buffer count (applied once for all of them).
+    pub fn any_local(&self, addrs: &[IpAddr]) -> bool {
         let mut s = self.lock();
-        if s.sockets.is_local(addr) {
+        if addrs.iter().any(|&a| s.sockets.is_local(a)) {
             return true;
         }
         s.pump();
-        s.sockets.is_local(addr)
+        addrs.iter().any(|&a| s.sockets.is_local(a))
     }
 
     /// The process whose socket had exactly this tuple at `at`. Records still in the ring

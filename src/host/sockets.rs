@@ -155,17 +155,21 @@ impl Sockets {
         at: SystemTime,
     ) -> Option<&Opened> {
         let (local, remote) = (canonical(local), canonical(remote));
-        let mut keys = vec![(proto, local, remote)];
-        if proto == Proto::Udp {
-            let any_remote = SocketAddr::new(unspecified(remote.ip()), 0);
-            let any_local = SocketAddr::new(unspecified(local.ip()), local.port());
-            keys.extend([
-                (proto, any_local, remote),
-                (proto, local, any_remote),
-                (proto, any_local, any_remote),
-            ]);
-        }
-        keys.iter().find_map(|k| {
+        let any_remote = SocketAddr::new(unspecified(remote.ip()), 0);
+        let any_local = SocketAddr::new(unspecified(local.ip()), local.port());
+        let keys = [
+            (proto, local, remote),
+            (proto, any_local, remote),
+            (proto, local, any_remote),
+            (proto, any_local, any_remote),
+        ];
+        // TCP sockets are connected: only the exact tuple.
+        let asked = if proto == Proto::Udp {
+            &keys[..]
+        } else {
+            &keys[..1]
+        };
+        asked.iter().find_map(|k| {
             self.by_tuple
                 .get(k)?
                 .iter()

@@ -99,9 +99,9 @@ impl<W> Attributing<W> {
 }
 
 impl<W: EventSink> Attributing<W> {
-    /// Whether `addr` is this host's: on an interface here, or a socket's own address.
-    fn is_ours(&mut self, addr: IpAddr) -> bool {
-        self.own.contains(addr) || self.collector.is_local(addr)
+    /// Whether one of `addrs` is this host's: on an interface here, or a socket's own address.
+    fn any_ours(&mut self, addrs: &[IpAddr]) -> bool {
+        addrs.iter().any(|&a| self.own.contains(a)) || self.collector.any_local(addrs)
     }
 
     /// The `process` of an alert or flow event, if a socket matches it.
@@ -168,11 +168,19 @@ impl<W: EventSink> EventSink for Attributing<W> {
         if !wanted {
             return self.inner.line(json, is_alert);
         }
-        let ours = [field_ip(json, SRC_IP), field_ip(json, DEST_IP)]
-            .into_iter()
-            .flatten()
-            .any(|a| self.is_ours(a));
-        if !ours {
+        let pair;
+        let addrs: &[IpAddr] = match (field_ip(json, SRC_IP), field_ip(json, DEST_IP)) {
+            (Some(a), Some(b)) => {
+                pair = [a, b];
+                &pair
+            }
+            (Some(a), None) | (None, Some(a)) => {
+                pair = [a, a];
+                &pair[..1]
+            }
+            (None, None) => &[],
+        };
+        if !self.any_ours(addrs) {
             self.not_this_host += 1;
             return self.inner.line(json, is_alert);
         }

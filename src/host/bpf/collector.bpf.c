@@ -178,16 +178,9 @@ static __always_inline struct event *reserve(__u8 kind)
             __sync_fetch_and_add(lost, 1);
         return 0;
     }
+    /* Every field before the exec-only strings starts at zero (a close has no task). */
+    __builtin_memset(e, 0, __builtin_offsetof(struct event, path));
     e->kind = kind;
-    e->proto = 0;
-    e->family = 0;
-    e->pad = 0;
-    e->sport = 0;
-    e->dport = 0;
-    e->path_len = 0;
-    e->args_len = 0;
-    __builtin_memset(e->saddr, 0, 16);
-    __builtin_memset(e->daddr, 0, 16);
     return e;
 }
 
@@ -334,15 +327,8 @@ int handle_sock_state(__u64 *ctx)
         if (!e)
             return 0;
         e->proto = IPPROTO_TCP;
-        e->tgid = 0;
-        e->tid = 0;
-        e->ppid = 0;
-        e->uid = 0;
-        e->ns_pid = 0;
         e->netns = sk->__sk_common.skc_net.net->ns.inum;
-        e->cgroup = 0;
         e->ktime = bpf_ktime_get_ns();
-        __builtin_memset(e->comm, 0, 16);
         fill_tuple(e, sk);
         bpf_ringbuf_submit(e, 0);
     }

@@ -129,8 +129,8 @@ fn valid_process(process: &serde_json::Value) {
     eprintln!("process: {process}");
 }
 
-/// One real curl in the runner namespace: (its pid, the source port it used).
-fn curl(lab: &Lab) -> (u32, u16) {
+/// curl in the runner namespace fetching `url`, printing the source port it used.
+fn curl_cmd(lab: &Lab, url: &str) -> Command {
     let mut cmd = lab.runner.exec("/usr/bin/curl");
     cmd.args([
         "-s",
@@ -140,8 +140,14 @@ fn curl(lab: &Lab) -> (u32, u16) {
         "%{local_port}",
         "--max-time",
         "5",
-    ])
-    .arg(format!("http://{SERVER}:{PORT}/"));
+        url,
+    ]);
+    cmd
+}
+
+/// One real curl in the runner namespace: (its pid, the source port it used).
+fn curl(lab: &Lab) -> (u32, u16) {
+    let mut cmd = curl_cmd(lab, &format!("http://{SERVER}:{PORT}/"));
     let mut child = Child::spawn(
         cmd.stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
@@ -391,18 +397,7 @@ fn ipv6_connects_are_attributed() {
     );
     let c = collector();
     let out = run_ok(
-        lab.runner
-            .exec("/usr/bin/curl")
-            .args([
-                "-s",
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{local_port}",
-                "--max-time",
-                "5",
-            ])
-            .arg("http://[2001:db8::10]:8081/"),
+        &mut curl_cmd(&lab, "http://[2001:db8::10]:8081/"),
         Duration::from_secs(10),
     );
     let port: u16 = out.trim().parse().unwrap();

@@ -277,6 +277,20 @@ static __always_inline void fill_connect(struct event *e, const struct opener *o
     fill_tuple(e, sk);
 }
 
+/* The connect event of socket `sk` (key `key`) if its opener was recorded; filled, not yet
+ * submitted. */
+static __always_inline struct event *connect_event(struct sock *sk, __u64 key)
+{
+    struct opener *o = bpf_map_lookup_elem(&OPENERS, &key);
+    if (!o)
+        return 0;
+    struct event *e = reserve(KIND_CONNECT);
+    if (!e)
+        return 0;
+    fill_connect(e, o, sk);
+    return e;
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int handle_sock_state(__u64 *ctx)
 {
@@ -302,13 +316,9 @@ int handle_sock_state(__u64 *ctx)
         return 0;
     }
     if (old == TCP_SYN_SENT) {
-        struct opener *o = bpf_map_lookup_elem(&OPENERS, &key);
-        if (!o)
-            return 0;
-        struct event *e = reserve(KIND_CONNECT);
+        struct event *e = connect_event(sk, key);
         if (!e)
             return 0;
-        fill_connect(e, o, sk);
         bpf_map_delete_elem(&OPENERS, &key);
         if (new == TCP_CLOSE) {
             e->pad = 1; /* refused or timed out: the window ends now too */
@@ -342,14 +352,9 @@ SEC("tp_btf/tcp_retransmit_skb")
 int handle_retransmit(__u64 *ctx)
 {
     struct sock *sk = (struct sock *)ctx[0];
-    __u64 key = (__u64)sk;
-    struct opener *o = bpf_map_lookup_elem(&OPENERS, &key);
-    if (!o)
-        return 0;
-    struct event *e = reserve(KIND_CONNECT);
+    struct event *e = connect_event(sk, (__u64)sk);
     if (!e)
         return 0;
-    fill_connect(e, o, sk);
     bpf_ringbuf_submit(e, 0);
     return 0;
 }

@@ -235,8 +235,7 @@ fn progress_is_drawn_when_asked_and_never_into_a_pipe_otherwise() {
     let (code, err) = with(&["--progress"]);
     let last = err
         .split(['\r', '\n'])
-        .filter(|l| l.contains("replay: "))
-        .next_back()
+        .rfind(|l| l.contains("replay: "))
         .unwrap_or_else(|| panic!("no progress line: {err}"));
     let summary = err
         .lines()

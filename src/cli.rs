@@ -93,6 +93,12 @@ pub(crate) struct ReplayArgs {
     /// Do not print the summary on stderr
     #[arg(long, short)]
     pub(crate) quiet: bool,
+    /// Show a progress line on stderr (bytes, packets, alerts, rate, time left); the default on a terminal outside CI
+    #[arg(long, conflicts_with = "no_progress")]
+    progress: bool,
+    /// Never show the progress line
+    #[arg(long)]
+    no_progress: bool,
     /// Capture files (pcap or pcapng), replayed in order as one stream; '-' reads standard input
     #[arg(value_name = "PCAP", required = true)]
     pcaps: Vec<PathBuf>,
@@ -354,6 +360,11 @@ impl ReplayArgs {
             EveTarget::File(self.eve)
         };
         opts.analysis = self.analysis.into_options();
+        opts.progress = self.progress
+            || (!self.no_progress
+                && !self.quiet
+                && std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("CI").is_none());
         opts
     }
 }

@@ -6,6 +6,7 @@ use crate::capture::{read_capture_file, CaptureError};
 use crate::counters::Counters;
 use crate::detect::signatures::SignatureError;
 use crate::options::AnalysisOptions;
+use crate::output::progress::{self, CountingAlerts, CountingFrames, Progress};
 use crate::output::EveWriter;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -25,6 +26,9 @@ pub struct ReplayOptions {
     pub(crate) pcaps: Vec<PathBuf>,
     pub eve: EveTarget,
     pub analysis: AnalysisOptions,
+    /// Draw a progress line on stderr while reading (the command line decides: a terminal,
+    /// not CI, or `--progress`).
+    pub progress: bool,
 }
 
 impl ReplayOptions {
@@ -34,6 +38,7 @@ impl ReplayOptions {
             pcaps,
             eve: EveTarget::File(PathBuf::from("eve.json")),
             analysis: AnalysisOptions::default(),
+            progress: false,
         }
     }
 }
@@ -90,10 +95,21 @@ pub fn replay(opts: &ReplayOptions) -> Result<ReplayOutcome, ReplayError> {
     let (refusals, notes) = detector.rule_notes();
     let started = Instant::now();
     let config = opts.analysis.pipeline_config(Arc::new(detector));
-    let (read, finished) = crate::pipeline::run(&config, EveWriter::new(out), |on_frame| {
+    let total: u64 = opts
+        .pcaps
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum();
+    let progress = Progress::new(total);
+    let bar = opts.progress.then(|| progress::draw(progress.clone()));
+    let sink = CountingAlerts::new(EveWriter::new(out), progress.clone());
+    let (read, finished) = crate::pipeline::run(&config, sink, |on_frame| {
         let mut warnings = Vec::new();
+        let mut on_frame = CountingFrames::new(on_frame, &progress);
         for path in &opts.pcaps {
-            let report = read_capture_file(path, on_frame)?;
+            let report = read_capture_file(path, &mut on_frame)?;
             if let Some(damage) = report.damage {
                 warnings.push(format!(
                     "{}: {damage}; kept the events of the {} packets read",
@@ -104,7 +120,10 @@ pub fn replay(opts: &ReplayOptions) -> Result<ReplayOutcome, ReplayError> {
         }
         Ok::<_, CaptureError>(warnings)
     });
-    let mut writer = finished.sink;
+    if let Some(bar) = bar {
+        progress::finish(&progress, bar);
+    }
+    let mut writer = finished.sink.inner;
     let counters = finished.counters;
     writer.finish().map_err(|source| ReplayError::Eve {
         path: eve_name,

@@ -213,3 +213,54 @@ fn eve_types_alert_writes_the_same_alerts_and_nothing_else() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("netflow"));
 }
+
+#[test]
+fn progress_is_drawn_when_asked_and_never_into_a_pipe_otherwise() {
+    let pcaps: Vec<PathBuf> = ["npm-postinstall-ioc.pcap", "benign-registry.pcap"]
+        .iter()
+        .map(|n| root().join("pcaps").join(n))
+        .collect();
+    let paths: Vec<&str> = pcaps.iter().map(|p| p.to_str().unwrap()).collect();
+    let with = |flags: &[&str]| {
+        let mut args = vec!["replay", "--eve", "/dev/null"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&paths);
+        let out = egress_ids(&args);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Asked for: the last line says what was read, and agrees with the summary.
+    let (code, err) = with(&["--progress"]);
+    let last = err
+        .split(['\r', '\n'])
+        .rfind(|l| l.contains("replay: "))
+        .unwrap_or_else(|| panic!("no progress line: {err}"));
+    let summary = err
+        .lines()
+        .find(|l| l.starts_with("egress-ids: ") && l.contains(" packets ("))
+        .unwrap_or_else(|| panic!("no summary: {err}"));
+    let packets = summary["egress-ids: ".len()..].split(' ').next().unwrap();
+    let alerts = summary
+        .split(" alerts in ")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .unwrap_or_else(|| panic!("no alert count: {summary}"));
+    assert!(
+        last.contains(&format!(", {packets} packets, {alerts} alerts, ")),
+        "{last:?} against {summary:?}"
+    );
+    assert!(
+        last.contains("(100 %)") || last.contains("(99 %)"),
+        "{last:?}"
+    );
+    assert!(matches!(code, Some(0 | 1)), "{err}");
+    // Not asked for, stderr a pipe: not a byte of it.
+    let (_, err) = with(&[]);
+    assert!(!err.contains("replay: "), "{err}");
+    assert!(!err.contains('\r'), "{err}");
+    // Both: a usage error.
+    let (code, _) = with(&["--progress", "--no-progress"]);
+    assert_eq!(code, Some(2));
+}

@@ -1,7 +1,9 @@
 //! Where events end up: the EVE writer ([`writer`]), the live sensor's targets (file, stdout,
-//! Unix socket, webhook: [`targets`]) and the end-of-run summary on stderr ([`summary`]).
+//! Unix socket, webhook: [`targets`]), the end-of-run summary on stderr ([`summary`]) and a
+//! replay's progress line on a terminal ([`progress`]).
 
 pub mod attribute;
+pub mod progress;
 pub mod summary;
 pub mod targets;
 pub(crate) mod writer;

@@ -4,22 +4,24 @@
 //! there and reports the byte offset, so the caller can warn and still write the alerts it has.
 //! The path `-` reads a capture from standard input (`tcpdump -U -w - | egress-ids replay -`).
 
-use super::mapped::{self, SliceReader};
+use super::block::{Detected, Format, Parsed};
+use super::bytes::ByteSource;
+use super::chunk::ChunkReader;
+use super::mapped::{self, MappedReader};
 use super::{Frame, FrameSink};
+use pcap_parser::pcap::PcapHeader;
 use pcap_parser::pcapng::Block;
-use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
 use proto::Timestamp;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-/// Initial reader buffer; grown up to [`MAX_BUFFER`] for frames larger than it.
-const INITIAL_BUFFER: usize = 256 << 10;
 /// Enough to recognise a pcap or pcapng file header.
 const HEADER_PROBE: usize = 4 << 10;
 /// Largest record we accept (pcapng allows more, but no real frame needs it).
-const MAX_BUFFER: usize = 16 << 20;
+const MAX_RECORD: usize = 16 << 20;
 
 /// Why a capture file could not be read at all.
 #[derive(Debug, thiserror::Error)]
@@ -63,47 +65,6 @@ pub(crate) fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
-/// Opens `path`, or standard input for `-`.
-fn open(path: &Path) -> Result<Box<dyn Read + Send>, CaptureError> {
-    if is_stdin(path) {
-        return stdin_reader().map_err(|source| CaptureError::Open {
-            path: path.to_owned(),
-            source,
-        });
-    }
-    let file = File::open(path).map_err(|source| CaptureError::Open {
-        path: path.to_owned(),
-        source,
-    })?;
-    Ok(Box::new(file))
-}
-
-/// Standard input, with its file header read up front. pcap-parser reads twice while it opens a
-/// capture; on a pipe the second read would wait for more packets, holding back the ones already
-/// there. Handing it exactly the header first makes its second read take only what has arrived.
-fn stdin_reader() -> std::io::Result<Box<dyn Read + Send>> {
-    let mut stdin = std::io::stdin();
-    let mut head = Vec::with_capacity(64);
-    (&mut stdin).take(12).read_to_end(&mut head)?;
-    let header_len = match head.get(..12) {
-        // pcapng: the Section Header Block's total length, in the byte order its magic gives.
-        Some([0x0a, 0x0d, 0x0d, 0x0a, l0, l1, l2, l3, bom @ ..]) => {
-            let len = if bom == [0x4d, 0x3c, 0x2b, 0x1a] {
-                u32::from_le_bytes([*l0, *l1, *l2, *l3])
-            } else {
-                u32::from_be_bytes([*l0, *l1, *l2, *l3])
-            };
-            (len as usize).min(MAX_BUFFER)
-        }
-        // Classic pcap: a 24-byte file header.
-        _ => 24,
-    };
-    (&mut stdin)
-        .take(header_len.saturating_sub(head.len()) as u64)
-        .read_to_end(&mut head)?;
-    Ok(Box::new(std::io::Cursor::new(head).chain(stdin)))
-}
-
 /// Checks that `path` can be opened and starts with a pcap or pcapng header (standard input is
 /// checked as it is read: it cannot be read twice).
 pub(crate) fn check_capture_file(path: &Path) -> Result<(), CaptureError> {
@@ -131,114 +92,179 @@ pub(crate) fn check_capture_file(path: &Path) -> Result<(), CaptureError> {
     }
 }
 
-/// Reads every frame of the capture at `path` and hands it to `sink`. A regular file is
-/// memory-mapped and read in place; standard input and other streams go through a read buffer.
+/// Reads every frame of the capture at `path` and hands it to `sink`, chunk by chunk
+/// ([`ChunkReader`]): frames borrow the chunk, and the sink is told of each new chunk
+/// ([`FrameSink::chunk`]) so that it can keep it rather than copy frames out of it.
 pub fn read_capture_file(
     path: &Path,
     sink: &mut (impl FrameSink + ?Sized),
 ) -> Result<FileReport, CaptureError> {
-    let refused = |e: PcapError<&[u8]>| match e {
-        PcapError::Eof => CaptureError::Empty {
-            path: path.to_owned(),
-        },
-        _ => CaptureError::NotACapture {
-            path: path.to_owned(),
-        },
+    let opened = |source| CaptureError::Open {
+        path: path.to_owned(),
+        source,
     };
-    if !is_stdin(path) {
-        let file = File::open(path).map_err(|source| CaptureError::Open {
-            path: path.to_owned(),
-            source,
-        })?;
-        if file.metadata().is_ok_and(|m| m.is_file()) {
-            let mapping = mapped::map(file).map_err(|source| CaptureError::Open {
-                path: path.to_owned(),
-                source,
-            })?;
-            let Some(mapping) = mapping else {
-                return Err(refused(PcapError::Eof));
-            };
-            let mut reader = SliceReader::over_map(&mapping).map_err(refused)?;
-            let mut report = read_blocks(&mut reader, false, sink);
-            if let Some(len) = reader.shrunk_to() {
-                let last = if reader.last_record_cut() {
-                    format!(
-                        "; packet {} reaches past the cut, which may have come while it was \
-                         decoded: its bytes past byte {len} may have read as zeros",
-                        report.frames
-                    )
-                } else {
-                    String::new()
-                };
-                report.damage = Some(format!(
-                    "the file shrank to {len} bytes while it was read (a capture ring reusing it?); \
-                     stopped at byte {} (after packet {}){last}",
-                    report.bytes, report.frames
-                ));
-            }
-            return Ok(report);
-        }
+    if is_stdin(path) {
+        // A pipe: tell the sink before each read that may wait for more packets.
+        return read_stream(path, std::io::stdin().lock(), true, sink);
     }
-    let waits = is_stdin(path);
-    let mut reader = create_reader(INITIAL_BUFFER, open(path)?).map_err(refused)?;
-    Ok(read_blocks(&mut *reader, waits, sink))
+    let file = File::open(path).map_err(opened)?;
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        // A named pipe or a device: read as a stream.
+        return read_stream(path, file, true, sink);
+    }
+    let Some(mapping) = mapped::map(file).map_err(opened)? else {
+        return Err(CaptureError::Empty {
+            path: path.to_owned(),
+        });
+    };
+    let Some(mut reader) = MappedReader::new(Arc::new(mapping)) else {
+        return Err(CaptureError::Empty {
+            path: path.to_owned(),
+        });
+    };
+    let mut report = read_blocks(path, &mut reader, false, sink)?;
+    if let Some(len) = reader.shrunk_to() {
+        let last = if reader.last_record_cut() {
+            format!(
+                "; packet {} reaches past the cut, which may have come while it was \
+                 decoded: its bytes past byte {len} may have read as zeros",
+                report.frames
+            )
+        } else {
+            String::new()
+        };
+        report.damage = Some(format!(
+            "the file shrank to {len} bytes while it was read (a capture ring reusing it?); \
+             stopped at byte {} (after packet {}){last}",
+            report.bytes, report.frames
+        ));
+    }
+    Ok(report)
 }
 
-/// The block loop: frames to `sink`, damage into the report. `waits`: the source may block
-/// (tell the sink before each refill).
-fn read_blocks(
-    reader: &mut (impl PcapReaderIterator + ?Sized),
+/// Reads a stream (standard input, a pipe) chunk by chunk.
+fn read_stream(
+    path: &Path,
+    source: impl Read,
     waits: bool,
     sink: &mut (impl FrameSink + ?Sized),
-) -> FileReport {
+) -> Result<FileReport, CaptureError> {
+    read_blocks(path, &mut ChunkReader::new(source), waits, sink)
+}
+
+/// What one step of the block loop found.
+enum Step {
+    Consumed(usize),
+    /// The file was cut under the reader (the caller says so).
+    Cut,
+    NeedMore,
+    Damage(String),
+}
+
+/// The block loop over `reader`: the file header, then frames to `sink`, damage into the report.
+/// `waits`: reads may block (the sink is told before each).
+fn read_blocks(
+    path: &Path,
+    reader: &mut impl ByteSource,
+    waits: bool,
+    sink: &mut (impl FrameSink + ?Sized),
+) -> Result<FileReport, CaptureError> {
     let mut report = FileReport::default();
     let mut framing = Framing::default();
-    let mut buffer_size = INITIAL_BUFFER;
+    let refused = |empty: bool| {
+        let path = path.to_owned();
+        if empty {
+            CaptureError::Empty { path }
+        } else {
+            CaptureError::NotACapture { path }
+        }
+    };
+    let mut format = loop {
+        match Format::detect(reader.data()) {
+            Detected::Legacy {
+                format,
+                header,
+                len,
+            } => {
+                framing.on_header(&header);
+                report.bytes += len as u64;
+                reader.consume(len);
+                break format;
+            }
+            Detected::Ng(format) => break format,
+            Detected::NotACapture => return Err(refused(false)),
+            Detected::NeedMore => match reader.refill() {
+                Ok(true) => {}
+                Ok(false) => return Err(refused(reader.data().is_empty())),
+                Err(source) => {
+                    return Err(CaptureError::Open {
+                        path: path.to_owned(),
+                        source,
+                    })
+                }
+            },
+        }
+    };
+    sink.chunk(&reader.shared());
     loop {
-        match reader.next() {
-            Ok((offset, block)) => {
-                if let Err(damage) = framing.on_block(block, &mut report, sink) {
-                    report.damage = Some(damage);
-                    return report;
-                }
-                report.bytes += offset as u64;
-                reader.consume(offset);
+        let step = match format.next(reader.data()) {
+            // A mapped file cut under the reader: the record is not all there.
+            Parsed::Block { len, .. } if !reader.still_there(len) => Step::Cut,
+            Parsed::Block { len, block } => match framing.on_block(block, &mut report, sink) {
+                Ok(()) => Step::Consumed(len),
+                Err(damage) => Step::Damage(damage),
+            },
+            Parsed::Incomplete => Step::NeedMore,
+            Parsed::Damaged(e) => Step::Damage(format!(
+                "corrupt record at byte {} (after packet {}): {}",
+                report.bytes,
+                report.frames,
+                describe(&e)
+            )),
+        };
+        match step {
+            Step::Consumed(len) => {
+                report.bytes += len as u64;
+                reader.consume(len);
             }
-            Err(PcapError::Eof) => return report,
-            // More bytes are needed: read them (at the end of the input pcap-parser then reports
-            // UnexpectedEof, which is damage).
-            Err(PcapError::Incomplete(_)) => {
-                if waits {
-                    sink.idle();
-                }
-                if let Err(e) = reader.refill() {
-                    let why = describe(&e);
-                    report.damage = Some(format!("read error after byte {}: {why}", report.bytes));
-                    return report;
-                }
+            Step::Cut => return Ok(report),
+            Step::Damage(damage) => {
+                reader.on_damage();
+                report.damage = Some(damage);
+                return Ok(report);
             }
-            Err(PcapError::BufferTooSmall) => {
-                // A record larger than the buffer: grow it, up to a bound no real frame needs.
-                if buffer_size < MAX_BUFFER && reader.grow(buffer_size * 2) {
-                    buffer_size *= 2;
-                    continue;
-                }
+            Step::NeedMore if reader.data().len() >= MAX_RECORD => {
                 report.damage = Some(format!(
                     "corrupt record at byte {} (after packet {}): it claims more than {} MiB",
                     report.bytes,
                     report.frames,
-                    MAX_BUFFER >> 20
+                    MAX_RECORD >> 20
                 ));
-                return report;
+                return Ok(report);
             }
-            Err(e) => {
-                report.damage = Some(format!(
-                    "corrupt record at byte {} (after packet {}): {}",
-                    report.bytes,
-                    report.frames,
-                    describe(&e)
-                ));
-                return report;
+            Step::NeedMore => {
+                if waits {
+                    sink.idle();
+                }
+                match reader.refill() {
+                    Ok(true) => sink.chunk(&reader.shared()),
+                    Ok(false) if reader.data().is_empty() => return Ok(report),
+                    Ok(false) => {
+                        reader.on_damage();
+                        report.damage = Some(format!(
+                            "corrupt record at byte {} (after packet {}): {}",
+                            report.bytes,
+                            report.frames,
+                            describe(&PcapError::UnexpectedEof)
+                        ));
+                        return Ok(report);
+                    }
+                    Err(e) => {
+                        report.damage =
+                            Some(format!("read error after byte {}: {e}", report.bytes));
+                        return Ok(report);
+                    }
+                }
             }
         }
     }
@@ -263,6 +289,16 @@ impl Default for Framing {
 }
 
 impl Framing {
+    /// A classic pcap file header: the link type and time unit of every frame that follows.
+    fn on_header(&mut self, hdr: &PcapHeader) {
+        self.legacy_linktype = hdr.network.0;
+        self.legacy_units = if hdr.is_nanosecond_precision() {
+            1_000_000_000
+        } else {
+            1_000_000
+        };
+    }
+
     /// Takes one block: a header updates the framing, a packet goes to `sink` as a frame.
     /// `Err` describes damage that ends the read.
     fn on_block(
@@ -272,14 +308,7 @@ impl Framing {
         sink: &mut (impl FrameSink + ?Sized),
     ) -> Result<(), String> {
         match block {
-            PcapBlockOwned::LegacyHeader(hdr) => {
-                self.legacy_linktype = hdr.network.0;
-                self.legacy_units = if hdr.is_nanosecond_precision() {
-                    1_000_000_000
-                } else {
-                    1_000_000
-                };
-            }
+            PcapBlockOwned::LegacyHeader(hdr) => self.on_header(&hdr),
             PcapBlockOwned::Legacy(b) => {
                 report.frames += 1;
                 let caplen = (b.caplen as usize).min(b.data.len());

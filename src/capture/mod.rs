@@ -1,17 +1,24 @@
 //! Packet sources: where frames come from. A source hands out frames that borrow its buffer,
 //! each with its capture timestamp (all timers in the program run on this packet time) and link type.
 
+pub(crate) mod block;
+pub(crate) mod bytes;
+pub(crate) mod chunk;
 pub(crate) mod file;
 pub mod live;
 pub(crate) mod mapped;
 
 use proto::Timestamp;
 
+pub use bytes::SharedBytes;
 pub use file::{read_capture_file, CaptureError};
 
 /// Takes the frames of a source.
 pub trait FrameSink {
     fn frame(&mut self, frame: &Frame<'_>);
+    /// The frames that follow lie in `bytes` (until the next call): a sink that hands frames to
+    /// other threads can keep them and point into them instead of copying the frames.
+    fn chunk(&mut self, _bytes: &SharedBytes) {}
     /// The source is about to wait for more input (a pipe or a live interface): whatever is
     /// buffered downstream should be handled now rather than when more frames arrive.
     fn idle(&mut self) {}

@@ -7,7 +7,7 @@
 //! Whether to draw at all is the caller's choice (the command line: a terminal, not CI, or
 //! `--progress`).
 
-use crate::capture::{Frame, FrameSink};
+use crate::capture::{Frame, FrameSink, SharedBytes};
 use crate::eve::EventSink;
 use proto::Timestamp;
 use serde_json::Value;
@@ -87,6 +87,10 @@ impl<S: FrameSink + ?Sized> FrameSink for CountingFrames<'_, S> {
             self.publish();
         }
         self.inner.frame(frame);
+    }
+
+    fn chunk(&mut self, chunk: &SharedBytes) {
+        self.inner.chunk(chunk);
     }
 
     fn idle(&mut self) {

@@ -3,7 +3,7 @@
 //! numbers every item, keeps packet time, and hands packets and timer ticks to a [`Route`]:
 //! straight into the one shard of a single-threaded run, or into batches for worker threads.
 
-use crate::capture::{CaptureCounters, Frame, FrameSink, LiveSink};
+use crate::capture::{CaptureCounters, Frame, FrameSink, LiveSink, SharedBytes};
 use crate::counters::Counters;
 use crate::detect::Detector;
 use crate::engine::checksum::{ChecksumSample, ChecksumValidation};
@@ -40,6 +40,8 @@ pub(crate) trait Route {
     fn stats(&mut self, seq: u64, ts: Timestamp, dispatcher: &Counters);
     /// The input is waiting for more: pass on whatever is held.
     fn idle(&mut self) {}
+    /// The frames that follow lie in `bytes` (see [`FrameSink::chunk`]).
+    fn bytes(&mut self, _bytes: &SharedBytes) {}
     /// From item `seq` on, detect with `detector`.
     fn reload(&mut self, seq: u64, detector: &Arc<Detector>);
 }
@@ -59,6 +61,10 @@ pub(crate) struct Dispatch<'a, R: Route> {
 impl<R: Route> FrameSink for Dispatch<'_, R> {
     fn frame(&mut self, frame: &Frame<'_>) {
         self.dispatcher.on_frame(frame, self.route);
+    }
+
+    fn chunk(&mut self, bytes: &SharedBytes) {
+        self.route.bytes(bytes);
     }
 
     fn idle(&mut self) {

@@ -1,10 +1,15 @@
 //! The threaded route: the dispatcher (capture thread) packs items into batches, one open batch
 //! per worker, and sends them over bounded channels; each worker owns one shard of the flow table
 //! and hands its messages to the merge thread with its progress. Both directions of a flow hash
-//! to the same worker. Batches and their byte buffers are recycled: no allocation per packet.
+//! to the same worker. A frame is not copied: its item points into the capture's bytes (the
+//! mapped file or the chunk it was read into), which the batch keeps alive ([`SharedBytes`]);
+//! only a datagram reassembled from fragments (and a frame of a source that shares nothing) is
+//! copied into the batch's own buffer. Batches and their buffers are recycled: no allocation per
+//! packet.
 
 use super::dispatch::{Raw, Route};
 use super::merge::Merger;
+use crate::capture::SharedBytes;
 use crate::counters::Counters;
 use crate::detect::Detector;
 use crate::engine::output::{OutBuf, OutKind, Output, ShardStats};
@@ -59,9 +64,15 @@ enum ItemKind {
 struct Item {
     info: PacketInfo,
     kind: ItemKind,
-    start: u32,
+    /// Where the bytes are: [`IN_BATCH`] for the batch's own buffer, else an index into the
+    /// batch's `held` sources.
+    source: u32,
+    start: usize,
     len: u32,
 }
+
+/// [`Item::source`] of bytes copied into the batch's own buffer.
+const IN_BATCH: u32 = u32::MAX;
 
 impl Item {
     /// An item that is not a packet (a tick, a stats request) at `seq`, packet time `ts`.
@@ -75,6 +86,7 @@ impl Item {
                 checksums_trusted: true,
             },
             kind,
+            source: IN_BATCH,
             start: 0,
             len: 0,
         }
@@ -85,7 +97,10 @@ impl Item {
 #[derive(Debug, Default)]
 pub(crate) struct Batch {
     items: Vec<Item>,
+    /// Bytes copied in (reassembled datagrams).
     data: Vec<u8>,
+    /// The capture bytes the items point into.
+    held: Vec<SharedBytes>,
     /// The worker has every item before this sequence number once it has this batch.
     horizon: u64,
 }
@@ -95,14 +110,34 @@ impl Batch {
         Batch {
             items: Vec::with_capacity(BATCH_ITEMS),
             data: Vec::with_capacity(64 * 1024),
+            held: Vec::new(),
             horizon: 0,
         }
     }
 
-    fn push_bytes(&mut self, bytes: &[u8]) -> (u32, u32) {
-        let start = self.data.len() as u32;
+    /// Copies `bytes` into the batch: (source, start, length) of an item.
+    fn push_bytes(&mut self, bytes: &[u8]) -> (u32, usize, u32) {
+        let start = self.data.len();
         self.data.extend_from_slice(bytes);
-        (start, bytes.len() as u32)
+        (IN_BATCH, start, bytes.len() as u32)
+    }
+
+    /// Points at `bytes`, which lie in `shared` at `start`: (source, start, length) of an item.
+    fn point_at(&mut self, shared: &SharedBytes, start: usize, bytes: &[u8]) -> (u32, usize, u32) {
+        if !self.held.last().is_some_and(|last| last.same(shared)) {
+            self.held.push(shared.clone());
+        }
+        ((self.held.len() - 1) as u32, start, bytes.len() as u32)
+    }
+
+    /// The bytes of `item`.
+    #[inline]
+    fn bytes_of(&self, item: &Item) -> &[u8] {
+        let range = item.start..item.start + item.len as usize;
+        match item.source {
+            IN_BATCH => &self.data[range],
+            held => &self.held[held as usize].bytes()[range],
+        }
     }
 
     fn is_full(&self) -> bool {
@@ -120,6 +155,8 @@ pub(crate) struct MergeMsg {
 /// The dispatcher's side of the threaded pipeline.
 pub(crate) struct ThreadedRoute {
     to_workers: Vec<Sender<Batch>>,
+    /// What the frames being read lie in, when the source shares it.
+    current: Option<SharedBytes>,
     open: Vec<Batch>,
     recycled: Receiver<Batch>,
     last_seq: u64,
@@ -131,6 +168,7 @@ impl ThreadedRoute {
         let open = to_workers.iter().map(|_| Batch::with_capacity()).collect();
         ThreadedRoute {
             to_workers,
+            current: None,
             open,
             recycled,
             last_seq: 0,
@@ -178,9 +216,14 @@ impl Route for ThreadedRoute {
         // The worker decodes the bytes again and takes the tunnel from its own decoder.
         let w = worker_of(FlowKey::of(pkt).symmetric_hash(), self.open.len());
         let batch = &mut self.open[w];
-        let (kind, (start, len)) = match raw {
+        let (kind, (source, start, len)) = match raw {
             Raw::Frame { linktype, data } => {
-                (ItemKind::Frame { linktype, cut }, batch.push_bytes(data))
+                let kind = ItemKind::Frame { linktype, cut };
+                let shared = self.current.as_ref();
+                match shared.and_then(|s| Some((s, s.offset_of(data)?))) {
+                    Some((shared, start)) => (kind, batch.point_at(shared, start, data)),
+                    None => (kind, batch.push_bytes(data)),
+                }
             }
             Raw::Datagram(d, vlans) => (
                 ItemKind::Datagram {
@@ -196,6 +239,7 @@ impl Route for ThreadedRoute {
         batch.items.push(Item {
             info: *info,
             kind,
+            source,
             start,
             len,
         });
@@ -226,6 +270,10 @@ impl Route for ThreadedRoute {
         self.flush_all();
     }
 
+    fn bytes(&mut self, bytes: &SharedBytes) {
+        self.current = Some(bytes.clone());
+    }
+
     fn reload(&mut self, seq: u64, detector: &Arc<Detector>) {
         for batch in &mut self.open {
             let kind = ItemKind::Reload(detector.clone());
@@ -251,8 +299,9 @@ pub(crate) fn run_worker(
     let mut decoder = Decoder::new(decode);
     for mut batch in batches.iter() {
         let mut outputs = OutBuf::default();
-        for item in batch.items.drain(..) {
-            let bytes = &batch.data[item.start as usize..(item.start + item.len) as usize];
+        let mut items = std::mem::take(&mut batch.items);
+        for item in items.drain(..) {
+            let bytes = batch.bytes_of(&item);
             match item.kind {
                 ItemKind::Frame { linktype, cut } => {
                     // The dispatcher decoded this frame already: it is a TCP/UDP packet.
@@ -300,7 +349,10 @@ pub(crate) fn run_worker(
             }
         }
         let progress = batch.horizon;
+        batch.items = items;
         batch.data.clear();
+        // The capture's bytes are let go: the reader reuses a chunk once nothing holds it.
+        batch.held.clear();
         let _ = recycle.try_send(batch);
         if merge
             .send(MergeMsg {
@@ -352,4 +404,83 @@ pub(crate) fn run_merger<W: EventSink>(
         merger.accept(m.shard, m.outputs, m.progress);
     }
     merger
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::read_capture_file;
+    use crate::pipeline::dispatch::{Dispatch, Dispatcher};
+
+    /// Every batch item of `pcap` (relative to the repository), as the dispatcher packs them for
+    /// two workers: (frames pointing into the capture, frames copied, datagrams copied).
+    fn items_of(pcap: &str, from_stdin_like_stream: bool) -> (usize, usize, usize) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(pcap);
+        let (tx0, rx0) = crossbeam_channel::unbounded();
+        let (tx1, rx1) = crossbeam_channel::unbounded();
+        let (_recycle_tx, recycle_rx) = crossbeam_channel::unbounded();
+        let mut route = ThreadedRoute::new(vec![tx0, tx1], recycle_rx);
+        let mut dispatcher = Dispatcher::new(0, DecodeConfig::default(), Default::default());
+        let mut sink = Dispatch {
+            dispatcher: &mut dispatcher,
+            route: &mut route,
+        };
+        if from_stdin_like_stream {
+            // A pipe: the chunk reader's chunks are shared instead of the mapping.
+            let fifo = std::env::temp_dir().join(format!("threads-fifo-{}", std::process::id()));
+            let _ = std::fs::remove_file(&fifo);
+            nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+            let bytes = std::fs::read(&path).unwrap();
+            let writer = {
+                let fifo = fifo.clone();
+                std::thread::spawn(move || std::fs::write(fifo, bytes).unwrap())
+            };
+            read_capture_file(&fifo, &mut sink).unwrap();
+            writer.join().unwrap();
+            std::fs::remove_file(&fifo).unwrap();
+        } else {
+            read_capture_file(&path, &mut sink).unwrap();
+        }
+        route.flush_all();
+        drop(route);
+        let (mut pointed, mut copied, mut datagrams) = (0, 0, 0);
+        for batch in rx0.try_iter().chain(rx1.try_iter()) {
+            for item in &batch.items {
+                match (&item.kind, item.source) {
+                    (ItemKind::Frame { .. }, IN_BATCH) => copied += 1,
+                    (ItemKind::Frame { .. }, _) => {
+                        pointed += 1;
+                        // The bytes the item points at are the frame's: they decode again.
+                        assert!(!batch.bytes_of(item).is_empty());
+                    }
+                    (ItemKind::Datagram { .. }, _) => datagrams += 1,
+                    _ => {}
+                }
+            }
+            // Only reassembled datagrams are copied.
+            assert_eq!(
+                batch.data.is_empty(),
+                !batch
+                    .items
+                    .iter()
+                    .any(|i| matches!(i.kind, ItemKind::Datagram { .. }))
+            );
+        }
+        (pointed, copied, datagrams)
+    }
+
+    #[test]
+    fn batches_point_into_the_mapped_file_and_the_chunks_of_a_pipe() {
+        for stream in [false, true] {
+            let (pointed, copied, datagrams) = items_of("pcaps/npm-postinstall-ioc.pcap", stream);
+            assert!(pointed > 10, "{pointed} frames pointed at ({stream})");
+            assert_eq!(copied, 0, "no frame copied ({stream})");
+            assert_eq!(datagrams, 0);
+        }
+        // Fragments are reassembled by the dispatcher: the datagram is copied, its first
+        // fragments are not handed on at all.
+        let (_, copied, datagrams) = items_of("pcaps/dns-fragmented-answer.pcap", false);
+        assert_eq!(copied, 0);
+        assert!(datagrams >= 1, "{datagrams}");
+    }
 }

@@ -44,7 +44,11 @@ command -v clang    >/dev/null || need+=(clang)
 [ -x /usr/bin/time ]         || need+=(time)
 if [ "$bench" -eq 1 ]; then
   command -v tshark >/dev/null || need+=(tshark)
+  # perf: bench/run.sh profiles a replay that misses its target and prints where the time goes.
+  command -v perf >/dev/null || need+=(linux-perf)
 fi
+# fincore (util-linux): bench/run.sh reports how much of each capture the page cache holds.
+command -v fincore >/dev/null || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   echo "install-deps: installing ${need[*]}" >&2

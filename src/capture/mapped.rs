@@ -91,6 +91,9 @@ fn prefetch(next: &[u8]) {
 
 /// Bytes of mapping populated ahead of the reader, and kept behind it before release.
 const WINDOW: usize = 4 << 20;
+/// Windows behind the reader released again at each release (worker threads lag behind it by
+/// their queues: up to 16 batches each).
+const RELEASE_AGAIN: usize = 8;
 
 /// A mapped capture file read front to back.
 pub(crate) struct MappedReader {
@@ -211,15 +214,17 @@ impl MappedReader {
             self.populated += len;
         }
         if self.pos >= self.released + 2 * window {
-            // Everything from the start of the file, not only the last window: worker threads
-            // read their packets behind the reader, and a page they touched after it was dropped
-            // is mapped again; dropping it again keeps resident memory flat. Ranges with nothing
-            // mapped cost the kernel next to nothing.
+            // The last few windows again, not only the newest: worker threads read their packets
+            // behind the reader, and a page they touched after it was dropped is mapped again;
+            // dropping it again keeps resident memory flat.
             let upto = (self.pos - window) / window * window;
+            let from = upto.saturating_sub(RELEASE_AGAIN * window);
             // SAFETY: a read-only, private file mapping never written to: dropped pages are read
             // again from the file on the next access (by this thread or a worker that still
             // reads a packet there), so no data is lost and every borrow stays valid.
-            let _ = unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, 0, upto) };
+            let _ = unsafe {
+                map.unchecked_advise_range(UncheckedAdvice::DontNeed, from, upto - from)
+            };
             self.released = upto;
         }
     }

@@ -2,7 +2,7 @@
 //! writes EVE to a file or stdout. Every input is checked before any output is written.
 
 use crate::capture::file::check_capture_file;
-use crate::capture::{read_capture_file, CaptureError};
+use crate::capture::{read_capture, CaptureError, Paging};
 use crate::counters::Counters;
 use crate::detect::signatures::SignatureError;
 use crate::options::AnalysisOptions;
@@ -105,11 +105,18 @@ pub fn replay(opts: &ReplayOptions) -> Result<ReplayOutcome, ReplayError> {
     let progress = Progress::new(total);
     let bar = opts.progress.then(|| progress::draw(progress.clone()));
     let sink = CountingAlerts::new(EveWriter::new(out), progress.clone());
+    // With worker threads the reading thread is the one to keep free: the mapping's page-table
+    // work goes to a thread of its own. One thread means one core.
+    let paging = if config.threads > 1 {
+        Paging::Background
+    } else {
+        Paging::Inline
+    };
     let (read, finished) = crate::pipeline::run(&config, sink, |on_frame| {
         let mut warnings = Vec::new();
         let mut on_frame = CountingFrames::new(on_frame, &progress);
         for path in &opts.pcaps {
-            let report = read_capture_file(path, &mut on_frame)?;
+            let report = read_capture(path, paging, &mut on_frame)?;
             if let Some(damage) = report.damage {
                 warnings.push(format!(
                     "{}: {damage}; kept the events of the {} packets read",

@@ -99,6 +99,24 @@ pub fn read_capture_file(
     path: &Path,
     sink: &mut (impl FrameSink + ?Sized),
 ) -> Result<FileReport, CaptureError> {
+    read_capture(path, Paging::Inline, sink)
+}
+
+/// Who does the page-table work of a memory-mapped capture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Paging {
+    /// The reading thread, between frames (runs on one core).
+    Inline,
+    /// A thread of its own, so that the reading thread only reads (runs with threads to spare).
+    Background,
+}
+
+/// [`read_capture_file`], with the page-table work of a mapped file done as `paging` says.
+pub fn read_capture(
+    path: &Path,
+    paging: Paging,
+    sink: &mut (impl FrameSink + ?Sized),
+) -> Result<FileReport, CaptureError> {
     let opened = |source| CaptureError::Open {
         path: path.to_owned(),
         source,
@@ -122,6 +140,9 @@ pub fn read_capture_file(
             path: path.to_owned(),
         });
     };
+    if paging == Paging::Background {
+        reader.page_in_background();
+    }
     let mut report = read_blocks(path, &mut reader, false, sink)?;
     if let Some(len) = reader.shrunk_to() {
         let last = if reader.last_record_cut() {

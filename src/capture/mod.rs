@@ -11,7 +11,7 @@ pub(crate) mod mapped;
 use proto::Timestamp;
 
 pub use bytes::SharedBytes;
-pub use file::{read_capture_file, CaptureError};
+pub use file::{read_capture, read_capture_file, CaptureError, Paging};
 
 /// Takes the frames of a source.
 pub trait FrameSink {

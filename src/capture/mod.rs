@@ -1,6 +1,7 @@
 //! Packet sources: where frames come from. A source hands out frames that borrow its buffer,
 //! each with its capture timestamp (all timers in the program run on this packet time) and link type.
 
+pub(crate) mod fanout;
 pub(crate) mod file;
 pub mod live;
 pub(crate) mod mapped;

@@ -11,6 +11,7 @@ use crate::engine::PacketInfo;
 use proto::decode::defrag::{Datagram, DefragStats, Defragmenter};
 use proto::decode::{DecodeConfig, Decoded, Decoder, Packet, SkipReason, Tunnel, Vlans};
 use proto::Timestamp;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// The bytes a packet was decoded from, for routes that copy it to another thread.
@@ -89,8 +90,8 @@ impl<R: Route> LiveSink for Dispatch<'_, R> {
 
 impl<R: Route> Input for Dispatch<'_, R> {
     fn reload(&mut self, detector: Arc<Detector>) {
-        self.dispatcher.seq += 1;
-        self.route.reload(self.dispatcher.seq, &detector);
+        let seq = self.dispatcher.next_seq();
+        self.route.reload(seq, &detector);
     }
 }
 
@@ -107,6 +108,9 @@ pub(crate) struct Dispatcher {
     pub(crate) counters: Counters,
     /// Sequence number of the last item handed out.
     seq: u64,
+    /// Where the numbers come from when several dispatchers share one sequence (AF_PACKET
+    /// fanout, [`super::fanout`]); `None`: this dispatcher's own count.
+    shared_seq: Option<Arc<AtomicU64>>,
     clock: Timestamp,
     last_tick_secs: i64,
     /// Seconds of packet time between `stats` events (0: none).
@@ -128,11 +132,28 @@ impl Dispatcher {
             defrag: Defragmenter::default(),
             counters: Counters::default(),
             seq: 0,
+            shared_seq: None,
             clock: Timestamp::default(),
             last_tick_secs: i64::MIN,
             stats_interval,
             next_stats: None,
         }
+    }
+
+    /// A dispatcher that takes its sequence numbers from `numbers`, shared with others: each
+    /// one's numbers are unique and increasing.
+    pub(crate) fn sharing(mut self, numbers: Arc<AtomicU64>) -> Self {
+        self.shared_seq = Some(numbers);
+        self
+    }
+
+    /// The next sequence number.
+    pub(crate) fn next_seq(&mut self) -> u64 {
+        self.seq = match &self.shared_seq {
+            None => self.seq + 1,
+            Some(numbers) => numbers.fetch_add(1, Ordering::Relaxed) + 1,
+        };
+        self.seq
     }
 
     /// Handles one captured frame.
@@ -198,15 +219,14 @@ impl Dispatcher {
     /// End of input: a last `stats` snapshot for the route, and the last sequence number used.
     pub(crate) fn finish(&mut self, route: &mut impl Route) -> u64 {
         self.sync_counters();
-        self.seq += 1;
-        route.stats(self.seq, self.clock, &self.counters);
-        self.seq
+        let seq = self.next_seq();
+        route.stats(seq, self.clock, &self.counters);
+        seq
     }
 
     fn info(&mut self, frame: &Frame<'_>, pkt: &Packet<'_>) -> PacketInfo {
-        self.seq += 1;
         PacketInfo {
-            seq: self.seq,
+            seq: self.next_seq(),
             ts: frame.ts,
             pcap_cnt: frame.index,
             wire_len: frame.orig_len,
@@ -224,8 +244,8 @@ impl Dispatcher {
             return;
         }
         self.last_tick_secs = self.clock.secs();
-        self.seq += 1;
-        route.tick(self.seq, self.clock);
+        let seq = self.next_seq();
+        route.tick(seq, self.clock);
         let before = self.defrag.stats.timed_out;
         self.defrag.expire(self.clock);
         self.counters.ip_fragments_dropped += self.defrag.stats.timed_out - before;
@@ -238,8 +258,8 @@ impl Dispatcher {
         if self.clock >= due {
             self.next_stats = Some(self.clock.plus_secs(self.stats_interval));
             self.sync_counters();
-            self.seq += 1;
-            route.stats(self.seq, self.clock, &self.counters);
+            let seq = self.next_seq();
+            route.stats(seq, self.clock, &self.counters);
         }
     }
 

@@ -19,7 +19,7 @@ use crate::engine::SHUTDOWN_SEQ;
 use crate::eve::{EveTypes, EventSink, EventType};
 use proto::Timestamp;
 use rustc_hash::FxHashSet;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 /// Messages of one shard not written yet, with the lines and flow records they refer to.
@@ -50,8 +50,11 @@ pub(crate) struct Merger<W: EventSink> {
     scratch: Vec<u8>,
     /// Events and alerts written.
     pub(crate) counters: Counters,
-    /// `stats` snapshots of the shards at one tick, summed until all shards have answered.
-    stats: Option<(u64, ShardStats, usize)>,
+    /// `stats` snapshots of the shards by round (a shard's k-th snapshot is round k, its last
+    /// one, at [`SHUTDOWN_SEQ`], the final round), summed until all shards have answered.
+    stats: BTreeMap<u64, (ShardStats, usize)>,
+    /// How many interval snapshots each shard has sent.
+    stats_rounds: Vec<u64>,
     pressure_max: u64,
     /// The event types written.
     pub(crate) log: EveTypes,
@@ -79,7 +82,8 @@ impl<W: EventSink> Merger<W> {
             rule_alerted: FxHashSet::default(),
             scratch: Vec::new(),
             counters: Counters::default(),
-            stats: None,
+            stats: BTreeMap::new(),
+            stats_rounds: vec![0; shards],
             pressure_max: 0,
             log: EveTypes::ALL,
         }
@@ -229,7 +233,7 @@ impl<W: EventSink> Merger<W> {
                 }
             }
             OutKind::Detector(detector) => self.detector = detector,
-            OutKind::Stats(shard) => self.add_stats(m.seq, *shard),
+            OutKind::Stats(stats) => self.add_stats(m.seq, shard, *stats),
         }
     }
 
@@ -238,17 +242,30 @@ impl<W: EventSink> Merger<W> {
         self.sink.line(line, is_alert);
     }
 
-    fn add_stats(&mut self, seq: u64, shard: ShardStats) {
+    /// Adds `stats`, the snapshot of shard `shard` at item `seq`, to its round; writes the
+    /// round once every shard has answered. The shards of one dispatcher answer the same item;
+    /// those of a fanout capture (one dispatcher each, [`super::fanout`]) each answer their own
+    /// clock, so the k-th snapshots of all shards are summed, and the last ones, sent at
+    /// [`SHUTDOWN_SEQ`]. The final round supersedes interval rounds some shard did not reach.
+    fn add_stats(&mut self, seq: u64, shard: usize, stats: ShardStats) {
         let shards = self.queues.len();
-        let (_, sum, answered) = self
-            .stats
-            .get_or_insert_with(|| (seq, ShardStats::default(), 0));
-        sum.add(&shard);
+        let round = if seq == SHUTDOWN_SEQ {
+            u64::MAX
+        } else {
+            let next = &mut self.stats_rounds[shard];
+            *next += 1;
+            *next
+        };
+        let (sum, answered) = self.stats.entry(round).or_default();
+        sum.add(&stats);
         *answered += 1;
         if *answered < shards {
             return;
         }
-        if let Some((_, sum, _)) = self.stats.take() {
+        if let Some((sum, _)) = self.stats.remove(&round) {
+            if round == u64::MAX {
+                self.stats.clear();
+            }
             if self.log.logs(EventType::Stats) {
                 self.write_stats(sum);
             }

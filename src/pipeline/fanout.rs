@@ -1,0 +1,312 @@
+//! The fanout route: several capture threads, each reading its own kernel rings (AF_PACKET
+//! fanout, [`crate::capture::fanout`]: a flow's packets, both directions, always reach the same
+//! ring) and running the whole per-packet path itself: its own [`Dispatcher`] (decode,
+//! defragment, time, ticks, `stats`) and its own shard. One merge thread puts every shard's
+//! messages back into sequence order and writes, as with [`super::threads`].
+//!
+//! Ordering: all dispatchers take their sequence numbers from one shared counter, so every
+//! shard's numbers are unique and increasing, and they follow the order in which the capture
+//! threads took the packets. A thread that sends its messages reports as progress the counter's
+//! next value: it has finished every item it numbered, and any number it takes later is higher.
+//! An idle thread does so every time it waits ([`IDLE_POLL`]), so the merge stage never waits
+//! long on a quiet ring. `direct-ip` verdicts thus see DNS answers and connections in the order
+//! the sensor took them, as with one capture thread.
+//!
+//! What differs from one capture thread: each thread keeps its own packet clock (ticks and
+//! `stats` intervals run per thread; the merge stage sums the k-th `stats` snapshot of every
+//! thread, [`super::merge`]), a signature reload takes effect in each thread at its own next
+//! item, and `pcap_cnt` counts the frames of each thread's rings.
+
+use super::dispatch::{Dispatch, Dispatcher, Input, Raw, Route};
+use super::threads::{run_merger, MergeMsg, WORKER_QUEUE};
+use super::{totals, Finished, PipelineConfig};
+use crate::counters::Counters;
+use crate::detect::Detector;
+use crate::engine::output::{OutBuf, OutKind, Output, ShardStats};
+use crate::engine::{Engine, PacketInfo, SHUTDOWN_SEQ};
+use crate::eve::EventSink;
+use crossbeam_channel::Sender;
+use proto::decode::{Packet, Tunnel};
+use proto::Timestamp;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Longest a capture thread waits for packets before it reports its progress again: the most
+/// an idle ring delays the other rings' events.
+pub const IDLE_POLL: Duration = Duration::from_millis(10);
+/// Items a capture thread handles before it sends its messages and progress, when busy.
+const FLUSH_ITEMS: u32 = 256;
+
+/// A capture thread's route: straight into its own shard; messages to the merge thread.
+struct FanoutRoute<'a> {
+    shard: usize,
+    engine: Engine,
+    numbers: &'a AtomicU64,
+    out: OutBuf,
+    merge: Sender<MergeMsg>,
+    since_flush: u32,
+    /// The dispatcher is finishing: its last `stats` snapshot belongs to the final round.
+    finishing: bool,
+}
+
+impl FanoutRoute<'_> {
+    /// Sends the messages held, with progress `progress`.
+    fn send(&mut self, progress: u64) {
+        let outputs = std::mem::take(&mut self.out);
+        // A merge thread that is gone has panicked; its join reports it.
+        let _ = self.merge.send(MergeMsg {
+            shard: self.shard,
+            outputs,
+            progress,
+        });
+        self.since_flush = 0;
+    }
+
+    /// Sends the messages held: every item this thread numbered is done, and any number it
+    /// takes from now on is above the counter's present value.
+    fn flush(&mut self) {
+        let progress = self.numbers.load(Ordering::Relaxed) + 1;
+        self.send(progress);
+    }
+
+    fn counted(&mut self) {
+        self.since_flush += 1;
+        if self.since_flush >= FLUSH_ITEMS {
+            self.flush();
+        }
+    }
+}
+
+impl Route for FanoutRoute<'_> {
+    fn packet(
+        &mut self,
+        info: &PacketInfo,
+        pkt: &Packet<'_>,
+        tunnel: &Tunnel,
+        _raw: Raw<'_>,
+        _cut: bool,
+    ) {
+        self.engine.on_packet(info, pkt, tunnel, &mut self.out);
+        self.counted();
+    }
+
+    fn tick(&mut self, seq: u64, ts: Timestamp) {
+        self.engine.on_tick(seq, ts, &mut self.out);
+        self.counted();
+    }
+
+    fn stats(&mut self, seq: u64, ts: Timestamp, dispatcher: &Counters) {
+        let mut stats = self.engine.stats();
+        stats.ts = ts;
+        stats.counters.add(dispatcher);
+        let seq = if self.finishing { SHUTDOWN_SEQ } else { seq };
+        self.out.msgs.push(Output {
+            seq,
+            kind: OutKind::Stats(Box::new(stats)),
+        });
+        self.counted();
+    }
+
+    fn idle(&mut self) {
+        self.flush();
+    }
+
+    fn reload(&mut self, seq: u64, detector: &Arc<Detector>) {
+        self.engine.set_detector(detector.clone());
+        // The merge stage judges hidden-destination with the new signatures from here on
+        // (every thread says so at its own item; the first word counts).
+        self.out.msgs.push(Output {
+            seq,
+            kind: OutKind::Detector(detector.clone()),
+        });
+        self.counted();
+    }
+}
+
+/// What one capture thread hands back: the feed's result, its shard's and its dispatcher's
+/// counters.
+type Done<T> = (T, ShardStats, Counters);
+
+/// One capture thread: `feed` reads `ring` into the pipeline until it returns; then the
+/// thread's last `stats` snapshot, every flow of its shard ended, and its end of input.
+fn capture_thread<R, T>(
+    shard: usize,
+    engine: Engine,
+    config: &PipelineConfig,
+    numbers: &Arc<AtomicU64>,
+    merge: Sender<MergeMsg>,
+    ring: R,
+    feed: &(dyn Fn(usize, R, &mut dyn Input) -> T + Sync),
+) -> Done<T> {
+    let mut dispatcher = Dispatcher::new(config.stats_interval, config.decode, config.checksums)
+        .sharing(numbers.clone());
+    let mut route = FanoutRoute {
+        shard,
+        engine,
+        numbers,
+        out: OutBuf::default(),
+        merge,
+        since_flush: 0,
+        finishing: false,
+    };
+    let result = feed(
+        shard,
+        ring,
+        &mut Dispatch {
+            dispatcher: &mut dispatcher,
+            route: &mut route,
+        },
+    );
+    route.finishing = true;
+    dispatcher.finish(&mut route);
+    // This thread takes no number any more: everything before the end of input is in.
+    route.send(SHUTDOWN_SEQ);
+    let FanoutRoute {
+        mut engine, merge, ..
+    } = route;
+    let mut out = OutBuf::default();
+    let stats = engine.finish(SHUTDOWN_SEQ, &mut out, |o| {
+        let _ = merge.send(MergeMsg {
+            shard,
+            outputs: std::mem::take(o),
+            progress: SHUTDOWN_SEQ,
+        });
+    });
+    let _ = merge.send(MergeMsg {
+        shard,
+        outputs: OutBuf::default(),
+        progress: u64::MAX,
+    });
+    (result, stats, dispatcher.counters)
+}
+
+/// The system would not start a thread: nothing was read; the rings and the sink come back.
+pub struct Refused<W, R> {
+    pub error: std::io::Error,
+    pub rings: Vec<R>,
+    pub sink: W,
+}
+
+/// Runs one capture thread per element of `rings` (`feed(thread, ring, input)` reads it) and a
+/// merge thread; `control` runs on the caller's thread meanwhile (signals, reloads) and must
+/// return once the feeds do. Returns every feed's result, in order, once every event is written.
+pub fn run<W, R, T>(
+    config: &PipelineConfig,
+    sink: W,
+    rings: Vec<R>,
+    feed: &(dyn Fn(usize, R, &mut dyn Input) -> T + Sync),
+    control: &mut dyn FnMut(),
+) -> Result<(Vec<T>, Finished<W>), Refused<W, R>>
+where
+    W: EventSink + Send,
+    R: Send,
+    T: Send,
+{
+    let n = rings.len().max(1);
+    let config = PipelineConfig {
+        threads: n,
+        ..config.clone()
+    };
+    let (merge_tx, merge_rx) = crossbeam_channel::bounded::<MergeMsg>(n * WORKER_QUEUE);
+    let merger = config.merger(sink);
+    let resolved = merger.marks().clone();
+    let numbers = Arc::new(AtomicU64::new(0));
+    // Each thread takes its rings once every thread (and the merge thread) has started; if one
+    // cannot start, nobody takes them and they go back to the caller.
+    let slots: Vec<Mutex<Option<R>>> = rings.into_iter().map(|r| Mutex::new(Some(r))).collect();
+    let parked = Mutex::new(Some(merger));
+    let (go_tx, go_rx) = crossbeam_channel::bounded::<()>(n);
+    let outcome = std::thread::scope(|scope| {
+        let mut threads = Vec::with_capacity(n);
+        let mut refusal = None;
+        for (shard, slot) in slots.iter().enumerate() {
+            let engine = Engine::new(config.shard_config(shard, &resolved));
+            let (merge, go, config, numbers) = (merge_tx.clone(), go_rx.clone(), &config, &numbers);
+            let spawned = std::thread::Builder::new()
+                .name(format!("capture-{shard}"))
+                .spawn_scoped(scope, move || {
+                    go.recv().ok()?;
+                    let ring = slot.lock().ok()?.take()?;
+                    Some(capture_thread(
+                        shard, engine, config, numbers, merge, ring, feed,
+                    ))
+                });
+            match spawned {
+                Ok(handle) => threads.push(handle),
+                Err(e) => {
+                    refusal = Some(e);
+                    break;
+                }
+            }
+        }
+        let merge_thread = match refusal {
+            Some(_) => None,
+            None => std::thread::Builder::new()
+                .name("eve-merge".into())
+                .spawn_scoped(scope, || {
+                    let merger = parked.lock().ok().and_then(|mut m| m.take());
+                    merger.map(|m| run_merger(m, merge_rx))
+                })
+                .map_err(|e| refusal = Some(e))
+                .ok(),
+        };
+        drop(merge_tx);
+        if let Some(error) = refusal {
+            // Nobody starts: the threads see the channel closed and end without their rings.
+            drop(go_tx);
+            for t in threads {
+                let _ = t.join();
+            }
+            return Err(error);
+        }
+        for _ in 0..n {
+            let _ = go_tx.send(());
+        }
+        control();
+        let done: Vec<Option<Done<T>>> = threads
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect();
+        let merger = merge_thread
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .and_then(|m| m);
+        Ok((done, merger))
+    });
+    match outcome {
+        Ok((done, Some(merger))) => {
+            let mut results = Vec::with_capacity(n);
+            let mut dispatchers = Counters::default();
+            let mut shards = Vec::with_capacity(n);
+            for (result, shard, dispatcher) in done.into_iter().flatten() {
+                results.push(result);
+                shards.push(shard);
+                dispatchers.add(&dispatcher);
+            }
+            let counters = totals(&dispatchers, &shards, &merger.counters);
+            Ok((
+                results,
+                Finished {
+                    sink: merger.sink,
+                    counters,
+                    notes: Vec::new(),
+                },
+            ))
+        }
+        Ok((_, None)) => super::unreachable_merge_stage(),
+        Err(error) => {
+            let Some(merger) = parked.into_inner().ok().flatten() else {
+                super::unreachable_merge_stage()
+            };
+            let rings = slots
+                .into_iter()
+                .filter_map(|s| s.into_inner().ok().flatten())
+                .collect();
+            Err(Refused {
+                error,
+                rings,
+                sink: merger.sink,
+            })
+        }
+    }
+}

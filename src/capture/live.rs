@@ -253,6 +253,12 @@ pub(crate) fn wall_clock() -> Timestamp {
     Timestamp(since.as_nanos().min(i64::MAX as u128) as i64)
 }
 
+/// The wall clock less `lag`, as packet time.
+pub(crate) fn wall_clock_less(lag: Duration) -> Timestamp {
+    let now = wall_clock();
+    Timestamp(now.0.saturating_sub(lag.as_nanos().min(i64::MAX as u128) as i64))
+}
+
 /// Reads every capture into `input` until `between` breaks. `between` runs after every burst
 /// and at least every [`POLL_INTERVAL`]: it is where signals are looked at. When no frame is
 /// waiting, packet time moves to the wall clock and the pipeline is told it is idle; the
@@ -262,15 +268,17 @@ pub(crate) fn run_live<I: LiveSink + ?Sized>(
     input: &mut I,
     between: impl FnMut(&mut I) -> ControlFlow<()>,
 ) -> Result<(), LiveError> {
-    run_live_every(captures, input, POLL_INTERVAL, between)
+    run_live_every(captures, input, POLL_INTERVAL, Duration::ZERO, between)
 }
 
-/// [`run_live`], waiting at most `poll` for packets instead of [`POLL_INTERVAL`] (a fanout
-/// capture thread tells the merge stage how far it is every time it waits).
+/// [`run_live`], waiting at most `poll_interval` for packets instead of [`POLL_INTERVAL`] (a
+/// fanout capture thread tells the merge stage how far it is every time it waits), and moving
+/// packet time on an idle link to the wall clock less `lag` (what its rings may still deliver).
 pub(crate) fn run_live_every<I: LiveSink + ?Sized>(
     captures: &mut [LiveCapture],
     input: &mut I,
     poll_interval: Duration,
+    lag: Duration,
     mut between: impl FnMut(&mut I) -> ControlFlow<()>,
 ) -> Result<(), LiveError> {
     let mut index = 0u64;
@@ -296,7 +304,7 @@ pub(crate) fn run_live_every<I: LiveSink + ?Sized>(
         if got > 0 {
             continue;
         }
-        input.clock(wall_clock());
+        input.clock(wall_clock_less(lag));
         let mut fds: Vec<PollFd<'_>> = captures
             .iter()
             .map(|c| PollFd::new(c.cap.as_fd(), PollFlags::POLLIN))

@@ -8,6 +8,7 @@ use crate::counters::Counters;
 use crate::detect::Detector;
 use crate::engine::checksum::{ChecksumSample, ChecksumValidation};
 use crate::engine::PacketInfo;
+use super::fanout::time_seq;
 use proto::decode::defrag::{Datagram, DefragStats, Defragmenter};
 use proto::decode::{DecodeConfig, Decoded, Decoder, Packet, SkipReason, Tunnel, Vlans};
 use proto::Timestamp;
@@ -90,7 +91,7 @@ impl<R: Route> LiveSink for Dispatch<'_, R> {
 
 impl<R: Route> Input for Dispatch<'_, R> {
     fn reload(&mut self, detector: Arc<Detector>) {
-        let seq = self.dispatcher.next_seq();
+        let seq = self.dispatcher.next_seq(Timestamp::default());
         self.route.reload(seq, &detector);
     }
 }
@@ -108,9 +109,10 @@ pub(crate) struct Dispatcher {
     pub(crate) counters: Counters,
     /// Sequence number of the last item handed out.
     seq: u64,
-    /// Where the numbers come from when several dispatchers share one sequence (AF_PACKET
-    /// fanout, [`super::fanout`]); `None`: this dispatcher's own count.
-    shared_seq: Option<Arc<AtomicU64>>,
+    /// With several dispatchers (AF_PACKET fanout, [`super::fanout`]): numbers follow capture
+    /// time ([`time_seq`]) and the last one handed out is kept here, where the route may raise
+    /// it. `None`: one more than the last.
+    by_time: Option<Arc<AtomicU64>>,
     clock: Timestamp,
     last_tick_secs: i64,
     /// Seconds of packet time between `stats` events (0: none).
@@ -132,7 +134,7 @@ impl Dispatcher {
             defrag: Defragmenter::default(),
             counters: Counters::default(),
             seq: 0,
-            shared_seq: None,
+            by_time: None,
             clock: Timestamp::default(),
             last_tick_secs: i64::MIN,
             stats_interval,
@@ -140,18 +142,22 @@ impl Dispatcher {
         }
     }
 
-    /// A dispatcher that takes its sequence numbers from `numbers`, shared with others: each
-    /// one's numbers are unique and increasing.
-    pub(crate) fn sharing(mut self, numbers: Arc<AtomicU64>) -> Self {
-        self.shared_seq = Some(numbers);
+    /// A dispatcher whose sequence numbers follow capture time, the last one kept in `last`:
+    /// those of several dispatchers then interleave in capture order.
+    pub(crate) fn numbered_by_time(mut self, last: Arc<AtomicU64>) -> Self {
+        self.by_time = Some(last);
         self
     }
 
-    /// The next sequence number.
-    pub(crate) fn next_seq(&mut self) -> u64 {
-        self.seq = match &self.shared_seq {
+    /// The sequence number of an item at packet time `ts`.
+    fn next_seq(&mut self, ts: Timestamp) -> u64 {
+        self.seq = match &self.by_time {
             None => self.seq + 1,
-            Some(numbers) => numbers.fetch_add(1, Ordering::Relaxed) + 1,
+            Some(last) => {
+                let seq = (last.load(Ordering::Relaxed) + 1).max(time_seq(ts));
+                last.store(seq, Ordering::Relaxed);
+                seq
+            }
         };
         self.seq
     }
@@ -219,14 +225,14 @@ impl Dispatcher {
     /// End of input: a last `stats` snapshot for the route, and the last sequence number used.
     pub(crate) fn finish(&mut self, route: &mut impl Route) -> u64 {
         self.sync_counters();
-        let seq = self.next_seq();
+        let seq = self.next_seq(self.clock);
         route.stats(seq, self.clock, &self.counters);
         seq
     }
 
     fn info(&mut self, frame: &Frame<'_>, pkt: &Packet<'_>) -> PacketInfo {
         PacketInfo {
-            seq: self.next_seq(),
+            seq: self.next_seq(frame.ts),
             ts: frame.ts,
             pcap_cnt: frame.index,
             wire_len: frame.orig_len,
@@ -244,7 +250,7 @@ impl Dispatcher {
             return;
         }
         self.last_tick_secs = self.clock.secs();
-        let seq = self.next_seq();
+        let seq = self.next_seq(self.clock);
         route.tick(seq, self.clock);
         let before = self.defrag.stats.timed_out;
         self.defrag.expire(self.clock);
@@ -258,7 +264,7 @@ impl Dispatcher {
         if self.clock >= due {
             self.next_stats = Some(self.clock.plus_secs(self.stats_interval));
             self.sync_counters();
-            let seq = self.next_seq();
+            let seq = self.next_seq(self.clock);
             route.stats(seq, self.clock, &self.counters);
         }
     }

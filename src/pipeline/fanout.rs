@@ -4,13 +4,18 @@
 //! defragment, time, ticks, `stats`) and its own shard. One merge thread puts every shard's
 //! messages back into sequence order and writes, as with [`super::threads`].
 //!
-//! Ordering: all dispatchers take their sequence numbers from one shared counter, so every
-//! shard's numbers are unique and increasing, and they follow the order in which the capture
-//! threads took the packets. A thread that sends its messages reports as progress the counter's
-//! next value: it has finished every item it numbered, and any number it takes later is higher.
-//! An idle thread does so every time it waits ([`IDLE_POLL`]), so the merge stage never waits
-//! long on a quiet ring. `direct-ip` verdicts thus see DNS answers and connections in the order
-//! the sensor took them, as with one capture thread.
+//! Ordering: each dispatcher numbers its items by capture time ([`time_seq`]: nanoseconds since
+//! the epoch, or one more than its last number when that is not higher), so the merge stage,
+//! which releases messages in sequence order, interleaves the rings in capture order. Numbering
+//! in the order the threads happened to read would not do: a ring hands its packets over a
+//! block at a time (when full, or after the 10 ms block timeout), so a thread may read a
+//! connection's ClientHello before another reads the DNS answer that preceded it, and
+//! `direct-ip` would see the connection unresolved (the test of this module's first version
+//! did). A thread that sends its messages reports as progress one more than its last number;
+//! an idle one first raises its last number to the wall clock less [`LAG`] (its rings may still
+//! hold what arrived since), every time it waits ([`IDLE_POLL`]), so the merge stage never
+//! waits long on a quiet ring. A packet read later than [`LAG`] after its capture keeps its
+//! thread's order but is placed after what other rings delivered meanwhile.
 //!
 //! What differs from one capture thread: each thread keeps its own packet clock (ticks and
 //! `stats` intervals run per thread; the merge stage sums the k-th `stats` snapshot of every
@@ -20,6 +25,7 @@
 use super::dispatch::{Dispatch, Dispatcher, Input, Raw, Route};
 use super::threads::{run_merger, MergeMsg, WORKER_QUEUE};
 use super::{totals, Finished, PipelineConfig};
+use crate::capture::live::wall_clock_less;
 use crate::counters::Counters;
 use crate::detect::Detector;
 use crate::engine::output::{OutBuf, OutKind, Output, ShardStats};
@@ -32,9 +38,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Longest a capture thread waits for packets before it reports its progress again: the most
-/// an idle ring delays the other rings' events.
+/// Longest a capture thread waits for packets before it reports its progress again.
 pub const IDLE_POLL: Duration = Duration::from_millis(10);
+/// How long after its capture a packet may still be read from its ring (the ring's 10 ms block
+/// timeout, and the thread's wake-up): an idle thread vouches for its rings up to the wall
+/// clock less this. Also what an idle ring delays the other rings' events by.
+pub const LAG: Duration = Duration::from_millis(50);
+
+/// The sequence number of an item at capture time `ts` in a fanout run: its nanoseconds
+/// since the epoch (below [`SHUTDOWN_SEQ`] for centuries).
+pub(crate) fn time_seq(ts: Timestamp) -> u64 {
+    ts.0.max(0) as u64
+}
 /// Items a capture thread handles before it sends its messages and progress, when busy.
 const FLUSH_ITEMS: u32 = 256;
 
@@ -42,7 +57,8 @@ const FLUSH_ITEMS: u32 = 256;
 struct FanoutRoute<'a> {
     shard: usize,
     engine: Engine,
-    numbers: &'a AtomicU64,
+    /// The dispatcher's last sequence number.
+    last: &'a AtomicU64,
     out: OutBuf,
     merge: Sender<MergeMsg>,
     since_flush: u32,
@@ -64,9 +80,9 @@ impl FanoutRoute<'_> {
     }
 
     /// Sends the messages held: every item this thread numbered is done, and any number it
-    /// takes from now on is above the counter's present value.
+    /// takes from now on is above its last one.
     fn flush(&mut self) {
-        let progress = self.numbers.load(Ordering::Relaxed) + 1;
+        let progress = self.last.load(Ordering::Relaxed) + 1;
         self.send(progress);
     }
 
@@ -109,6 +125,11 @@ impl Route for FanoutRoute<'_> {
     }
 
     fn idle(&mut self) {
+        // The rings hold nothing older than the lag any more: number from there on.
+        let floor = time_seq(wall_clock_less(LAG));
+        if self.last.load(Ordering::Relaxed) < floor {
+            self.last.store(floor, Ordering::Relaxed);
+        }
         self.flush();
     }
 
@@ -134,17 +155,17 @@ fn capture_thread<R, T>(
     shard: usize,
     engine: Engine,
     config: &PipelineConfig,
-    numbers: &Arc<AtomicU64>,
     merge: Sender<MergeMsg>,
     ring: R,
     feed: &(dyn Fn(usize, R, &mut dyn Input) -> T + Sync),
 ) -> Done<T> {
+    let last = Arc::new(AtomicU64::new(0));
     let mut dispatcher = Dispatcher::new(config.stats_interval, config.decode, config.checksums)
-        .sharing(numbers.clone());
+        .numbered_by_time(last.clone());
     let mut route = FanoutRoute {
         shard,
         engine,
-        numbers,
+        last: &last,
         out: OutBuf::default(),
         merge,
         since_flush: 0,
@@ -211,7 +232,6 @@ where
     let (merge_tx, merge_rx) = crossbeam_channel::bounded::<MergeMsg>(n * WORKER_QUEUE);
     let merger = config.merger(sink);
     let resolved = merger.marks().clone();
-    let numbers = Arc::new(AtomicU64::new(0));
     // Each thread takes its rings once every thread (and the merge thread) has started; if one
     // cannot start, nobody takes them and they go back to the caller.
     let slots: Vec<Mutex<Option<R>>> = rings.into_iter().map(|r| Mutex::new(Some(r))).collect();
@@ -222,15 +242,13 @@ where
         let mut refusal = None;
         for (shard, slot) in slots.iter().enumerate() {
             let engine = Engine::new(config.shard_config(shard, &resolved));
-            let (merge, go, config, numbers) = (merge_tx.clone(), go_rx.clone(), &config, &numbers);
+            let (merge, go, config) = (merge_tx.clone(), go_rx.clone(), &config);
             let spawned = std::thread::Builder::new()
                 .name(format!("capture-{shard}"))
                 .spawn_scoped(scope, move || {
                     go.recv().ok()?;
                     let ring = slot.lock().ok()?.take()?;
-                    Some(capture_thread(
-                        shard, engine, config, numbers, merge, ring, feed,
-                    ))
+                    Some(capture_thread(shard, engine, config, merge, ring, feed))
                 });
             match spawned {
                 Ok(handle) => threads.push(handle),

@@ -9,7 +9,7 @@ use super::{outcome, reload_signatures, run_one, Reloads, SensorOptions, SensorO
 use crate::capture::live::{run_live_every, LiveCapture};
 use crate::detect::Detector;
 use crate::eve::EventSink;
-use crate::pipeline::fanout::{Refused, IDLE_POLL};
+use crate::pipeline::fanout::{Refused, IDLE_POLL, LAG};
 use crate::pipeline::{self, Input, PipelineConfig};
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -57,7 +57,7 @@ pub(super) fn run<W: EventSink + Send>(
     let shared = Shared::default();
     let feed = |_thread: usize, mut rings: Vec<LiveCapture>, input: &mut dyn Input| {
         let mut seen = 0;
-        let result = run_live_every(&mut rings, input, IDLE_POLL, |input| {
+        let result = run_live_every(&mut rings, input, IDLE_POLL, LAG, |input| {
             let generation = shared.generation.load(Ordering::Acquire);
             if generation != seen {
                 seen = generation;

@@ -328,3 +328,70 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Frame;
+    use crate::engine::checksum::ChecksumValidation;
+    use proto::decode::DecodeConfig;
+
+    /// Records the sequence number of every item.
+    #[derive(Default)]
+    struct Seqs(Vec<u64>);
+
+    impl Route for Seqs {
+        fn packet(&mut self, info: &PacketInfo, _: &Packet<'_>, _: &Tunnel, _: Raw<'_>, _: bool) {
+            self.0.push(info.seq);
+        }
+        fn tick(&mut self, seq: u64, _: Timestamp) {
+            self.0.push(seq);
+        }
+        fn stats(&mut self, seq: u64, _: Timestamp, _: &Counters) {
+            self.0.push(seq);
+        }
+        fn reload(&mut self, seq: u64, _: &Arc<Detector>) {
+            self.0.push(seq);
+        }
+    }
+
+    #[test]
+    fn dispatchers_of_a_fanout_number_by_capture_time_and_never_go_back() {
+        // An Ethernet frame of a UDP datagram 10.0.0.1:5000 -> 192.0.2.1:53, no payload.
+        let mut frame = vec![0u8; 12];
+        frame.extend_from_slice(&[0x08, 0x00]);
+        frame.extend_from_slice(&[0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0]);
+        frame.extend_from_slice(&[10, 0, 0, 1, 192, 0, 2, 1]);
+        frame.extend_from_slice(&[0x13, 0x88, 0, 53, 0, 8, 0, 0]);
+        let last = Arc::new(AtomicU64::new(0));
+        let mut dispatcher = Dispatcher::new(0, DecodeConfig::default(), ChecksumValidation::Auto)
+            .numbered_by_time(last.clone());
+        let mut seqs = Seqs::default();
+        let feed = |d: &mut Dispatcher, seqs: &mut Seqs, i: usize, ts: Timestamp| {
+            let frame = Frame {
+                index: i as u64 + 1,
+                ts,
+                linktype: 1,
+                data: &frame,
+                orig_len: frame.len() as u32,
+            };
+            d.on_frame(&frame, seqs);
+        };
+        let t = Timestamp(1_700_000_000_000_000_000);
+        // First frame: a tick (a new second), then the packet, both at its time.
+        feed(&mut dispatcher, &mut seqs, 0, t);
+        assert_eq!(seqs.0, [time_seq(t), time_seq(t) + 1]);
+        // A frame 1 ms later is numbered by its time.
+        let later = Timestamp(t.0 + 1_000_000);
+        feed(&mut dispatcher, &mut seqs, 1, later);
+        assert_eq!(seqs.0[2], time_seq(later));
+        // A frame read late, from before the last number: one more than the last.
+        feed(&mut dispatcher, &mut seqs, 2, Timestamp(t.0 + 10));
+        assert_eq!(seqs.0[3], time_seq(later) + 1);
+        // The route raised the last number (an idle thread's floor): numbers go on above it.
+        last.store(time_seq(later) + 5_000, Ordering::Relaxed);
+        feed(&mut dispatcher, &mut seqs, 3, later);
+        assert_eq!(seqs.0[4], time_seq(later) + 5_001);
+        assert_eq!(last.load(Ordering::Relaxed), seqs.0[4]);
+    }
+}

@@ -493,6 +493,48 @@ mod tests {
     }
 
     #[test]
+    fn stats_of_shards_with_their_own_clocks_are_summed_by_round() {
+        // Fanout: each shard's dispatcher asks for `stats` at its own items. Round k is the
+        // k-th snapshot of every shard; the last ones (at SHUTDOWN_SEQ) are the final round,
+        // which supersedes a round some shard never reached.
+        let snapshot = |seq: u64, packets: u64| {
+            let mut stats = ShardStats::default();
+            stats.counters.packets = packets;
+            let mut out = OutBuf::default();
+            out.msgs.push(Output {
+                seq,
+                kind: OutKind::Stats(Box::new(stats)),
+            });
+            out
+        };
+        let pkts = |m: &Merger<Lines>| -> Vec<u64> {
+            m.sink
+                .0
+                .iter()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .map(|v| v["decoder"]["pkts"].as_u64().unwrap())
+                .collect()
+        };
+        let mut m = Merger::new(Lines::default(), 2, 300, None, detector());
+        m.accept(0, snapshot(10, 1), 11);
+        m.accept(0, snapshot(30, 2), 31);
+        // Round 1 waits for shard 1, whose first snapshot comes at another item.
+        assert!(m.sink.0.is_empty());
+        m.accept(1, snapshot(20, 10), 21);
+        assert_eq!(pkts(&m), [11]);
+        m.accept(1, snapshot(25, 20), 41);
+        assert_eq!(pkts(&m), [11, 22]);
+        // Shard 0 reaches a third round, shard 1 does not before the end.
+        m.accept(0, snapshot(40, 3), 41);
+        m.accept(0, snapshot(SHUTDOWN_SEQ, 4), SHUTDOWN_SEQ);
+        m.accept(1, snapshot(SHUTDOWN_SEQ, 40), SHUTDOWN_SEQ);
+        m.accept(0, OutBuf::default(), u64::MAX);
+        m.accept(1, OutBuf::default(), u64::MAX);
+        assert_eq!(pkts(&m), [11, 22, 44]);
+        assert!(m.stats.is_empty());
+    }
+
+    #[test]
     fn one_thread_and_two_log_the_same_events() {
         // Through the whole pipeline: the shards' messages interleave differently, the output
         // does not. The DNS flow of this capture alerts per query; its record says so.

@@ -111,7 +111,15 @@ fn two_capture_threads_give_the_events_of_a_replay_of_the_same_traffic() {
         world
             .runner
             .exec(env!("CARGO_BIN_EXE_egress-ids"))
-            .args(["live", "-i", "eth0", "--capture-threads", "2", "--warmup", "0"])
+            .args([
+                "live",
+                "-i",
+                "eth0",
+                "--capture-threads",
+                "2",
+                "--warmup",
+                "0",
+            ])
             .args(["--no-attribute", "--stats-interval", "1", "--signatures"])
             .arg(&sigs)
             .arg("--eve")
@@ -178,7 +186,10 @@ fn two_capture_threads_give_the_events_of_a_replay_of_the_same_traffic() {
         .terminate(Duration::from_secs(20))
         .expect("egress-ids live exits within 20 s of SIGTERM");
     let stderr = log();
-    assert!(status.success(), "egress-ids live exited {status}: {stderr}");
+    assert!(
+        status.success(),
+        "egress-ids live exited {status}: {stderr}"
+    );
     let _ = tcpdump.terminate(Duration::from_secs(10));
     let live = parse_and_validate(
         &std::fs::read_to_string(&eve).unwrap_or_default(),
@@ -198,7 +209,10 @@ fn two_capture_threads_give_the_events_of_a_replay_of_the_same_traffic() {
         [0, 1],
         "{stderr}"
     );
-    assert!(rings.iter().all(|r| r.1 > 0), "a ring got no packet: {stderr}");
+    assert!(
+        rings.iter().all(|r| r.1 > 0),
+        "a ring got no packet: {stderr}"
+    );
     assert!(rings.iter().all(|r| r.2 == 0), "kernel drops: {stderr}");
     let last_stats = live
         .iter()
@@ -233,7 +247,10 @@ fn two_capture_threads_give_the_events_of_a_replay_of_the_same_traffic() {
     assert_eq!(tuples.len(), got_flows.len(), "a flow was split");
 
     let detections = |d: &str| got_alerts.iter().filter(|r| r.contains(d)).count();
-    assert!(detections(IOC.0) >= 5, "the C2 name's DNS and TLS: {got_alerts:#?}");
+    assert!(
+        detections(IOC.0) >= 5,
+        "the C2 name's DNS and TLS: {got_alerts:#?}"
+    );
     assert!(
         detections(RELOADED_IOC) >= 6,
         "every query of the reloaded IOC: {got_alerts:#?}"

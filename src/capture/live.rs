@@ -256,7 +256,10 @@ pub(crate) fn wall_clock() -> Timestamp {
 /// The wall clock less `lag`, as packet time.
 pub(crate) fn wall_clock_less(lag: Duration) -> Timestamp {
     let now = wall_clock();
-    Timestamp(now.0.saturating_sub(lag.as_nanos().min(i64::MAX as u128) as i64))
+    Timestamp(
+        now.0
+            .saturating_sub(lag.as_nanos().min(i64::MAX as u128) as i64),
+    )
 }
 
 /// Reads every capture into `input` until `between` breaks. `between` runs after every burst

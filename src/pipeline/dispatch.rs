@@ -3,12 +3,12 @@
 //! numbers every item, keeps packet time, and hands packets and timer ticks to a [`Route`]:
 //! straight into the one shard of a single-threaded run, or into batches for worker threads.
 
+use super::fanout::time_seq;
 use crate::capture::{CaptureCounters, Frame, FrameSink, LiveSink};
 use crate::counters::Counters;
 use crate::detect::Detector;
 use crate::engine::checksum::{ChecksumSample, ChecksumValidation};
 use crate::engine::PacketInfo;
-use super::fanout::time_seq;
 use proto::decode::defrag::{Datagram, DefragStats, Defragmenter};
 use proto::decode::{DecodeConfig, Decoded, Decoder, Packet, SkipReason, Tunnel, Vlans};
 use proto::Timestamp;

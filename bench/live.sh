@@ -384,7 +384,7 @@ drop_run "\`tcpdump -p -s 65535 -B $((ring * 1024)) --immediate-mode -w /dev/nul
 # its first step with kernel drops; appends "label|best step|its pps|first step with drops" to
 # $tmp/rates.
 rate_search() {
-  local label=$1 best=none best_pps=0 failed=none step s pps recv drop
+  local label=$1 best=none best_pps=0 first_drop=none step s pps recv drop
   for step in $rates; do
     if [ "$step" = topspeed ]; then
       replay_args=(--topspeed --limit "$packets")
@@ -398,11 +398,11 @@ rate_search() {
     if [ "$drop" -eq 0 ]; then
       best=$step best_pps=$pps
     else
-      failed="$step: $drop of $s dropped"
+      first_drop="$step: $drop of $s dropped"
       break
     fi
   done
-  echo "$label|$best|$best_pps|$failed" >>"$tmp/rates"
+  echo "$label|$best|$best_pps|$first_drop" >>"$tmp/rates"
 }
 : >"$tmp/rates"
 rate_search "\`egress-ids live --capture-threads 1\`" "capturing on $RX" TERM \

@@ -34,7 +34,8 @@
 #    any socket saw them (sent - received; the veth's own drop counters alongside).
 # 3. Highest rate without kernel drops: `tcpreplay --pps R --limit R*RATE_SECS` over the same
 #    captures for each step R of RATE_STEPS (bounded: at most RATE_SECS seconds a step, and a
-#    capturer stops at its first step with drops), for
+#    capturer stops at its first step with drops; the step `topspeed` is the drop runs' load,
+#    `--topspeed --loop DROP_LOOPS`), for
 #      egress-ids live --no-attribute --capture-threads 1 --eve /dev/null --buffer-size 64MiB
 #      egress-ids live --no-attribute --capture-threads 2 --eve /dev/null ...  (AF_PACKET fanout,
 #                                                                   one 64 MiB ring per thread)
@@ -387,7 +388,7 @@ rate_search() {
   local label=$1 best=none best_pps=0 first_drop=none step s pps recv drop
   for step in $rates; do
     if [ "$step" = topspeed ]; then
-      replay_args=(--topspeed --limit "$packets")
+      replay_args=(--topspeed --loop "$loops")
     else
       replay_args=(--pps "$step" --limit "$((step * rate_secs))")
     fi
@@ -454,7 +455,7 @@ awk -F'|' '{ lost = $2 - $5; pct = ($2 > 0) ? 100 * ($6 + lost) / $2 : 0
 echo
 echo "#### Highest rate without kernel drops, same interface, same run"
 echo
-echo "Steps of \`tcpreplay --pps R --limit R*$rate_secs\` (at most $rate_secs s of traffic a step; \`topspeed\`: \`--topspeed --limit $packets\`, one pass) over the same capture(s): $rates. Each capturer alone on $RX, $ring MiB ring (egress-ids --capture-threads 2: one $ring MiB ring per thread), snaplen 65535, not promiscuous; it stops at its first step with kernel drops. \"pps\" is what tcpreplay achieved at the highest clean step (its \"Rated\" line), which may fall short of the step on this machine."
+echo "Steps of \`tcpreplay --pps R --limit R*$rate_secs\` (at most $rate_secs s of traffic a step; \`topspeed\`: \`--topspeed --loop $loops\`, as in the drop runs) over the same capture(s): $rates. Each capturer alone on $RX, $ring MiB ring (egress-ids --capture-threads 2: one $ring MiB ring per thread), snaplen 65535, not promiscuous; it stops at its first step with kernel drops. \"pps\" is what tcpreplay achieved at the highest clean step (its \"Rated\" line), which may fall short of the step on this machine."
 echo
 echo "| capturing on $RX | highest step without kernel drops | pps achieved there | first step with drops | vs tcpdump (pps) |"
 echo "|---|---|---|---|---|"

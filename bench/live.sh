@@ -18,8 +18,9 @@
 #    inotify on FILE) stamps each alert line with CLOCK_REALTIME when the line is complete in
 #    the file; latency = that stamp - the alert's `timestamp` (the kernel's capture time of its
 #    packet, also CLOCK_REALTIME). Count, p50, p99, max, overall and per detection. The alert
-#    count is checked against `egress-ids replay` of the same files. Run twice: first with
-#    --no-attribute (the baseline), then as the default runs (root: with the process collector).
+#    count is checked against `egress-ids replay` of the same files. Run three times: with
+#    --no-attribute --capture-threads 2 (AF_PACKET fanout), with --no-attribute (the baseline),
+#    then as the default runs (root: with the process collector).
 # 2. Drops: the same captures with `tcpreplay --topspeed --loop DROP_LOOPS`, once for each
 #    capturer on eids-rx, same ring (LIVE_RING_MIB, 64), same snaplen (65535), not promiscuous:
 #      egress-ids live --eve /dev/null --buffer-size 64MiB   (threads: one per core, the default;
@@ -327,6 +328,11 @@ latency_run() {
 }
 # Process attribution is on by default where the collector starts (root here): the same load
 # without it first, the baseline of this run.
+# Two capture threads (AF_PACKET fanout; an idle ring holds the merge stage back by up to its
+# 50 ms lag), without the collector: compared with the baseline below.
+latency_run "-fanout" --no-attribute --capture-threads 2
+fan_alerts=$live_alerts fan_capture=$lat_capture
+fan_sent=$lat_sent fan_mbps=$lat_rate_mbps fan_pps=$lat_rate_pps
 latency_run "-noattr" --no-attribute
 base_alerts=$live_alerts base_capture=$lat_capture base_attr=$lat_attr
 base_sent=$lat_sent base_mbps=$lat_rate_mbps base_pps=$lat_rate_pps
@@ -442,6 +448,12 @@ cat "$tmp/latency-noattr.md"
 echo
 echo "- alerts: $base_alerts in live; $base_capture"
 echo "- ${base_attr:-process attribution: none (--no-attribute)}"
+echo
+echo "With two capture threads, \`egress-ids live -i $RX --warmup 0 --no-attribute --capture-threads 2 --eve FILE\` (AF_PACKET fanout, a thread and a shard per ring), the same captures: $fan_sent frames at $fan_mbps Mbit/s, $fan_pps pps."
+echo
+cat "$tmp/latency-fanout.md"
+echo
+echo "- alerts: $fan_alerts in live; $fan_capture"
 echo "- measurement: the follower ($follow_mode) stamps a line with CLOCK_REALTIME once the line is complete in the file; the \`timestamp\` is the kernel's capture time (CLOCK_REALTIME, microseconds). Resolution: the follower's wake-up after the write, tens of microseconds on an idle core, more when both cores are busy (it competes with tcpreplay and the sensor)."
 echo
 echo "#### Drops at \`tcpreplay --topspeed --loop $loops\`, same interface, same run"

@@ -18,8 +18,9 @@
 #    inotify on FILE) stamps each alert line with CLOCK_REALTIME when the line is complete in
 #    the file; latency = that stamp - the alert's `timestamp` (the kernel's capture time of its
 #    packet, also CLOCK_REALTIME). Count, p50, p99, max, overall and per detection. The alert
-#    count is checked against `egress-ids replay` of the same files. Run twice: first with
-#    --no-attribute (the baseline), then as the default runs (root: with the process collector).
+#    count is checked against `egress-ids replay` of the same files. Run three times: with
+#    --no-attribute --capture-threads 2 (AF_PACKET fanout), with --no-attribute (the baseline),
+#    then as the default runs (root: with the process collector).
 # 2. Drops: the same captures with `tcpreplay --topspeed --loop DROP_LOOPS`, once for each
 #    capturer on eids-rx, same ring (LIVE_RING_MIB, 64), same snaplen (65535), not promiscuous:
 #      egress-ids live --eve /dev/null --buffer-size 64MiB   (threads: one per core, the default;
@@ -32,11 +33,23 @@
 #    and compares frames sent (tcpreplay's "Actual"), received and dropped by the kernel
 #    (libpcap's counters: egress-ids' summary, tcpdump's exit lines), and frames lost before
 #    any socket saw them (sent - received; the veth's own drop counters alongside).
+# 3. Highest rate without kernel drops: `tcpreplay --pps R --limit R*RATE_SECS` over the same
+#    captures for each step R of RATE_STEPS (bounded: at most RATE_SECS seconds a step, and a
+#    capturer stops at its first step with drops; the step `topspeed` is the drop runs' load,
+#    `--topspeed --loop DROP_LOOPS`), for
+#      egress-ids live --no-attribute --capture-threads 1 --eve /dev/null --buffer-size 64MiB
+#      egress-ids live --no-attribute --capture-threads 2 --eve /dev/null ...  (AF_PACKET fanout,
+#                                                                   one 64 MiB ring per thread)
+#      tcpdump -p -s 65535 -B 65536 -w /dev/null
+#    and reports each one's highest step and tcpreplay's achieved pps there, and egress-ids'
+#    as a ratio of tcpdump's, from the same run.
 # Prints markdown on stdout (a section of bench/RESULTS.md, from level 3); progress on stderr.
 #
 # Environment: LIVE_SIZE (per capture, default 64MiB; --quick 4MiB), LIVE_CAPTURES (default 4;
 # --quick 1), LIVE_C2 (C2 copies per capture, default 25; --quick 2), LIVE_MBPS (default 500;
-# --quick 200), DROP_LOOPS (default 3; --quick 1), LIVE_RING_MIB (capture ring of every
+# --quick 200), DROP_LOOPS (default 3; --quick 1), RATE_STEPS (pps steps, ascending, 'topspeed'
+# allowed last; default "25000 50000 100000 200000 400000 topspeed"; --quick "20000 topspeed"),
+# RATE_SECS (seconds of traffic a step, default 5; --quick 2), LIVE_RING_MIB (capture ring of every
 # capturer in the drop runs, MiB; default 64), EGRESS_IDS (binary; default the release
 # build of this tree), BENCH_TMPDIR (default $TMPDIR or /tmp), CARGO_TARGET_DIR.
 # Needs ip (iproute2), tcpreplay, tcpdump, python3: `bash scripts/install-deps.sh`.
@@ -60,11 +73,16 @@ for arg in "$@"; do
 done
 if [ "$quick" -eq 1 ]; then
   size=${LIVE_SIZE:-4MiB} ncaps=${LIVE_CAPTURES:-1} c2=${LIVE_C2:-2} mbps=${LIVE_MBPS:-200} loops=${DROP_LOOPS:-1}
+  rates=${RATE_STEPS:-"20000 topspeed"} rate_secs=${RATE_SECS:-2}
 else
   size=${LIVE_SIZE:-64MiB} ncaps=${LIVE_CAPTURES:-4} c2=${LIVE_C2:-25} mbps=${LIVE_MBPS:-500} loops=${DROP_LOOPS:-3}
+  rates=${RATE_STEPS:-"25000 50000 100000 200000 400000 topspeed"} rate_secs=${RATE_SECS:-5}
 fi
 ring=${LIVE_RING_MIB:-64}
-for v in ncaps c2 mbps loops ring; do
+for step in $rates; do
+  [[ "$step" =~ ^[0-9]+$ ]] || [ "$step" = topspeed ] || die "RATE_STEPS: '$step' is neither a number nor 'topspeed'"
+done
+for v in ncaps c2 mbps loops ring rate_secs; do
   if ! [[ "${!v}" =~ ^[0-9]+$ ]] || [ "${!v}" -lt 1 ] || [ "${!v}" -gt 100000 ]; then
     die "$v must be a number from 1 to 100000, not '${!v}'"
   fi
@@ -310,14 +328,20 @@ latency_run() {
 }
 # Process attribution is on by default where the collector starts (root here): the same load
 # without it first, the baseline of this run.
+# Two capture threads (AF_PACKET fanout; an idle ring holds the merge stage back by up to its
+# 50 ms lag), without the collector: compared with the baseline below.
+latency_run "-fanout" --no-attribute --capture-threads 2
+fan_alerts=$live_alerts fan_capture=$lat_capture
+fan_sent=$lat_sent fan_mbps=$lat_rate_mbps fan_pps=$lat_rate_pps
 latency_run "-noattr" --no-attribute
 base_alerts=$live_alerts base_capture=$lat_capture base_attr=$lat_attr
 base_sent=$lat_sent base_mbps=$lat_rate_mbps base_pps=$lat_rate_pps
 latency_run ""
 
 # ---------------------------------------------------------------- 2. drops at --topspeed
-# drop_run LABEL READY-NEEDLE STOP-SIGNAL CMD...: one capturer during a --topspeed replay;
-# appends a row "label|sent|Mbit/s|pps|received|dropped|ifdropped|veth drops" to $tmp/drops.
+# drop_run LABEL READY-NEEDLE STOP-SIGNAL CMD...: one capturer during a replay with
+# ${replay_args[@]} (--topspeed --loop DROP_LOOPS unless set); appends a row
+# "label|sent|Mbit/s|pps|received|dropped|ifdropped|veth drops" to $drops_file ($tmp/drops).
 drop_run() {
   local label=$1 needle=$2 sig=$3 pid rc=0 recv drop ifdrop vd0 vd1
   shift 3
@@ -327,7 +351,7 @@ drop_run() {
   pid=$!
   BG_PIDS+=("$pid")
   wait_line "$tmp/cap.err" "$needle" 10 "$pid"
-  replay --topspeed --loop "$loops" "${caps[@]}"
+  replay "${replay_args[@]}" "${caps[@]}"
   sleep 1
   stop "$pid" "$sig" 60 || rc=$?
   [ "$rc" -eq 0 ] || { cat "$tmp/cap.err" >&2; die "$label exited $rc"; }
@@ -343,8 +367,10 @@ drop_run() {
     cat "$tmp/cap.err" >&2
     die "$label printed no kernel counters"
   fi
-  echo "$label|$sent|$rate_mbps|$rate_pps|$recv|$drop|${ifdrop:-0}|$((vd1 - vd0))" >>"$tmp/drops"
+  echo "$label|$sent|$rate_mbps|$rate_pps|$recv|$drop|${ifdrop:-0}|$((vd1 - vd0))" >>"$drops_file"
 }
+replay_args=(--topspeed --loop "$loops")
+drops_file=$tmp/drops
 : >"$tmp/drops"
 # Without -q: the summary at exit carries the kernel's counters (-q would hide them).
 drop_run "\`egress-ids live --eve /dev/null --buffer-size ${ring}MiB\`" "capturing on $RX" TERM \
@@ -359,6 +385,39 @@ drop_run "\`tcpdump -p -s 65535 -B $((ring * 1024)) -w /dev/null\`" "listening o
   tcpdump -i "$RX" -p -s 65535 -B $((ring * 1024)) -w /dev/null
 drop_run "\`tcpdump -p -s 65535 -B $((ring * 1024)) --immediate-mode -w /dev/null\`" "listening on $RX" INT \
   tcpdump -i "$RX" -p -s 65535 -B $((ring * 1024)) --immediate-mode -w /dev/null
+
+# ---------------------------------------------------------------- 3. highest rate without drops
+# rate_search LABEL READY-NEEDLE STOP-SIGNAL CMD...: the capturer at each step of $rates, up to
+# its first step with kernel drops; appends "label|best step|its pps|first step with drops" to
+# $tmp/rates.
+rate_search() {
+  local label=$1 best=none best_pps=0 first_drop=none step s pps recv drop
+  for step in $rates; do
+    if [ "$step" = topspeed ]; then
+      replay_args=(--topspeed --loop "$loops")
+    else
+      replay_args=(--pps "$step" --limit "$((step * rate_secs))")
+    fi
+    drops_file=$tmp/rate.step
+    : >"$drops_file"
+    drop_run "$@"
+    IFS='|' read -r _ s _ pps recv drop _ _ <"$drops_file"
+    if [ "$drop" -eq 0 ]; then
+      best=$step best_pps=$pps
+    else
+      first_drop="$step: $drop of $s dropped"
+      break
+    fi
+  done
+  echo "$label|$best|$best_pps|$first_drop" >>"$tmp/rates"
+}
+: >"$tmp/rates"
+rate_search "\`egress-ids live --capture-threads 1\`" "capturing on $RX" TERM \
+  "$bin" live -i "$RX" --no-attribute --capture-threads 1 --eve /dev/null --buffer-size "${ring}MiB"
+rate_search "\`egress-ids live --capture-threads 2\`" "capturing on $RX" TERM \
+  "$bin" live -i "$RX" --no-attribute --capture-threads 2 --eve /dev/null --buffer-size "${ring}MiB"
+rate_search "\`tcpdump -w /dev/null\`" "listening on $RX" INT \
+  tcpdump -i "$RX" -p -s 65535 -B $((ring * 1024)) -w /dev/null
 
 # ---------------------------------------------------------------- report
 mode=""
@@ -389,6 +448,12 @@ cat "$tmp/latency-noattr.md"
 echo
 echo "- alerts: $base_alerts in live; $base_capture"
 echo "- ${base_attr:-process attribution: none (--no-attribute)}"
+echo
+echo "With two capture threads, \`egress-ids live -i $RX --warmup 0 --no-attribute --capture-threads 2 --eve FILE\` (AF_PACKET fanout, a thread and a shard per ring), the same captures: $fan_sent frames at $fan_mbps Mbit/s, $fan_pps pps."
+echo
+cat "$tmp/latency-fanout.md"
+echo
+echo "- alerts: $fan_alerts in live; $fan_capture"
 echo "- measurement: the follower ($follow_mode) stamps a line with CLOCK_REALTIME once the line is complete in the file; the \`timestamp\` is the kernel's capture time (CLOCK_REALTIME, microseconds). Resolution: the follower's wake-up after the write, tens of microseconds on an idle core, more when both cores are busy (it competes with tcpreplay and the sensor)."
 echo
 echo "#### Drops at \`tcpreplay --topspeed --loop $loops\`, same interface, same run"
@@ -399,4 +464,14 @@ echo "| capturing on $RX | frames sent | Mbit/s | pps | received by the kernel |
 echo "|---|---|---|---|---|---|---|---|---|"
 awk -F'|' '{ lost = $2 - $5; pct = ($2 > 0) ? 100 * ($6 + lost) / $2 : 0
   printf "| %s | %d | %s | %s | %d | %d | %d | %d (%d) | %.2f |\n", $1, $2, $3, $4, $5, $6, $7, lost, $8, pct }' "$tmp/drops"
+echo
+echo "#### Highest rate without kernel drops, same interface, same run"
+echo
+echo "Steps of \`tcpreplay --pps R --limit R*$rate_secs\` (at most $rate_secs s of traffic a step; \`topspeed\`: \`--topspeed --loop $loops\`, as in the drop runs) over the same capture(s): $rates. Each capturer alone on $RX, $ring MiB ring (egress-ids --capture-threads 2: one $ring MiB ring per thread), snaplen 65535, not promiscuous; it stops at its first step with kernel drops. \"pps\" is what tcpreplay achieved at the highest clean step (its \"Rated\" line), which may fall short of the step on this machine."
+echo
+echo "| capturing on $RX | highest step without kernel drops | pps achieved there | first step with drops | vs tcpdump (pps) |"
+echo "|---|---|---|---|---|"
+tcpdump_pps=$(awk -F'|' 'NR == 3 {print $3}' "$tmp/rates")
+awk -F'|' -v t="$tcpdump_pps" '{ ratio = (t > 0) ? sprintf("%.2f", $3 / t) : "-"
+  printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, ratio }' "$tmp/rates"
 [ "$live_alerts" -eq "$replay_alerts" ] || log "note: live raised $live_alerts alerts, replay $replay_alerts (drops? see the capture line)"

@@ -167,6 +167,9 @@ pub(crate) struct LiveArgs {
     /// Kernel capture ring per interface, 64KiB to 2047MiB; bigger rides out longer bursts without drops
     #[arg(long, value_name = "SIZE", default_value_t = Size(DEFAULT_BUFFER_SIZE), value_parser = size(settings::buffer_size))]
     buffer_size: Size,
+    /// Capture threads, 1 to 64: N opens each interface N times as one AF_PACKET fanout group (symmetric flow hash), one thread per ring running the whole analysis; --threads then does not apply
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = settings::capture_threads)]
+    capture_threads: usize,
     /// Seconds after start during which direct-ip is not raised (DNS answers from before the start are unseen)
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_WARMUP_SECS, value_parser = settings::warmup)]
     warmup: u64,
@@ -401,6 +404,7 @@ impl LiveArgs {
             captures,
             analysis: self.analysis.into_options(),
             warmup_secs: self.warmup,
+            capture_threads: self.capture_threads,
             attribute: match (self.attribute, self.no_attribute) {
                 (true, _) => AttributeMode::Required,
                 (false, true) => AttributeMode::Off,

@@ -47,7 +47,7 @@ fn an_unknown_key_is_refused_with_file_line_column_and_key() {
     assert_eq!(
         stderr.trim_end(),
         format!(
-            "egress-ids: error: {}:{line}:1: unknown key `interfacez` in [capture]; the keys there are `interfaces`, `bpf`, `promisc`, `snaplen`, `buffer_size`, `attribute`",
+            "egress-ids: error: {}:{line}:1: unknown key `interfacez` in [capture]; the keys there are `interfaces`, `bpf`, `promisc`, `snaplen`, `buffer_size`, `capture_threads`, `attribute`",
             path.display()
         )
     );

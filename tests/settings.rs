@@ -232,6 +232,21 @@ fn capture_settings_get_one_verdict() {
             "[capture]\nbuffer_size = \"\"",
             Some("\"\" is not a size"),
         ),
+        (
+            &["--capture-threads", "2"],
+            "[capture]\ncapture_threads = 2",
+            None,
+        ),
+        (
+            &["--capture-threads", "0"],
+            "[capture]\ncapture_threads = 0",
+            Some("0 is out of range; use 1 to 64"),
+        ),
+        (
+            &["--capture-threads", "65"],
+            "[capture]\ncapture_threads = 65",
+            Some("65 is out of range; use 1 to 64"),
+        ),
     ];
     check_rows("settings-capture", &["live"], ROWS);
 }

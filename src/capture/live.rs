@@ -7,7 +7,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use proto::decode::link::LINKTYPE_LINUX_SLL2;
 use proto::Timestamp;
 use std::ops::ControlFlow;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Longest wait for packets before the caller gets control back (signals, time, idle flush).
@@ -76,6 +76,11 @@ pub enum LiveError {
     },
     #[error("waiting for packets failed: {0}")]
     Poll(nix::Error),
+    #[error("interface {interface:?}: the kernel refused to join its capture rings into one AF_PACKET fanout group: {source}; use --capture-threads 1")]
+    Fanout {
+        interface: String,
+        source: std::io::Error,
+    },
 }
 
 /// An open interface.
@@ -86,6 +91,17 @@ pub struct LiveCapture {
     /// libpcap's last cumulative (32-bit, wrapping) counters: received, dropped, if-dropped.
     last: [u32; 3],
     totals: CaptureCounters,
+    /// Frames captured before this time are dropped: a fanout ring's socket got every packet
+    /// until the group was complete ([`super::fanout`]).
+    start: Option<Timestamp>,
+    /// Frames dropped for being older than `start`.
+    before_start: u64,
+}
+
+impl AsRawFd for LiveCapture {
+    fn as_raw_fd(&self) -> RawFd {
+        self.cap.as_raw_fd()
+    }
 }
 
 impl std::fmt::Debug for LiveCapture {
@@ -151,7 +167,19 @@ impl LiveCapture {
             linktype,
             last: [0; 3],
             totals: CaptureCounters::default(),
+            start: None,
+            before_start: 0,
         })
+    }
+
+    /// Drops the frames captured before `start` from now on.
+    pub(crate) fn set_start(&mut self, start: Timestamp) {
+        self.start = Some(start);
+    }
+
+    /// Frames dropped because they were captured before the start ([`Self::set_start`]).
+    pub(crate) fn before_start(&self) -> u64 {
+        self.before_start
     }
 
     /// The interface name.
@@ -186,12 +214,16 @@ impl LiveCapture {
         for n in 0..BURST {
             match self.cap.next_packet() {
                 Ok(packet) => {
-                    *index += 1;
                     let ts = Timestamp::from_parts(
                         packet.header.ts.tv_sec,
                         packet.header.ts.tv_usec.max(0) as u64,
                         1_000_000,
                     );
+                    if self.start.is_some_and(|start| ts < start) {
+                        self.before_start += 1;
+                        continue;
+                    }
+                    *index += 1;
                     input.frame(&Frame {
                         index: *index,
                         ts,
@@ -221,6 +253,15 @@ pub(crate) fn wall_clock() -> Timestamp {
     Timestamp(since.as_nanos().min(i64::MAX as u128) as i64)
 }
 
+/// The wall clock less `lag`, as packet time.
+pub(crate) fn wall_clock_less(lag: Duration) -> Timestamp {
+    let now = wall_clock();
+    Timestamp(
+        now.0
+            .saturating_sub(lag.as_nanos().min(i64::MAX as u128) as i64),
+    )
+}
+
 /// Reads every capture into `input` until `between` breaks. `between` runs after every burst
 /// and at least every [`POLL_INTERVAL`]: it is where signals are looked at. When no frame is
 /// waiting, packet time moves to the wall clock and the pipeline is told it is idle; the
@@ -228,6 +269,19 @@ pub(crate) fn wall_clock() -> Timestamp {
 pub(crate) fn run_live<I: LiveSink + ?Sized>(
     captures: &mut [LiveCapture],
     input: &mut I,
+    between: impl FnMut(&mut I) -> ControlFlow<()>,
+) -> Result<(), LiveError> {
+    run_live_every(captures, input, POLL_INTERVAL, Duration::ZERO, between)
+}
+
+/// [`run_live`], waiting at most `poll_interval` for packets instead of [`POLL_INTERVAL`] (a
+/// fanout capture thread tells the merge stage how far it is every time it waits), and moving
+/// packet time on an idle link to the wall clock less `lag` (what its rings may still deliver).
+pub(crate) fn run_live_every<I: LiveSink + ?Sized>(
+    captures: &mut [LiveCapture],
+    input: &mut I,
+    poll_interval: Duration,
+    lag: Duration,
     mut between: impl FnMut(&mut I) -> ControlFlow<()>,
 ) -> Result<(), LiveError> {
     let mut index = 0u64;
@@ -253,12 +307,12 @@ pub(crate) fn run_live<I: LiveSink + ?Sized>(
         if got > 0 {
             continue;
         }
-        input.clock(wall_clock());
+        input.clock(wall_clock_less(lag));
         let mut fds: Vec<PollFd<'_>> = captures
             .iter()
             .map(|c| PollFd::new(c.cap.as_fd(), PollFlags::POLLIN))
             .collect();
-        let timeout = PollTimeout::try_from(POLL_INTERVAL).unwrap_or(PollTimeout::MAX);
+        let timeout = PollTimeout::try_from(poll_interval).unwrap_or(PollTimeout::MAX);
         match poll(&mut fds, timeout) {
             Ok(_) | Err(nix::Error::EINTR) => {}
             Err(e) => break Err(LiveError::Poll(e)),

@@ -4,6 +4,7 @@
 pub(crate) mod block;
 pub(crate) mod bytes;
 pub(crate) mod chunk;
+pub(crate) mod fanout;
 pub(crate) mod file;
 pub mod live;
 pub(crate) mod mapped;

@@ -3,6 +3,7 @@
 //! numbers every item, keeps packet time, and hands packets and timer ticks to a [`Route`]:
 //! straight into the one shard of a single-threaded run, or into batches for worker threads.
 
+use super::fanout::time_seq;
 use crate::capture::{CaptureCounters, Frame, FrameSink, LiveSink, SharedBytes};
 use crate::counters::Counters;
 use crate::detect::Detector;
@@ -11,6 +12,7 @@ use crate::engine::PacketInfo;
 use proto::decode::defrag::{Datagram, DefragStats, Defragmenter};
 use proto::decode::{DecodeConfig, Decoded, Decoder, Packet, SkipReason, Tunnel, Vlans};
 use proto::Timestamp;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// The bytes a packet was decoded from, for routes that copy it to another thread.
@@ -95,8 +97,8 @@ impl<R: Route> LiveSink for Dispatch<'_, R> {
 
 impl<R: Route> Input for Dispatch<'_, R> {
     fn reload(&mut self, detector: Arc<Detector>) {
-        self.dispatcher.seq += 1;
-        self.route.reload(self.dispatcher.seq, &detector);
+        let seq = self.dispatcher.next_seq(Timestamp::default());
+        self.route.reload(seq, &detector);
     }
 }
 
@@ -113,6 +115,10 @@ pub(crate) struct Dispatcher {
     pub(crate) counters: Counters,
     /// Sequence number of the last item handed out.
     seq: u64,
+    /// With several dispatchers (AF_PACKET fanout, [`super::fanout`]): numbers follow capture
+    /// time ([`time_seq`]) and the last one handed out is kept here, where the route may raise
+    /// it. `None`: one more than the last.
+    by_time: Option<Arc<AtomicU64>>,
     clock: Timestamp,
     last_tick_secs: i64,
     /// Seconds of packet time between `stats` events (0: none).
@@ -134,11 +140,32 @@ impl Dispatcher {
             defrag: Defragmenter::default(),
             counters: Counters::default(),
             seq: 0,
+            by_time: None,
             clock: Timestamp::default(),
             last_tick_secs: i64::MIN,
             stats_interval,
             next_stats: None,
         }
+    }
+
+    /// A dispatcher whose sequence numbers follow capture time, the last one kept in `last`:
+    /// those of several dispatchers then interleave in capture order.
+    pub(crate) fn numbered_by_time(mut self, last: Arc<AtomicU64>) -> Self {
+        self.by_time = Some(last);
+        self
+    }
+
+    /// The sequence number of an item at packet time `ts`.
+    fn next_seq(&mut self, ts: Timestamp) -> u64 {
+        self.seq = match &self.by_time {
+            None => self.seq + 1,
+            Some(last) => {
+                let seq = (last.load(Ordering::Relaxed) + 1).max(time_seq(ts));
+                last.store(seq, Ordering::Relaxed);
+                seq
+            }
+        };
+        self.seq
     }
 
     /// Handles one captured frame.
@@ -204,15 +231,14 @@ impl Dispatcher {
     /// End of input: a last `stats` snapshot for the route, and the last sequence number used.
     pub(crate) fn finish(&mut self, route: &mut impl Route) -> u64 {
         self.sync_counters();
-        self.seq += 1;
-        route.stats(self.seq, self.clock, &self.counters);
-        self.seq
+        let seq = self.next_seq(self.clock);
+        route.stats(seq, self.clock, &self.counters);
+        seq
     }
 
     fn info(&mut self, frame: &Frame<'_>, pkt: &Packet<'_>) -> PacketInfo {
-        self.seq += 1;
         PacketInfo {
-            seq: self.seq,
+            seq: self.next_seq(frame.ts),
             ts: frame.ts,
             pcap_cnt: frame.index,
             wire_len: frame.orig_len,
@@ -230,8 +256,8 @@ impl Dispatcher {
             return;
         }
         self.last_tick_secs = self.clock.secs();
-        self.seq += 1;
-        route.tick(self.seq, self.clock);
+        let seq = self.next_seq(self.clock);
+        route.tick(seq, self.clock);
         let before = self.defrag.stats.timed_out;
         self.defrag.expire(self.clock);
         self.counters.ip_fragments_dropped += self.defrag.stats.timed_out - before;
@@ -244,8 +270,8 @@ impl Dispatcher {
         if self.clock >= due {
             self.next_stats = Some(self.clock.plus_secs(self.stats_interval));
             self.sync_counters();
-            self.seq += 1;
-            route.stats(self.seq, self.clock, &self.counters);
+            let seq = self.next_seq(self.clock);
+            route.stats(seq, self.clock, &self.counters);
         }
     }
 

@@ -19,7 +19,7 @@ use crate::engine::SHUTDOWN_SEQ;
 use crate::eve::{EveTypes, EventSink, EventType};
 use proto::Timestamp;
 use rustc_hash::FxHashSet;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 /// Messages of one shard not written yet, with the lines and flow records they refer to.
@@ -50,8 +50,11 @@ pub(crate) struct Merger<W: EventSink> {
     scratch: Vec<u8>,
     /// Events and alerts written.
     pub(crate) counters: Counters,
-    /// `stats` snapshots of the shards at one tick, summed until all shards have answered.
-    stats: Option<(u64, ShardStats, usize)>,
+    /// `stats` snapshots of the shards by round (a shard's k-th snapshot is round k, its last
+    /// one, at [`SHUTDOWN_SEQ`], the final round), summed until all shards have answered.
+    stats: BTreeMap<u64, (ShardStats, usize)>,
+    /// How many interval snapshots each shard has sent.
+    stats_rounds: Vec<u64>,
     pressure_max: u64,
     /// The event types written.
     pub(crate) log: EveTypes,
@@ -79,7 +82,8 @@ impl<W: EventSink> Merger<W> {
             rule_alerted: FxHashSet::default(),
             scratch: Vec::new(),
             counters: Counters::default(),
-            stats: None,
+            stats: BTreeMap::new(),
+            stats_rounds: vec![0; shards],
             pressure_max: 0,
             log: EveTypes::ALL,
         }
@@ -229,7 +233,7 @@ impl<W: EventSink> Merger<W> {
                 }
             }
             OutKind::Detector(detector) => self.detector = detector,
-            OutKind::Stats(shard) => self.add_stats(m.seq, *shard),
+            OutKind::Stats(stats) => self.add_stats(m.seq, shard, *stats),
         }
     }
 
@@ -238,17 +242,30 @@ impl<W: EventSink> Merger<W> {
         self.sink.line(line, is_alert);
     }
 
-    fn add_stats(&mut self, seq: u64, shard: ShardStats) {
+    /// Adds `stats`, the snapshot of shard `shard` at item `seq`, to its round; writes the
+    /// round once every shard has answered. The shards of one dispatcher answer the same item;
+    /// those of a fanout capture (one dispatcher each, [`super::fanout`]) each answer their own
+    /// clock, so the k-th snapshots of all shards are summed, and the last ones, sent at
+    /// [`SHUTDOWN_SEQ`]. The final round supersedes interval rounds some shard did not reach.
+    fn add_stats(&mut self, seq: u64, shard: usize, stats: ShardStats) {
         let shards = self.queues.len();
-        let (_, sum, answered) = self
-            .stats
-            .get_or_insert_with(|| (seq, ShardStats::default(), 0));
-        sum.add(&shard);
+        let round = if seq == SHUTDOWN_SEQ {
+            u64::MAX
+        } else {
+            let next = &mut self.stats_rounds[shard];
+            *next += 1;
+            *next
+        };
+        let (sum, answered) = self.stats.entry(round).or_default();
+        sum.add(&stats);
         *answered += 1;
         if *answered < shards {
             return;
         }
-        if let Some((_, sum, _)) = self.stats.take() {
+        if let Some((sum, _)) = self.stats.remove(&round) {
+            if round == u64::MAX {
+                self.stats.clear();
+            }
             if self.log.logs(EventType::Stats) {
                 self.write_stats(sum);
             }
@@ -473,6 +490,48 @@ mod tests {
             assert_eq!(flow["flow"]["alerted"], alerted, "answer at {answer_seq}");
             assert_eq!(m.counters.total_alerts(), u64::from(alerted));
         }
+    }
+
+    #[test]
+    fn stats_of_shards_with_their_own_clocks_are_summed_by_round() {
+        // Fanout: each shard's dispatcher asks for `stats` at its own items. Round k is the
+        // k-th snapshot of every shard; the last ones (at SHUTDOWN_SEQ) are the final round,
+        // which supersedes a round some shard never reached.
+        let snapshot = |seq: u64, packets: u64| {
+            let mut stats = ShardStats::default();
+            stats.counters.packets = packets;
+            let mut out = OutBuf::default();
+            out.msgs.push(Output {
+                seq,
+                kind: OutKind::Stats(Box::new(stats)),
+            });
+            out
+        };
+        let pkts = |m: &Merger<Lines>| -> Vec<u64> {
+            m.sink
+                .0
+                .iter()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .map(|v| v["decoder"]["pkts"].as_u64().unwrap())
+                .collect()
+        };
+        let mut m = Merger::new(Lines::default(), 2, 300, None, detector());
+        m.accept(0, snapshot(10, 1), 11);
+        m.accept(0, snapshot(30, 2), 31);
+        // Round 1 waits for shard 1, whose first snapshot comes at another item.
+        assert!(m.sink.0.is_empty());
+        m.accept(1, snapshot(20, 10), 21);
+        assert_eq!(pkts(&m), [11]);
+        m.accept(1, snapshot(25, 20), 41);
+        assert_eq!(pkts(&m), [11, 22]);
+        // Shard 0 reaches a third round, shard 1 does not before the end.
+        m.accept(0, snapshot(40, 3), 41);
+        m.accept(0, snapshot(SHUTDOWN_SEQ, 4), SHUTDOWN_SEQ);
+        m.accept(1, snapshot(SHUTDOWN_SEQ, 40), SHUTDOWN_SEQ);
+        m.accept(0, OutBuf::default(), u64::MAX);
+        m.accept(1, OutBuf::default(), u64::MAX);
+        assert_eq!(pkts(&m), [11, 22, 44]);
+        assert!(m.stats.is_empty());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! more thread merges and writes. Both give the same events.
 
 pub(crate) mod dispatch;
+pub mod fanout;
 pub(crate) mod merge;
 pub(crate) mod stats;
 pub(crate) mod threads;

@@ -60,6 +60,7 @@ impl RunOptions {
                 analysis,
                 warmup_secs: 0,
                 attribute: crate::output::attribute::AttributeMode::Auto,
+                capture_threads: 1,
             },
             eve: None,
             audit: false,

@@ -2,6 +2,7 @@
 //! pipeline as replay, answering signals, with the `direct-ip` warm-up. Timers and DNS-answer
 //! lifetimes run on packet time, which an idle link moves on with the wall clock.
 
+mod fanout;
 pub mod serve;
 pub mod signals;
 
@@ -27,6 +28,9 @@ pub struct SensorOptions {
     pub warmup_secs: u64,
     /// On a runner: name the process behind each alert and flow (the host's eBPF collector).
     pub attribute: crate::output::attribute::AttributeMode,
+    /// Capture threads: 1 reads every interface on one thread; N opens each interface N times
+    /// as one AF_PACKET fanout group, one thread (and one shard) per ring ([`fanout`]).
+    pub capture_threads: usize,
 }
 
 /// Why the sensor could not run (exit code 2).
@@ -58,6 +62,16 @@ pub fn open_captures(opts: &SensorOptions) -> Result<Vec<LiveCapture>, SensorErr
     if opts.captures.is_empty() {
         return Err(SensorError::NoInterface);
     }
+    if opts.capture_threads > 1 {
+        let mut all = Vec::new();
+        for config in &opts.captures {
+            all.extend(crate::capture::fanout::open_fanout(
+                config,
+                opts.capture_threads,
+            )?);
+        }
+        return Ok(all);
+    }
     Ok(opts
         .captures
         .iter()
@@ -72,7 +86,7 @@ pub fn open_captures(opts: &SensorOptions) -> Result<Vec<LiveCapture>, SensorErr
 pub fn run<W: EventSink + Send>(
     opts: &SensorOptions,
     detector: Detector,
-    mut captures: Vec<LiveCapture>,
+    captures: Vec<LiveCapture>,
     sink: W,
     signals: &Signals,
     log: &dyn Fn(&str),
@@ -80,38 +94,73 @@ pub fn run<W: EventSink + Send>(
     let started = Instant::now();
     let mut config = opts.analysis.pipeline_config(Arc::new(detector));
     config.direct_ip_from = Some(wall_clock().plus_secs(opts.warmup_secs));
-    let mut reloads = 0;
-    let mut reload_failures = 0;
-    let (result, finished) = pipeline::run(&config, sink, |input: &mut dyn Input| {
+    let mut reloads = Reloads::default();
+    if opts.capture_threads > 1 {
+        return fanout::run(opts, &config, captures, sink, signals, log, started);
+    }
+    let (result, finished) = run_one(opts, &config, captures, sink, signals, log, &mut reloads);
+    outcome(result, finished, reloads, started, log)
+}
+
+/// Signature reloads that took effect and those refused.
+#[derive(Clone, Copy, Debug, Default)]
+struct Reloads {
+    done: u32,
+    refused: u32,
+}
+
+/// Loads the signatures again (SIGHUP); logs what was loaded, or why not (the old set stays).
+fn reload_signatures(
+    opts: &SensorOptions,
+    reloads: &mut Reloads,
+    log: &dyn Fn(&str),
+) -> Option<Arc<Detector>> {
+    match opts.analysis.build_detector() {
+        Ok(detector) => {
+            reloads.done += 1;
+            let s = &detector.signatures;
+            let policy = detector.egress_policy_rules().map_or(String::new(), |n| {
+                format!(", an egress policy of {n} rules")
+            });
+            log(&format!(
+                "signatures reloaded: {} IOC domains, {} IOC addresses, {} allowed domains, {} allowed addresses, {} DoH endpoints{policy}",
+                s.ioc_domains.len(),
+                s.ioc_ips.len(),
+                s.allow_domains.len(),
+                s.allow_ips.len(),
+                s.doh_endpoints.len()
+            ));
+            let (refusals, notes) = detector.rule_notes();
+            for line in refusals.iter().chain(&notes) {
+                log(line);
+            }
+            Some(Arc::new(detector))
+        }
+        Err(e) => {
+            reloads.refused += 1;
+            log(&format!(
+                "signature reload refused, the old signatures stay: {e}"
+            ));
+            None
+        }
+    }
+}
+
+/// Every capture read on this thread, into the pipeline of `config`.
+fn run_one<W: EventSink + Send>(
+    opts: &SensorOptions,
+    config: &pipeline::PipelineConfig,
+    mut captures: Vec<LiveCapture>,
+    sink: W,
+    signals: &Signals,
+    log: &dyn Fn(&str),
+    reloads: &mut Reloads,
+) -> (Result<(), LiveError>, pipeline::Finished<W>) {
+    pipeline::run(config, sink, |input: &mut dyn Input| {
         run_live(&mut captures, input, |input| {
             if signals.take_reload() {
-                match opts.analysis.build_detector() {
-                    Ok(detector) => {
-                        reloads += 1;
-                        let s = &detector.signatures;
-                        let policy = detector.egress_policy_rules().map_or(String::new(), |n| {
-                            format!(", an egress policy of {n} rules")
-                        });
-                        log(&format!(
-                            "signatures reloaded: {} IOC domains, {} IOC addresses, {} allowed domains, {} allowed addresses, {} DoH endpoints{policy}",
-                            s.ioc_domains.len(),
-                            s.ioc_ips.len(),
-                            s.allow_domains.len(),
-                            s.allow_ips.len(),
-                            s.doh_endpoints.len()
-                        ));
-                        let (refusals, notes) = detector.rule_notes();
-                        for line in refusals.iter().chain(&notes) {
-                            log(line);
-                        }
-                        input.reload(Arc::new(detector));
-                    }
-                    Err(e) => {
-                        reload_failures += 1;
-                        log(&format!(
-                            "signature reload refused, the old signatures stay: {e}"
-                        ));
-                    }
+                if let Some(detector) = reload_signatures(opts, reloads, log) {
+                    input.reload(detector);
                 }
             }
             if signals.stopping() {
@@ -120,7 +169,17 @@ pub fn run<W: EventSink + Send>(
                 ControlFlow::Continue(())
             }
         })
-    });
+    })
+}
+
+/// What the sensor reports once the pipeline finished.
+fn outcome<W>(
+    result: Result<(), LiveError>,
+    finished: pipeline::Finished<W>,
+    reloads: Reloads,
+    started: Instant,
+    log: &dyn Fn(&str),
+) -> SensorOutcome<W> {
     for note in &finished.notes {
         log(note);
     }
@@ -128,8 +187,8 @@ pub fn run<W: EventSink + Send>(
         counters: finished.counters,
         elapsed: started.elapsed(),
         sink: finished.sink,
-        reloads,
-        reload_failures,
+        reloads: reloads.done,
+        reload_failures: reloads.refused,
         capture_error: result.err(),
     }
 }

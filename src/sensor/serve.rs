@@ -80,9 +80,16 @@ pub fn serve(
             log(&user.switch()?.to_string());
         }
     }
-    for c in &captures {
+    // With fanout, each interface's rings are in a row: one line per interface.
+    let rings = opts.capture_threads.max(1);
+    for c in captures.iter().step_by(rings) {
+        let fanout = if rings > 1 {
+            format!(", {rings} rings (AF_PACKET fanout)")
+        } else {
+            String::new()
+        };
         log(&format!(
-            "capturing on {} (link type {}); direct-ip warm-up {} s",
+            "capturing on {} (link type {}{fanout}); direct-ip warm-up {} s",
             c.interface(),
             c.linktype(),
             opts.warmup_secs

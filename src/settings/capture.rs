@@ -90,6 +90,16 @@ pub fn buffer_size(text: &str) -> Result<usize, String> {
     size_in(text, MIN_BUFFER_SIZE, Some(MAX_BUFFER_SIZE))
 }
 
+/// Most capture threads (AF_PACKET fanout rings per interface).
+pub const MAX_CAPTURE_THREADS: usize = 64;
+
+/// Capture threads, each reading its own AF_PACKET fanout ring of every interface: 1 (one
+/// thread reads every interface, the default) to [`MAX_CAPTURE_THREADS`].
+pub fn capture_threads(text: &str) -> Result<usize, String> {
+    let allowed = format!("use 1 to {MAX_CAPTURE_THREADS} (1: one capture thread, no fanout)");
+    count_in(text, 1, MAX_CAPTURE_THREADS as i64, &allowed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +118,14 @@ mod tests {
         assert!(promisc(true, &list(&["any"])).is_err());
         assert_eq!(promisc(true, &list(&["eth1"])), Ok(true));
         assert_eq!(promisc(false, &list(&["any"])), Ok(false));
+    }
+
+    #[test]
+    fn capture_threads_from_one_to_the_maximum() {
+        assert_eq!(capture_threads("1"), Ok(1));
+        assert_eq!(capture_threads("64"), Ok(64));
+        assert!(capture_threads("0").unwrap_err().contains("use 1 to 64"));
+        assert!(capture_threads("65").is_err());
     }
 
     #[test]

@@ -20,6 +20,6 @@ pub use analysis::{
     ChecksumValidation, DEFAULT_THREADS, DEFAULT_WARMUP_SECS,
 };
 pub(crate) use analysis::{home_net, resolvers};
-pub use capture::{bpf, buffer_size, interface, interfaces, promisc, snaplen};
+pub use capture::{bpf, buffer_size, capture_threads, interface, interfaces, promisc, snaplen};
 pub use outputs::{distinct_outputs, file_path, learn_file, socket_path, webhook_url};
 pub(crate) use value::{count_in, duration, Zero};

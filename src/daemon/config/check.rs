@@ -80,6 +80,10 @@ impl RawCapture {
         if let Some(v) = &self.buffer_size {
             c.buffer_size = checked(doc, "capture.buffer_size", v, settings::buffer_size)?;
         }
+        if let Some(v) = &self.capture_threads {
+            c.capture_threads =
+                checked(doc, "capture.capture_threads", v, settings::capture_threads)?;
+        }
         if let Some(v) = &self.attribute {
             c.attribute = match v.get_ref() {
                 RawAttribute::Bool(true) => AttributeMode::Required,

@@ -73,6 +73,9 @@ pub(crate) struct CaptureSection {
     /// Kernel ring buffer per interface in bytes; default [`DEFAULT_BUFFER_SIZE`], checked by
     /// [`crate::settings::buffer_size`].
     pub(crate) buffer_size: usize,
+    /// Capture threads, one AF_PACKET fanout ring of each interface apiece; default 1, checked
+    /// by [`crate::settings::capture_threads`].
+    pub(crate) capture_threads: usize,
     /// Name the process behind alerts and flows (eBPF, on the runner itself): `"auto"` (the
     /// default: where the collector starts), `true` (required), `false`.
     pub(crate) attribute: AttributeMode,
@@ -161,6 +164,7 @@ impl Default for CaptureSection {
             promisc: false,
             snaplen: DEFAULT_SNAPLEN,
             buffer_size: DEFAULT_BUFFER_SIZE,
+            capture_threads: 1,
             attribute: AttributeMode::Auto,
         }
     }
@@ -274,6 +278,7 @@ impl DaemonConfig {
             },
             warmup_secs: self.detect.warmup,
             attribute: c.attribute,
+            capture_threads: c.capture_threads,
         }
     }
 

@@ -57,6 +57,7 @@ pub(super) struct RawCapture {
     pub(super) promisc: Option<Spanned<bool>>,
     pub(super) snaplen: Option<Spanned<i64>>,
     pub(super) buffer_size: Option<Spanned<Scalar>>,
+    pub(super) capture_threads: Option<Spanned<Scalar>>,
     pub(super) attribute: Option<Spanned<RawAttribute>>,
 }
 

@@ -127,6 +127,7 @@ bpf = "not port 22"
 promisc = true
 snaplen = 1514
 buffer_size = "16MiB"
+capture_threads = 2
 attribute = true
 
 [detect]
@@ -183,6 +184,7 @@ group = "nogroup"
             promisc: true,
             snaplen: 1514,
             buffer_size: 16 << 20,
+            capture_threads: 2,
             attribute: AttributeMode::Required,
         }
     );
@@ -336,7 +338,7 @@ fn syntax_and_type_errors_name_file_line_column_and_key() {
 
 #[test]
 fn bad_values_name_file_line_column_and_key() {
-    let cases: [(&str, &str); 34] = [
+    let cases: [(&str, &str); 35] = [
         ("[detect]\nresolvers = []\n", ":2:13: detect.resolvers: the list is empty, so every DNS query would bypass the resolvers"),
         ("[detect]\nresolvers = [\"10.0.0.53\", \"dns.corp\"]\n", ":2:27: detect.resolvers: \"dns.corp\" is not a resolver address or prefix"),
         ("[detect]\negress_policy = \"egress.policy\"\n", ":2:17: detect.egress_policy: \"egress.policy\" is relative; write an absolute path"),
@@ -361,6 +363,7 @@ fn bad_values_name_file_line_column_and_key() {
         ("[engine]\ntcp_new_timeout = \"0s\"\n", ":2:19: engine.tcp_new_timeout: must be more than 0"),
         ("[capture]\nsnaplen = 262145\n", ":2:11: capture.snaplen: 262145 is out of range; use 64 to 262144, or 0 for 262144 (whole packets)"),
         ("[capture]\nbuffer_size = 1024\n", ":2:15: capture.buffer_size: 1024 is below the minimum, 64KiB"),
+        ("[capture]\ncapture_threads = 0\n", ":2:19: capture.capture_threads: 0 is out of range; use 1 to 64 (1: one capture thread, no fanout)"),
         ("[[output]]\ntype = \"unix-socket\"\npath = \"/run/egress-ids/a-socket-path-far-too-long-for-sun-path-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\"\n", ":3:8: output[0].path: \"/run/egress-ids/a-socket-path-far-too-long-for-sun-path-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\" is 191 bytes; a Unix socket path is at most 107 bytes"),
         ("[engine]\neve_types = \"alert,netflow\"\n", ":2:13: engine.eve_types: unknown EVE type \"netflow\""),
         ("output = []\n", ":1:10: output: no output"),

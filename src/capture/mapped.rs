@@ -91,9 +91,13 @@ fn prefetch(next: &[u8]) {
 
 /// Bytes of mapping populated ahead of the reader, and kept behind it before release.
 const WINDOW: usize = 4 << 20;
-/// Windows behind the reader released again at each release (worker threads lag behind it by
-/// their queues: up to 16 batches each).
-const RELEASE_AGAIN: usize = 8;
+/// Windows behind the reader released again at each release (a page a worker touched after its
+/// release is mapped again).
+const RELEASE_AGAIN: usize = 4;
+/// Windows kept behind the reader when worker threads read packets there: they lag behind it by
+/// their queues (16 batches of up to 256 packets each), and a page released before they are done
+/// is faulted in again and released again, work twice over.
+const KEEP_FOR_WORKERS: usize = 4;
 
 /// A mapped capture file read front to back.
 pub(crate) struct MappedReader {
@@ -114,6 +118,8 @@ pub(crate) struct MappedReader {
     pager: Option<Pager>,
     /// How far ahead of the reader the next window is populated.
     lead: usize,
+    /// How far behind the reader pages are kept before they are released.
+    keep: usize,
 }
 
 /// What the pager thread is asked to do: (populate or release, start, length).
@@ -190,6 +196,7 @@ impl MappedReader {
             window: WINDOW,
             pager: None,
             lead: WINDOW / 2,
+            keep: WINDOW,
         };
         reader.advance_window();
         // Touch the first byte: a file cut to nothing faults here, and the guard marks it.
@@ -203,8 +210,9 @@ impl MappedReader {
     pub(crate) fn page_in_background(&mut self) {
         self.pager = Pager::start(self.map.clone());
         if self.pager.is_some() {
-            // The pager's window must be ready before the reader gets there.
+            // The pager's window must be ready before the reader gets there; workers read behind.
             self.lead = 2 * self.window;
+            self.keep = KEEP_FOR_WORKERS * self.window;
         }
     }
 
@@ -290,11 +298,11 @@ impl MappedReader {
             }
             self.populated += len;
         }
-        if self.pos >= self.released + 2 * window {
+        if self.pos >= self.released + self.keep + window {
             // The last few windows again, not only the newest: worker threads read their packets
             // behind the reader, and a page they touched after it was dropped is mapped again;
             // dropping it again keeps resident memory flat.
-            let upto = (self.pos - window) / window * window;
+            let upto = (self.pos - self.keep) / window * window;
             let from = upto.saturating_sub(RELEASE_AGAIN * window);
             let request = (false, from, upto - from);
             if !self.pager.as_ref().is_some_and(|p| p.ask(request)) {

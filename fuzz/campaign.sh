@@ -5,7 +5,7 @@
 # (fuzz/make-seeds.py), then runs each target (default: all) until it has executed RUNS inputs
 # (default 10,000,000; engine_frames, the whole pipeline, ENGINE_RUNS, default 1,000,000), one
 # target at a time, without sanitizer (-s none: the code under test forbids unsafe, but for the
-# capture module, which no target reaches). Prints one line per target: runs, seconds, exit code.
+# capture module's mapping, which no target reaches; capture_stream reads through its chunks). Prints one line per target: runs, seconds, exit code.
 # A crash stops that target with libFuzzer's report and its input under fuzz/artifacts/.
 # Needs cargo-fuzz (`cargo install cargo-fuzz`); RUSTC_BOOTSTRAP=1 lets it use the stable
 # toolchain's -Z flags.
@@ -15,7 +15,7 @@ RUNS=${RUNS:-10000000}
 ENGINE_RUNS=${ENGINE_RUNS:-1000000}
 command -v cargo-fuzz >/dev/null || { echo "fuzz/campaign.sh: cargo install cargo-fuzz" >&2; exit 2; }
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(tls_client_hello http_heads dns_message daemon_config decode_frame tcp_reassembly quic_initials engine_frames socks_handshake h2_frames rules_file)
+[ ${#targets[@]} -gt 0 ] || targets=(tls_client_hello http_heads dns_message daemon_config decode_frame tcp_reassembly quic_initials engine_frames socks_handshake h2_frames rules_file capture_stream)
 captures=(../pcaps/*.pcap ../tests/data/suricata-verify/*.pcap)
 [ -d ../../shared/corpus/pcaps ] && captures+=(../../shared/corpus/pcaps/*)
 python3 make-seeds.py corpus "${captures[@]}" >/dev/null

@@ -152,6 +152,10 @@ def main():
     outdir = sys.argv[1]
     counts = {}
     for path in sys.argv[2:]:
+        # capture_stream: the file itself (its first 64 KiB), read 61 bytes at a time.
+        with open(path, "rb") as f:
+            counts["capture_stream"] = counts.get("capture_stream", 0) + save(
+                outdir, "capture_stream", b"\x3c" + f.read(65536))
         packets = list(frames(path))
         if not packets:
             continue

@@ -90,6 +90,22 @@ impl Format {
                 parse(data).map(|(rest, b)| (rest, PcapBlockOwned::from(b)))
             }
             Format::Ng { big_endian } => {
+                // pcap-parser subtracts 12 from a block's length before checking it against
+                // every block type's minimum (an overflow on a length below 12): refuse those
+                // here. A Section Header Block has its own byte order and checks its length.
+                if let Some(&[t0, t1, t2, t3, l0, l1, l2, l3]) = data.get(..8) {
+                    let len = if *big_endian {
+                        u32::from_be_bytes([l0, l1, l2, l3])
+                    } else {
+                        u32::from_le_bytes([l0, l1, l2, l3])
+                    };
+                    if [t0, t1, t2, t3] != [0x0a, 0x0d, 0x0d, 0x0a] && len < 12 {
+                        return Parsed::Damaged(PcapError::NomError(
+                            data,
+                            nom::error::ErrorKind::Verify,
+                        ));
+                    }
+                }
                 let parse = if *big_endian {
                     parse_block_be
                 } else {
@@ -111,5 +127,60 @@ impl Format {
             Err(nom::Err::Incomplete(_)) => Parsed::Incomplete,
             Err(nom::Err::Error(e)) | Err(nom::Err::Failure(e)) => Parsed::Damaged(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A little-endian pcapng Section Header Block (no options).
+    fn section_header() -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(&0x0a0d_0d0au32.to_le_bytes());
+        b.extend_from_slice(&28u32.to_le_bytes());
+        b.extend_from_slice(&0x1a2b_3c4du32.to_le_bytes());
+        b.extend_from_slice(&[1, 0, 0, 0]);
+        b.extend_from_slice(&u64::MAX.to_le_bytes());
+        b.extend_from_slice(&28u32.to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn a_pcapng_block_shorter_than_its_own_header_is_damage_not_a_panic() {
+        let mut data = section_header();
+        // An Interface Description Block claiming 8 bytes (pcap-parser would take 8 - 12).
+        data.extend_from_slice(&1u32.to_le_bytes());
+        data.extend_from_slice(&8u32.to_le_bytes());
+        data.extend_from_slice(&[0; 16]);
+        let Detected::Ng(mut format) = Format::detect(&data) else {
+            panic!("pcapng not recognised")
+        };
+        let Parsed::Block { len, .. } = format.next(&data) else {
+            panic!("the section header parses")
+        };
+        assert_eq!(len, 28);
+        assert!(matches!(format.next(&data[len..]), Parsed::Damaged(_)));
+    }
+
+    #[test]
+    fn the_format_is_known_once_the_header_is_whole() {
+        let mut legacy = 0xa1b2_c3d4u32.to_le_bytes().to_vec();
+        legacy.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        legacy.extend_from_slice(&65535u32.to_le_bytes());
+        legacy.extend_from_slice(&1u32.to_le_bytes());
+        assert!(matches!(Format::detect(&legacy[..10]), Detected::NeedMore));
+        assert!(matches!(
+            Format::detect(&legacy),
+            Detected::Legacy { len: 24, .. }
+        ));
+        assert!(matches!(
+            Format::detect(&section_header()[..6]),
+            Detected::NeedMore
+        ));
+        assert!(matches!(
+            Format::detect(b"GET / HTTP/1.1\r\n\r\n........"),
+            Detected::NotACapture
+        ));
     }
 }

@@ -52,6 +52,23 @@ pub struct FileReport {
     pub(crate) skipped_blocks: u64,
 }
 
+impl FileReport {
+    /// Frames handed on.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Bytes read and understood.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Where the file ends early or is corrupt, and what was wrong.
+    pub fn damage(&self) -> Option<&str> {
+        self.damage.as_deref()
+    }
+}
+
 /// Link type and timestamp resolution of one pcapng interface.
 #[derive(Clone, Copy)]
 struct Interface {
@@ -161,6 +178,16 @@ pub fn read_capture(
         ));
     }
     Ok(report)
+}
+
+/// Reads a capture from `source`, a stream (the fuzz target's entry: any bytes, read in whatever
+/// pieces `source` gives), as standard input is read.
+#[doc(hidden)]
+pub fn read_capture_stream(
+    source: impl Read,
+    sink: &mut (impl FrameSink + ?Sized),
+) -> Result<FileReport, CaptureError> {
+    read_stream(Path::new("-"), source, false, sink)
 }
 
 /// Reads a stream (standard input, a pipe) chunk by chunk.
@@ -350,13 +377,13 @@ impl Framing {
                 });
             }
             PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
-                report.frames += 1;
                 let Some(ifc) = self.interfaces.get(epb.if_id as usize) else {
                     return Err(format!(
                         "packet {} at byte {} names interface {} that no Interface Description Block declared",
-                        report.frames, report.bytes, epb.if_id
+                        report.frames + 1, report.bytes, epb.if_id
                     ));
                 };
+                report.frames += 1;
                 let raw = ((epb.ts_high as u64) << 32) | epb.ts_low as u64;
                 let units = ifc.units_per_sec.max(1);
                 let secs = (raw / units) as i64 + ifc.ts_offset;
@@ -370,17 +397,22 @@ impl Framing {
                 });
             }
             PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                // A Simple Packet Block belongs to the section's first interface.
+                let Some(ifc) = self.interfaces.first() else {
+                    return Err(format!(
+                        "packet {} at byte {} is a Simple Packet Block, but no Interface Description Block came before it",
+                        report.frames + 1, report.bytes
+                    ));
+                };
                 report.frames += 1;
-                if let Some(ifc) = self.interfaces.first() {
-                    let caplen = (spb.origlen as usize).min(spb.data.len());
-                    sink.frame(&Frame {
-                        index: report.frames,
-                        ts: Timestamp::default(),
-                        linktype: ifc.linktype,
-                        data: &spb.data[..caplen],
-                        orig_len: spb.origlen,
-                    });
-                }
+                let caplen = (spb.origlen as usize).min(spb.data.len());
+                sink.frame(&Frame {
+                    index: report.frames,
+                    ts: Timestamp::default(),
+                    linktype: ifc.linktype,
+                    data: &spb.data[..caplen],
+                    orig_len: spb.origlen,
+                });
             }
             PcapBlockOwned::NG(_) => report.skipped_blocks += 1,
         }
@@ -398,5 +430,40 @@ fn describe(e: &PcapError<&[u8]>) -> String {
         PcapError::ReadError => "read error".into(),
         PcapError::Incomplete(_) => "incomplete record".into(),
         PcapError::Eof => "end of file".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A little-endian pcapng Section Header Block, then a Simple Packet Block of 4 bytes.
+    fn section_then_simple_packet() -> Vec<u8> {
+        let mut b = Vec::new();
+        for v in [0x0a0d_0d0au32, 28, 0x1a2b_3c4d, 1] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b.extend_from_slice(&u64::MAX.to_le_bytes());
+        b.extend_from_slice(&28u32.to_le_bytes());
+        for v in [3u32, 20, 4, 0xdead_beef, 20] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b
+    }
+
+    #[test]
+    fn a_packet_of_no_declared_interface_is_damage_and_not_counted() {
+        let mut handed = 0;
+        let report =
+            read_capture_stream(&section_then_simple_packet()[..], &mut |_: &Frame<'_>| {
+                handed += 1
+            })
+            .unwrap();
+        assert_eq!((handed, report.frames()), (0, 0));
+        let damage = report.damage().expect("damage");
+        assert!(
+            damage.contains("packet 1 at byte 28 is a Simple Packet Block"),
+            "{damage}"
+        );
     }
 }

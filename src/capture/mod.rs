@@ -12,7 +12,7 @@ pub(crate) mod mapped;
 use proto::Timestamp;
 
 pub use bytes::SharedBytes;
-pub use file::{read_capture, read_capture_file, CaptureError, Paging};
+pub use file::{read_capture, read_capture_file, read_capture_stream, CaptureError, Paging};
 
 /// Takes the frames of a source.
 pub trait FrameSink {

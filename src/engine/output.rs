@@ -65,8 +65,7 @@ impl FlowRecord {
         self.event
             .objects
             .push((EventType::Flow, Object::Flow(self.flow)));
-        // Serialising to memory cannot fail: every field is a string, number or JSON value.
-        let _ = serde_json::to_writer(buf, &self.event);
+        self.event.write_json(buf);
         // Freed by the thread that allocated it, at once.
         self.event.objects = Vec::new();
     }
@@ -95,8 +94,7 @@ impl OutBuf {
     /// Serialises `ev` into the buffer.
     pub(crate) fn line(&mut self, ev: &Event) -> LineRef {
         let start = self.lines.len();
-        // Serialising to memory cannot fail: every field is a string, number or JSON value.
-        let _ = serde_json::to_writer(&mut self.lines, ev);
+        ev.write_json(&mut self.lines);
         LineRef::new(start, self.lines.len() - start)
     }
 

@@ -4,20 +4,17 @@
 //! value tree (one map and one `String` key per field) cost four times the parse.
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
-use serde_json::value::RawValue;
 
 use super::eve::{rcode_name, rrtype_name, FLAG_BITS};
 use super::rdata::Soa;
 use super::{Answer, DnsMessage, Question, Rdata};
+use crate::json::RawJson;
 use crate::text::{JsonText as Text, SuricataIp};
 
 impl DnsMessage {
     /// The EVE `dns` object, serialised: what [`DnsMessage::eve`] builds, written directly.
-    pub fn eve_json(&self, tx_id: u64) -> Box<RawValue> {
-        // Serialised once, not parsed again. Cannot fail (strings, numbers and maps of them);
-        // `null` would stand in if it ever did.
-        serde_json::value::to_raw_value(&DnsEve { msg: self, tx_id })
-            .unwrap_or_else(|_| RawValue::NULL.to_owned())
+    pub fn eve_json(&self, tx_id: u64) -> RawJson {
+        RawJson::of_serde(&DnsEve { msg: self, tx_id })
     }
 }
 

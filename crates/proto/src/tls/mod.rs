@@ -75,9 +75,8 @@ impl ClientHello {
     }
 
     /// The same object as [`ClientHello::eve`], serialised directly.
-    pub fn eve_json(&self) -> Box<serde_json::value::RawValue> {
-        serde_json::value::to_raw_value(&fingerprint::TlsEve::of(self))
-            .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned())
+    pub fn eve_json(&self) -> crate::json::RawJson {
+        crate::json::RawJson::of_serde(&fingerprint::TlsEve::of(self))
     }
 
     /// JA4 with the given transport letter: 't' TLS over TCP, 'q' QUIC, 'd' DTLS.

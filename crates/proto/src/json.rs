@@ -1,0 +1,332 @@
+//! A JSON writer that appends into a reused byte buffer, Suricata's `JsonBuilder` being the
+//! model: no value tree, no `core::fmt`, no allocation of its own. Numbers go through `itoa`,
+//! addresses are written digit by digit in Suricata's form, strings are escaped only where
+//! they need it. The bytes are exactly serde_json's compact output for the same values (the
+//! EVE lines stay what they were when serde_json wrote them): `"` and `\` escaped, the control
+//! characters below 0x20 as `\b \t \n \f \r` or `\u00xx` (lowercase hex), everything else
+//! (DEL and non-ASCII included) as it is.
+//!
+//! Commas are placed by looking at the last byte written: a key or an array element right
+//! after `{` or `[` gets none, any other gets one. So an object is `open`, fields, `close`, and
+//! nothing has to track whether a field was the first.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// What a byte becomes inside a JSON string: 0 as it is, `u` as `\u00xx`, else `\` and it.
+static ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[0x08] = b'b';
+    t[0x09] = b't';
+    t[0x0a] = b'n';
+    t[0x0c] = b'f';
+    t[0x0d] = b'r';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
+
+/// Appends the contents of a JSON string (no quotes) for `s`.
+pub fn escaped(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let e = ESCAPE[usize::from(b)];
+        if e == 0 {
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..i]);
+        if e == b'u' {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 0x0f)]);
+        } else {
+            out.push(b'\\');
+            out.push(e);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// Appends `s` as a JSON string.
+pub fn string(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    escaped(out, s);
+    out.push(b'"');
+}
+
+/// Appends an integer.
+pub fn int<T: itoa::Integer>(out: &mut Vec<u8>, v: T) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Appends `true` or `false`.
+pub fn boolean(out: &mut Vec<u8>, v: bool) {
+    out.extend_from_slice(if v { b"true" } else { b"false" });
+}
+
+/// Appends the separator an array element or object key needs here: a comma unless it is the
+/// first inside its `[` or `{`.
+pub fn comma(out: &mut Vec<u8>) {
+    if !matches!(out.last(), Some(b'{' | b'[') | None) {
+        out.push(b',');
+    }
+}
+
+/// Appends `"key":` (with the comma before it when needed). `key` is written as it is: the
+/// keys of EVE are plain ASCII names.
+pub fn key(out: &mut Vec<u8>, key: &str) {
+    debug_assert!(key.bytes().all(|b| ESCAPE[usize::from(b)] == 0));
+    comma(out);
+    out.push(b'"');
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+/// Appends a string field.
+pub fn field_str(out: &mut Vec<u8>, k: &str, v: &str) {
+    key(out, k);
+    string(out, v);
+}
+
+/// Appends an integer field.
+pub fn field_int<T: itoa::Integer>(out: &mut Vec<u8>, k: &str, v: T) {
+    key(out, k);
+    int(out, v);
+}
+
+/// Appends a boolean field.
+pub fn field_bool(out: &mut Vec<u8>, k: &str, v: bool) {
+    key(out, k);
+    boolean(out, v);
+}
+
+/// Appends an array of strings.
+pub fn strings<S: AsRef<str>>(out: &mut Vec<u8>, items: &[S]) {
+    out.push(b'[');
+    for s in items {
+        comma(out);
+        string(out, s.as_ref());
+    }
+    out.push(b']');
+}
+
+/// Appends the decimal digits of a byte.
+fn octet(out: &mut Vec<u8>, b: u8) {
+    if b >= 100 {
+        out.push(b'0' + b / 100);
+    }
+    if b >= 10 {
+        out.push(b'0' + b / 10 % 10);
+    }
+    out.push(b'0' + b % 10);
+}
+
+/// Appends an IPv4 address in dotted decimal (no quotes).
+pub fn ipv4_text(out: &mut Vec<u8>, a: Ipv4Addr) {
+    let [a, b, c, d] = a.octets();
+    octet(out, a);
+    out.push(b'.');
+    octet(out, b);
+    out.push(b'.');
+    octet(out, c);
+    out.push(b'.');
+    octet(out, d);
+}
+
+/// Appends an IPv6 address as Suricata writes it (no quotes): fully expanded, eight groups of
+/// four lowercase hex digits (`2001:0db8:0000:0000:0000:0000:0000:0001`), no `::`, an
+/// IPv4-mapped address in hex too.
+pub fn ipv6_text(out: &mut Vec<u8>, a: Ipv6Addr) {
+    for (i, pair) in a.octets().chunks_exact(2).enumerate() {
+        if i > 0 {
+            out.push(b':');
+        }
+        for &b in pair {
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 0x0f)]);
+        }
+    }
+}
+
+/// Appends an address as a JSON string in Suricata's form (see [`crate::text::SuricataIp`]).
+pub fn ip(out: &mut Vec<u8>, a: IpAddr) {
+    out.push(b'"');
+    match a {
+        IpAddr::V4(v4) => ipv4_text(out, v4),
+        IpAddr::V6(v6) => ipv6_text(out, v6),
+    }
+    out.push(b'"');
+}
+
+/// Appends a value through serde_json: for rare or nested objects the writer has no typed
+/// form of. Writing to memory cannot fail for the values EVE holds (strings, numbers, maps
+/// with string keys); `null` stands in if it ever did.
+pub fn serde<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
+    let start = out.len();
+    if serde_json::to_writer(&mut *out, v).is_err() {
+        out.truncate(start);
+        out.extend_from_slice(b"null");
+    }
+}
+
+/// A JSON value already written (by this module's functions), kept to be copied into lines:
+/// an EVE object that several events carry (an app-layer event and the alerts on it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawJson(String);
+
+impl RawJson {
+    /// The value written into `buf` (taken whole), `null` if it were not UTF-8, which the
+    /// writer never makes.
+    pub fn from_buf(buf: Vec<u8>) -> RawJson {
+        RawJson(String::from_utf8(buf).unwrap_or_else(|_| "null".to_owned()))
+    }
+
+    /// The value of `v` written by serde_json.
+    pub fn of_serde<T: serde::Serialize + ?Sized>(v: &T) -> RawJson {
+        let mut buf = Vec::with_capacity(128);
+        serde(&mut buf, v);
+        RawJson::from_buf(buf)
+    }
+
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn via_serde<T: serde::Serialize + ?Sized>(v: &T) -> String {
+        serde_json::to_string(v).unwrap()
+    }
+
+    fn written(f: impl FnOnce(&mut Vec<u8>)) -> String {
+        let mut out = Vec::new();
+        f(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn strings_escape_as_serde_json_does() {
+        let mut every_byte: String = (0u8..0x80).map(char::from).collect();
+        every_byte.push_str("é漢\u{7f}\u{2028}\u{1F600}");
+        for s in [
+            "",
+            "plain",
+            "quote \" and backslash \\",
+            "\u{8}\t\n\u{c}\r",
+            "\u{0}\u{1}\u{1f}",
+            "tab\tin the middle",
+            "ends with a newline\n",
+            "\"",
+            every_byte.as_str(),
+        ] {
+            assert_eq!(written(|o| string(o, s)), via_serde(s), "{s:?}");
+        }
+        assert_eq!(written(|o| string(o, "a\u{1}b")), r#""a\u0001b""#);
+        assert_eq!(written(|o| string(o, "\u{1b}")), r#""\u001b""#);
+        // Non-ASCII and DEL are written as they are, as serde_json and Suricata's EVE do.
+        assert_eq!(written(|o| string(o, "naïve\u{7f}")), "\"naïve\u{7f}\"");
+    }
+
+    #[test]
+    fn numbers_and_booleans() {
+        assert_eq!(written(|o| int(o, 0u64)), "0");
+        assert_eq!(written(|o| int(o, u64::MAX)), u64::MAX.to_string());
+        assert_eq!(written(|o| int(o, -12i64)), "-12");
+        assert_eq!(written(|o| boolean(o, true)), "true");
+        assert_eq!(written(|o| boolean(o, false)), "false");
+    }
+
+    #[test]
+    fn objects_and_arrays_place_their_commas() {
+        let text = written(|o| {
+            o.push(b'{');
+            field_str(o, "a", "x");
+            field_int(o, "n", 7u16);
+            key(o, "empty");
+            o.extend_from_slice(b"{}");
+            key(o, "list");
+            strings(o, &["h2", "http/1.1"]);
+            key(o, "none");
+            strings::<&str>(o, &[]);
+            key(o, "inner");
+            o.push(b'{');
+            field_bool(o, "t", true);
+            o.push(b'}');
+            o.push(b'}');
+        });
+        assert_eq!(
+            text,
+            r#"{"a":"x","n":7,"empty":{},"list":["h2","http/1.1"],"none":[],"inner":{"t":true}}"#
+        );
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(via_serde(&v), text);
+    }
+
+    #[test]
+    fn ipv4_in_dotted_decimal() {
+        for a in [
+            "0.0.0.0",
+            "10.0.0.1",
+            "192.168.100.255",
+            "255.255.255.255",
+            "1.20.3.199",
+        ] {
+            let v4: Ipv4Addr = a.parse().unwrap();
+            assert_eq!(written(|o| ip(o, v4.into())), format!("\"{a}\""));
+        }
+        for n in [
+            0u32, 9, 10, 99, 100, 109, 110, 199, 200, 249, 250, 0x0a0b0c0d,
+        ] {
+            let v4 = Ipv4Addr::from(n.wrapping_mul(0x0101_0101));
+            assert_eq!(written(|o| ipv4_text(o, v4)), v4.to_string());
+        }
+    }
+
+    #[test]
+    fn ipv6_fully_expanded_as_suricata_writes_it() {
+        let cases = [
+            ("2001:db8::1", "2001:0db8:0000:0000:0000:0000:0000:0001"),
+            ("::", "0000:0000:0000:0000:0000:0000:0000:0000"),
+            ("::1", "0000:0000:0000:0000:0000:0000:0000:0001"),
+            ("fe80::a:BC:d", "fe80:0000:0000:0000:0000:000a:00bc:000d"),
+            (
+                "fd00:1:2:3:4:5:6:7",
+                "fd00:0001:0002:0003:0004:0005:0006:0007",
+            ),
+            // IPv4-mapped and -compatible: hex groups, never dotted.
+            ("::ffff:10.0.0.1", "0000:0000:0000:0000:0000:ffff:0a00:0001"),
+            ("::192.0.2.1", "0000:0000:0000:0000:0000:0000:c000:0201"),
+            (
+                "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+                "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            ),
+        ];
+        for (input, expected) in cases {
+            let v6: Ipv6Addr = input.parse().unwrap();
+            assert_eq!(written(|o| ip(o, v6.into())), format!("\"{expected}\""));
+            let text = crate::text::SuricataIp(v6.into()).to_string();
+            assert_eq!(text, expected, "the Display form agrees");
+        }
+    }
+
+    #[test]
+    fn serde_fallback_and_raw_values() {
+        let v = serde_json::json!({"k": ["a\n", 1, null]});
+        assert_eq!(written(|o| serde(o, &v)), via_serde(&v));
+        let raw = RawJson::of_serde(&v);
+        assert_eq!(raw.get(), via_serde(&v));
+        assert_eq!(RawJson::from_buf(vec![0xff]).get(), "null");
+    }
+}

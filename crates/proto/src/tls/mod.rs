@@ -76,7 +76,9 @@ impl ClientHello {
 
     /// The same object as [`ClientHello::eve`], serialised directly.
     pub fn eve_json(&self) -> crate::json::RawJson {
-        crate::json::RawJson::of_serde(&fingerprint::TlsEve::of(self))
+        let mut out = Vec::with_capacity(512);
+        fingerprint::TlsEve::of(self).write(&mut out);
+        crate::json::RawJson::from_buf(out)
     }
 
     /// JA4 with the given transport letter: 't' TLS over TCP, 'q' QUIC, 'd' DTLS.

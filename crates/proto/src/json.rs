@@ -56,6 +56,7 @@ pub fn escaped(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Appends `s` as a JSON string.
+#[inline]
 pub fn string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     escaped(out, s);
@@ -63,17 +64,20 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Appends an integer.
+#[inline]
 pub fn int<T: itoa::Integer>(out: &mut Vec<u8>, v: T) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// Appends `true` or `false`.
+#[inline]
 pub fn boolean(out: &mut Vec<u8>, v: bool) {
     out.extend_from_slice(if v { b"true" } else { b"false" });
 }
 
 /// Appends the separator an array element or object key needs here: a comma unless it is the
 /// first inside its `[` or `{`.
+#[inline]
 pub fn comma(out: &mut Vec<u8>) {
     if !matches!(out.last(), Some(b'{' | b'[') | None) {
         out.push(b',');
@@ -82,6 +86,7 @@ pub fn comma(out: &mut Vec<u8>) {
 
 /// Appends `"key":` (with the comma before it when needed). `key` is written as it is: the
 /// keys of EVE are plain ASCII names.
+#[inline]
 pub fn key(out: &mut Vec<u8>, key: &str) {
     debug_assert!(key.bytes().all(|b| ESCAPE[usize::from(b)] == 0));
     comma(out);
@@ -91,18 +96,21 @@ pub fn key(out: &mut Vec<u8>, key: &str) {
 }
 
 /// Appends a string field.
+#[inline]
 pub fn field_str(out: &mut Vec<u8>, k: &str, v: &str) {
     key(out, k);
     string(out, v);
 }
 
 /// Appends an integer field.
+#[inline]
 pub fn field_int<T: itoa::Integer>(out: &mut Vec<u8>, k: &str, v: T) {
     key(out, k);
     int(out, v);
 }
 
 /// Appends a boolean field.
+#[inline]
 pub fn field_bool(out: &mut Vec<u8>, k: &str, v: bool) {
     key(out, k);
     boolean(out, v);
@@ -119,6 +127,7 @@ pub fn strings<S: AsRef<str>>(out: &mut Vec<u8>, items: &[S]) {
 }
 
 /// Appends the decimal digits of a byte.
+#[inline]
 fn octet(out: &mut Vec<u8>, b: u8) {
     if b >= 100 {
         out.push(b'0' + b / 100);
@@ -130,6 +139,7 @@ fn octet(out: &mut Vec<u8>, b: u8) {
 }
 
 /// Appends an IPv4 address in dotted decimal (no quotes).
+#[inline]
 pub fn ipv4_text(out: &mut Vec<u8>, a: Ipv4Addr) {
     let [a, b, c, d] = a.octets();
     octet(out, a);
@@ -157,6 +167,7 @@ pub fn ipv6_text(out: &mut Vec<u8>, a: Ipv6Addr) {
 }
 
 /// Appends an address as a JSON string in Suricata's form (see [`crate::text::SuricataIp`]).
+#[inline]
 pub fn ip(out: &mut Vec<u8>, a: IpAddr) {
     out.push(b'"');
     match a {

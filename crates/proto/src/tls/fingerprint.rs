@@ -53,19 +53,28 @@ fn sha256_12(hasher: Sha256) -> String {
     out
 }
 
-/// Feeds u16 values as 4-digit lowercase hex joined with ',' to a hash, without the string.
+/// Feeds u16 values as 4-digit lowercase hex joined with ',' to a hash, without a string:
+/// through a stack buffer, so that the hash takes whole blocks.
 fn hash_hex_join(hasher: &mut Sha256, items: impl Iterator<Item = u16>) {
+    let mut buf = [0u8; 320];
+    let mut n = 0;
     for (i, v) in items.enumerate() {
+        if n + 5 > buf.len() {
+            hasher.update(&buf[..n]);
+            n = 0;
+        }
+        if i > 0 {
+            buf[n] = b',';
+            n += 1;
+        }
         let [a, b] = v.to_be_bytes();
-        let hex = [
-            b',',
-            HEX_DIGITS[usize::from(a >> 4)],
-            HEX_DIGITS[usize::from(a & 0x0f)],
-            HEX_DIGITS[usize::from(b >> 4)],
-            HEX_DIGITS[usize::from(b & 0x0f)],
-        ];
-        hasher.update(if i == 0 { &hex[1..] } else { &hex[..] });
+        buf[n] = HEX_DIGITS[usize::from(a >> 4)];
+        buf[n + 1] = HEX_DIGITS[usize::from(a & 0x0f)];
+        buf[n + 2] = HEX_DIGITS[usize::from(b >> 4)];
+        buf[n + 3] = HEX_DIGITS[usize::from(b & 0x0f)];
+        n += 4;
     }
+    hasher.update(&buf[..n]);
 }
 
 /// Up to 64 values on the stack, more on the heap: the sorted lists of JA4 without an

@@ -11,6 +11,7 @@
 pub mod ech;
 mod fingerprint;
 mod hello;
+mod recent;
 
 #[cfg(test)]
 mod tests;

@@ -32,11 +32,39 @@ static ESCAPE: [u8; 256] = {
     t
 };
 
+/// Whether any of 8 bytes needs escaping (below 0x20, `"` or `\`), tested on the word at once.
+#[inline]
+fn word_needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A byte below n has its high bit set in (b - n) and clear in b (the classic "has less").
+    let has_less = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH != 0;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
+    has_less(w, 0x20)
+        || has_zero(w ^ (ONES * u64::from(b'"')))
+        || has_zero(w ^ (ONES * u64::from(b'\\')))
+}
+
 /// Appends the contents of a JSON string (no quotes) for `s`.
 pub fn escaped(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
+    // Most strings (names, URLs, fingerprints) need no escape: checked a word at a time.
+    let mut clean = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let w = u64::from_le_bytes([
+            chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
+        ]);
+        if word_needs_escape(w) {
+            break;
+        }
+        clean += 8;
+    }
+    if bytes[clean..].iter().all(|&b| ESCAPE[usize::from(b)] == 0) {
+        out.extend_from_slice(bytes);
+        return;
+    }
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    for (i, &b) in bytes.iter().enumerate().skip(clean) {
         let e = ESCAPE[usize::from(b)];
         if e == 0 {
             continue;
@@ -248,6 +276,31 @@ mod tests {
         assert_eq!(written(|o| string(o, "\u{1b}")), r#""\u001b""#);
         // Non-ASCII and DEL are written as they are, as serde_json and Suricata's EVE do.
         assert_eq!(written(|o| string(o, "naïve\u{7f}")), "\"naïve\u{7f}\"");
+    }
+
+    #[test]
+    fn the_word_test_finds_every_byte_that_needs_escaping() {
+        for b in 0u8..=255 {
+            for pos in 0..8 {
+                let mut word = *b"abcdefgh";
+                word[pos] = b;
+                let needs = ESCAPE[usize::from(b)] != 0;
+                assert_eq!(
+                    word_needs_escape(u64::from_le_bytes(word)),
+                    needs,
+                    "{b:#x} at {pos}"
+                );
+            }
+        }
+        // Escapes after a clean first word, in the tail, and in long strings.
+        for s in [
+            "abcdefgh\"",
+            "abcdefghijklmno\n",
+            "0123456789abcdef\u{1}xyz",
+            "tail\t",
+        ] {
+            assert_eq!(written(|o| string(o, s)), via_serde(s), "{s:?}");
+        }
     }
 
     #[test]

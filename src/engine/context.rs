@@ -135,8 +135,8 @@ impl Ctx<'_> {
     ) {
         let mut ev = event(meta, dir, self.ts, self.pcap_cnt, kind);
         ev.app_proto = Some(app_proto(kind, &object));
-        ev.objects.push((kind, object));
-        self.emit(ev);
+        let line = self.out.line_with(&ev, &[(kind, &object)]);
+        self.send(OutKind::Event(line));
     }
 
     /// Alerts `hit` unless the flow had its alert for this detection already. `app` is the
@@ -252,11 +252,12 @@ impl Ctx<'_> {
         ev.direction = Some("to_server");
         ev.tunnel = *self.tunnel;
         ev.app_proto = app.map(|(kind, object)| app_proto(kind, object));
-        ev.objects.push((EventType::Alert, alert));
-        if let Some((kind, object)) = app {
-            ev.objects.push((kind, object.clone()));
+        match app {
+            Some((kind, object)) => self
+                .out
+                .line_with(&ev, &[(EventType::Alert, &alert), (kind, object)]),
+            None => self.out.line_with(&ev, &[(EventType::Alert, &alert)]),
         }
-        self.out.line(&ev)
     }
 
     /// Alerts a match of `rule` (one per transaction), unless a `pass` rule passed the flow;

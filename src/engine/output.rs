@@ -62,12 +62,8 @@ impl FlowRecord {
     /// wrote the flow's `direct-ip` alert, so the flow is alerted whatever else it raised.
     pub(crate) fn write(&mut self, direct_ip_written: bool, buf: &mut Vec<u8>) {
         self.flow.alerted |= direct_ip_written;
-        self.event
-            .objects
-            .push((EventType::Flow, Object::Flow(self.flow)));
-        self.event.write_json(buf);
-        // Freed by the thread that allocated it, at once.
-        self.event.objects = Vec::new();
+        let flow = Object::Flow(self.flow);
+        self.event.write_json_with(buf, &[(EventType::Flow, &flow)]);
     }
 }
 
@@ -93,8 +89,13 @@ pub(crate) struct OutBuf {
 impl OutBuf {
     /// Serialises `ev` into the buffer.
     pub(crate) fn line(&mut self, ev: &Event) -> LineRef {
+        self.line_with(ev, &[])
+    }
+
+    /// Serialises `ev` with `more` objects after its own into the buffer.
+    pub(crate) fn line_with(&mut self, ev: &Event, more: &[(EventType, &Object)]) -> LineRef {
         let start = self.lines.len();
-        ev.write_json(&mut self.lines);
+        ev.write_json_with(&mut self.lines, more);
         LineRef::new(start, self.lines.len() - start)
     }
 

@@ -196,8 +196,10 @@ fn ser_ts<S: serde::Serializer>(ts: &Timestamp, s: S) -> Result<S::Ok, S::Error>
 }
 
 impl Event {
-    /// Appends the event as one line of JSON (no newline), Suricata's keys in Suricata's order.
-    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
+    /// Appends the event as one line of JSON (no newline), Suricata's keys in Suricata's order,
+    /// with `more` objects after its own: an event built for one line carries its objects
+    /// without a vector of its own, and an alert its flow's app-layer object without a copy.
+    pub(crate) fn write_json_with(&self, out: &mut Vec<u8>, more: &[(EventType, &Object)]) {
         out.push(b'{');
         json::key(out, "timestamp");
         write_timestamp(out, self.timestamp);
@@ -226,7 +228,8 @@ impl Event {
                 json::field_str(out, key, v);
             }
         }
-        for (kind, object) in &self.objects {
+        let own = self.objects.iter().map(|(kind, object)| (kind, object));
+        for (kind, object) in own.chain(more.iter().map(|(kind, object)| (kind, *object))) {
             json::key(out, kind.name());
             object.write_json(out);
             if *kind == EventType::Alert && self.tunnel.is_some() {

@@ -196,8 +196,12 @@ fn ser_ts<S: serde::Serializer>(ts: &Timestamp, s: S) -> Result<S::Ok, S::Error>
 }
 
 impl Event {
-    /// Appends the event as one line of JSON (no newline), Suricata's keys in Suricata's order,
-    /// with `more` objects after its own: an event built for one line carries its objects
+    /// Appends the event as one line of JSON (no newline), Suricata's keys in Suricata's order.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        self.write_json_with(out, &[]);
+    }
+
+    /// [`Event::write_json`] with `more` objects after the event's own: an event built for one line carries its objects
     /// without a vector of its own, and an alert its flow's app-layer object without a copy.
     pub(crate) fn write_json_with(&self, out: &mut Vec<u8>, more: &[(EventType, &Object)]) {
         out.push(b'{');

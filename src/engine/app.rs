@@ -1003,8 +1003,16 @@ impl FlowState {
             self.rules_on_dns(ctx, meta, msg.queries.iter().map(|q| q.name.as_str()))
         };
         let logged = ctx.logs(EventType::Dns);
-        let wanted = logged || self.held.is_waiting() || !hits.is_empty() || !rules.is_empty();
-        let object = (wanted || bypass.is_some()).then(|| Object::Raw(msg.eve_json(tx_id.into())));
+        let shared = self.held.is_waiting() || !hits.is_empty() || !rules.is_empty();
+        // The object is kept on its own only when an alert carries it too; the event alone
+        // has it written straight into its line (now: the response's name is taken below),
+        // and sent where the event was sent before.
+        let object = (shared || bypass.is_some()).then(|| Object::Raw(msg.eve_json(tx_id.into())));
+        let direct = (logged && object.is_none()).then(|| {
+            ctx.app_line(meta, dir, EventType::Dns, |out| {
+                msg.write_eve(tx_id.into(), out)
+            })
+        });
         if let Some(object) = &object {
             self.release_held(ctx, meta, Some((EventType::Dns, object)));
         }
@@ -1041,7 +1049,9 @@ impl FlowState {
             }
         }
         // Logged in the packet's own direction: a response travels from the side that answers.
-        if let Some(object) = object.filter(|_| logged) {
+        if let Some(line) = direct {
+            ctx.send(OutKind::Event(line));
+        } else if let Some(object) = object.filter(|_| logged) {
             ctx.emit_app(meta, dir, EventType::Dns, object);
         }
     }

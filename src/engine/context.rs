@@ -139,6 +139,20 @@ impl Ctx<'_> {
         self.send(OutKind::Event(line));
     }
 
+    /// The line of an app-layer event (`dns`) whose object `object` writes straight into it;
+    /// [`Ctx::send`] it as an `OutKind::Event` where [`Ctx::emit_app`] would have sent it.
+    pub(crate) fn app_line(
+        &mut self,
+        meta: &FlowMeta,
+        dir: Direction,
+        kind: EventType,
+        object: impl FnOnce(&mut Vec<u8>),
+    ) -> LineRef {
+        let mut ev = event(meta, dir, self.ts, self.pcap_cnt, kind);
+        ev.app_proto = Some(kind.name());
+        self.out.line_then(&ev, kind, object)
+    }
+
     /// Alerts `hit` unless the flow had its alert for this detection already. `app` is the
     /// flow's app-layer object (`tls`, `http`, `dns`), which the alert carries.
     pub(crate) fn alert(

@@ -99,6 +99,18 @@ impl OutBuf {
         LineRef::new(start, self.lines.len() - start)
     }
 
+    /// Serialises `ev` with one more object, `kind`, that `object` writes into the line.
+    pub(crate) fn line_then(
+        &mut self,
+        ev: &Event,
+        kind: EventType,
+        object: impl FnOnce(&mut Vec<u8>),
+    ) -> LineRef {
+        let start = self.lines.len();
+        ev.write_json_then(&mut self.lines, kind, object);
+        LineRef::new(start, self.lines.len() - start)
+    }
+
     /// Keeps `record` in the buffer.
     pub(crate) fn record(&mut self, record: FlowRecord) -> RecordRef {
         self.records.push(record);

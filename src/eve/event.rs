@@ -204,6 +204,36 @@ impl Event {
     /// [`Event::write_json`] with `more` objects after the event's own: an event built for one line carries its objects
     /// without a vector of its own, and an alert its flow's app-layer object without a copy.
     pub(crate) fn write_json_with(&self, out: &mut Vec<u8>, more: &[(EventType, &Object)]) {
+        self.write_head(out);
+        let own = self.objects.iter().map(|(kind, object)| (kind, object));
+        for (kind, object) in own.chain(more.iter().map(|(kind, object)| (kind, *object))) {
+            json::key(out, kind.name());
+            object.write_json(out);
+            if *kind == EventType::Alert && self.tunnel.is_some() {
+                json::key(out, "tunnel");
+                write_tunnel(out, &self.tunnel, self.pcap_cnt);
+            }
+        }
+        out.push(b'}');
+    }
+
+    /// [`Event::write_json`] with one more object, `kind`, that `object` writes straight into
+    /// the line: an app-layer object nothing else needs is never kept on its own.
+    pub(crate) fn write_json_then(
+        &self,
+        out: &mut Vec<u8>,
+        kind: EventType,
+        object: impl FnOnce(&mut Vec<u8>),
+    ) {
+        debug_assert!(self.objects.is_empty() && kind != EventType::Alert);
+        self.write_head(out);
+        json::key(out, kind.name());
+        object(out);
+        out.push(b'}');
+    }
+
+    /// The opening brace and the fields every event type shares.
+    fn write_head(&self, out: &mut Vec<u8>) {
         out.push(b'{');
         json::key(out, "timestamp");
         write_timestamp(out, self.timestamp);
@@ -232,16 +262,6 @@ impl Event {
                 json::field_str(out, key, v);
             }
         }
-        let own = self.objects.iter().map(|(kind, object)| (kind, object));
-        for (kind, object) in own.chain(more.iter().map(|(kind, object)| (kind, *object))) {
-            json::key(out, kind.name());
-            object.write_json(out);
-            if *kind == EventType::Alert && self.tunnel.is_some() {
-                json::key(out, "tunnel");
-                write_tunnel(out, &self.tunnel, self.pcap_cnt);
-            }
-        }
-        out.push(b'}');
     }
 }
 
@@ -250,7 +270,7 @@ impl Object {
     fn write_json(&self, out: &mut Vec<u8>) {
         match self {
             Object::Json(v) => json::serde(out, v),
-            Object::Raw(raw) => out.extend_from_slice(raw.get().as_bytes()),
+            Object::Raw(raw) => out.extend_from_slice(raw.as_bytes()),
             Object::Alert(alert) => json::serde(out, alert),
             Object::Flow(flow) => flow.write_json(out),
         }

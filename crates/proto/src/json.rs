@@ -154,29 +154,37 @@ pub fn strings<S: AsRef<str>>(out: &mut Vec<u8>, items: &[S]) {
     out.push(b']');
 }
 
-/// Appends the decimal digits of a byte.
-#[inline]
-fn octet(out: &mut Vec<u8>, b: u8) {
-    if b >= 100 {
-        out.push(b'0' + b / 100);
+/// The decimal text of every byte value: its digits, then a `.`, in four bytes, and their count.
+static OCTETS: [([u8; 4], u8); 256] = {
+    let mut t = [([0u8; 4], 0u8); 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = if b >= 100 {
+            ([b'0' + b / 100, b'0' + b / 10 % 10, b'0' + b % 10, b'.'], 3)
+        } else if b >= 10 {
+            ([b'0' + b / 10, b'0' + b % 10, b'.', 0], 2)
+        } else {
+            ([b'0' + b, b'.', 0, 0], 1)
+        };
+        i += 1;
     }
-    if b >= 10 {
-        out.push(b'0' + b / 10 % 10);
-    }
-    out.push(b'0' + b % 10);
-}
+    t
+};
 
-/// Appends an IPv4 address in dotted decimal (no quotes).
+/// Appends an IPv4 address in dotted decimal (no quotes): built in a 16-byte buffer from a
+/// table of the 256 octets, appended at once.
 #[inline]
 pub fn ipv4_text(out: &mut Vec<u8>, a: Ipv4Addr) {
-    let [a, b, c, d] = a.octets();
-    octet(out, a);
-    out.push(b'.');
-    octet(out, b);
-    out.push(b'.');
-    octet(out, c);
-    out.push(b'.');
-    octet(out, d);
+    let mut buf = [0u8; 16];
+    let mut n = 0;
+    for b in a.octets() {
+        let (text, len) = OCTETS[usize::from(b)];
+        buf[n..n + 4].copy_from_slice(&text);
+        n += usize::from(len) + 1;
+    }
+    // The last octet's dot is not part of the address.
+    out.extend_from_slice(&buf[..n - 1]);
 }
 
 /// Appends an IPv6 address as Suricata writes it (no quotes): fully expanded, eight groups of
@@ -217,27 +225,33 @@ pub fn serde<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
 }
 
 /// A JSON value already written (by this module's functions), kept to be copied into lines:
-/// an EVE object that several events carry (an app-layer event and the alerts on it).
+/// an EVE object that several events carry (an app-layer event and the alerts on it). Only
+/// this crate's writers make one, and they write UTF-8 only (strings come from `&str`, all else
+/// is ASCII), so the bytes are not checked again on the way into a line.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RawJson(String);
+pub struct RawJson(Vec<u8>);
 
 impl RawJson {
-    /// The value written into `buf` (taken whole), `null` if it were not UTF-8, which the
-    /// writer never makes.
-    pub fn from_buf(buf: Vec<u8>) -> RawJson {
-        RawJson(String::from_utf8(buf).unwrap_or_else(|_| "null".to_owned()))
+    /// The value written into `buf` (taken whole) by this module's functions.
+    pub(crate) fn from_buf(buf: Vec<u8>) -> RawJson {
+        RawJson(buf)
     }
 
     /// The value of `v` written by serde_json.
     pub fn of_serde<T: serde::Serialize + ?Sized>(v: &T) -> RawJson {
         let mut buf = Vec::with_capacity(128);
         serde(&mut buf, v);
-        RawJson::from_buf(buf)
+        RawJson(buf)
     }
 
-    /// The JSON text.
-    pub fn get(&self) -> &str {
+    /// The JSON bytes, to copy into a line.
+    pub fn as_bytes(&self) -> &[u8] {
         &self.0
+    }
+
+    /// The JSON text (`null` were the bytes not UTF-8, which no writer of this crate makes).
+    pub fn get(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("null")
     }
 }
 
@@ -356,6 +370,10 @@ mod tests {
             let v4 = Ipv4Addr::from(n.wrapping_mul(0x0101_0101));
             assert_eq!(written(|o| ipv4_text(o, v4)), v4.to_string());
         }
+        for b in 0..=255u8 {
+            let v4 = Ipv4Addr::new(b, 255 - b, b / 7, b ^ 0x5a);
+            assert_eq!(written(|o| ipv4_text(o, v4)), v4.to_string());
+        }
     }
 
     #[test]
@@ -391,6 +409,7 @@ mod tests {
         assert_eq!(written(|o| serde(o, &v)), via_serde(&v));
         let raw = RawJson::of_serde(&v);
         assert_eq!(raw.get(), via_serde(&v));
+        assert_eq!(raw.as_bytes(), via_serde(&v).as_bytes());
         assert_eq!(RawJson::from_buf(vec![0xff]).get(), "null");
     }
 }

@@ -895,8 +895,7 @@ impl FlowState {
             return false;
         };
         if ctx.logs(EventType::Http) {
-            let object = Object::Json(req.eve(Some(status)));
-            ctx.emit_app(meta, Direction::ToServer, EventType::Http, object);
+            ctx.emit_http(meta, &req, status);
         }
         match consumed {
             Some(n) => s.consume(n),
@@ -1009,7 +1008,7 @@ impl FlowState {
         // and sent where the event was sent before.
         let object = (shared || bypass.is_some()).then(|| Object::Raw(msg.eve_json(tx_id.into())));
         let direct = (logged && object.is_none()).then(|| {
-            ctx.app_line(meta, dir, EventType::Dns, |out| {
+            ctx.app_line(meta, dir, (EventType::Dns, "dns"), |out| {
                 msg.write_eve(tx_id.into(), out)
             })
         });

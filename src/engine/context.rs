@@ -139,18 +139,36 @@ impl Ctx<'_> {
         self.send(OutKind::Event(line));
     }
 
-    /// The line of an app-layer event (`dns`) whose object `object` writes straight into it;
-    /// [`Ctx::send`] it as an `OutKind::Event` where [`Ctx::emit_app`] would have sent it.
+    /// The line of an app-layer event (`dns`, `http`) whose object `object` writes straight
+    /// into it; [`Ctx::send`] it as an `OutKind::Event` where [`Ctx::emit_app`] would have sent
+    /// it. `app_proto` is the event's (see [`app_proto`]).
     pub(crate) fn app_line(
         &mut self,
         meta: &FlowMeta,
         dir: Direction,
-        kind: EventType,
+        (kind, app_proto): (EventType, &'static str),
         object: impl FnOnce(&mut Vec<u8>),
     ) -> LineRef {
         let mut ev = event(meta, dir, self.ts, self.pcap_cnt, kind);
-        ev.app_proto = Some(kind.name());
+        ev.app_proto = Some(app_proto);
         self.out.line_then(&ev, kind, object)
+    }
+
+    /// Emits the `http` event of request `req` answered with `status`, its object written
+    /// straight into the line.
+    pub(crate) fn emit_http(&mut self, meta: &FlowMeta, req: &proto::http::Request, status: u16) {
+        let app_proto = if req.protocol() == "HTTP/2" {
+            "http2"
+        } else {
+            "http"
+        };
+        let line = self.app_line(
+            meta,
+            Direction::ToServer,
+            (EventType::Http, app_proto),
+            |out| req.write_eve(Some(status), out),
+        );
+        self.send(OutKind::Event(line));
     }
 
     /// Alerts `hit` unless the flow had its alert for this detection already. `app` is the

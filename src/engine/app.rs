@@ -747,8 +747,15 @@ impl FlowState {
                     },
                 );
                 let logged = ctx.logs(EventType::Tls);
-                if hits.is_empty() && rules.is_empty() && !self.held.is_waiting() && !logged {
-                    // Nobody needs the object (or its fingerprints).
+                if hits.is_empty() && rules.is_empty() && !self.held.is_waiting() {
+                    // No alert carries the object: the event alone, its object written
+                    // straight into the line, or nothing (no fingerprints either).
+                    if logged {
+                        let kind = (EventType::Tls, "tls");
+                        let line = ctx
+                            .app_line(meta, Direction::ToServer, kind, |out| hello.write_eve(out));
+                        ctx.send(OutKind::Event(line));
+                    }
                     return true;
                 }
                 let object = Object::Raw(hello.eve_json());

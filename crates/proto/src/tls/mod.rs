@@ -78,8 +78,13 @@ impl ClientHello {
     /// The same object as [`ClientHello::eve`], serialised directly.
     pub fn eve_json(&self) -> crate::json::RawJson {
         let mut out = Vec::with_capacity(512);
-        fingerprint::TlsEve::of(self).write(&mut out);
+        self.write_eve(&mut out);
         crate::json::RawJson::from_buf(out)
+    }
+
+    /// Appends the same object as [`ClientHello::eve_json`] to `out`.
+    pub fn write_eve(&self, out: &mut Vec<u8>) {
+        fingerprint::TlsEve::of(self).write(out);
     }
 
     /// JA4 with the given transport letter: 't' TLS over TCP, 'q' QUIC, 'd' DTLS.

@@ -559,13 +559,13 @@ fn bench_eve(c: &mut Criterion) {
         .push((EventType::Tls, Object::Json(hello.eve())));
 
     let mut buf = Vec::with_capacity(4096);
-    serde_json::to_writer(&mut buf, &event).expect("serialisable");
+    event.write_json(&mut buf);
     let mut g = c.benchmark_group("eve");
     g.throughput(Throughput::Bytes(buf.len() as u64));
     g.bench_function("serialize_alert_tls", |b| {
         b.iter(|| {
             buf.clear();
-            serde_json::to_writer(&mut buf, black_box(&event)).expect("serialisable");
+            black_box(&event).write_json(&mut buf);
             buf.len()
         })
     });

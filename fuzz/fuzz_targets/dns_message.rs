@@ -13,6 +13,8 @@ fuzz_target!(|data: &[u8]| {
         let direct = msg.eve_json(0);
         let reparsed: serde_json::Value = serde_json::from_str(direct.get()).expect("valid JSON");
         assert_eq!(reparsed.to_string(), tree);
+        // Byte for byte too: proto::json escapes exactly as serde_json does.
+        assert_eq!(direct.get(), tree);
         let _ = msg.answer_addrs().count();
     }
     let (messages, consumed) = dns::split_tcp(data);

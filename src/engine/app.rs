@@ -747,8 +747,15 @@ impl FlowState {
                     },
                 );
                 let logged = ctx.logs(EventType::Tls);
-                if hits.is_empty() && rules.is_empty() && !self.held.is_waiting() && !logged {
-                    // Nobody needs the object (or its fingerprints).
+                if hits.is_empty() && rules.is_empty() && !self.held.is_waiting() {
+                    // No alert carries the object: the event alone, its object written
+                    // straight into the line, or nothing (no fingerprints either).
+                    if logged {
+                        let kind = (EventType::Tls, "tls");
+                        let line = ctx
+                            .app_line(meta, Direction::ToServer, kind, |out| hello.write_eve(out));
+                        ctx.send(OutKind::Event(line));
+                    }
                     return true;
                 }
                 let object = Object::Raw(hello.eve_json());
@@ -895,8 +902,7 @@ impl FlowState {
             return false;
         };
         if ctx.logs(EventType::Http) {
-            let object = Object::Json(req.eve(Some(status)));
-            ctx.emit_app(meta, Direction::ToServer, EventType::Http, object);
+            ctx.emit_http(meta, &req, status);
         }
         match consumed {
             Some(n) => s.consume(n),
@@ -1003,8 +1009,16 @@ impl FlowState {
             self.rules_on_dns(ctx, meta, msg.queries.iter().map(|q| q.name.as_str()))
         };
         let logged = ctx.logs(EventType::Dns);
-        let wanted = logged || self.held.is_waiting() || !hits.is_empty() || !rules.is_empty();
-        let object = (wanted || bypass.is_some()).then(|| Object::Raw(msg.eve_json(tx_id.into())));
+        let shared = self.held.is_waiting() || !hits.is_empty() || !rules.is_empty();
+        // The object is kept on its own only when an alert carries it too; the event alone
+        // has it written straight into its line (now: the response's name is taken below),
+        // and sent where the event was sent before.
+        let object = (shared || bypass.is_some()).then(|| Object::Raw(msg.eve_json(tx_id.into())));
+        let direct = (logged && object.is_none()).then(|| {
+            ctx.app_line(meta, dir, (EventType::Dns, "dns"), |out| {
+                msg.write_eve(tx_id.into(), out)
+            })
+        });
         if let Some(object) = &object {
             self.release_held(ctx, meta, Some((EventType::Dns, object)));
         }
@@ -1041,7 +1055,9 @@ impl FlowState {
             }
         }
         // Logged in the packet's own direction: a response travels from the side that answers.
-        if let Some(object) = object.filter(|_| logged) {
+        if let Some(line) = direct {
+            ctx.send(OutKind::Event(line));
+        } else if let Some(object) = object.filter(|_| logged) {
             ctx.emit_app(meta, dir, EventType::Dns, object);
         }
     }

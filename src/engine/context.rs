@@ -135,8 +135,40 @@ impl Ctx<'_> {
     ) {
         let mut ev = event(meta, dir, self.ts, self.pcap_cnt, kind);
         ev.app_proto = Some(app_proto(kind, &object));
-        ev.objects.push((kind, object));
-        self.emit(ev);
+        let line = self.out.line_with(&ev, &[(kind, &object)]);
+        self.send(OutKind::Event(line));
+    }
+
+    /// The line of an app-layer event (`dns`, `http`) whose object `object` writes straight
+    /// into it; [`Ctx::send`] it as an `OutKind::Event` where [`Ctx::emit_app`] would have sent
+    /// it. `app_proto` is the event's (see [`app_proto`]).
+    pub(crate) fn app_line(
+        &mut self,
+        meta: &FlowMeta,
+        dir: Direction,
+        (kind, app_proto): (EventType, &'static str),
+        object: impl FnOnce(&mut Vec<u8>),
+    ) -> LineRef {
+        let mut ev = event(meta, dir, self.ts, self.pcap_cnt, kind);
+        ev.app_proto = Some(app_proto);
+        self.out.line_then(&ev, kind, object)
+    }
+
+    /// Emits the `http` event of request `req` answered with `status`, its object written
+    /// straight into the line.
+    pub(crate) fn emit_http(&mut self, meta: &FlowMeta, req: &proto::http::Request, status: u16) {
+        let app_proto = if req.protocol() == "HTTP/2" {
+            "http2"
+        } else {
+            "http"
+        };
+        let line = self.app_line(
+            meta,
+            Direction::ToServer,
+            (EventType::Http, app_proto),
+            |out| req.write_eve(Some(status), out),
+        );
+        self.send(OutKind::Event(line));
     }
 
     /// Alerts `hit` unless the flow had its alert for this detection already. `app` is the
@@ -252,11 +284,12 @@ impl Ctx<'_> {
         ev.direction = Some("to_server");
         ev.tunnel = *self.tunnel;
         ev.app_proto = app.map(|(kind, object)| app_proto(kind, object));
-        ev.objects.push((EventType::Alert, alert));
-        if let Some((kind, object)) = app {
-            ev.objects.push((kind, object.clone()));
+        match app {
+            Some((kind, object)) => self
+                .out
+                .line_with(&ev, &[(EventType::Alert, &alert), (kind, object)]),
+            None => self.out.line_with(&ev, &[(EventType::Alert, &alert)]),
         }
-        self.out.line(&ev)
     }
 
     /// Alerts a match of `rule` (one per transaction), unless a `pass` rule passed the flow;

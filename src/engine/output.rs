@@ -62,13 +62,8 @@ impl FlowRecord {
     /// wrote the flow's `direct-ip` alert, so the flow is alerted whatever else it raised.
     pub(crate) fn write(&mut self, direct_ip_written: bool, buf: &mut Vec<u8>) {
         self.flow.alerted |= direct_ip_written;
-        self.event
-            .objects
-            .push((EventType::Flow, Object::Flow(self.flow)));
-        // Serialising to memory cannot fail: every field is a string, number or JSON value.
-        let _ = serde_json::to_writer(buf, &self.event);
-        // Freed by the thread that allocated it, at once.
-        self.event.objects = Vec::new();
+        let flow = Object::Flow(self.flow);
+        self.event.write_json_with(buf, &[(EventType::Flow, &flow)]);
     }
 }
 
@@ -94,9 +89,25 @@ pub(crate) struct OutBuf {
 impl OutBuf {
     /// Serialises `ev` into the buffer.
     pub(crate) fn line(&mut self, ev: &Event) -> LineRef {
+        self.line_with(ev, &[])
+    }
+
+    /// Serialises `ev` with `more` objects after its own into the buffer.
+    pub(crate) fn line_with(&mut self, ev: &Event, more: &[(EventType, &Object)]) -> LineRef {
         let start = self.lines.len();
-        // Serialising to memory cannot fail: every field is a string, number or JSON value.
-        let _ = serde_json::to_writer(&mut self.lines, ev);
+        ev.write_json_with(&mut self.lines, more);
+        LineRef::new(start, self.lines.len() - start)
+    }
+
+    /// Serialises `ev` with one more object, `kind`, that `object` writes into the line.
+    pub(crate) fn line_then(
+        &mut self,
+        ev: &Event,
+        kind: EventType,
+        object: impl FnOnce(&mut Vec<u8>),
+    ) -> LineRef {
+        let start = self.lines.len();
+        ev.write_json_then(&mut self.lines, kind, object);
         LineRef::new(start, self.lines.len() - start)
     }
 

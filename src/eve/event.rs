@@ -7,7 +7,7 @@ use crate::detect::rules::compile::Rule;
 use crate::detect::Hit;
 use crate::flow::{EndReason, TcpPhase};
 use proto::decode::{Tunnel, Vlans};
-use proto::text::{JsonText, SuricataIp};
+use proto::json::{self, RawJson};
 use proto::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
@@ -39,12 +39,11 @@ pub struct Event {
 }
 
 /// A type-specific object of an event: the common ones typed, the rest as JSON values.
-#[derive(Debug, Clone, Serialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum Object {
     Json(Value),
-    /// Already serialised (the `dns` object is written straight to JSON).
-    Raw(Box<serde_json::value::RawValue>),
+    /// Already serialised (`dns`, `tls`, `quic`: written straight to JSON by their parsers).
+    Raw(RawJson),
     Alert(AlertObject),
     Flow(FlowObject),
 }
@@ -76,35 +75,43 @@ pub(crate) enum AlertMetadata {
 }
 
 /// The `flow` object of a finished flow.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy)]
 pub struct FlowObject {
     pub(crate) pkts_toserver: u64,
     pub(crate) pkts_toclient: u64,
     pub(crate) bytes_toserver: u64,
     pub(crate) bytes_toclient: u64,
-    #[serde(serialize_with = "ser_ts")]
     pub(crate) start: Timestamp,
-    #[serde(serialize_with = "ser_ts")]
     pub(crate) end: Timestamp,
     pub(crate) age: u64,
-    #[serde(serialize_with = "ser_state")]
     pub(crate) state: TcpPhase,
-    #[serde(serialize_with = "ser_reason")]
     pub(crate) reason: EndReason,
     /// Whether any alert was raised on the flow (set by the merge stage, which writes the
     /// flow's `direct-ip` alert).
     pub(crate) alerted: bool,
 }
 
-fn ser_state<S: serde::Serializer>(state: &TcpPhase, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(state.eve_name())
+impl FlowObject {
+    /// Appends the object (JSON).
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        json::field_int(out, "pkts_toserver", self.pkts_toserver);
+        json::field_int(out, "pkts_toclient", self.pkts_toclient);
+        json::field_int(out, "bytes_toserver", self.bytes_toserver);
+        json::field_int(out, "bytes_toclient", self.bytes_toclient);
+        json::key(out, "start");
+        write_timestamp(out, self.start);
+        json::key(out, "end");
+        write_timestamp(out, self.end);
+        json::field_int(out, "age", self.age);
+        json::field_str(out, "state", self.state.eve_name());
+        json::field_str(out, "reason", self.reason.eve_name());
+        json::field_bool(out, "alerted", self.alerted);
+        out.push(b'}');
+    }
 }
 
-fn ser_reason<S: serde::Serializer>(reason: &EndReason, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(reason.eve_name())
-}
-
-/// Packet time as Suricata writes it, formatted straight into the output.
+/// Packet time as Suricata writes it (`2026-11-29T20:40:19.153000+0000`).
 struct TsDisplay(Timestamp);
 
 thread_local! {
@@ -114,27 +121,46 @@ thread_local! {
         const { std::cell::RefCell::new((i64::MIN, String::new())) };
 }
 
+/// Calls `f` with the date and time of second `secs` (`2026-11-29T20:40:19`), cached.
+fn with_second<R>(secs: i64, f: impl FnOnce(&str) -> R) -> R {
+    LAST_SECOND.with_borrow_mut(|(cached, text)| {
+        if *cached != secs {
+            let dt = time::OffsetDateTime::from_unix_timestamp(secs)
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+            text.clear();
+            use std::fmt::Write as _;
+            let _ = write!(
+                text,
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                dt.year(),
+                u8::from(dt.month()),
+                dt.day(),
+                dt.hour(),
+                dt.minute(),
+                dt.second()
+            );
+            *cached = secs;
+        }
+        f(text)
+    })
+}
+
+/// Appends `ts` as a JSON string in Suricata's form, without `core::fmt`.
+pub(crate) fn write_timestamp(out: &mut Vec<u8>, ts: Timestamp) {
+    out.push(b'"');
+    with_second(ts.secs(), |text| out.extend_from_slice(text.as_bytes()));
+    let mut micros = ts.subsec_micros();
+    let mut digits = *b".000000+0000\"";
+    for d in digits[1..7].iter_mut().rev() {
+        *d = b'0' + (micros % 10) as u8;
+        micros /= 10;
+    }
+    out.extend_from_slice(&digits);
+}
+
 impl std::fmt::Display for TsDisplay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let secs = self.0.secs();
-        LAST_SECOND.with_borrow_mut(|(cached, text)| {
-            if *cached != secs {
-                let dt = time::OffsetDateTime::from_unix_timestamp(secs)
-                    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-                text.clear();
-                use std::fmt::Write as _;
-                let _ = write!(
-                    text,
-                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-                    dt.year(),
-                    u8::from(dt.month()),
-                    dt.day(),
-                    dt.hour(),
-                    dt.minute(),
-                    dt.second()
-                );
-                *cached = secs;
-            }
+        with_second(self.0.secs(), |text| {
             write!(f, "{text}.{:06}+0000", self.0.subsec_micros())
         })
     }
@@ -169,66 +195,107 @@ fn ser_ts<S: serde::Serializer>(ts: &Timestamp, s: S) -> Result<S::Ok, S::Error>
     s.collect_str(&TsDisplay(*ts))
 }
 
-impl Serialize for Event {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("timestamp", &JsonText(TsDisplay(self.timestamp)))?;
-        m.serialize_entry("flow_id", &self.flow_id)?;
+impl Event {
+    /// Appends the event as one line of JSON (no newline), Suricata's keys in Suricata's order.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        self.write_json_with(out, &[]);
+    }
+
+    /// [`Event::write_json`] with `more` objects after the event's own: an event built for one line carries its objects
+    /// without a vector of its own, and an alert its flow's app-layer object without a copy.
+    pub(crate) fn write_json_with(&self, out: &mut Vec<u8>, more: &[(EventType, &Object)]) {
+        self.write_head(out);
+        let own = self.objects.iter().map(|(kind, object)| (kind, object));
+        for (kind, object) in own.chain(more.iter().map(|(kind, object)| (kind, *object))) {
+            json::key(out, kind.name());
+            object.write_json(out);
+            if *kind == EventType::Alert && self.tunnel.is_some() {
+                json::key(out, "tunnel");
+                write_tunnel(out, &self.tunnel, self.pcap_cnt);
+            }
+        }
+        out.push(b'}');
+    }
+
+    /// [`Event::write_json`] with one more object, `kind`, that `object` writes straight into
+    /// the line: an app-layer object nothing else needs is never kept on its own.
+    pub(crate) fn write_json_then(
+        &self,
+        out: &mut Vec<u8>,
+        kind: EventType,
+        object: impl FnOnce(&mut Vec<u8>),
+    ) {
+        debug_assert!(self.objects.is_empty() && kind != EventType::Alert);
+        self.write_head(out);
+        json::key(out, kind.name());
+        object(out);
+        out.push(b'}');
+    }
+
+    /// The opening brace and the fields every event type shares.
+    fn write_head(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        json::key(out, "timestamp");
+        write_timestamp(out, self.timestamp);
+        json::field_int(out, "flow_id", self.flow_id);
         if let Some(n) = self.pcap_cnt {
-            m.serialize_entry("pcap_cnt", &n)?;
+            json::field_int(out, "pcap_cnt", n);
         }
-        m.serialize_entry("event_type", &self.event_type)?;
+        json::field_str(out, "event_type", self.event_type.name());
         if !self.vlans.is_empty() {
-            m.serialize_entry("vlan", &self.vlans)?;
+            json::key(out, "vlan");
+            json::serde(out, &self.vlans);
         }
-        m.serialize_entry("src_ip", &JsonText(SuricataIp(self.src_ip)))?;
-        m.serialize_entry("src_port", &self.src_port)?;
-        m.serialize_entry("dest_ip", &JsonText(SuricataIp(self.dest_ip)))?;
-        m.serialize_entry("dest_port", &self.dest_port)?;
-        m.serialize_entry("proto", self.proto)?;
+        json::key(out, "src_ip");
+        json::ip(out, self.src_ip);
+        json::field_int(out, "src_port", self.src_port);
+        json::key(out, "dest_ip");
+        json::ip(out, self.dest_ip);
+        json::field_int(out, "dest_port", self.dest_port);
+        json::field_str(out, "proto", self.proto);
         for (key, value) in [
             ("direction", self.direction),
             ("app_proto", self.app_proto),
             ("app_proto_orig", self.app_proto_orig),
         ] {
             if let Some(v) = value {
-                m.serialize_entry(key, v)?;
+                json::field_str(out, key, v);
             }
         }
-        for (kind, object) in &self.objects {
-            m.serialize_entry(kind.name(), object)?;
-            if *kind == EventType::Alert && self.tunnel.is_some() {
-                m.serialize_entry("tunnel", &TunnelObject(&self.tunnel, self.pcap_cnt))?;
-            }
-        }
-        m.end()
     }
 }
 
-/// Suricata's `tunnel` object of an alert (`AlertJsonTunnel` in Suricata 7's
-/// src/output-json-alert.c): the outermost packet's endpoints, ports and protocol, the
-/// tunnel depth (`recursion_level`), the capture position and the packet source. Suricata
-/// writes no VNI or key there; egress-ids keeps it in the flow key only.
-struct TunnelObject<'a>(&'a Tunnel, Option<u64>);
-
-impl Serialize for TunnelObject<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let t = self.0;
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("src_ip", &JsonText(SuricataIp(t.src)))?;
-        m.serialize_entry("src_port", &t.src_port)?;
-        m.serialize_entry("dest_ip", &JsonText(SuricataIp(t.dst)))?;
-        m.serialize_entry("dest_port", &t.dst_port)?;
-        m.serialize_entry("proto", t.eve_proto())?;
-        m.serialize_entry("depth", &t.depth)?;
-        if let Some(n) = self.1 {
-            m.serialize_entry("pcap_cnt", &n)?;
+impl Object {
+    /// Appends the object (JSON).
+    fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            Object::Json(v) => json::serde(out, v),
+            Object::Raw(raw) => out.extend_from_slice(raw.as_bytes()),
+            Object::Alert(alert) => json::serde(out, alert),
+            Object::Flow(flow) => flow.write_json(out),
         }
-        m.serialize_entry("pkt_src", "wire/pcap")?;
-        m.end()
     }
+}
+
+/// Appends Suricata's `tunnel` object of an alert (`AlertJsonTunnel` in Suricata 7's
+/// src/output-json-alert.c): the outermost packet's endpoints, ports and protocol, the
+/// tunnel depth (`recursion_level`), the capture position `pcap_cnt` and the packet source.
+/// Suricata writes no VNI or key there; egress-ids keeps it in the flow key only.
+fn write_tunnel(out: &mut Vec<u8>, t: &Tunnel, pcap_cnt: Option<u64>) {
+    out.push(b'{');
+    json::key(out, "src_ip");
+    json::ip(out, t.src);
+    json::field_int(out, "src_port", t.src_port);
+    json::key(out, "dest_ip");
+    json::ip(out, t.dst);
+    json::field_int(out, "dest_port", t.dst_port);
+    json::field_str(out, "proto", t.eve_proto());
+    json::field_int(out, "depth", t.depth);
+    if let Some(n) = pcap_cnt {
+        json::field_int(out, "pcap_cnt", n);
+    }
+    json::field_str(out, "pkt_src", "wire/pcap");
+    out.push(b'}');
 }
 
 impl Event {

@@ -8,6 +8,7 @@ pub mod decode;
 pub mod dns;
 pub mod h2;
 pub mod http;
+pub mod json;
 pub mod quic;
 pub mod socks;
 #[cfg(test)]

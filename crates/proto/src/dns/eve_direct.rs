@@ -1,88 +1,91 @@
 //! The EVE `dns` object written straight to the output: the same JSON as
 //! [`DnsMessage::eve`] (key order included), without building a tree of JSON values first.
-//! Logging every DNS message is the largest share of work on handshake-heavy traffic, and the
-//! value tree (one map and one `String` key per field) cost four times the parse.
+//! Logging every DNS message is the largest share of work on handshake-heavy traffic: the value
+//! tree (one map and one `String` key per field) cost four times the parse, and serde_json's
+//! serialiser (`core::fmt` for addresses, a growing buffer per message) still twice the writer
+//! of [`crate::json`] used here. The rare record types (SOA, SRV, SSHFP, SVCB) go through serde.
 
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
-use serde_json::value::RawValue;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use super::eve::{rcode_name, rrtype_name, FLAG_BITS};
 use super::rdata::Soa;
 use super::{Answer, DnsMessage, Question, Rdata};
-use crate::text::{JsonText as Text, SuricataIp};
+use crate::json::{self, RawJson};
 
 impl DnsMessage {
     /// The EVE `dns` object, serialised: what [`DnsMessage::eve`] builds, written directly.
-    pub fn eve_json(&self, tx_id: u64) -> Box<RawValue> {
-        // Serialised once, not parsed again. Cannot fail (strings, numbers and maps of them);
-        // `null` would stand in if it ever did.
-        serde_json::value::to_raw_value(&DnsEve { msg: self, tx_id })
-            .unwrap_or_else(|_| RawValue::NULL.to_owned())
+    pub fn eve_json(&self, tx_id: u64) -> RawJson {
+        let mut out = Vec::with_capacity(256);
+        self.write_eve(tx_id, &mut out);
+        RawJson::from_buf(out)
     }
-}
 
-struct DnsEve<'a> {
-    msg: &'a DnsMessage,
-    tx_id: u64,
-}
-
-impl Serialize for DnsEve<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let m = self.msg;
-        let mut map = s.serialize_map(None)?;
-        map.serialize_entry("version", &3)?;
-        map.serialize_entry("type", if m.is_response { "response" } else { "request" })?;
-        map.serialize_entry("tx_id", &self.tx_id)?;
-        map.serialize_entry("id", &m.id)?;
-        map.serialize_entry("flags", &Text(format_args!("{:x}", m.flags)))?;
+    /// Appends the EVE `dns` object to `out`.
+    pub fn write_eve(&self, tx_id: u64, out: &mut Vec<u8>) {
+        let m = self;
+        out.push(b'{');
+        json::field_int(out, "version", 3u8);
+        let kind = if m.is_response { "response" } else { "request" };
+        json::field_str(out, "type", kind);
+        json::field_int(out, "tx_id", tx_id);
+        json::field_int(out, "id", m.id);
+        json::key(out, "flags");
+        hex_u16(out, m.flags);
         for (bit, key) in FLAG_BITS {
             if m.flags & bit != 0 {
-                map.serialize_entry(key, &true)?;
+                json::field_bool(out, key, true);
             }
         }
-        map.serialize_entry("opcode", &((m.flags >> 11) & 0xF))?;
-        map.serialize_entry("rcode", &rcode_name(m.flags & 0xF))?;
+        json::field_int(out, "opcode", (m.flags >> 11) & 0xF);
+        json::field_str(out, "rcode", &rcode_name(m.flags & 0xF));
         if !m.queries.is_empty() {
-            map.serialize_entry("queries", &Queries(&m.queries))?;
+            json::key(out, "queries");
+            out.push(b'[');
+            for q in &m.queries {
+                json::comma(out);
+                write_query(out, q);
+            }
+            out.push(b']');
         }
         if m.answers.iter().any(|a| entry_count(a) > 0) {
-            map.serialize_entry("answers", &Records(&m.answers, Part::Answers))?;
+            json::key(out, "answers");
+            write_records(out, &m.answers, Part::Answers);
         }
         if m.answers.iter().any(|a| grouped_count(&a.rdata) > 0) {
-            map.serialize_entry("grouped", &Grouped(&m.answers))?;
+            json::key(out, "grouped");
+            write_grouped(out, &m.answers);
         }
         if m.authorities.iter().any(|a| entry_count(a) > 0) {
-            map.serialize_entry("authorities", &Records(&m.authorities, Part::Authorities))?;
+            json::key(out, "authorities");
+            write_records(out, &m.authorities, Part::Authorities);
         }
-        map.end()
+        out.push(b'}');
     }
 }
 
-struct Queries<'a>(&'a [Question]);
-
-impl Serialize for Queries<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for q in self.0 {
-            seq.serialize_element(&QueryEntry(q))?;
+/// Appends `v` in lowercase hex without leading zeros, as a JSON string (`format!("{v:x}")`).
+fn hex_u16(out: &mut Vec<u8>, v: u16) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let mut started = false;
+    for shift in [12u16, 8, 4, 0] {
+        let d = (v >> shift) & 0xF;
+        if d != 0 || started || shift == 0 {
+            out.push(HEX[usize::from(d)]);
+            started = true;
         }
-        seq.end()
     }
+    out.push(b'"');
 }
 
-struct QueryEntry<'a>(&'a Question);
-
-impl Serialize for QueryEntry<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let q = self.0;
-        let mut map = s.serialize_map(None)?;
-        map.serialize_entry("rrname", &q.name)?;
-        map.serialize_entry("rrtype", &rrtype_name(q.rtype))?;
-        if q.name_truncated {
-            map.serialize_entry("rrname_truncated", &true)?;
-        }
-        map.end()
+fn write_query(out: &mut Vec<u8>, q: &Question) {
+    out.push(b'{');
+    json::field_str(out, "rrname", &q.name);
+    json::field_str(out, "rrtype", &rrtype_name(q.rtype));
+    if q.name_truncated {
+        json::field_bool(out, "rrname_truncated", true);
     }
+    out.push(b'}');
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -99,81 +102,84 @@ fn entry_count(a: &Answer) -> usize {
     }
 }
 
-struct Records<'a>(&'a [Answer], Part);
-
-impl Serialize for Records<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(None)?;
-        for a in self.0 {
-            match &a.rdata {
-                Rdata::Txt(strings) => {
-                    for text in strings {
-                        seq.serialize_element(&RecordEntry(a, self.1, Some(text)))?;
-                    }
+fn write_records(out: &mut Vec<u8>, answers: &[Answer], part: Part) {
+    out.push(b'[');
+    for a in answers {
+        match &a.rdata {
+            Rdata::Txt(strings) => {
+                for text in strings {
+                    json::comma(out);
+                    write_record(out, a, part, Some(text));
                 }
-                _ => seq.serialize_element(&RecordEntry(a, self.1, None))?,
+            }
+            _ => {
+                json::comma(out);
+                write_record(out, a, part, None);
             }
         }
-        seq.end()
     }
+    out.push(b']');
 }
 
-struct RecordEntry<'a>(&'a Answer, Part, Option<&'a String>);
-
-impl Serialize for RecordEntry<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (a, part) = (self.0, self.1);
-        let mut map = s.serialize_map(None)?;
-        map.serialize_entry("rrname", &a.name)?;
-        if part == Part::Authorities && a.name_truncated {
-            map.serialize_entry("rrname_truncated", &true)?;
-        }
-        map.serialize_entry("rrtype", &rrtype_name(a.rtype))?;
-        map.serialize_entry("ttl", &a.ttl)?;
-        if let Some(text) = self.2 {
-            map.serialize_entry("rdata", text)?;
-        }
-        let mut text_rdata = true;
-        match &a.rdata {
-            Rdata::A(v4) => map.serialize_entry("rdata", &Text(v4))?,
-            Rdata::Aaaa(v6) => map.serialize_entry("rdata", &Text(SuricataIp((*v6).into())))?,
-            Rdata::Name(name) | Rdata::Mx { exchange: name, .. } => {
-                map.serialize_entry("rdata", name)?
-            }
-            Rdata::Null(bytes) => map.serialize_entry("rdata", &super::bytes_to_string(bytes))?,
-            Rdata::Soa(soa) => {
-                text_rdata = false;
-                map.serialize_entry("soa", &SoaEntry(soa))?;
-            }
-            Rdata::Srv {
-                priority,
-                weight,
-                port,
-                target,
-            } if part == Part::Answers => {
-                text_rdata = false;
-                map.serialize_entry("srv", &SrvEntry(*priority, *weight, *port, target))?;
-            }
-            Rdata::Sshfp {
-                algo,
-                fp_type,
-                fingerprint,
-            } if part == Part::Answers => {
-                text_rdata = false;
-                map.serialize_entry("sshfp", &SshfpEntry(*algo, *fp_type, fingerprint))?;
-            }
-            Rdata::Svcb(svcb) if part == Part::Answers => {
-                text_rdata = false;
-                map.serialize_entry("svcb", svcb)?;
-            }
-            _ => text_rdata = false,
-        }
-        let is_name = matches!(a.rdata, Rdata::Name(_) | Rdata::Mx { .. });
-        if text_rdata && part == Part::Authorities && is_name && a.rdata_truncated {
-            map.serialize_entry("rdata_truncated", &true)?;
-        }
-        map.end()
+fn write_record(out: &mut Vec<u8>, a: &Answer, part: Part, text: Option<&String>) {
+    out.push(b'{');
+    json::field_str(out, "rrname", &a.name);
+    if part == Part::Authorities && a.name_truncated {
+        json::field_bool(out, "rrname_truncated", true);
     }
+    json::field_str(out, "rrtype", &rrtype_name(a.rtype));
+    json::field_int(out, "ttl", a.ttl);
+    if let Some(text) = text {
+        json::field_str(out, "rdata", text);
+    }
+    let mut text_rdata = true;
+    match &a.rdata {
+        Rdata::A(v4) => {
+            json::key(out, "rdata");
+            json::ip(out, (*v4).into());
+        }
+        Rdata::Aaaa(v6) => {
+            json::key(out, "rdata");
+            json::ip(out, (*v6).into());
+        }
+        Rdata::Name(name) | Rdata::Mx { exchange: name, .. } => json::field_str(out, "rdata", name),
+        Rdata::Null(bytes) => json::field_str(out, "rdata", &super::bytes_to_string(bytes)),
+        Rdata::Soa(soa) => {
+            text_rdata = false;
+            json::key(out, "soa");
+            json::serde(out, &SoaEntry(soa));
+        }
+        Rdata::Srv {
+            priority,
+            weight,
+            port,
+            target,
+        } if part == Part::Answers => {
+            text_rdata = false;
+            json::key(out, "srv");
+            json::serde(out, &SrvEntry(*priority, *weight, *port, target));
+        }
+        Rdata::Sshfp {
+            algo,
+            fp_type,
+            fingerprint,
+        } if part == Part::Answers => {
+            text_rdata = false;
+            json::key(out, "sshfp");
+            json::serde(out, &SshfpEntry(*algo, *fp_type, fingerprint));
+        }
+        Rdata::Svcb(svcb) if part == Part::Answers => {
+            text_rdata = false;
+            json::key(out, "svcb");
+            json::serde(out, svcb);
+        }
+        _ => text_rdata = false,
+    }
+    let is_name = matches!(a.rdata, Rdata::Name(_) | Rdata::Mx { .. });
+    if text_rdata && part == Part::Authorities && is_name && a.rdata_truncated {
+        json::field_bool(out, "rdata_truncated", true);
+    }
+    out.push(b'}');
 }
 
 /// Values a record contributes to `grouped`.
@@ -185,60 +191,84 @@ fn grouped_count(rdata: &Rdata) -> usize {
     }
 }
 
-struct Grouped<'a>(&'a [Answer]);
-
-impl Serialize for Grouped<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        // Types in the order they first contribute a value (a message has a handful at most).
-        let mut types: Vec<u16> = Vec::new();
-        for a in self.0 {
-            if grouped_count(&a.rdata) > 0 && !types.contains(&a.rtype) {
-                types.push(a.rtype);
-            }
+fn write_grouped(out: &mut Vec<u8>, answers: &[Answer]) {
+    // Types in the order they first contribute a value (a message has a handful at most).
+    let mut types = [0u16; 8];
+    let mut more: Vec<u16> = Vec::new();
+    let mut n = 0;
+    for a in answers {
+        if grouped_count(&a.rdata) == 0 || types[..n].contains(&a.rtype) || more.contains(&a.rtype)
+        {
+            continue;
         }
-        let mut map = s.serialize_map(Some(types.len()))?;
-        for t in types {
-            map.serialize_entry(&rrtype_name(t), &GroupedValues(self.0, t))?;
+        if n < types.len() {
+            types[n] = a.rtype;
+            n += 1;
+        } else {
+            more.push(a.rtype);
         }
-        map.end()
     }
+    out.push(b'{');
+    for &t in types[..n].iter().chain(&more) {
+        json::comma(out);
+        json::string(out, &rrtype_name(t));
+        out.push(b':');
+        write_grouped_values(out, answers, t);
+    }
+    out.push(b'}');
 }
 
-struct GroupedValues<'a>(&'a [Answer], u16);
-
-impl Serialize for GroupedValues<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(None)?;
-        for a in self.0.iter().filter(|a| a.rtype == self.1) {
-            match &a.rdata {
-                Rdata::A(v4) => seq.serialize_element(&Text(v4))?,
-                Rdata::Aaaa(v6) => seq.serialize_element(&Text(SuricataIp((*v6).into())))?,
-                Rdata::Name(name) | Rdata::Mx { exchange: name, .. } => {
-                    seq.serialize_element(name)?
-                }
-                Rdata::Txt(strings) => {
-                    for text in strings {
-                        seq.serialize_element(text)?;
-                    }
-                }
-                Rdata::Null(bytes) => seq.serialize_element(&super::bytes_to_string(bytes))?,
-                Rdata::Soa(soa) => seq.serialize_element(&SoaEntry(soa))?,
-                Rdata::Srv {
-                    priority,
-                    weight,
-                    port,
-                    target,
-                } => seq.serialize_element(&SrvEntry(*priority, *weight, *port, target))?,
-                Rdata::Sshfp {
-                    algo,
-                    fp_type,
-                    fingerprint,
-                } => seq.serialize_element(&SshfpEntry(*algo, *fp_type, fingerprint))?,
-                Rdata::Svcb(_) | Rdata::Other(_) => {}
+fn write_grouped_values(out: &mut Vec<u8>, answers: &[Answer], t: u16) {
+    out.push(b'[');
+    for a in answers.iter().filter(|a| a.rtype == t) {
+        match &a.rdata {
+            Rdata::A(v4) => {
+                json::comma(out);
+                json::ip(out, (*v4).into());
             }
+            Rdata::Aaaa(v6) => {
+                json::comma(out);
+                json::ip(out, (*v6).into());
+            }
+            Rdata::Name(name) | Rdata::Mx { exchange: name, .. } => {
+                json::comma(out);
+                json::string(out, name);
+            }
+            Rdata::Txt(strings) => {
+                for text in strings {
+                    json::comma(out);
+                    json::string(out, text);
+                }
+            }
+            Rdata::Null(bytes) => {
+                json::comma(out);
+                json::string(out, &super::bytes_to_string(bytes));
+            }
+            Rdata::Soa(soa) => {
+                json::comma(out);
+                json::serde(out, &SoaEntry(soa));
+            }
+            Rdata::Srv {
+                priority,
+                weight,
+                port,
+                target,
+            } => {
+                json::comma(out);
+                json::serde(out, &SrvEntry(*priority, *weight, *port, target));
+            }
+            Rdata::Sshfp {
+                algo,
+                fp_type,
+                fingerprint,
+            } => {
+                json::comma(out);
+                json::serde(out, &SshfpEntry(*algo, *fp_type, fingerprint));
+            }
+            Rdata::Svcb(_) | Rdata::Other(_) => {}
         }
-        seq.end()
     }
+    out.push(b']');
 }
 
 struct SoaEntry<'a>(&'a Soa);

@@ -972,3 +972,34 @@ fn upgrade_h2c_is_recognised() {
         assert_eq!(r.upgrade_h2c, want, "{head:?}");
     }
 }
+
+#[test]
+fn the_direct_http_object_is_the_value_tree_exactly() {
+    let mut cases = vec![
+        request_with("GET", "/", Some("WWW.Example.COM:8080")),
+        request_with("GET", "/q?a=\"b\"&c=\\d", Some("ÄÖ.Example\u{1}:80")),
+        request_with("CONNECT", "Registry.NPMJS.org:443", None),
+        request_with("GET", "http://[2001:DB8::1]:8080/x", Some("ignored")),
+        request_with("POST", "/\t\n", None),
+    ];
+    let mut ua = request_with("GET", "/", Some("h"));
+    ua.user_agent = Some("curl/8.5 \u{7f}\u{1b}[31m \"x\"".into());
+    cases.push(ua);
+    let mut empty_ua = request_with("GET", "/", None);
+    empty_ua.user_agent = Some(String::new());
+    empty_ua.protocol = "HTTP/1.0".into();
+    cases.push(empty_ua);
+    for (i, r) in cases.iter().enumerate() {
+        for status in [None, Some(200), Some(101)] {
+            let mut out = Vec::new();
+            r.write_eve(status, &mut out);
+            let direct = String::from_utf8(out).unwrap();
+            assert_eq!(direct, r.eve(status).to_string(), "case {i}");
+        }
+    }
+    let (r, _) = request_of(b"GET /a HTTP/1.1\r\nHost: Mixed.Case:81\r\nUser-Agent: x\r\n\r\n");
+    let mut out = Vec::new();
+    r.write_eve(Some(404), &mut out);
+    assert_eq!(out, r.eve(Some(404)).to_string().into_bytes());
+    assert_eq!(r.protocol(), "HTTP/1.1");
+}

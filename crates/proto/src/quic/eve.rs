@@ -107,9 +107,8 @@ impl<'a> QuicEve<'a> {
 
 impl Hello {
     /// The EVE `quic` object, serialised.
-    pub fn eve_json(&self) -> Box<serde_json::value::RawValue> {
-        serde_json::value::to_raw_value(&QuicEve::of(self))
-            .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned())
+    pub fn eve_json(&self) -> crate::json::RawJson {
+        crate::json::RawJson::of_serde(&QuicEve::of(self))
     }
 }
 
@@ -143,9 +142,8 @@ impl<'a> GquicEve<'a> {
     }
 
     /// Serialised.
-    pub fn eve_json(&self) -> Box<serde_json::value::RawValue> {
-        serde_json::value::to_raw_value(self)
-            .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned())
+    pub fn eve_json(&self) -> crate::json::RawJson {
+        crate::json::RawJson::of_serde(self)
     }
 }
 

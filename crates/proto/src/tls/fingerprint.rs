@@ -5,14 +5,13 @@
 //! first ALPN value; the `_` before an empty signature-algorithm list) it follows the
 //! implementations, whose values the test vectors (FoxIO's and suricata-verify's) record.
 
-use std::fmt::Write as _;
-
 use md5::Md5;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::ech::EchEve;
 use super::ClientHello;
+use crate::json;
 
 /// JA4's value for an empty cipher or extension list.
 const EMPTY_JA4_HASH: &str = "000000000000";
@@ -47,11 +46,71 @@ pub(crate) fn md5_hex(s: &str) -> String {
     out
 }
 
-/// First 12 hex characters of SHA-256 of `s`.
-fn sha256_12(s: &str) -> String {
+/// First 12 hex characters of a SHA-256.
+fn sha256_12(hasher: Sha256) -> String {
     let mut out = String::with_capacity(12);
-    push_hex(&mut out, &Sha256::digest(s.as_bytes())[..6]);
+    push_hex(&mut out, &hasher.finalize()[..6]);
     out
+}
+
+/// Feeds u16 values as 4-digit lowercase hex joined with ',' to a hash, without a string:
+/// through a stack buffer, so that the hash takes whole blocks.
+fn hash_hex_join(hasher: &mut Sha256, items: impl Iterator<Item = u16>) {
+    let mut buf = [0u8; 320];
+    let mut n = 0;
+    for (i, v) in items.enumerate() {
+        if n + 5 > buf.len() {
+            hasher.update(&buf[..n]);
+            n = 0;
+        }
+        if i > 0 {
+            buf[n] = b',';
+            n += 1;
+        }
+        let [a, b] = v.to_be_bytes();
+        buf[n] = HEX_DIGITS[usize::from(a >> 4)];
+        buf[n + 1] = HEX_DIGITS[usize::from(a & 0x0f)];
+        buf[n + 2] = HEX_DIGITS[usize::from(b >> 4)];
+        buf[n + 3] = HEX_DIGITS[usize::from(b & 0x0f)];
+        n += 4;
+    }
+    hasher.update(&buf[..n]);
+}
+
+/// Up to 64 values on the stack, more on the heap: the sorted lists of JA4 without an
+/// allocation for any real hello.
+enum Sorted {
+    Inline([u16; 64], usize),
+    Heap(Vec<u16>),
+}
+
+impl Sorted {
+    /// The values of `items` that `keep` accepts, sorted.
+    fn of(items: impl Iterator<Item = u16>, keep: impl Fn(u16) -> bool) -> Sorted {
+        let mut buf = [0u16; 64];
+        let mut n = 0;
+        let mut items = items.filter(|&v| keep(v));
+        for v in items.by_ref() {
+            if n == buf.len() {
+                let mut all = buf.to_vec();
+                all.push(v);
+                all.extend(items);
+                all.sort_unstable();
+                return Sorted::Heap(all);
+            }
+            buf[n] = v;
+            n += 1;
+        }
+        buf[..n].sort_unstable();
+        Sorted::Inline(buf, n)
+    }
+
+    fn as_slice(&self) -> &[u16] {
+        match self {
+            Sorted::Inline(buf, n) => &buf[..*n],
+            Sorted::Heap(v) => v,
+        }
+    }
 }
 
 /// Appends numbers in decimal joined with '-'.
@@ -66,6 +125,7 @@ fn push_dash_join<T: itoa::Integer>(out: &mut String, items: impl Iterator<Item 
 }
 
 /// Appends u16 values as 4-digit lowercase hex joined with ','.
+#[cfg(test)]
 fn push_hex_join(out: &mut String, items: impl Iterator<Item = u16>) {
     for (i, v) in items.enumerate() {
         if i > 0 {
@@ -75,17 +135,11 @@ fn push_hex_join(out: &mut String, items: impl Iterator<Item = u16>) {
     }
 }
 
-/// u16 values as 4-digit lowercase hex joined with ','.
-fn hex_join(items: impl Iterator<Item = u16>) -> String {
-    let mut out = String::with_capacity(64);
-    push_hex_join(&mut out, items);
-    out
-}
-
 /// JA3 string: `SSLVersion,Ciphers,Extensions,EllipticCurves,EllipticCurvePointFormats`.
 pub(crate) fn ja3_string(h: &ClientHello) -> String {
     let mut out = String::with_capacity(256);
-    let _ = write!(out, "{},", h.legacy_version);
+    out.push_str(itoa::Buffer::new().format(h.legacy_version));
+    out.push(',');
     push_dash_join(&mut out, degrease(&h.cipher_suites));
     out.push(',');
     push_dash_join(&mut out, degrease(&h.extensions));
@@ -151,27 +205,35 @@ fn nibble_char(n: u8) -> char {
 
 /// JA4 for `transport` ('t' TCP, 'q' QUIC, 'd' DTLS).
 pub(crate) fn ja4(h: &ClientHello, transport: char) -> String {
-    let ciphers: Vec<u16> = degrease(&h.cipher_suites).collect();
-    let exts: Vec<u16> = degrease(&h.extensions).collect();
-    let ja4_a = format!(
-        "{transport}{}{}{:02}{:02}{}{}",
-        ja4_version(offered_version(h)),
-        if h.sni_present { 'd' } else { 'i' },
-        ciphers.len().min(99),
-        exts.len().min(99),
-        h.ja4_alpn[0],
-        h.ja4_alpn[1],
-    );
-    format!("{ja4_a}_{}_{}", ja4_b(ciphers), ja4_c(exts, h))
+    let two_digits = |out: &mut String, n: usize| {
+        let n = n.min(99) as u8;
+        out.push(char::from(b'0' + n / 10));
+        out.push(char::from(b'0' + n % 10));
+    };
+    let mut out = String::with_capacity(36);
+    out.push(transport);
+    out.push_str(ja4_version(offered_version(h)));
+    out.push(if h.sni_present { 'd' } else { 'i' });
+    two_digits(&mut out, degrease(&h.cipher_suites).count());
+    two_digits(&mut out, degrease(&h.extensions).count());
+    out.push(h.ja4_alpn[0]);
+    out.push(h.ja4_alpn[1]);
+    out.push('_');
+    out.push_str(&ja4_b(&h.cipher_suites));
+    out.push('_');
+    out.push_str(&ja4_c(h));
+    out
 }
 
-/// JA4_b: hash of the sorted cipher list.
-fn ja4_b(mut ciphers: Vec<u16>) -> String {
-    if ciphers.is_empty() {
+/// JA4_b: hash of the sorted cipher list (GREASE left out).
+fn ja4_b(ciphers: &[u16]) -> String {
+    let sorted = Sorted::of(ciphers.iter().copied(), |v| !is_grease(v));
+    if sorted.as_slice().is_empty() {
         return EMPTY_JA4_HASH.to_owned();
     }
-    ciphers.sort_unstable();
-    sha256_12(&hex_join(ciphers.into_iter()))
+    let mut hasher = Sha256::new();
+    hash_hex_join(&mut hasher, sorted.as_slice().iter().copied());
+    sha256_12(hasher)
 }
 
 /// JA4_c: hash of the sorted extensions (without SNI and ALPN), `_`, then the signature
@@ -180,17 +242,17 @@ fn ja4_b(mut ciphers: Vec<u16>) -> String {
 /// The `_` is kept even with no signature algorithms: the spec's prose drops it, but FoxIO's
 /// Python implementation and Suricata keep it, and the corpus value for a TLS 1.0 hello
 /// without signature_algorithms (`t10i070600_c50f5591e341_ce66f3b797c1`) needs it.
-fn ja4_c(mut exts: Vec<u16>, h: &ClientHello) -> String {
-    exts.retain(|&e| e != SNI && e != ALPN);
-    if exts.is_empty() {
+fn ja4_c(h: &ClientHello) -> String {
+    let keep = |e: u16| !is_grease(e) && e != SNI && e != ALPN;
+    let sorted = Sorted::of(h.extensions.iter().copied(), keep);
+    if sorted.as_slice().is_empty() {
         return EMPTY_JA4_HASH.to_owned();
     }
-    exts.sort_unstable();
-    let mut raw = String::with_capacity(256);
-    push_hex_join(&mut raw, exts.into_iter());
-    raw.push('_');
-    push_hex_join(&mut raw, degrease(&h.signature_algorithms));
-    sha256_12(&raw)
+    let mut hasher = Sha256::new();
+    hash_hex_join(&mut hasher, sorted.as_slice().iter().copied());
+    hasher.update(b"_");
+    hash_hex_join(&mut hasher, degrease(&h.signature_algorithms));
+    sha256_12(hasher)
 }
 
 /// Suricata's name for a protocol version ("TLS 1.2", "TLSv1", "TLS 1.3 draft-28", ...),
@@ -236,6 +298,32 @@ struct Ja3<'a> {
 }
 
 impl<'a> TlsEve<'a> {
+    /// Appends the object: the same bytes serde_json writes for it.
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        if let Some(sni) = self.sni {
+            json::field_str(out, "sni", sni);
+        }
+        json::field_str(out, "version", &self.version);
+        if let Some(ja3) = &self.ja3 {
+            json::key(out, "ja3");
+            out.push(b'{');
+            json::field_str(out, "hash", ja3.hash);
+            json::field_str(out, "string", ja3.string);
+            out.push(b'}');
+        }
+        json::field_str(out, "ja4", self.ja4);
+        if !self.client_alpns.is_empty() {
+            json::key(out, "client_alpns");
+            json::strings(out, self.client_alpns);
+        }
+        if let Some(ech) = &self.ech {
+            json::key(out, "ech");
+            json::serde(out, ech);
+        }
+        out.push(b'}');
+    }
+
     pub(crate) fn of(h: &'a ClientHello) -> Self {
         TlsEve {
             sni: h.sni.as_deref(),
@@ -315,7 +403,24 @@ mod tests {
             0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013, 0xc014,
             0x009c, 0x009d, 0x002f, 0x0035,
         ];
-        assert_eq!(ja4_b(ciphers.to_vec()), "8daaf6152771");
-        assert_eq!(ja4_b(Vec::new()), EMPTY_JA4_HASH);
+        assert_eq!(ja4_b(&ciphers), "8daaf6152771");
+        assert_eq!(ja4_b(&[]), EMPTY_JA4_HASH);
+        // GREASE is left out, and a list longer than the inline buffer gives the same hash
+        // as the string it stands for.
+        assert_eq!(ja4_b(&[0x0a0a, 0x1301, 0x2a2a]), ja4_b(&[0x1301]));
+        let many: Vec<u16> = (0..200u16).rev().collect();
+        let mut text = String::new();
+        push_hex_join(&mut text, 0..200u16);
+        let expected = {
+            let mut out = String::new();
+            push_hex(&mut out, &Sha256::digest(text.as_bytes())[..6]);
+            out
+        };
+        assert_eq!(ja4_b(&many), expected);
+        let sorted = Sorted::of(many.iter().copied(), |v| v % 2 == 0);
+        assert_eq!(
+            sorted.as_slice(),
+            (0..200u16).step_by(2).collect::<Vec<_>>()
+        );
     }
 }

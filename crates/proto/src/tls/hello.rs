@@ -5,6 +5,7 @@
 //! (which tls-parser does not cover) is decoded here by hand, with bounds-checked reads only.
 
 use std::cell::OnceCell;
+use std::sync::Arc;
 use tls_parser::{
     parse_tls_client_hello_extension, parse_tls_extension_unknown,
     parse_tls_handshake_client_hello, SNIType, TlsClientHelloContents, TlsExtension,
@@ -60,7 +61,7 @@ pub struct ClientHello {
     /// True for an SSLv2-format (record header `0x80 len`) hello.
     pub(crate) sslv2_format: bool,
     /// JA3 and JA4, worked out on first use (only events and rules need them).
-    pub(crate) fingerprints: OnceCell<Fingerprints>,
+    pub(crate) fingerprints: OnceCell<Arc<Fingerprints>>,
     /// JA4's two ALPN characters, worked out from the raw first ALPN value.
     pub(crate) ja4_alpn: [char; 2],
     /// JA4's transport letter: `t` TLS over TCP, `q` QUIC.
@@ -83,12 +84,14 @@ pub(crate) struct Fingerprints {
 impl ClientHello {
     pub(crate) fn fingerprints(&self) -> &Fingerprints {
         self.fingerprints.get_or_init(|| {
-            let ja3 = (!self.sslv2_format).then(|| fingerprint::ja3_string(self));
-            Fingerprints {
-                ja3_hash: ja3.as_deref().map(fingerprint::md5_hex),
-                ja3_string: ja3,
-                ja4: self.ja4_for(self.transport),
-            }
+            super::recent::fingerprints(self, || {
+                let ja3 = (!self.sslv2_format).then(|| fingerprint::ja3_string(self));
+                Fingerprints {
+                    ja3_hash: ja3.as_deref().map(fingerprint::md5_hex),
+                    ja3_string: ja3,
+                    ja4: self.ja4_for(self.transport),
+                }
+            })
         })
     }
 

@@ -11,6 +11,7 @@
 pub mod ech;
 mod fingerprint;
 mod hello;
+mod recent;
 
 #[cfg(test)]
 mod tests;
@@ -75,9 +76,15 @@ impl ClientHello {
     }
 
     /// The same object as [`ClientHello::eve`], serialised directly.
-    pub fn eve_json(&self) -> Box<serde_json::value::RawValue> {
-        serde_json::value::to_raw_value(&fingerprint::TlsEve::of(self))
-            .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned())
+    pub fn eve_json(&self) -> crate::json::RawJson {
+        let mut out = Vec::with_capacity(512);
+        self.write_eve(&mut out);
+        crate::json::RawJson::from_buf(out)
+    }
+
+    /// Appends the same object as [`ClientHello::eve_json`] to `out`.
+    pub fn write_eve(&self, out: &mut Vec<u8>) {
+        fingerprint::TlsEve::of(self).write(out);
     }
 
     /// JA4 with the given transport letter: 't' TLS over TCP, 'q' QUIC, 'd' DTLS.

@@ -463,7 +463,11 @@ fn fuzz_never_panics() {
         let _ = parse_client_hello_message(&input);
         if let Some(msg) = input.get(5..) {
             if let Ok(h) = parse_client_hello_message(msg) {
-                let _ = (h.eve(), h.ja4_for('q'), h.ja4_for('d'));
+                let _ = (h.ja4_for('q'), h.ja4_for('d'));
+                // The direct writer gives the value tree's text byte for byte, and the
+                // remembered fingerprints are the ones computed afresh.
+                assert_eq!(h.eve_json().get(), h.eve().to_string());
+                assert_eq!(h.ja4(), h.ja4_for(h.transport));
             }
         }
     }
@@ -484,5 +488,59 @@ fn the_direct_tls_object_is_the_value_tree_exactly() {
         let (h, _, _) = hello_of(vector);
         // Key order included: the same text.
         assert_eq!(h.eve_json().get(), h.eve().to_string());
+    }
+}
+
+/// The fingerprints computed from scratch, bypassing the per-thread memo.
+fn fresh(h: &ClientHello) -> (Option<String>, String) {
+    let ja3 = (!h.sslv2_format).then(|| fingerprint::ja3_string(h));
+    (
+        ja3.as_deref().map(fingerprint::md5_hex),
+        h.ja4_for(h.transport),
+    )
+}
+
+#[test]
+fn remembered_fingerprints_are_the_computed_ones() {
+    let vectors = [
+        JA4_TLS,
+        JA4REPO_TLS12,
+        JA4REPO_NON_ASCII_ALPN,
+        TLS13_DRAFT28_A,
+        TLS13_DRAFT28_B,
+        BUG_5713_02,
+        SSLV2_UPGRADE,
+        HELLO_FRAG_01,
+    ];
+    for vector in vectors {
+        let (first, _, _) = hello_of(vector);
+        let (second, _, _) = hello_of(vector);
+        let expected = fresh(&first);
+        assert_eq!(
+            (first.ja3_hash().map(str::to_owned), first.ja4().to_owned()),
+            expected
+        );
+        // The same inputs again: the very same fingerprints, not computed twice.
+        assert_eq!(second.ja4(), expected.1);
+        assert!(std::ptr::eq(first.fingerprints(), second.fingerprints()));
+        // One input changed (a cipher, the transport): its own fingerprints.
+        let (mut more, _, _) = hello_of(vector);
+        more.cipher_suites.push(0x1337);
+        let (hash, ja4) = fresh(&more);
+        assert_eq!(
+            (more.ja3_hash().map(str::to_owned), more.ja4().to_owned()),
+            (hash, ja4)
+        );
+        assert_ne!(more.ja4(), first.ja4());
+        let (mut quic, _, _) = hello_of(vector);
+        quic.set_quic();
+        assert!(quic.ja4().starts_with('q') && quic.ja4()[1..] == first.ja4()[1..]);
+    }
+    // More distinct hellos than the memo holds: every one still gets its own values.
+    for n in 0..40u16 {
+        let (mut h, _, _) = hello_of(JA4_TLS);
+        h.extensions.push(0x7000 + n);
+        let (_, ja4) = fresh(&h);
+        assert_eq!(h.ja4(), ja4);
     }
 }

@@ -211,7 +211,11 @@ impl MappedReader {
         let paged = self.pager.is_some();
         self.window = window;
         self.lead = if paged { 2 * window } else { window / 2 };
-        self.keep = if paged { KEEP_FOR_WORKERS * window } else { window };
+        self.keep = if paged {
+            KEEP_FOR_WORKERS * window
+        } else {
+            window
+        };
     }
 
     /// Moves the page-table work to a thread of its own (when the system starts one): for runs

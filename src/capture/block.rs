@@ -3,15 +3,10 @@
 //! byte order), then each call parses the block at the start of the bytes it is given with
 //! pcap-parser's block parsers. Blocks borrow the slice: nothing is copied.
 
-use pcap_parser::nom::{self, IResult};
-use pcap_parser::pcap::{
-    parse_pcap_frame, parse_pcap_frame_be, parse_pcap_frame_modified, parse_pcap_header,
-    LegacyPcapBlock, PcapHeader,
-};
+use pcap_parser::nom;
+use pcap_parser::pcap::{parse_pcap_header, LegacyPcapBlock, PcapHeader};
 use pcap_parser::pcapng::{parse_block_be, parse_block_le, parse_sectionheaderblock, Block};
 use pcap_parser::{PcapBlockOwned, PcapError};
-
-type FrameParser = fn(&[u8]) -> IResult<&[u8], LegacyPcapBlock<'_>, PcapError<&[u8]>>;
 
 /// What parsing the bytes at the reader's position gave.
 pub(crate) enum Parsed<'a> {
@@ -28,8 +23,56 @@ pub(crate) enum Parsed<'a> {
 
 /// The format of a capture, known from its file header.
 pub(crate) enum Format {
-    Legacy { parse: FrameParser },
+    Legacy(Legacy),
     Ng { big_endian: bool },
+}
+
+/// The records of a classic pcap file: a 16-byte header (24 in the "modified" format of old
+/// Red Hat tcpdumps) of timestamp, captured and original length, then the captured bytes. Read
+/// here rather than through pcap-parser's block type: the hot loop of a replay (a record is
+/// four integers and a slice; pcap-parser's reading is the same).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Legacy {
+    big_endian: bool,
+    header_len: usize,
+}
+
+/// One record of a classic pcap file.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Record<'a> {
+    pub(crate) ts_sec: u32,
+    /// Microseconds or nanoseconds, as the file header says.
+    pub(crate) ts_frac: u32,
+    pub(crate) orig_len: u32,
+    pub(crate) data: &'a [u8],
+}
+
+impl Legacy {
+    /// The record at the start of `data` and its length; `None` when `data` ends inside it.
+    #[inline]
+    pub(crate) fn record<'a>(&self, data: &'a [u8]) -> Option<(usize, Record<'a>)> {
+        let header = data.get(..16)?;
+        let word = |at: usize| {
+            let bytes = [header[at], header[at + 1], header[at + 2], header[at + 3]];
+            if self.big_endian {
+                u32::from_be_bytes(bytes)
+            } else {
+                u32::from_le_bytes(bytes)
+            }
+        };
+        let caplen = word(8) as usize;
+        let end = self.header_len.checked_add(caplen)?;
+        let bytes = data.get(self.header_len..end)?;
+        Some((
+            end,
+            Record {
+                ts_sec: word(0),
+                ts_frac: word(4),
+                orig_len: word(12),
+                data: bytes,
+            },
+        ))
+    }
 }
 
 /// What the first bytes of a capture say.
@@ -61,15 +104,14 @@ impl Format {
         }
         match parse_pcap_header(data) {
             Ok((rest, header)) => {
-                let parse: FrameParser = if header.is_modified_format() {
-                    parse_pcap_frame_modified
-                } else if header.is_bigendian() {
-                    parse_pcap_frame_be
-                } else {
-                    parse_pcap_frame
+                let modified = header.is_modified_format();
+                let legacy = Legacy {
+                    // The modified format is little-endian only (as pcap-parser reads it).
+                    big_endian: header.is_bigendian() && !modified,
+                    header_len: if modified { 24 } else { 16 },
                 };
                 Detected::Legacy {
-                    format: Format::Legacy { parse },
+                    format: Format::Legacy(legacy),
                     header,
                     len: data.len() - rest.len(),
                 }
@@ -86,8 +128,20 @@ impl Format {
             return Parsed::Incomplete;
         }
         let parsed = match self {
-            Format::Legacy { parse } => {
-                parse(data).map(|(rest, b)| (rest, PcapBlockOwned::from(b)))
+            Format::Legacy(legacy) => {
+                return match legacy.record(data) {
+                    Some((len, r)) => Parsed::Block {
+                        len,
+                        block: PcapBlockOwned::Legacy(LegacyPcapBlock {
+                            ts_sec: r.ts_sec,
+                            ts_usec: r.ts_frac,
+                            caplen: r.data.len() as u32,
+                            origlen: r.orig_len,
+                            data: r.data,
+                        }),
+                    },
+                    None => Parsed::Incomplete,
+                }
             }
             Format::Ng { big_endian } => {
                 // pcap-parser subtracts 12 from a block's length before checking it against

@@ -76,6 +76,10 @@ pub(crate) trait ByteSource {
     fn refill(&mut self) -> std::io::Result<bool>;
     /// What [`ByteSource::data`] lies in, to be kept by threads that read frames later.
     fn shared(&self) -> SharedBytes;
+    /// Asks the CPU to fetch the block `at` bytes into [`ByteSource::data`] (the next one) while
+    /// the current one is handled: records of a mapped file are far apart in memory that no
+    /// cache holds yet.
+    fn prefetch(&self, _at: usize) {}
     /// Whether the first `n` bytes of [`ByteSource::data`], a whole block, may be handed on (a
     /// mapped file may have been cut under the reader).
     fn still_there(&self, _n: usize) -> bool {

@@ -4,7 +4,7 @@
 //! there and reports the byte offset, so the caller can warn and still write the alerts it has.
 //! The path `-` reads a capture from standard input (`tcpdump -U -w - | egress-ids replay -`).
 
-use super::block::{Detected, Format, Parsed};
+use super::block::{Detected, Format, Parsed, Record};
 use super::bytes::ByteSource;
 use super::chunk::ChunkReader;
 use super::mapped::{self, MappedReader};
@@ -255,20 +255,35 @@ fn read_blocks(
     };
     sink.chunk(&reader.shared());
     loop {
-        let step = match format.next(reader.data()) {
-            // A mapped file cut under the reader: the record is not all there.
-            Parsed::Block { len, .. } if !reader.still_there(len) => Step::Cut,
-            Parsed::Block { len, block } => match framing.on_block(block, &mut report, sink) {
-                Ok(()) => Step::Consumed(len),
-                Err(damage) => Step::Damage(damage),
+        let step = match &mut format {
+            // Classic pcap, the hot loop of a replay: a record straight to a frame.
+            Format::Legacy(legacy) => match legacy.record(reader.data()) {
+                Some((len, _)) if !reader.still_there(len) => Step::Cut,
+                Some((len, record)) => {
+                    reader.prefetch(len);
+                    framing.on_record(&record, &mut report, sink);
+                    Step::Consumed(len)
+                }
+                None => Step::NeedMore,
             },
-            Parsed::Incomplete => Step::NeedMore,
-            Parsed::Damaged(e) => Step::Damage(format!(
-                "corrupt record at byte {} (after packet {}): {}",
-                report.bytes,
-                report.frames,
-                describe(&e)
-            )),
+            Format::Ng { .. } => match format.next(reader.data()) {
+                // A mapped file cut under the reader: the record is not all there.
+                Parsed::Block { len, .. } if !reader.still_there(len) => Step::Cut,
+                Parsed::Block { len, block } => {
+                    reader.prefetch(len);
+                    match framing.on_block(block, &mut report, sink) {
+                        Ok(()) => Step::Consumed(len),
+                        Err(damage) => Step::Damage(damage),
+                    }
+                }
+                Parsed::Incomplete => Step::NeedMore,
+                Parsed::Damaged(e) => Step::Damage(format!(
+                    "corrupt record at byte {} (after packet {}): {}",
+                    report.bytes,
+                    report.frames,
+                    describe(&e)
+                )),
+            },
         };
         match step {
             Step::Consumed(len) => {
@@ -337,6 +352,28 @@ impl Default for Framing {
 }
 
 impl Framing {
+    /// A record of a classic pcap file: a frame to `sink`.
+    #[inline]
+    fn on_record(
+        &mut self,
+        record: &Record<'_>,
+        report: &mut FileReport,
+        sink: &mut (impl FrameSink + ?Sized),
+    ) {
+        report.frames += 1;
+        sink.frame(&Frame {
+            index: report.frames,
+            ts: Timestamp::from_parts(
+                record.ts_sec as i64,
+                record.ts_frac as u64,
+                self.legacy_units,
+            ),
+            linktype: self.legacy_linktype,
+            data: record.data,
+            orig_len: record.orig_len,
+        });
+    }
+
     /// A classic pcap file header: the link type and time unit of every frame that follows.
     fn on_header(&mut self, hdr: &PcapHeader) {
         self.legacy_linktype = hdr.network.0;
@@ -358,15 +395,14 @@ impl Framing {
         match block {
             PcapBlockOwned::LegacyHeader(hdr) => self.on_header(&hdr),
             PcapBlockOwned::Legacy(b) => {
-                report.frames += 1;
                 let caplen = (b.caplen as usize).min(b.data.len());
-                sink.frame(&Frame {
-                    index: report.frames,
-                    ts: Timestamp::from_parts(b.ts_sec as i64, b.ts_usec as u64, self.legacy_units),
-                    linktype: self.legacy_linktype,
-                    data: &b.data[..caplen],
+                let record = Record {
+                    ts_sec: b.ts_sec,
+                    ts_frac: b.ts_usec,
                     orig_len: b.origlen,
-                });
+                    data: &b.data[..caplen],
+                };
+                self.on_record(&record, report, sink);
             }
             PcapBlockOwned::NG(Block::SectionHeader(_)) => self.interfaces.clear(),
             PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {

@@ -338,9 +338,6 @@ impl ByteSource for MappedReader {
         if self.pos + self.lead >= self.populated {
             self.advance_window();
         }
-        if let Some(next) = self.map.bytes().get(self.pos..) {
-            prefetch(next);
-        }
     }
 
     fn refill(&mut self) -> std::io::Result<bool> {
@@ -350,6 +347,13 @@ impl ByteSource for MappedReader {
 
     fn shared(&self) -> SharedBytes {
         SharedBytes::mapped(self.map.clone())
+    }
+
+    #[inline]
+    fn prefetch(&self, at: usize) {
+        if let Some(next) = self.map.bytes().get(self.pos + at..) {
+            prefetch(next);
+        }
     }
 
     fn still_there(&self, n: usize) -> bool {

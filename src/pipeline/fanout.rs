@@ -24,11 +24,11 @@
 
 use super::dispatch::{Dispatch, Dispatcher, Input, Raw, Route};
 use super::threads::{run_merger, MergeMsg, WORKER_QUEUE};
-use super::{totals, Finished, PipelineConfig};
+use super::{finish_shard, reload_shard, shard_stats, totals, Finished, PipelineConfig};
 use crate::capture::live::wall_clock_less;
 use crate::counters::Counters;
 use crate::detect::Detector;
-use crate::engine::output::{OutBuf, OutKind, Output, ShardStats};
+use crate::engine::output::{OutBuf, ShardStats};
 use crate::engine::{Engine, PacketInfo, SHUTDOWN_SEQ};
 use crate::eve::EventSink;
 use crossbeam_channel::Sender;
@@ -113,14 +113,9 @@ impl Route for FanoutRoute<'_> {
     }
 
     fn stats(&mut self, seq: u64, ts: Timestamp, dispatcher: &Counters) {
-        let mut stats = self.engine.stats();
-        stats.ts = ts;
-        stats.counters.add(dispatcher);
         let seq = if self.finishing { SHUTDOWN_SEQ } else { seq };
-        self.out.msgs.push(Output {
-            seq,
-            kind: OutKind::Stats(Box::new(stats)),
-        });
+        let message = shard_stats(&self.engine, seq, ts, Some(dispatcher));
+        self.out.msgs.push(message);
         self.counted();
     }
 
@@ -134,13 +129,8 @@ impl Route for FanoutRoute<'_> {
     }
 
     fn reload(&mut self, seq: u64, detector: &Arc<Detector>) {
-        self.engine.set_detector(detector.clone());
-        // The merge stage judges hidden-destination with the new signatures from here on
-        // (every thread says so at its own item; the first word counts).
-        self.out.msgs.push(Output {
-            seq,
-            kind: OutKind::Detector(detector.clone()),
-        });
+        let message = reload_shard(&mut self.engine, seq, detector);
+        self.out.msgs.push(message);
         self.counted();
     }
 }
@@ -183,22 +173,8 @@ fn capture_thread<R, T>(
     dispatcher.finish(&mut route);
     // This thread takes no number any more: everything before the end of input is in.
     route.send(SHUTDOWN_SEQ);
-    let FanoutRoute {
-        mut engine, merge, ..
-    } = route;
-    let mut out = OutBuf::default();
-    let stats = engine.finish(SHUTDOWN_SEQ, &mut out, |o| {
-        let _ = merge.send(MergeMsg {
-            shard,
-            outputs: std::mem::take(o),
-            progress: SHUTDOWN_SEQ,
-        });
-    });
-    let _ = merge.send(MergeMsg {
-        shard,
-        outputs: OutBuf::default(),
-        progress: u64::MAX,
-    });
+    let FanoutRoute { engine, merge, .. } = route;
+    let stats = finish_shard(shard, engine, &merge);
     (result, stats, dispatcher.counters)
 }
 

@@ -123,6 +123,51 @@ where
     }
 }
 
+/// Switches `engine` to `detector` at item `seq`, and the message that tells the merge stage:
+/// it judges hidden-destination with the new signatures from that item on (with several shards,
+/// every one says so; the first word counts).
+fn reload_shard(engine: &mut Engine, seq: u64, detector: &Arc<Detector>) -> Output {
+    engine.set_detector(detector.clone());
+    Output {
+        seq,
+        kind: OutKind::Detector(detector.clone()),
+    }
+}
+
+/// The `stats` message of `engine` at item `seq`, packet time `ts`, with the dispatcher's
+/// counters when this shard carries them.
+fn shard_stats(engine: &Engine, seq: u64, ts: Timestamp, dispatcher: Option<&Counters>) -> Output {
+    let mut stats = engine.stats();
+    stats.ts = ts;
+    if let Some(d) = dispatcher {
+        stats.counters.add(d);
+    }
+    Output {
+        seq,
+        kind: OutKind::Stats(Box::new(stats)),
+    }
+}
+
+/// End of input for a shard that runs on a thread of its own: ends its flows and sends their
+/// messages to the merge stage in pieces (each releasable once every shard is at the end), then
+/// says it is done. Returns the shard's counters.
+fn finish_shard(shard: usize, mut engine: Engine, merge: &Sender<MergeMsg>) -> ShardStats {
+    let mut outputs = OutBuf::default();
+    let stats = engine.finish(SHUTDOWN_SEQ, &mut outputs, |o| {
+        let _ = merge.send(MergeMsg {
+            shard,
+            outputs: std::mem::take(o),
+            progress: SHUTDOWN_SEQ,
+        });
+    });
+    let _ = merge.send(MergeMsg {
+        shard,
+        outputs: OutBuf::default(),
+        progress: u64::MAX,
+    });
+    stats
+}
+
 /// The single-threaded route: straight into the one shard, its messages straight to the merger.
 struct InlineRoute<'a, W: EventSink> {
     engine: &'a mut Engine,
@@ -161,23 +206,14 @@ impl<W: EventSink> Route for InlineRoute<'_, W> {
     }
 
     fn reload(&mut self, seq: u64, detector: &Arc<Detector>) {
-        self.engine.set_detector(detector.clone());
-        // The merge stage judges hidden-destination with the new signatures from here on.
-        self.out.msgs.push(Output {
-            seq,
-            kind: OutKind::Detector(detector.clone()),
-        });
+        let message = reload_shard(self.engine, seq, detector);
+        self.out.msgs.push(message);
         self.pass_on();
     }
 
     fn stats(&mut self, seq: u64, ts: Timestamp, dispatcher: &Counters) {
-        let mut stats = self.engine.stats();
-        stats.ts = ts;
-        stats.counters.add(dispatcher);
-        self.out.msgs.push(Output {
-            seq,
-            kind: OutKind::Stats(Box::new(stats)),
-        });
+        let message = shard_stats(self.engine, seq, ts, Some(dispatcher));
+        self.out.msgs.push(message);
         self.pass_on();
     }
 }

@@ -9,11 +9,12 @@
 
 use super::dispatch::{Raw, Route};
 use super::merge::Merger;
+use super::{finish_shard, reload_shard, shard_stats};
 use crate::capture::SharedBytes;
 use crate::counters::Counters;
 use crate::detect::Detector;
-use crate::engine::output::{OutBuf, OutKind, Output, ShardStats};
-use crate::engine::{Engine, PacketInfo, SHUTDOWN_SEQ};
+use crate::engine::output::{OutBuf, ShardStats};
+use crate::engine::{Engine, PacketInfo};
 use crate::eve::EventSink;
 use crate::flow::FlowKey;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
@@ -327,24 +328,13 @@ pub(crate) fn run_worker(
                 }
                 ItemKind::Tick => engine.on_tick(item.info.seq, item.info.ts, &mut outputs),
                 ItemKind::Reload(detector) => {
-                    // The merge stage judges hidden-destination with the new signatures from
-                    // this item on (every shard says so; the first word counts).
-                    outputs.msgs.push(Output {
-                        seq: item.info.seq,
-                        kind: OutKind::Detector(detector.clone()),
-                    });
-                    engine.set_detector(detector);
+                    let message = reload_shard(&mut engine, item.info.seq, &detector);
+                    outputs.msgs.push(message);
                 }
                 ItemKind::Stats(dispatcher) => {
-                    let mut stats = engine.stats();
-                    stats.ts = item.info.ts;
-                    if let Some(d) = dispatcher {
-                        stats.counters.add(&d);
-                    }
-                    outputs.msgs.push(Output {
-                        seq: item.info.seq,
-                        kind: OutKind::Stats(Box::new(stats)),
-                    });
+                    let (seq, ts) = (item.info.seq, item.info.ts);
+                    let message = shard_stats(&engine, seq, ts, dispatcher.as_deref());
+                    outputs.msgs.push(message);
                 }
             }
         }
@@ -365,22 +355,8 @@ pub(crate) fn run_worker(
             break;
         }
     }
-    // Every item is done: the end-of-input messages go out in pieces, each releasable as soon
-    // as every shard has reached the end of input.
-    let mut outputs = OutBuf::default();
-    let stats = engine.finish(SHUTDOWN_SEQ, &mut outputs, |o| {
-        let _ = merge.send(MergeMsg {
-            shard,
-            outputs: std::mem::take(o),
-            progress: SHUTDOWN_SEQ,
-        });
-    });
-    let _ = merge.send(MergeMsg {
-        shard,
-        outputs: OutBuf::default(),
-        progress: u64::MAX,
-    });
-    stats
+    // Every item is done.
+    finish_shard(shard, engine, &merge)
 }
 
 /// The merge thread's loop: until every worker hangs up. Whenever it would wait, it first

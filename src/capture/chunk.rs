@@ -46,48 +46,6 @@ impl<R: Read> ChunkReader<R> {
         }
     }
 
-    /// Reads more bytes after those not consumed (which move to the front of a chunk). `Ok(false)`
-    /// at the end of the input. The chunk may change: frames of the old one stay valid for
-    /// whoever holds it.
-    fn read_more(&mut self) -> std::io::Result<bool> {
-        if self.eof {
-            return Ok(false);
-        }
-        let tail = self.end - self.start;
-        // The unread tail goes right before an aligned read destination, with a chunk's worth
-        // of room after it.
-        let needed = HEADROOM.max(tail) + ALIGN + CHUNK_SIZE;
-        if self.chunk.len() < needed || Arc::get_mut(&mut self.chunk).is_none() {
-            let fresh = if needed <= STANDARD_LEN {
-                self.take_spare().unwrap_or_else(|| new_chunk(CHUNK_SIZE))
-            } else {
-                // A record larger than the headroom: a bigger chunk of its own.
-                new_chunk(tail + CHUNK_SIZE)
-            };
-            self.replace_chunk(fresh);
-        }
-        let base = self.chunk.as_ptr() as usize;
-        let dest = align_up(base + tail.max(HEADROOM), ALIGN) - base;
-        let Some(buf) = Arc::get_mut(&mut self.chunk) else {
-            unreachable!("a chunk nothing else holds")
-        };
-        buf.copy_within(self.start..self.end, dest - tail);
-        self.start = dest - tail;
-        self.end = dest;
-        let n = loop {
-            match self.source.read(&mut buf[dest..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        };
-        self.end += n;
-        if n == 0 {
-            self.eof = true;
-        }
-        Ok(n > 0)
-    }
-
     /// Makes `fresh` (which nothing else holds) the current chunk, with the unread tail of the
     /// old one copied to its front (the caller then moves it where it belongs); the old one is
     /// kept for reuse.
@@ -125,8 +83,44 @@ impl<R: Read> ByteSource for ChunkReader<R> {
         self.start = (self.start + n).min(self.end);
     }
 
+    // The unread tail moves to the front of a chunk: this one when nothing else holds it.
     fn refill(&mut self) -> std::io::Result<bool> {
-        self.read_more()
+        if self.eof {
+            return Ok(false);
+        }
+        let tail = self.end - self.start;
+        // The unread tail goes right before an aligned read destination, with a chunk's worth
+        // of room after it.
+        let needed = HEADROOM.max(tail) + ALIGN + CHUNK_SIZE;
+        if self.chunk.len() < needed || Arc::get_mut(&mut self.chunk).is_none() {
+            let fresh = if needed <= STANDARD_LEN {
+                self.take_spare().unwrap_or_else(|| new_chunk(CHUNK_SIZE))
+            } else {
+                // A record larger than the headroom: a bigger chunk of its own.
+                new_chunk(tail + CHUNK_SIZE)
+            };
+            self.replace_chunk(fresh);
+        }
+        let base = self.chunk.as_ptr() as usize;
+        let dest = align_up(base + tail.max(HEADROOM), ALIGN) - base;
+        let Some(buf) = Arc::get_mut(&mut self.chunk) else {
+            unreachable!("a chunk nothing else holds")
+        };
+        buf.copy_within(self.start..self.end, dest - tail);
+        self.start = dest - tail;
+        self.end = dest;
+        let n = loop {
+            match self.source.read(&mut buf[dest..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        self.end += n;
+        if n == 0 {
+            self.eof = true;
+        }
+        Ok(n > 0)
     }
 
     fn shared(&self) -> SharedBytes {

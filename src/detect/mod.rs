@@ -37,10 +37,13 @@ pub enum Detection {
     HiddenDestination,
     /// An egress flow outside the configured destination policy.
     EgressPolicy,
+    /// A lockfile, or a cleartext registry request, names a package absent from the
+    /// organisation's inventory (the seed's phantom dependency: axios pulled `plain-crypto-js`).
+    PhantomDependency,
 }
 
 impl Detection {
-    pub(crate) const ALL: [Detection; 9] = [
+    pub(crate) const ALL: [Detection; 10] = [
         Detection::IocDomain,
         Detection::IocIp,
         Detection::NonRegistryTls,
@@ -50,6 +53,7 @@ impl Detection {
         Detection::DnsBypass,
         Detection::HiddenDestination,
         Detection::EgressPolicy,
+        Detection::PhantomDependency,
     ];
 
     /// The name in `alert.metadata.detection`.
@@ -64,10 +68,11 @@ impl Detection {
             Detection::DnsBypass => "dns-bypass",
             Detection::HiddenDestination => "hidden-destination",
             Detection::EgressPolicy => "egress-policy",
+            Detection::PhantomDependency => "phantom-dependency",
         }
     }
 
-    /// Suricata signature id: 9200001-9200010, beside the seed article's rules (9100001-9100006)
+    /// Suricata signature id: 9200001-9200011, beside the seed article's rules (9100001-9100006)
     /// so that they load next to the built-in detections (the last digits follow the seed's
     /// numbering where a seed rule has the same aim).
     pub(crate) fn signature_id(self) -> u64 {
@@ -81,13 +86,14 @@ impl Detection {
             Detection::DnsBypass => 9_200_008,
             Detection::HiddenDestination => 9_200_009,
             Detection::EgressPolicy => 9_200_010,
+            Detection::PhantomDependency => 9_200_011,
         }
     }
 
     /// Alert severity (1 = highest).
     pub(crate) fn severity(self) -> u8 {
         match self {
-            Detection::IocDomain | Detection::IocIp => 1,
+            Detection::IocDomain | Detection::IocIp | Detection::PhantomDependency => 1,
             _ => 2,
         }
     }
@@ -95,7 +101,9 @@ impl Detection {
     /// Suricata classification text.
     pub(crate) fn category(self) -> &'static str {
         match self {
-            Detection::IocDomain | Detection::IocIp => "A Network Trojan was detected",
+            Detection::IocDomain | Detection::IocIp | Detection::PhantomDependency => {
+                "A Network Trojan was detected"
+            }
             _ => "Potentially Bad Traffic",
         }
     }
@@ -162,6 +170,10 @@ pub(crate) enum Source {
     HttpUserAgent,
     /// The destination a SOCKS client asked its proxy for (a name or an address).
     SocksTarget,
+    /// A package a lockfile names (`inventory check`, `run --inventory`).
+    Lockfile,
+    /// The package an npm registry request (metadata or tarball) asks for.
+    RegistryRequest,
 }
 
 impl Source {
@@ -178,6 +190,8 @@ impl Source {
             Source::HttpConnect => "HTTP CONNECT target",
             Source::HttpUserAgent => "HTTP User-Agent",
             Source::SocksTarget => "SOCKS target",
+            Source::Lockfile => "lockfile",
+            Source::RegistryRequest => "registry request",
         }
     }
 }
@@ -221,6 +235,7 @@ impl Hit {
                 "encrypted ClientHello to a server no allowlisted DNS name resolved"
             }
             Detection::EgressPolicy => "egress outside the destination policy",
+            Detection::PhantomDependency => "package absent from the organisation's inventory",
         };
         format!(
             "EGRESS-IDS {} {} ({})",

@@ -8,6 +8,7 @@ pub mod direct_ip;
 mod dns_bypass;
 pub mod egress_policy;
 pub mod hidden;
+pub mod inventory;
 pub mod names;
 pub mod rules;
 pub mod signatures;
@@ -15,6 +16,7 @@ pub mod user_agent;
 
 use cidr::IpSet;
 use egress_policy::EgressPolicy;
+use inventory::Inventory;
 use ipnet::IpNet;
 use proto::decode::Proto;
 use rules::RuleSet;
@@ -287,6 +289,9 @@ pub struct Detector {
     resolvers: Option<IpSet>,
     /// The allowed destinations (`--egress-policy`): any other egress flow is `egress-policy`.
     policy: Option<EgressPolicy>,
+    /// The organisation's packages (`--inventory`): a registry request for any other is
+    /// `phantom-dependency`.
+    inventory: Option<Inventory>,
     /// Loaded Suricata rules (`--rules`).
     pub(crate) rules: Option<RuleSet>,
 }
@@ -299,6 +304,7 @@ impl Detector {
             node_agents: NodeUserAgents::default(),
             resolvers: None,
             policy: None,
+            inventory: None,
             rules: None,
         }
     }
@@ -359,6 +365,17 @@ impl Detector {
     pub fn with_egress_policy(mut self, policy: EgressPolicy) -> Self {
         self.policy = Some(policy);
         self
+    }
+
+    /// Judges npm registry requests against `inventory` (`phantom-dependency`).
+    pub fn with_inventory(mut self, inventory: Inventory) -> Self {
+        self.inventory = Some(inventory);
+        self
+    }
+
+    /// The package inventory, when one is configured.
+    pub fn inventory(&self) -> Option<&Inventory> {
+        self.inventory.as_ref()
     }
 
     /// The egress policy, when one is configured.

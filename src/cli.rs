@@ -71,6 +71,10 @@ pub(crate) enum Command {
         #[arg(value_name = "LEARNED", required = true, num_args = 1..)]
         inputs: Vec<PathBuf>,
     },
+    /// The organisation's npm package inventory from its lockfiles, and the check of a build's
+    /// lockfile against it (phantom dependencies)
+    #[command(subcommand)]
+    Inventory(InventoryCommand),
     /// Print the daemon's default configuration, or check a configuration file
     #[command(after_help = CONFIG_EXIT_CODES, group(clap::ArgGroup::new("action").required(true).args(["print_default", "check"])))]
     Config {
@@ -102,6 +106,36 @@ pub(crate) struct ReplayArgs {
     /// Capture files (pcap or pcapng), replayed in order as one stream; '-' reads standard input
     #[arg(value_name = "PCAP", required = true)]
     pcaps: Vec<PathBuf>,
+}
+
+const INVENTORY_BUILD_HELP: &str = "Reads package-lock.json and npm-shrinkwrap.json (lockfile versions 1-3), yarn.lock (yarn 1 and berry) and pnpm-lock.yaml (v5.x, v6, v9); directories are walked, skipping node_modules and .git, not following symbolic links to directories. Writes the registry package names (aliases as the real package, local and workspace packages left out), sorted, one per line; with --out atomically (FILE.tmp, then renamed). Summary on stderr: each lockfile with its format and counts, or why it was skipped.\n\nExit codes:\n  0  every lockfile read, inventory written\n  1  inventory written, but some path or lockfile was skipped (named on stderr)\n  2  nothing written: no lockfile found, bad arguments, or the output cannot be written";
+const INVENTORY_CHECK_HELP: &str = "Prints, per lockfile, the seed's block `ALERT: Unknown packages not in organisation inventory:` with the names (on stdout; on stderr with --eve -), and with --eve one phantom-dependency EVE alert per unknown package per lockfile, whose alert.metadata names the lockfile and, when set, the CI repository and pipeline (GITHUB_REPOSITORY/GITHUB_RUN_ID, CI_PROJECT_PATH/CI_PIPELINE_ID, CI_REPO).\n\nExit codes:\n  0  every package is in the inventory\n  1  some lockfile names a package the inventory lacks\n  2  bad input: the inventory or a lockfile cannot be read or parsed (checked lockfiles are still reported)";
+
+#[derive(Subcommand)]
+pub(crate) enum InventoryCommand {
+    /// Build the inventory: every package name of the lockfiles under PATH...
+    #[command(after_help = INVENTORY_BUILD_HELP)]
+    Build {
+        /// Write the inventory here (default: standard output)
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Lockfiles, or directories to search for them
+        #[arg(value_name = "PATH", required = true, num_args = 1..)]
+        paths: Vec<PathBuf>,
+    },
+    /// Check lockfiles against the inventory, before `npm install` runs
+    #[command(after_help = INVENTORY_CHECK_HELP)]
+    Check {
+        /// The inventory (`inventory build`, or the seed's known-packages.txt)
+        #[arg(long, value_name = "FILE")]
+        inventory: PathBuf,
+        /// Write the EVE alerts to this file ('-' for standard output)
+        #[arg(long, value_name = "FILE")]
+        eve: Option<PathBuf>,
+        /// The lockfiles to check
+        #[arg(value_name = "LOCKFILE", required = true, num_args = 1..)]
+        lockfiles: Vec<PathBuf>,
+    },
 }
 
 #[derive(Args)]

@@ -6,7 +6,7 @@
 //!
 //! [`units`] → [`capture`] → [`flow`] → [`host`] → [`detect`] → [`counters`] → [`eve`] →
 //! [`engine`] → [`pipeline`] → [`output`] → [`settings`] → [`options`] → [`replay`] →
-//! [`privileges`] → [`sensor`] → [`daemon`]
+//! [`privileges`] → [`sensor`] → [`daemon`] → [`inventory`] → [`run`]
 //!
 //! `tests/layers.rs` checks the chain; `docs/ARCHITECTURE.md` says what each module owns.
 
@@ -18,6 +18,7 @@ pub mod engine;
 pub mod eve;
 pub mod flow;
 pub mod host;
+pub mod inventory;
 pub mod options;
 pub mod output;
 pub mod pipeline;

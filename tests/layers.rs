@@ -26,6 +26,7 @@ const LAYERS: &[&str] = &[
     "privileges",
     "sensor",
     "daemon",
+    "inventory",
     "run",
 ];
 

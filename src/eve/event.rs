@@ -72,6 +72,17 @@ pub(crate) enum AlertMetadata {
     },
     /// A rule's `metadata`, as Suricata logs it (`{key: [values]}`).
     Rule(Box<serde_json::value::RawValue>),
+    /// A detection on a file, not on traffic (`phantom-dependency` from a lockfile): which file,
+    /// and the CI job that read it when the environment names one.
+    File {
+        detection: [&'static str; 1],
+        indicator: [String; 1],
+        lockfile: [String; 1],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ci_repository: Option<[String; 1]>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ci_pipeline: Option<[String; 1]>,
+    },
 }
 
 /// The `flow` object of a finished flow.
@@ -328,6 +339,52 @@ impl Event {
             severity: rule.severity,
             metadata: rule.metadata.clone().map(AlertMetadata::Rule),
         })
+    }
+}
+
+/// An alert with no flow (a lockfile names a package the inventory lacks): Suricata's schema
+/// requires only `timestamp` and `event_type`, so there is no `flow_id` or endpoint.
+#[derive(Serialize)]
+pub(crate) struct FlowlessAlert {
+    #[serde(serialize_with = "ser_ts")]
+    timestamp: Timestamp,
+    event_type: EventType,
+    alert: AlertObject,
+}
+
+impl FlowlessAlert {
+    /// The alert of `hit` found in file `lockfile` at wall-clock time `timestamp`, with the CI
+    /// job's repository and pipeline when known; JSON without the newline.
+    pub(crate) fn to_json(
+        timestamp: Timestamp,
+        hit: &Hit,
+        lockfile: &str,
+        ci_repository: Option<&str>,
+        ci_pipeline: Option<&str>,
+    ) -> Vec<u8> {
+        let record = FlowlessAlert {
+            timestamp,
+            event_type: EventType::Alert,
+            alert: AlertObject {
+                action: "allowed",
+                gid: 1,
+                signature_id: hit.detection.signature_id(),
+                rev: 1,
+                signature: hit.signature(),
+                category: hit.detection.category(),
+                severity: hit.detection.severity(),
+                metadata: Some(AlertMetadata::File {
+                    detection: [hit.detection.name()],
+                    indicator: [hit.indicator.clone()],
+                    lockfile: [lockfile.to_owned()],
+                    ci_repository: ci_repository.map(|r| [r.to_owned()]),
+                    ci_pipeline: ci_pipeline.map(|p| [p.to_owned()]),
+                }),
+            },
+        };
+        let mut out = Vec::new();
+        json::serde(&mut out, &record);
+        out
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod child;
 pub mod learn;
+pub mod lockfiles;
 pub mod report;
 
 use crate::eve::EventSink;
@@ -88,6 +89,12 @@ pub enum RunError {
     Signals(std::io::Error),
     #[error(transparent)]
     Learn(#[from] learn::LearnError),
+    #[error(transparent)]
+    Preflight(#[from] lockfiles::PreflightError),
+    /// `--inventory`: a lockfile names packages the inventory lacks; the command was not
+    /// started (exit [`EXIT_CALLED_HOME`]).
+    #[error("{unknown} package(s) absent from the organisation's inventory: the command was not started")]
+    PhantomDependencies { unknown: usize },
 }
 
 /// What a watched step did.
@@ -175,6 +182,33 @@ impl EventSink for StepSink {
 
 /// Runs the command of `opts` under watch. `log` gets the sensor's messages.
 pub fn run(opts: &RunOptions, log: &(dyn Fn(&str) + Sync)) -> Result<RunOutcome, RunError> {
+    // --inventory: the lockfiles first; an unknown package stops the step before it starts.
+    let preflight = match &opts.sensor.analysis.inventory {
+        Some(inventory) => {
+            let dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+            let p = lockfiles::preflight(inventory, &dir)?;
+            for line in p.report.lines() {
+                log(line);
+            }
+            Some(p)
+        }
+        None => None,
+    };
+    if let Some(p) = preflight.as_ref().filter(|p| p.unknown > 0 && !opts.audit) {
+        if let Some(path) = &opts.eve {
+            let eve_error = |source| RunError::Eve {
+                path: path.clone(),
+                source,
+            };
+            let f = std::fs::File::create(path).map_err(eve_error)?;
+            let mut w = EveWriter::new(Box::new(std::io::BufWriter::new(f)));
+            for line in &p.lines {
+                w.line(line, true);
+            }
+            w.finish().map_err(eve_error)?;
+        }
+        return Err(RunError::PhantomDependencies { unknown: p.unknown });
+    }
     let mut sensor_opts = opts.sensor.clone();
     if sensor_opts.captures.is_empty() {
         sensor_opts.captures = vec![crate::capture::live::LiveConfig::new("any")];
@@ -205,12 +239,16 @@ pub fn run(opts: &RunOptions, log: &(dyn Fn(&str) + Sync)) -> Result<RunOutcome,
         Ok(c) => (Some(std::sync::Arc::new(c)), None),
         Err(e) => (None, Some(e.to_string())),
     };
-    let sink = StepSink {
+    let mut sink = StepSink {
         file,
         alerts: Vec::new(),
         alerts_total: 0,
         learned: opts.learn.as_ref().map(|_| learn::Learned::default()),
     };
+    // --audit: the lockfile alerts are the step's first (the command still runs).
+    for line in preflight.iter().flat_map(|p| &p.lines) {
+        sink.line(line, true);
+    }
     let sink = MaybeAttributing::new(sink, collector);
     let ancestry_root = sink.ancestry_root();
     let signals = sensor::signals::Signals::new();

@@ -40,6 +40,7 @@ pub fn render(
             }
             None => match &outcome.no_attribution {
                 Some(_) => {}
+                None if alert["alert"]["metadata"]["lockfile"].is_array() => {}
                 None => {
                     let _ = writeln!(s, "        by a process the host collector did not see");
                 }
@@ -119,6 +120,10 @@ fn alert_line(e: &Value) -> String {
         .as_str()
         .and_then(|t| t.get(11..23))
         .unwrap_or("?");
+    // `--inventory --audit`: a lockfile's alert has no flow.
+    if let Some(lockfile) = a["metadata"]["lockfile"][0].as_str() {
+        return format!("{what}: in {lockfile}, before the command");
+    }
     format!(
         "{what}: {}:{} -> {}:{} ({}) at {time}",
         e["src_ip"].as_str().unwrap_or("?"),

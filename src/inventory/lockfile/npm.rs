@@ -19,16 +19,40 @@ struct Lock<'a> {
     #[serde(rename = "lockfileVersion")]
     lockfile_version: Option<u32>,
     #[serde(borrow)]
-    packages: Option<BTreeMap<Cow<'a, str>, Package<'a>>>,
+    packages: Option<BTreeMap<Text<'a>, Package<'a>>>,
     #[serde(borrow)]
-    dependencies: Option<BTreeMap<Cow<'a, str>, V1Dependency<'a>>>,
+    dependencies: Option<BTreeMap<Text<'a>, V1Dependency<'a>>>,
+}
+
+/// A JSON string borrowed from the file when it has no escape (serde's own `Cow` never borrows
+/// inside a map).
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = Text<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'a>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text<'a>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(Visitor(std::marker::PhantomData))
+    }
 }
 
 /// An entry of `packages` (v2, v3).
 #[derive(Deserialize)]
 struct Package<'a> {
     #[serde(borrow)]
-    name: Option<Cow<'a, str>>,
+    name: Option<Text<'a>>,
     #[serde(default)]
     link: bool,
 }
@@ -39,7 +63,7 @@ struct V1Dependency<'a> {
     #[serde(borrow)]
     version: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    dependencies: Option<BTreeMap<Cow<'a, str>, V1Dependency<'a>>>,
+    dependencies: Option<BTreeMap<Text<'a>, V1Dependency<'a>>>,
 }
 
 /// The names of an npm lockfile.
@@ -62,11 +86,11 @@ pub(crate) fn parse(text: &str) -> Result<Names<'_>, LockfileError> {
     let mut names = Names::default();
     match (lock.packages, lock.dependencies) {
         (Some(packages), _) => {
-            for (key, entry) in packages {
+            for (Text(key), entry) in packages {
                 match key.rsplit_once("node_modules/") {
                     Some(_) if entry.link => names.local += 1,
                     Some((_, folder)) => match entry.name {
-                        Some(real) => names.package(real),
+                        Some(Text(real)) => names.package(real),
                         None => names.package(cow_tail(key.clone(), folder.len())),
                     },
                     // The root "" and the workspace folders.
@@ -89,8 +113,8 @@ fn cow_tail(key: Cow<'_, str>, len: usize) -> Cow<'_, str> {
 }
 
 /// v1's nested `dependencies` (serde_json's depth limit bounds the recursion).
-fn v1<'a>(deps: BTreeMap<Cow<'a, str>, V1Dependency<'a>>, names: &mut Names<'a>) {
-    for (key, dep) in deps {
+fn v1<'a>(deps: BTreeMap<Text<'a>, V1Dependency<'a>>, names: &mut Names<'a>) {
+    for (Text(key), dep) in deps {
         let version = dep.version.as_deref().unwrap_or("");
         match resolve_alias(&key, version) {
             None => names.local += 1,
@@ -150,7 +174,8 @@ mod tests {
     fn bad_files_say_why() {
         for (text, why) in [
             ("", "EOF"),
-            ("[]", "invalid type"),
+            ("[]", "not valid JSON"),
+            ("1", "invalid type"),
             (r#"{"lockfileVersion":9}"#, "lockfileVersion 9"),
             (r#"{"packages":{}}"#, "no lockfileVersion"),
             (

@@ -15,7 +15,7 @@ RUNS=${RUNS:-10000000}
 ENGINE_RUNS=${ENGINE_RUNS:-1000000}
 command -v cargo-fuzz >/dev/null || { echo "fuzz/campaign.sh: cargo install cargo-fuzz" >&2; exit 2; }
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(tls_client_hello http_heads dns_message daemon_config decode_frame tcp_reassembly quic_initials engine_frames socks_handshake h2_frames rules_file capture_stream)
+[ ${#targets[@]} -gt 0 ] || targets=(tls_client_hello http_heads dns_message daemon_config decode_frame tcp_reassembly quic_initials engine_frames socks_handshake h2_frames rules_file capture_stream lockfile)
 captures=(../pcaps/*.pcap ../tests/data/suricata-verify/*.pcap)
 [ -d ../../shared/corpus/pcaps ] && captures+=(../../shared/corpus/pcaps/*)
 python3 make-seeds.py corpus "${captures[@]}" >/dev/null

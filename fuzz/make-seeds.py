@@ -12,7 +12,8 @@ their side; for socks_handshake every TCP payload that starts with a SOCKS4 requ
 greeting or reply; for h2_frames each TCP flow's client bytes from the HTTP/2 preface on (direction byte 0) and the
 server's bytes after a `101` or once the client sent the preface (direction byte 1).
 (tcp_reassembly builds its segments from the fuzzer's bytes, a format no capture has; and
-daemon_config takes TOML: its seed is contrib/egress-ids.toml.) Python's standard library only;
+daemon_config takes TOML: its seed is contrib/egress-ids.toml; lockfile takes the committed
+lockfiles of tests/data/lockfiles.) Python's standard library only;
 reads classic pcap (either byte order, us or ns) and pcapng (SHB, IDB, EPB, SPB). Files are named
 by content hash, so reruns and overlaps add nothing twice.
 
@@ -205,6 +206,18 @@ def main():
     toml = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "contrib", "egress-ids.toml")
     if os.path.exists(toml):
         counts["daemon_config"] = save(outdir, "daemon_config", open(toml, "rb").read())
+    # lockfile: the committed lockfiles (tests/data/lockfiles), cut to 16 KiB, behind the byte
+    # that picks their parser (0 npm, 1 yarn 1, 2 yarn berry, 3 pnpm).
+    lockfiles = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "lockfiles")
+    for dirpath, _, files in sorted(os.walk(lockfiles)):
+        for name in sorted(files):
+            text = open(os.path.join(dirpath, name), "rb").read()
+            pick = {"package-lock.json": 0, "pnpm-lock.yaml": 3}.get(name)
+            if name == "yarn.lock":
+                pick = 2 if b"__metadata:" in text else 1
+            if pick is not None:
+                counts["lockfile"] = counts.get("lockfile", 0) + save(
+                    outdir, "lockfile", bytes([pick]) + text[:16384])
     for target, n in sorted(counts.items()):
         print(f"{target}: {n} new seeds")
 

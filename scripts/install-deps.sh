@@ -24,6 +24,12 @@ command -v ip       >/dev/null || need+=(iproute2)
 command -v node     >/dev/null || need+=(nodejs)
 command -v npm      >/dev/null || need+=(npm)
 command -v curl     >/dev/null || need+=(curl)
+# jq: tests/inventory.rs runs the seed's check-phantom-deps.sh and build-package-inventory.sh,
+# which read package-lock.json with jq.
+command -v jq       >/dev/null || need+=(jq)
+# python3-yaml (PyYAML, for /usr/bin/python3): tests/data/lockfiles/names.py, the independent
+# reading of yarn berry's and pnpm's lockfiles that tests/inventory.rs compares with ours.
+/usr/bin/python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
 # nftables: tests/attribution.rs masquerades a stand-in container's namespace, as docker does.
 command -v nft      >/dev/null || need+=(nftables)
 command -v python3  >/dev/null || need+=(python3)

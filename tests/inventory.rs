@@ -320,7 +320,7 @@ fn yarn_and_pnpm_names_match_an_independent_reading() {
             summary.contains(&format!("{file}: {format}, {count} packages")),
             "{summary}"
         );
-        let py = Command::new("python3")
+        let py = Command::new("/usr/bin/python3")
             .arg(data().join("names.py"))
             .arg(&path)
             .output()

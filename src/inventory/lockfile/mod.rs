@@ -16,7 +16,7 @@
 //!   and pnpm's `workspace:`, `link:`, `portal:`, `file:` references, pnpm's importers. They are
 //!   counted ([`Lockfile::local`]), not named: no registry serves them;
 //! - scoped names whole (`@babel/core`), each name checked by
-//!   [`check_name`](crate::detect::inventory::check_name): a lockfile naming something that
+//!   [`check_name`]: a lockfile naming something that
 //!   cannot be a package is refused, not half-read.
 
 pub mod npm;

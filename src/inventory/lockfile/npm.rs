@@ -162,6 +162,14 @@ mod tests {
     }
 
     #[test]
+    fn escaped_keys_are_read_owned() {
+        let text = r#"{"lockfileVersion":3,"packages":{"node_modules/\u0061xios":{},"node_modules/b":{"name":"\u0063"}}}"#;
+        let lock = parse_any(Format::Npm, text).unwrap();
+        assert_eq!(lock.packages, ["axios", "c"]);
+        assert!(lock.packages.iter().all(|n| matches!(n, Cow::Owned(_))));
+    }
+
+    #[test]
     fn v1_nested_and_aliases() {
         let text = r#"{"lockfileVersion":1,"requires":true,"dependencies":{
             "a":{"version":"1.0.0","dependencies":{"b":{"version":"2.0.0"}}},

@@ -75,6 +75,9 @@ mod tests {
         let lock = parse_any(Format::YarnV1, text).unwrap();
         assert_eq!(lock.packages, ["@babel/code-frame", "ms", "semver"]);
         assert_eq!(lock.local, 1);
+        // Written on Windows: the same.
+        let crlf = text.replace('\n', "\r\n");
+        assert_eq!(parse_any(Format::YarnV1, &crlf).unwrap(), lock);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use egress_ids::flow::table::DEFAULT_MEMCAP;
 use egress_ids::flow::Timeouts;
 use egress_ids::options::AnalysisOptions;
 use egress_ids::output::attribute::AttributeMode;
-use egress_ids::output::targets::{OutputSpec, WebhookSpec};
+use egress_ids::output::targets::{OutputSpec, RedisMode, RedisSpec, WebhookSpec};
 use egress_ids::pipeline::DEFAULT_STATS_INTERVAL;
 use egress_ids::replay::{EveTarget, ReplayOptions};
 use egress_ids::run::RunOptions;
@@ -186,8 +186,23 @@ pub(crate) struct LiveArgs {
     #[arg(long, value_name = "PATH", value_parser = settings::socket_path)]
     unix_socket: Vec<PathBuf>,
     /// Also POST each alert as JSON to this http(s) URL (bounded queue, retries with backoff); repeatable
-    #[arg(long, value_name = "URL", value_parser = WebhookUrl)]
+    #[arg(long, value_name = "URL", value_parser = SecretUrl::WEBHOOK)]
     webhook: Vec<String>,
+    /// Also write EVE lines into Redis, as Suricata's redis output does (bounded queue, pipelined, reconnects): redis://[user:password@]host[:port][/db], rediss://… (TLS) or unix:///path
+    #[arg(long, value_name = "URL", value_parser = SecretUrl::REDIS)]
+    redis: Option<String>,
+    /// What --redis does with each line: list or lpush (LPUSH), rpush, channel or publish (PUBLISH), stream or xadd (XADD key MAXLEN ~ N * eve LINE)
+    #[arg(long, value_name = "MODE", default_value = "list", value_parser = settings::redis_mode, requires = "redis")]
+    redis_mode: RedisMode,
+    /// The --redis list, channel or stream
+    #[arg(long, value_name = "KEY", default_value = RedisSpec::DEFAULT_KEY, value_parser = settings::redis_key, requires = "redis")]
+    redis_key: String,
+    /// --redis-mode stream: the length XADD trims the stream to, about (MAXLEN ~); 0 never trims
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = settings::redis_stream_maxlen, requires = "redis")]
+    redis_stream_maxlen: u64,
+    /// The PEM file of the CA that signed a rediss:// server's certificate (default: the web PKI's roots)
+    #[arg(long, value_name = "FILE", value_parser = settings::file_path, requires = "redis")]
+    redis_ca_file: Option<PathBuf>,
     #[command(flatten)]
     analysis: AnalysisArgs,
     /// Do not print the summary on stderr
@@ -278,13 +293,27 @@ fn size(
     move |text| check(text).map(Size)
 }
 
-/// `--webhook`'s value parser: [`settings::webhook_url`], with a refusal worded without the
-/// value itself (clap would repeat it, and a URL may hold a password or a token; the reason
-/// shows it without them).
+/// `--webhook`'s and `--redis`'s value parser: [`settings::webhook_url`] or
+/// [`settings::redis_url`], with a refusal worded without the value itself (clap would repeat
+/// it, and a URL may hold a password or a token; the reason shows it without them).
 #[derive(Clone)]
-struct WebhookUrl;
+struct SecretUrl {
+    flag: &'static str,
+    check: fn(&str) -> Result<String, String>,
+}
 
-impl TypedValueParser for WebhookUrl {
+impl SecretUrl {
+    const WEBHOOK: SecretUrl = SecretUrl {
+        flag: "--webhook",
+        check: settings::webhook_url,
+    };
+    const REDIS: SecretUrl = SecretUrl {
+        flag: "--redis",
+        check: settings::redis_url,
+    };
+}
+
+impl TypedValueParser for SecretUrl {
     type Value = String;
 
     fn parse_ref(
@@ -293,7 +322,7 @@ impl TypedValueParser for WebhookUrl {
         arg: Option<&clap::Arg>,
         value: &OsStr,
     ) -> Result<String, clap::Error> {
-        let flag = arg.map_or_else(|| "--webhook".to_string(), ToString::to_string);
+        let flag = arg.map_or_else(|| self.flag.to_string(), ToString::to_string);
         let refuse = |reason: String| {
             cmd.clone()
                 .error(ErrorKind::ValueValidation, format!("{flag}: {reason}"))
@@ -301,7 +330,7 @@ impl TypedValueParser for WebhookUrl {
         let text = value
             .to_str()
             .ok_or_else(|| refuse("the URL is not UTF-8".into()))?;
-        settings::webhook_url(text).map_err(refuse)
+        (self.check)(text).map_err(refuse)
     }
 }
 
@@ -381,10 +410,19 @@ impl LiveArgs {
             .map_err(|(_, reason)| invalid("--interface", &reason))?;
         let promisc = settings::promisc(self.promisc, &self.interfaces)
             .map_err(|reason| invalid("--promisc", &reason))?;
+        if let (Some(url), Some(_)) = (&self.redis, &self.redis_ca_file) {
+            if !url.to_ascii_lowercase().starts_with("rediss://") {
+                return Err(invalid(
+                    "--redis-ca-file",
+                    "a CA file is only used with TLS; write rediss:// in --redis",
+                ));
+            }
+        }
         let outputs = self.outputs();
         settings::distinct_outputs(&outputs).map_err(|(i, reason)| {
             let flag = match outputs.get(i) {
                 Some(OutputSpec::Webhook(_)) => "--webhook",
+                Some(OutputSpec::Redis(_)) => "--redis",
                 _ => "--unix-socket",
             };
             invalid(flag, &reason)
@@ -414,7 +452,7 @@ impl LiveArgs {
         Ok((opts, outputs))
     }
 
-    /// `--eve`, then every `--unix-socket`, then every `--webhook`.
+    /// `--eve`, then every `--unix-socket`, then every `--webhook`, then `--redis`.
     fn outputs(&self) -> Vec<OutputSpec> {
         let eve = if is_stdout(&self.eve) {
             OutputSpec::Stdout
@@ -431,9 +469,18 @@ impl LiveArgs {
             .webhook
             .iter()
             .map(|url| OutputSpec::Webhook(WebhookSpec::new(url.as_str())));
+        let redis = self.redis.iter().map(|url| {
+            let mut spec = RedisSpec::new(url.as_str());
+            spec.mode = self.redis_mode;
+            spec.key = self.redis_key.clone();
+            spec.stream_maxlen = self.redis_stream_maxlen;
+            spec.ca_file = self.redis_ca_file.clone();
+            OutputSpec::Redis(spec)
+        });
         std::iter::once(eve)
             .chain(sockets)
             .chain(webhooks)
+            .chain(redis)
             .collect()
     }
 }

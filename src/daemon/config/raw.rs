@@ -113,6 +113,12 @@ pub(super) struct RawOutput {
     pub(super) max_attempts: Option<Spanned<i64>>,
     pub(super) backoff: Option<Spanned<Scalar>>,
     pub(super) max_backoff: Option<Spanned<Scalar>>,
+    pub(super) mode: Option<Spanned<String>>,
+    pub(super) key: Option<Spanned<String>>,
+    pub(super) stream_maxlen: Option<Spanned<i64>>,
+    pub(super) stream_trim_exact: Option<Spanned<bool>>,
+    pub(super) batch_size: Option<Spanned<i64>>,
+    pub(super) ca_file: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -411,12 +411,8 @@ impl LiveArgs {
         let promisc = settings::promisc(self.promisc, &self.interfaces)
             .map_err(|reason| invalid("--promisc", &reason))?;
         if let (Some(url), Some(_)) = (&self.redis, &self.redis_ca_file) {
-            if !url.to_ascii_lowercase().starts_with("rediss://") {
-                return Err(invalid(
-                    "--redis-ca-file",
-                    "a CA file is only used with TLS; write rediss:// in --redis",
-                ));
-            }
+            settings::redis_ca_file_applies(url)
+                .map_err(|reason| invalid("--redis-ca-file", &reason))?;
         }
         let outputs = self.outputs();
         settings::distinct_outputs(&outputs).map_err(|(i, reason)| {

@@ -86,6 +86,16 @@ pub fn redis_stream_maxlen(text: &str) -> Result<u64, String> {
     )
 }
 
+/// A CA file goes with a `rediss://` URL only: over plain TCP or a Unix socket it would be
+/// silently unused.
+pub fn redis_ca_file_applies(url: &str) -> Result<(), String> {
+    if url.to_ascii_lowercase().starts_with("rediss://") {
+        Ok(())
+    } else {
+        Err("a CA file is only used with TLS; write rediss:// in the URL".into())
+    }
+}
+
 /// Commands in one pipelined batch at most, as Suricata's `pipelining: batch-size`.
 pub fn redis_batch_size(text: &str) -> Result<usize, String> {
     crate::settings::count_in(text, 1, 10_000, "use 1 to 10000")

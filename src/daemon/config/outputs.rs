@@ -197,13 +197,8 @@ impl RawOutput {
         }
         if let Some(v) = &self.ca_file {
             r.ca_file = Some(absolute(doc, &key("ca_file"), v, settings::file_path)?);
-            if !url.get_ref().to_ascii_lowercase().starts_with("rediss://") {
-                return Err(doc.error(
-                    v.span(),
-                    &key("ca_file"),
-                    "a CA file is only used with TLS; write rediss:// in `url`",
-                ));
-            }
+            settings::redis_ca_file_applies(url.get_ref())
+                .map_err(|reason| doc.error(v.span(), &key("ca_file"), reason))?;
         }
         Ok(r)
     }

@@ -167,7 +167,7 @@ impl RedisTarget {
             }
             _ if spec.ca_file.is_some() => {
                 return Err(settings(
-                    "a CA file is only used with TLS; write rediss:// to use it".into(),
+                    "a CA file is only used with TLS; write rediss:// in the URL".into(),
                 ))
             }
             _ => None,

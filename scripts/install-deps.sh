@@ -40,6 +40,10 @@ command -v tcpreplay >/dev/null || need+=(tcpreplay)
 # object; nothing else is needed to build it (kernel types come from a committed header relocated
 # by CO-RE, the loader is aya, pure Rust: no libbpf, libelf or kernel headers).
 command -v clang    >/dev/null || need+=(clang)
+# redis-server (and redis-cli, in redis-tools): tests/redis.rs runs the Redis output against a
+# real server, with TLS and ACL users (Debian's build has TLS).
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v redis-cli    >/dev/null || need+=(redis-tools)
 # GNU time (peak RSS for bench/run.sh; `time` alone is the shell keyword).
 [ -x /usr/bin/time ]         || need+=(time)
 if [ "$bench" -eq 1 ]; then

@@ -242,6 +242,27 @@ fn line(phase: &str, i: usize) -> String {
     )
 }
 
+/// `contrib/redis/eve-consumer.py` until it printed `n` lines (20 s at most).
+fn consume(redis: &Redis, url: &str, mode: &str, key: &str, n: usize) -> Vec<String> {
+    let out = redis.dir.join("consumer.out");
+    let mut child = Child::spawn(
+        Command::new("python3")
+            .arg(root().join("contrib/redis/eve-consumer.py"))
+            .args(["--url", url, "--mode", mode, "--key", key, "--count"])
+            .arg(n.to_string())
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(Stdio::inherit()),
+        "eve-consumer.py",
+    );
+    let status = child.wait_timeout(Duration::from_secs(20));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "eve-consumer.py: {status:?}"
+    );
+    file_lines(&out)
+}
+
 fn file_lines(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path)
         .unwrap()
@@ -310,6 +331,13 @@ fn every_mode_holds_the_live_runs_eve_lines_in_order() {
             "{mode}: every line of the EVE file is in Redis"
         );
         assert!(got == eve, "{mode}: the same bytes in the same order");
+        if mode != "channel" {
+            // What a team pastes reads the same lines, oldest first.
+            assert!(
+                consume(&redis, &url, mode, key, eve.len()) == eve,
+                "{mode}: contrib/redis/eve-consumer.py"
+            );
+        }
         let summary = format!(
             "output redis {url} {} {key}: {} lines written, 0 dropped",
             mode.parse::<RedisMode>().unwrap(),

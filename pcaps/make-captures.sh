@@ -35,7 +35,7 @@ ALL_SCENARIOS=(benign-registry ioc-sni npm-postinstall-ioc tls-ip-literal non-re
   node-http-ua dns-ioc-udp-tcp ipv6-ioc split-clienthello tls-port-8443 http-ip-host
   dns-fragmented-answer quic-ioc quic-v2 quic-retry quic-large-hello quic-ip-literal ech-hidden ech-grease
   dns-over-tls dns-over-https dns-over-quic
-  socks-proxy h2c-node h2c-upgrade)
+  socks-proxy h2c-node h2c-upgrade phantom-registry)
 
 [ $# -ge 1 ] || die "usage: $0 OUTDIR [SCENARIO...]  (scenarios: ${ALL_SCENARIOS[*]})"
 OUTDIR=$1; shift
@@ -130,6 +130,10 @@ prepare_fixtures() {
     (cd "$CACHE/tarballs" && timeout 120 npm pack --userconfig /dev/null --loglevel=error is-number@7.0.0 \
        >"$WORK/npm-pack.log" 2>&1) || { cat "$WORK/npm-pack.log" >&2; die "npm pack is-number@7.0.0 failed"; }
   fi
+  # The phantom dependency the registry serves (phantom-registry), packed fresh (no network).
+  (cd "$FIX/phantom/plain-crypto-js" && npm pack --userconfig /dev/null --loglevel=error \
+     --pack-destination "$CACHE/tarballs" >"$WORK/npm-pack-phantom.log" 2>&1) \
+     || { cat "$WORK/npm-pack-phantom.log" >&2; die "npm pack of fixtures/phantom/plain-crypto-js failed"; }
   # The postinstall fixture is packed fresh each run (no network needed).
   mkdir -p "$WORK/evil-proj/fixtures"
   (cd "$FIX/evil-postinstall" && npm pack --userconfig /dev/null --loglevel=error \
@@ -813,6 +817,33 @@ sc_h2c-upgrade() {
   finish h2c-upgrade "curl -4 --http2 $u/first $u/second: GET /first as HTTP/1.1 with Upgrade: h2c,
 answered 101 by fixtures/h2c_server.py; then the preface, and GET /second as HTTP/2 stream 3 on the same
 connection. The A query and the Host/:authority name the IOC (one alert per flow)." "$RUN4 $ip $H2C_PORT"
+}
+
+sc_phantom-registry() {
+  local reg=${HOST4[registry.npmjs.org]} proj=$WORK/phantom-proj served
+  mkdir -p "$proj" "$WORK/home"
+  printf '{"name":"phantom-proj","version":"1.0.0","private":true}\n' >"$proj/package.json"
+  : >"$WORK/empty-npmrc"; : >"$WORK/empty-npmrc-global"
+  start_capture phantom-registry
+  (cd "$proj" && client timeout 60 npm install is-number@7.0.0 plain-crypto-js@4.2.1 --registry=http://registry.npmjs.org/ \
+     --userconfig="$WORK/empty-npmrc" --globalconfig="$WORK/empty-npmrc-global" --cache="$WORK/npm-cache-phantom" \
+     --no-audit --no-fund --no-update-notifier --prefer-online --loglevel=warn >"$WORK/npm-phantom.log" 2>&1) \
+    || die "phantom-registry: npm install failed: $(cat "$WORK/npm-phantom.log")"
+  [ -f "$proj/node_modules/plain-crypto-js/package.json" ] || die "phantom-registry: plain-crypto-js was not installed"
+  stop_capture
+  # What the registry served over plain HTTP (the receiver decides): each package's metadata and
+  # tarball, each request on its own connection (the server closes).
+  served=$(grep -c '^http:80 .*"GET /plain-crypto-js\(/-/plain-crypto-js-4.2.1.tgz\)\? HTTP/1.1" 200' "$WORK/servers.log" || true)
+  [ "$served" = 2 ] || die "phantom-registry: the registry served plain-crypto-js $served times, not 2: $(grep '^http:80' "$WORK/servers.log" | tail -5)"
+  expect phantom-dependency plain-crypto-js "$RUN4" "$reg" 80
+  expect phantom-dependency plain-crypto-js "$RUN4" "$reg" 80
+  finish phantom-registry "npm install is-number@7.0.0 plain-crypto-js@4.2.1 from a registry reached over plain
+HTTP (http://registry.npmjs.org/, as an internal mirror would be): metadata and tarball of each, each
+request its own connection. Replayed with --inventory fixtures/known-packages.txt (phantom-registry.args),
+which names is-number only: plain-crypto-js raises phantom-dependency on both of its flows." "$RUN4 $reg 80
+$RUN4 $reg 80
+$RUN4 $reg 80
+$RUN4 $reg 80"
 }
 
 # The SOCKS proxy and the h2c server, started once, on every address of the internet namespace.

@@ -229,6 +229,9 @@ struct AnalysisArgs {
     /// Allowed egress destinations, one per line (`203.0.113.10/32 tcp/443`): any other egress flow raises egress-policy; read again with the signatures on SIGHUP
     #[arg(long, value_name = "FILE", value_parser = settings::file_path)]
     egress_policy: Option<PathBuf>,
+    /// The organisation's package inventory (`egress-ids inventory build`): a cleartext npm registry request for a package it lacks raises phantom-dependency; read again with the signatures on SIGHUP
+    #[arg(long, value_name = "FILE", value_parser = settings::file_path)]
+    inventory: Option<PathBuf>,
     /// Suricata rules: a file, or a directory of *.rules files; repeatable. Rules may span lines; a rule egress-ids cannot run is refused alone, with file:line, sid and reason; read again on SIGHUP
     #[arg(long = "rules", value_name = "PATH", value_parser = settings::file_path)]
     rules: Vec<PathBuf>,
@@ -353,6 +356,7 @@ impl AnalysisArgs {
             home_net: (!self.home_net.is_empty()).then_some(self.home_net),
             resolvers: (!self.resolvers.is_empty()).then_some(self.resolvers),
             egress_policy: self.egress_policy,
+            inventory: self.inventory,
             rules: RuleSources {
                 paths: self.rules,
                 vars: self.rule_vars,

@@ -1,9 +1,10 @@
 //! What every mode (replay, live, daemon) sets the same way: signatures, home networks, the
-//! runners' resolvers, the egress policy, DNS grace, threads, flow timeouts and memcap, `stats`
+//! runners' resolvers, the egress policy, the package inventory, DNS grace, threads, flow timeouts and memcap, `stats`
 //! interval, event types, once checked (`crate::settings`). Turns them into the detector and the pipeline configuration.
 
 use crate::detect::direct_ip::DEFAULT_DNS_GRACE_SECS;
 use crate::detect::egress_policy::EgressPolicy;
+use crate::detect::inventory::Inventory;
 use crate::detect::rules::{RuleSet, RuleSources};
 use crate::detect::signatures::{SignatureError, Signatures};
 use crate::detect::Detector;
@@ -32,6 +33,9 @@ pub struct AnalysisOptions {
     /// The egress policy file; `None`: no `egress-policy`. Read with the signatures (and again
     /// on each reload).
     pub egress_policy: Option<PathBuf>,
+    /// The organisation's package inventory; `None`: registry requests are not judged
+    /// (`phantom-dependency`). Read with the signatures (and again on each reload).
+    pub inventory: Option<PathBuf>,
     /// Suricata rule files and how they are read; read with the signatures (and again on
     /// each reload).
     pub rules: RuleSources,
@@ -60,6 +64,7 @@ impl Default for AnalysisOptions {
             home_net: None,
             resolvers: None,
             egress_policy: None,
+            inventory: None,
             rules: RuleSources::default(),
             dns_grace_secs: DEFAULT_DNS_GRACE_SECS,
             threads: worker_threads(DEFAULT_THREADS),
@@ -100,6 +105,9 @@ impl AnalysisOptions {
         }
         if let Some(path) = &self.egress_policy {
             detector = detector.with_egress_policy(EgressPolicy::load(path)?);
+        }
+        if let Some(path) = &self.inventory {
+            detector = detector.with_inventory(Inventory::load(path)?);
         }
         Ok(detector)
     }

@@ -31,6 +31,27 @@ fn expected_rows(path: &Path) -> Vec<String> {
     rows
 }
 
+/// The extra replay arguments of scenario `name`, from `pcaps/<name>.args`, one per line (a
+/// scenario whose detection needs a setting, such as `--inventory`); an argument that does
+/// not start with `-` is a path relative to `pcaps/`. None when there is no such file.
+fn scenario_args(name: &str) -> Vec<String> {
+    let dir = root().join("pcaps");
+    let Ok(text) = std::fs::read_to_string(dir.join(format!("{name}.args"))) else {
+        return Vec::new();
+    };
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            if l.starts_with('-') {
+                l.to_string()
+            } else {
+                dir.join(l).display().to_string()
+            }
+        })
+        .collect()
+}
+
 /// Replays every `*.pcap` of `dir` that has a `.expected` file and compares; returns how many.
 fn check_dir(dir: &Path, tag: &str) -> usize {
     let mut pcaps: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -44,7 +65,9 @@ fn check_dir(dir: &Path, tag: &str) -> usize {
     let mut failures = Vec::new();
     for pcap in &pcaps {
         let name = pcap.file_stem().unwrap().to_string_lossy().into_owned();
-        let r = replay(&format!("{tag}-{name}"), &[pcap], &[]);
+        let args = scenario_args(&name);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = replay(&format!("{tag}-{name}"), &[pcap], &args);
         let got = alert_rows(&r.events);
         let want = expected_rows(&pcap.with_extension("expected"));
         if got != want {
@@ -193,7 +216,12 @@ fn check_daemon_session(
 
     // 3. The same alerts as `replay` over the tcpdump capture of the same session, apart from
     // the ones the reload added (replay runs with the starting signatures).
-    let replayed = replay("daemon-session-replay", &[&dir.join("session.pcap")], &[]);
+    let inventory = sensor::inventory(dir);
+    let replayed = replay(
+        "daemon-session-replay",
+        &[&dir.join("session.pcap")],
+        &["--inventory", inventory.to_str().unwrap()],
+    );
     let added_by_reload = |r: &&String| r.starts_with("ioc-domain\tbuilds.example-ci.net\t");
     let without_reload: Vec<String> = rows
         .iter()

@@ -1,11 +1,13 @@
 //! Fuzzes the whole pipeline: the input is split into frames (2-byte length prefixes) of a link
 //! type chosen by the first byte, and each frame goes through decode, defragmentation, flows,
 //! reassembly, app layer, detections, the merge stage and EVE serialisation. The first byte's
-//! high bit picks two worker threads instead of one, so the threaded route is fuzzed too.
+//! high bit picks two worker threads instead of one, so the threaded route is fuzzed too. The
+//! detector holds a package inventory, so HTTP request targets reach the registry path parser
+//! (`phantom-dependency`).
 #![no_main]
 use egress_ids::capture::Frame;
 use proto::Timestamp;
-use egress_ids::detect::{signatures::Signatures, Detector};
+use egress_ids::detect::{inventory::Inventory, signatures::Signatures, Detector};
 use egress_ids::output::EveWriter;
 use egress_ids::pipeline::{run, PipelineConfig};
 use libfuzzer_sys::fuzz_target;
@@ -18,7 +20,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let linktype = LINKTYPES[first as usize % LINKTYPES.len()];
-    let detector = Detector::new(Signatures::builtin(), Detector::default_home_net());
+    let detector = Detector::new(Signatures::builtin(), Detector::default_home_net())
+        .with_inventory(Inventory::from_names(["is-number", "@types/node"]));
     let mut config = PipelineConfig::new(Arc::new(detector));
     config.threads = if first & 0x80 != 0 { 2 } else { 1 };
     config.stats_interval = 1;

@@ -8,13 +8,16 @@ pub mod direct_ip;
 mod dns_bypass;
 pub mod egress_policy;
 pub mod hidden;
+pub mod inventory;
 pub mod names;
+pub(crate) mod registry;
 pub mod rules;
 pub mod signatures;
 pub mod user_agent;
 
 use cidr::IpSet;
 use egress_policy::EgressPolicy;
+use inventory::Inventory;
 use ipnet::IpNet;
 use proto::decode::Proto;
 use rules::RuleSet;
@@ -287,6 +290,9 @@ pub struct Detector {
     resolvers: Option<IpSet>,
     /// The allowed destinations (`--egress-policy`): any other egress flow is `egress-policy`.
     policy: Option<EgressPolicy>,
+    /// The organisation's packages (`--inventory`): a registry request for any other is
+    /// `phantom-dependency`.
+    inventory: Option<Inventory>,
     /// Loaded Suricata rules (`--rules`).
     pub(crate) rules: Option<RuleSet>,
 }
@@ -299,6 +305,7 @@ impl Detector {
             node_agents: NodeUserAgents::default(),
             resolvers: None,
             policy: None,
+            inventory: None,
             rules: None,
         }
     }
@@ -359,6 +366,17 @@ impl Detector {
     pub fn with_egress_policy(mut self, policy: EgressPolicy) -> Self {
         self.policy = Some(policy);
         self
+    }
+
+    /// Judges npm registry requests against `inventory` (`phantom-dependency`).
+    pub fn with_inventory(mut self, inventory: Inventory) -> Self {
+        self.inventory = Some(inventory);
+        self
+    }
+
+    /// The package inventory, when one is configured.
+    pub fn inventory(&self) -> Option<&Inventory> {
+        self.inventory.as_ref()
     }
 
     /// The egress policy, when one is configured.
@@ -504,8 +522,8 @@ impl Detector {
         })
     }
 
-    /// `ioc-domain`, `direct-ip`, `dns-bypass` (a DoH endpoint as Host) and `node-http-ua` for
-    /// an HTTP request.
+    /// `ioc-domain`, `direct-ip`, `dns-bypass` (a DoH endpoint as Host), `node-http-ua` and
+    /// `phantom-dependency` for an HTTP request.
     pub(crate) fn on_http_request(&self, scope: Scope, req: &HttpFacts<'_>) -> Vec<Hit> {
         let mut hits = Vec::new();
         if scope == Scope::Ignored {
@@ -532,6 +550,8 @@ impl Detector {
                 Source::HttpHost,
             ));
         }
+        // An internal mirror is not egress: registry requests are judged in every scope.
+        hits.extend(self.phantom_dependency(req));
         if scope != Scope::Egress {
             return hits;
         }
@@ -550,6 +570,22 @@ impl Detector {
             }
         }
         hits
+    }
+}
+
+impl Detector {
+    /// `phantom-dependency` for a cleartext npm registry request (metadata or tarball) for a
+    /// package the inventory lacks; nothing without an inventory.
+    fn phantom_dependency(&self, req: &HttpFacts<'_>) -> Option<Hit> {
+        let inventory = self.inventory.as_ref()?;
+        let request = registry::registry_request(req.target?, req.user_agent)?;
+        (!inventory.contains(&request.package)).then(|| {
+            Hit::new(
+                Detection::PhantomDependency,
+                request.package,
+                Source::RegistryRequest,
+            )
+        })
     }
 }
 
@@ -642,6 +678,8 @@ pub(crate) struct HttpFacts<'a> {
     /// Host of a CONNECT target.
     pub(crate) connect_host: Option<&'a str>,
     pub(crate) user_agent: Option<&'a str>,
+    /// The request target as sent (origin or absolute form): the package of a registry request.
+    pub(crate) target: Option<&'a str>,
 }
 
 /// Lowercase, no trailing dot: how names appear in `indicator`.
@@ -890,6 +928,7 @@ mod tests {
             host_ip: Some(ip("203.0.113.9")),
             connect_host: None,
             user_agent: Some("axios/1.7.9"),
+            target: Some("/"),
         };
         let names: Vec<_> = d
             .on_http_request(Scope::Egress, &facts)
@@ -911,5 +950,50 @@ mod tests {
             d.on_http_request(Scope::Egress, &connect)[0].source,
             Source::HttpConnect
         );
+    }
+
+    #[test]
+    fn registry_requests_against_the_inventory_in_every_scope_but_loopback() {
+        let npm = Some("npm/10.8.2 node/v20.18.0 linux x64 workspaces/false");
+        let request = |target| HttpFacts {
+            host: Some("verdaccio.ci.internal"),
+            user_agent: npm,
+            target: Some(target),
+            ..Default::default()
+        };
+        let phantom = |d: &Detector, scope, target| -> Vec<(Detection, String, Source)> {
+            d.on_http_request(scope, &request(target))
+                .into_iter()
+                .filter(|h| h.detection == Detection::PhantomDependency)
+                .map(|h| (h.detection, h.indicator, h.source))
+                .collect()
+        };
+        // No inventory: registry requests are not judged.
+        assert!(phantom(&detector(), Scope::Other, "/plain-crypto-js").is_empty());
+        let d = detector().with_inventory(Inventory::from_names(["axios", "@types/node"]));
+        for scope in [Scope::Egress, Scope::Other] {
+            for target in ["/axios", "/@types%2fnode", "/axios/-/axios-1.14.1.tgz"] {
+                assert!(phantom(&d, scope, target).is_empty(), "{target}");
+            }
+            for (target, package) in [
+                ("/plain-crypto-js", "plain-crypto-js"),
+                (
+                    "/plain-crypto-js/-/plain-crypto-js-4.2.1.tgz",
+                    "plain-crypto-js",
+                ),
+                ("/@types%2fnodes", "@types/nodes"),
+            ] {
+                assert_eq!(
+                    phantom(&d, scope, target),
+                    vec![(
+                        Detection::PhantomDependency,
+                        package.to_string(),
+                        Source::RegistryRequest
+                    )],
+                    "{target}"
+                );
+            }
+        }
+        assert!(phantom(&d, Scope::Ignored, "/plain-crypto-js").is_empty());
     }
 }

@@ -8,7 +8,7 @@ use crate::detect::direct_ip::Held;
 use crate::detect::hidden::AnsweredName;
 use crate::detect::rules::buffer::App;
 use crate::detect::rules::flowbits::Flowbits;
-use crate::detect::{HelloFacts, HelloTransport, Hit, HttpFacts, Scope};
+use crate::detect::{Detection, HelloFacts, HelloTransport, Hit, HttpFacts, Scope};
 use crate::eve::EveTypes;
 use crate::eve::EventType;
 use crate::eve::Object;
@@ -66,6 +66,9 @@ impl AppProto {
     }
 }
 
+/// Distinct packages a flow remembers having alerted `phantom-dependency` for.
+const MAX_PHANTOMS_PER_FLOW: usize = 64;
+
 /// HTTP transactions waiting for their response.
 #[derive(Debug, Default)]
 struct HttpState {
@@ -86,6 +89,9 @@ struct AppData {
     tunnel: Option<tunnel::Tunnel>,
     /// The flow's flowbits, when loaded rules use them.
     flowbits: Flowbits,
+    /// The packages the flow's `phantom-dependency` alerts named: one alert per package and
+    /// flow (a keep-alive connection asks for its metadata, then its tarball).
+    phantoms: Vec<Box<str>>,
 }
 
 /// The TCP reassembly of a flow while it is inspected: both directions, and the flow's other
@@ -820,6 +826,7 @@ impl FlowState {
             other_hosts: &other_hosts,
             connect_host: connect.as_ref().map(|(h, _)| h.as_str()),
             user_agent: req.user_agent.as_deref(),
+            target: Some(req.uri()),
         };
         let view = HttpView {
             method: Some(&req.method),
@@ -868,14 +875,30 @@ impl FlowState {
                 );
             }
             for hit in hits {
-                ctx.alert(
-                    meta,
-                    &mut self.alerts,
-                    &hit,
-                    Some((EventType::Http, &object)),
-                );
+                let app = Some((EventType::Http, &object));
+                if hit.detection == Detection::PhantomDependency {
+                    if self.first_phantom(&hit.indicator) {
+                        ctx.alert_query(meta, &mut self.alerts, &hit, app);
+                    }
+                    continue;
+                }
+                ctx.alert(meta, &mut self.alerts, &hit, app);
             }
         }
+    }
+
+    /// Whether `package` is the first of its name among the flow's `phantom-dependency`
+    /// alerts. Past [`MAX_PHANTOMS_PER_FLOW`] names every request alerts: repeats rather than
+    /// a lost alert, and the flow's memory stays bounded.
+    fn first_phantom(&mut self, package: &str) -> bool {
+        let seen = &mut self.data.get_or_insert_with(Box::default).phantoms;
+        if seen.iter().any(|p| **p == *package) {
+            return false;
+        }
+        if seen.len() < MAX_PHANTOMS_PER_FLOW {
+            seen.push(Box::from(package));
+        }
+        true
     }
 
     fn http_response_step(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta, s: &mut Stream) -> bool {

@@ -122,8 +122,11 @@ fn reload_signatures(
             let policy = detector.egress_policy_rules().map_or(String::new(), |n| {
                 format!(", an egress policy of {n} rules")
             });
+            let inventory = detector.inventory().map_or(String::new(), |i| {
+                format!(", an inventory of {} packages", i.len())
+            });
             log(&format!(
-                "signatures reloaded: {} IOC domains, {} IOC addresses, {} allowed domains, {} allowed addresses, {} DoH endpoints{policy}",
+                "signatures reloaded: {} IOC domains, {} IOC addresses, {} allowed domains, {} allowed addresses, {} DoH endpoints{policy}{inventory}",
                 s.ioc_domains.len(),
                 s.ioc_ips.len(),
                 s.allow_domains.len(),

@@ -20,6 +20,14 @@ pub fn write_config(dir: &Path) -> PathBuf {
         "# extended by the reload step of make-captures.sh\n",
     )
     .expect("write ioc-domains.txt");
+    // The phantom-registry scenario's inventory (pcaps/phantom-registry.args names it), copied
+    // where `nobody` reads it again on SIGHUP.
+    let inventory = self::inventory(dir);
+    std::fs::copy(
+        super::root().join("pcaps/fixtures/known-packages.txt"),
+        &inventory,
+    )
+    .expect("copy the scenarios' inventory");
     let eve = dir.join("eve.json");
     let config = format!(
         r#"[capture]
@@ -27,6 +35,7 @@ interfaces = ["runner0"]
 
 [detect]
 signatures = ["{sigs}"]
+inventory = "{inventory}"
 warmup = 0
 
 [engine]
@@ -41,6 +50,7 @@ path = "{eve}"
 user = "nobody"
 "#,
         sigs = sigs.display(),
+        inventory = inventory.display(),
         eve = eve.display()
     );
     let path = dir.join("egress-ids.toml");
@@ -53,6 +63,11 @@ user = "nobody"
             .status();
     }
     eve
+}
+
+/// The daemon's package inventory in `dir` (a copy of pcaps/fixtures/known-packages.txt).
+pub fn inventory(dir: &Path) -> PathBuf {
+    dir.join("known-packages.txt")
 }
 
 /// Notes the wall-clock time at which each line of a growing file became readable.

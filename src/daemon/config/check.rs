@@ -164,6 +164,9 @@ impl RawDetect {
                 settings::file_path,
             )?);
         }
+        if let Some(p) = &self.inventory {
+            d.inventory = Some(absolute(doc, "detect.inventory", p, settings::file_path)?);
+        }
         if let Some(list) = &self.rules {
             d.rules.paths = list
                 .iter()

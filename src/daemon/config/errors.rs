@@ -45,6 +45,12 @@ pub enum ConfigError {
         path: PathBuf,
         source: SignatureError,
     },
+    /// The inventory file named in `detect.inventory` is refused.
+    #[error("{}: detect.inventory: {source}", path.display())]
+    Inventory {
+        path: PathBuf,
+        source: SignatureError,
+    },
 }
 
 /// The file being read, for messages.

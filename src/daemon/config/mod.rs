@@ -20,6 +20,7 @@ mod tests;
 use crate::capture::live::{LiveConfig, DEFAULT_BUFFER_SIZE, DEFAULT_SNAPLEN};
 use crate::detect::direct_ip::DEFAULT_DNS_GRACE_SECS;
 use crate::detect::egress_policy::EgressPolicy;
+use crate::detect::inventory::Inventory;
 use crate::detect::rules::{RuleSet, RuleSources};
 use crate::detect::signatures::{SignatureError, Signatures};
 use crate::detect::Detector;
@@ -95,6 +96,8 @@ pub(crate) struct DetectSection {
     pub(crate) resolvers: Option<Vec<IpNet>>,
     /// The egress policy file, absolute; default none (no `egress-policy`).
     pub(crate) egress_policy: Option<PathBuf>,
+    /// The package inventory file, absolute; default none (registry requests not judged).
+    pub(crate) inventory: Option<PathBuf>,
     /// Suricata rule files or directories (absolute), `NAME=VALUE` variables, strictness;
     /// default none.
     pub(crate) rules: RuleSources,
@@ -178,6 +181,7 @@ impl Default for DetectSection {
             no_default_signatures: false,
             resolvers: None,
             egress_policy: None,
+            inventory: None,
             rules: RuleSources::default(),
             dns_grace: DEFAULT_DNS_GRACE_SECS,
             warmup: DEFAULT_WARMUP_SECS,
@@ -266,6 +270,7 @@ impl DaemonConfig {
                 home_net: Some(self.detect.home_net.clone()),
                 resolvers: self.detect.resolvers.clone(),
                 egress_policy: self.detect.egress_policy.clone(),
+                inventory: self.detect.inventory.clone(),
                 rules: self.detect.rules.clone(),
                 dns_grace_secs: self.detect.dns_grace,
                 threads: worker_threads(self.engine.threads),
@@ -297,6 +302,12 @@ impl DaemonConfig {
             })?;
         if let Some(policy) = &config.detect.egress_policy {
             EgressPolicy::load(policy).map_err(|source| ConfigError::EgressPolicy {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
+        if let Some(inventory) = &config.detect.inventory {
+            Inventory::load(inventory).map_err(|source| ConfigError::Inventory {
                 path: path.to_path_buf(),
                 source,
             })?;

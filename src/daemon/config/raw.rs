@@ -77,6 +77,7 @@ pub(super) struct RawDetect {
     pub(super) no_default_signatures: Option<bool>,
     pub(super) resolvers: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) egress_policy: Option<Spanned<String>>,
+    pub(super) inventory: Option<Spanned<String>>,
     pub(super) rules: Option<Vec<Spanned<String>>>,
     pub(super) rule_vars: Option<Vec<Spanned<String>>>,
     pub(super) rules_strict: Option<bool>,

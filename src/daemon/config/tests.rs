@@ -140,6 +140,7 @@ signatures = ["/etc/egress-ids/signatures", "/etc/egress-ids/corp.ioc-domains.tx
 no_default_signatures = true
 resolvers = ["10.20.0.53", "fd00::/120"]
 egress_policy = "/etc/egress-ids/egress.policy"
+inventory = "/var/lib/egress-ids/known-packages.txt"
 rules = ["/etc/egress-ids/rules"]
 rule_vars = ["DNS_SERVERS=[10.20.0.53]"]
 rules_strict = true
@@ -206,6 +207,7 @@ group = "nogroup"
                 "fd00::/120".parse().unwrap()
             ]),
             egress_policy: Some("/etc/egress-ids/egress.policy".into()),
+            inventory: Some("/var/lib/egress-ids/known-packages.txt".into()),
             rules: RuleSources {
                 paths: vec!["/etc/egress-ids/rules".into()],
                 vars: vec!["DNS_SERVERS=[10.20.0.53]".into()],
@@ -342,10 +344,11 @@ fn syntax_and_type_errors_name_file_line_column_and_key() {
 
 #[test]
 fn bad_values_name_file_line_column_and_key() {
-    let cases: [(&str, &str); 35] = [
+    let cases: [(&str, &str); 36] = [
         ("[detect]\nresolvers = []\n", ":2:13: detect.resolvers: the list is empty, so every DNS query would bypass the resolvers"),
         ("[detect]\nresolvers = [\"10.0.0.53\", \"dns.corp\"]\n", ":2:27: detect.resolvers: \"dns.corp\" is not a resolver address or prefix"),
         ("[detect]\negress_policy = \"egress.policy\"\n", ":2:17: detect.egress_policy: \"egress.policy\" is relative; write an absolute path"),
+        ("[detect]\ninventory = \"known.txt\"\n", ":2:13: detect.inventory: \"known.txt\" is relative; write an absolute path"),
         ("[capture]\ninterfaces = []\n", ":2:14: capture.interfaces: the list is empty"),
         ("[capture]\ninterfaces = [\"eth0\", \"\"]\n", ":2:23: capture.interfaces: \"\" is not an interface name"),
         ("[capture]\ninterfaces = [\"a-very-long-interface\"]\n", ":2:15: capture.interfaces: \"a-very-long-interface\" is not an interface name"),

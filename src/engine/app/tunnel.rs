@@ -258,6 +258,7 @@ impl FlowState {
             other_hosts: &others,
             connect_host: None,
             user_agent: req.user_agent.as_deref(),
+            target: req.path.as_deref(),
         };
         let view = HttpView {
             method: req.method.as_deref(),

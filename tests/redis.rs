@@ -649,7 +649,11 @@ fn acl_user_and_tls_come_from_the_url_and_a_wrong_password_is_reported() {
         "{r}"
     );
     assert!(!r.to_string().contains("Wr0ng-pa55"), "{r}");
-    assert_eq!((r.written, r.dropped(), r.dropped_queue_full), (0, 5, 0), "{r}");
+    assert_eq!(
+        (r.written, r.dropped(), r.dropped_queue_full),
+        (0, 5, 0),
+        "{r}"
+    );
     assert!(r.retries >= 2, "{r}");
 
     // Without the private CA the server's certificate is not trusted.

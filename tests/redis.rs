@@ -8,6 +8,8 @@
 //! - The server killed (SIGKILL) mid-stream and started again on its append-only file: every
 //!   line is in Redis or counted as dropped; lines sent again after the crash are counted, and the
 //!   duplicates the consumer sees are at most those.
+//! - A stream trimmed exactly to `MAXLEN`; lines the server refuses (`WRONGTYPE`) dropped and
+//!   counted with the server's reason.
 //! - AUTH with an ACL user and TLS (a CA made by openssl here) from the URL; a wrong password is
 //!   a clear error in the report, and the sensor goes on.
 
@@ -371,6 +373,38 @@ fn a_stream_is_trimmed_as_maxlen_says() {
         lines[275..],
         "the last 25 remain"
     );
+}
+
+#[test]
+fn lines_the_server_refuses_are_dropped_and_counted_with_its_reason() {
+    if !redis_or_skip() {
+        return;
+    }
+    let dir = scratch("redis-wrongtype");
+    let redis = Redis::unix(&dir);
+    // The key already holds a string: every LPUSH gets WRONGTYPE.
+    assert_eq!(redis.cli(&["SET", "egress-ids", "not a list"]), ["OK"]);
+    let mut out = open(&[OutputSpec::Redis(RedisSpec::new(format!(
+        "unix://{}",
+        redis.sock().display()
+    )))]);
+    for i in 0..70 {
+        out.line(line("refused", i).as_bytes(), false);
+    }
+    let r = only(&out.finish(Duration::from_secs(10)), TargetKind::Redis);
+    assert_eq!(
+        (r.written, r.dropped_failed, r.retries, r.reconnects),
+        (0, 70, 0, 0),
+        "{r}"
+    );
+    assert!(
+        r.to_string().contains("refused by the server 70")
+            && r.last_error.as_deref().unwrap_or_default().starts_with(
+                "the server refused a line: WRONGTYPE Operation against a key holding the wrong kind of value"
+            ),
+        "{r}"
+    );
+    assert_eq!(redis.cli(&["GET", "egress-ids"]), ["not a list"]);
 }
 
 /// The Redis batch of the crash test: how far back a repeated line can be.

@@ -1,5 +1,6 @@
 //! The Redis output's URL: `redis://[[user]:password@]host[:port][/db]`, `rediss://` for TLS,
-//! `unix:///path/to/redis.sock` (the forms redis-cli `-u` and the client libraries take). The
+//! `unix:///path/to/redis.sock` (the forms redis-cli `-u` and the client libraries take; a Unix
+//! socket URL carries no user, password or database: the socket file's permissions guard it). The
 //! user and password are percent-decoded (`%40` for `@`); a URL is only ever shown without them
 //! ([`RedisUrl`]'s `Display`, [`shown_url`]).
 

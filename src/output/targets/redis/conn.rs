@@ -55,12 +55,14 @@ pub(crate) enum Stream {
 
 impl Stream {
     /// Connects to the server of `url` (TLS not yet negotiated: that happens on the first
-    /// write). Every read and write is bounded by `io_timeout`.
+    /// write). The connection attempt and every read and write are bounded by `io_timeout`
+    /// (at least a millisecond: zero is "no timeout" to the kernel).
     pub(crate) fn open(
         url: &RedisUrl,
         tls: Option<&Arc<ClientConfig>>,
         io_timeout: Duration,
     ) -> io::Result<Stream> {
+        let io_timeout = io_timeout.max(Duration::from_millis(1));
         let stream = match &url.address {
             Address::Unix(path) => {
                 let s = UnixStream::connect(path)?;
@@ -103,7 +105,7 @@ impl Stream {
 fn tcp(host: &str, port: u16, io_timeout: Duration) -> io::Result<TcpStream> {
     let mut last = io::Error::new(io::ErrorKind::NotFound, format!("{host} has no address"));
     for addr in (host, port).to_socket_addrs()? {
-        match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
+        match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT.min(io_timeout)) {
             Ok(s) => {
                 s.set_nodelay(true)?;
                 s.set_read_timeout(Some(io_timeout))?;

@@ -8,6 +8,8 @@
 //! - The server killed (SIGKILL) mid-stream and started again on its append-only file: every
 //!   line is in Redis or counted as dropped; lines sent again after the crash are counted, and the
 //!   duplicates the consumer sees are at most those.
+//! - The daemon's `[[output]] type = "redis"` tables (a stream and a list at once) hold its EVE
+//!   file's lines.
 //! - A stream trimmed exactly to `MAXLEN`; lines the server refuses (`WRONGTYPE`) dropped and
 //!   counted with the server's reason.
 //! - AUTH with an ACL user and TLS (a CA made by openssl here) from the URL; a wrong password is
@@ -347,6 +349,61 @@ fn every_mode_holds_the_live_runs_eve_lines_in_order() {
         );
         assert!(live.stderr.contains(&summary), "{summary}\n{}", live.stderr);
         eprintln!("{mode}: {} lines, {alerts} alerts", eve.len());
+    }
+}
+
+#[test]
+fn the_daemons_redis_outputs_hold_its_eve_file() {
+    if !root_or_skip("the daemon's Redis outputs") || !redis_or_skip() {
+        return;
+    }
+    let dir = scratch("redis-daemon");
+    let redis = Redis::unix(&dir);
+    let url = format!("unix://{}", redis.sock().display());
+    let eve = dir.join("eve.json");
+    let config = dir.join("egress-ids.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[capture]\ninterfaces = [\"eids-rx\"]\n\n[detect]\nwarmup = 0\n\n\
+             [[output]]\ntype = \"file\"\npath = \"{eve}\"\n\n\
+             [[output]]\ntype = \"redis\"\nurl = \"{url}\"\nmode = \"stream\"\nkey = \"fleet:stream\"\n\
+             stream_maxlen = 1000\nstream_trim_exact = true\nbatch_size = 8\n\n\
+             [[output]]\ntype = \"redis\"\nurl = \"{url}\"\nmode = \"rpush\"\nkey = \"fleet:list\"\n",
+            eve = eve.display()
+        ),
+    )
+    .unwrap();
+    let pair = Pair::new("redis-daemon");
+    let log = dir.join("daemon.log");
+    let mut daemon = start_logged(
+        pair.sensor
+            .exec(env!("CARGO_BIN_EXE_egress-ids"))
+            .args(["daemon", "--config"])
+            .arg(&config),
+        &log,
+        "capturing on",
+        "egress-ids daemon",
+    );
+    for pcap in ["npm-postinstall-ioc.pcap", "ioc-sni.pcap"] {
+        pair.send(&root().join("pcaps").join(pcap));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let status = daemon
+        .terminate(Duration::from_secs(15))
+        .expect("the daemon exits within 15 s of SIGTERM");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(status.success(), "the daemon exited {status}:\n{text}");
+    let lines = file_lines(&eve);
+    assert!(lines.iter().any(|l| l.contains("\"event_type\":\"alert\"")));
+    assert!(redis.stream("fleet:stream") == lines, "stream = EVE file");
+    assert!(redis.list("fleet:list") == lines, "list = EVE file");
+    for (mode, key) in [("xadd", "fleet:stream"), ("rpush", "fleet:list")] {
+        let summary = format!(
+            "output redis {url} {mode} {key}: {} lines written, 0 dropped",
+            lines.len()
+        );
+        assert!(text.contains(&summary), "{summary}\n{text}");
     }
 }
 

@@ -12,7 +12,7 @@
 //!
 //! When the connection fails (the server went away, a timeout) the lines whose replies were not
 //! read stay at the head of the queue and are sent again, in order, once a new connection is made
-//! (with backoff, and `AUTH`/`SELECT`/`PING` first). Delivery is therefore **at least once**: a
+//! (with backoff, reset by the first batch answered in full, and `AUTH`/`SELECT`/`PING` first). Delivery is therefore **at least once**: a
 //! command the server executed but whose reply was lost is executed twice, so after a server
 //! crash a consumer may see some lines of one batch twice (at most `batch_size`, counted as
 //! `resent`). Nothing is lost that the report does not count as dropped; what the server
@@ -290,9 +290,16 @@ impl RedisWriter {
                 }
                 continue;
             }
-            if let Err(e) = self.send(&mut pending, stop) {
-                self.counters.set_error(format!("{e}"));
-                self.session = None;
+            match self.send(&mut pending, stop) {
+                Ok(()) => self.backoff.reset(),
+                Err(e) => {
+                    self.counters.set_error(format!("send: {e}"));
+                    self.session = None;
+                    // A server that drops every batch is not hammered either.
+                    if !stop.sleep(self.backoff.next_delay()) {
+                        return pending.lines.len() as u64;
+                    }
+                }
             }
         }
     }
@@ -313,7 +320,6 @@ impl RedisWriter {
                     Counters::add(&self.counters.reconnects, 1);
                 }
                 self.connected_before = true;
-                self.backoff.reset();
                 self.session = Some(session);
                 true
             }

@@ -1,6 +1,6 @@
 //! What every mode (replay, live, daemon) sets the same way: signatures, home networks, the
 //! runners' resolvers, the egress policy, DNS grace, threads, flow timeouts and memcap, `stats`
-//! interval, event types, once checked (`crate::settings`). Turns them into the detector and the pipeline configuration.
+//! interval, event types, the sensor's name, once checked (`crate::settings`). Turns them into the detector and the pipeline configuration.
 
 use crate::detect::direct_ip::DEFAULT_DNS_GRACE_SECS;
 use crate::detect::egress_policy::EgressPolicy;
@@ -10,6 +10,7 @@ use crate::detect::Detector;
 use crate::eve::EveTypes;
 use crate::flow::table::DEFAULT_MEMCAP;
 use crate::flow::Timeouts;
+use crate::output::sensor_name::SensorName;
 use crate::pipeline::{PipelineConfig, DEFAULT_STATS_INTERVAL};
 use crate::settings::ChecksumValidation;
 use crate::settings::{worker_threads, DEFAULT_THREADS};
@@ -50,6 +51,8 @@ pub struct AnalysisOptions {
     pub checksum_validation: ChecksumValidation,
     /// The UDP ports decoded as VXLAN and GENEVE.
     pub tunnel_ports: DecodeConfig,
+    /// Written as `host` in every EVE record (Suricata's `sensor-name`); `None`: no field.
+    pub sensor_name: Option<SensorName>,
 }
 
 impl Default for AnalysisOptions {
@@ -69,6 +72,7 @@ impl Default for AnalysisOptions {
             eve_types: EveTypes::ALL,
             checksum_validation: ChecksumValidation::Auto,
             tunnel_ports: DecodeConfig::default(),
+            sensor_name: None,
         }
     }
 }

@@ -21,5 +21,5 @@ pub use analysis::{
 };
 pub(crate) use analysis::{home_net, resolvers};
 pub use capture::{bpf, buffer_size, capture_threads, interface, interfaces, promisc, snaplen};
-pub use outputs::{distinct_outputs, file_path, learn_file, socket_path, webhook_url};
+pub use outputs::{distinct_outputs, file_path, learn_file, sensor_name, socket_path, webhook_url};
 pub(crate) use value::{count_in, duration, Zero};

@@ -1,13 +1,15 @@
 //! The sensor's name (`--sensor-name`, the daemon's `sensor_name`): written as `"host"` at the
 //! end of every EVE record of every event type, as Suricata's `sensor-name` does
 //! (`OutputJsonBuilderBuffer` in Suricata's `src/output-json.c` sets it just before it closes
-//! the record), and absent when unset. Replays of the real captures in `pcaps/`, and one live
-//! run between two network namespaces of the test's own.
+//! the record), and absent when unset. Replays of the real captures in `pcaps/`, one live run
+//! between two network namespaces of the test's own, and one `egress-ids run` of a real curl
+//! calling an IOC name (tests/common/runner.rs: its namespaces, resolver and TLS server).
 
 mod common;
 
 use common::live::live_over;
 use common::netns::root_or_skip;
+use common::runner::{run, world, Step, IOC};
 use common::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -82,7 +84,7 @@ fn replay_appends_host_to_every_record_and_changes_nothing_else() {
     let mut types = BTreeSet::new();
     for e in &events {
         assert_eq!(e["host"], name, "{e}");
-        let last = e.as_object().unwrap().keys().last().unwrap();
+        let last = e.as_object().unwrap().keys().next_back().unwrap();
         assert_eq!(last, "host", "host is the record's last field: {e}");
         types.insert(e["event_type"].as_str().unwrap().to_string());
     }
@@ -152,7 +154,11 @@ fn live_capture_appends_host_to_every_record() {
     for e in &live.events {
         assert_eq!(e["host"], "span-sensor-1", "{e}");
         assert_eq!(
-            e.as_object().unwrap().keys().last().map(String::as_str),
+            e.as_object()
+                .unwrap()
+                .keys()
+                .next_back()
+                .map(String::as_str),
             Some("host")
         );
     }
@@ -165,5 +171,55 @@ fn live_capture_appends_host_to_every_record() {
         "sensor-name live: {} records ({} alerts), each with host last",
         live.events.len(),
         alerts.len()
+    );
+}
+
+#[test]
+fn a_run_step_writes_host_in_its_eve_file() {
+    if !root_or_skip("egress-ids run with --sensor-name") {
+        return;
+    }
+    let dir = scratch("sensor-name-run");
+    let w = world(&dir, "snrun");
+    let eve = dir.join("step.json");
+    // As tests/run.rs calls home: the IOC name, resolved by the world's resolver.
+    let curl = format!(
+        "curl -sk --max-time 10 -o /dev/null https://{}/; true",
+        IOC.0
+    );
+    let out = run(
+        &w,
+        &[
+            "--audit",
+            "--sensor-name",
+            "runner-7",
+            "--eve",
+            eve.to_str().unwrap(),
+        ],
+        &Step::sh(&curl),
+    );
+    let report = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    let events = parse_and_validate(&std::fs::read_to_string(&eve).unwrap(), "run --eve");
+    assert!(
+        alert_rows(&events)
+            .iter()
+            .any(|r| r.starts_with(&format!("ioc-domain\t{}\t", IOC.0))),
+        "{report}"
+    );
+    for e in &events {
+        assert_eq!(e["host"], "runner-7", "{e}");
+        assert_eq!(
+            e.as_object()
+                .unwrap()
+                .keys()
+                .next_back()
+                .map(String::as_str),
+            Some("host")
+        );
+    }
+    eprintln!(
+        "sensor-name run: {} records, each with host last",
+        events.len()
     );
 }

@@ -201,7 +201,7 @@ mod tests {
             let v: Value = serde_json::from_str(line).unwrap();
             assert_eq!(v["host"], "ci \"east\" \\ 1");
             // `host` is the last key, as Suricata writes it.
-            assert_eq!(v.as_object().unwrap().keys().last().unwrap(), "host");
+            assert_eq!(v.as_object().unwrap().keys().next_back().unwrap(), "host");
         }
     }
 }

@@ -1,6 +1,9 @@
 //! The command line's arguments (clap) and their conversion into the library's options. Each
 //! value is checked by its setting's function in `egress_ids::settings`, the same one the
 //! daemon's file goes through, so a value gets the same verdict and the same words in both.
+//! [`manual`] turns these definitions into man pages and shell completions.
+
+pub(crate) mod manual;
 
 use clap::builder::TypedValueParser;
 use clap::error::ErrorKind;
@@ -14,6 +17,7 @@ use egress_ids::flow::table::DEFAULT_MEMCAP;
 use egress_ids::flow::Timeouts;
 use egress_ids::options::AnalysisOptions;
 use egress_ids::output::attribute::AttributeMode;
+use egress_ids::output::sensor_name::SensorName;
 use egress_ids::output::targets::{OutputSpec, RedisMode, RedisSpec, WebhookSpec};
 use egress_ids::pipeline::DEFAULT_STATS_INTERVAL;
 use egress_ids::replay::{EveTarget, ReplayOptions};
@@ -70,6 +74,20 @@ pub(crate) enum Command {
         /// The learned files to merge
         #[arg(value_name = "LEARNED", required = true, num_args = 1..)]
         inputs: Vec<PathBuf>,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout, e.g.
+    /// `egress-ids completions bash > /usr/share/bash-completion/completions/egress-ids`
+    Completions {
+        /// The shell to complete in
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages: egress-ids.1 and one page per subcommand (the package build runs it)
+    #[command(hide = true)]
+    Man {
+        /// The directory to write the pages into; without it, egress-ids.1 goes to stdout
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Print the daemon's default configuration, or check a configuration file
     #[command(after_help = CONFIG_EXIT_CODES, group(clap::ArgGroup::new("action").required(true).args(["print_default", "check"])))]
@@ -188,7 +206,7 @@ pub(crate) struct LiveArgs {
     /// Also POST each alert as JSON to this http(s) URL (bounded queue, retries with backoff); repeatable
     #[arg(long, value_name = "URL", value_parser = SecretUrl::WEBHOOK)]
     webhook: Vec<String>,
-    /// Also write EVE lines into Redis, as Suricata's redis output does (bounded queue, pipelined, reconnects): redis://[user:password@]host[:port][/db], rediss://… (TLS) or unix:///path
+    /// Also write EVE lines into Redis, as Suricata's redis output does (bounded queue, pipelined, reconnects): redis://[user:password@]host[:port][/db], rediss://... (TLS) or unix:///path
     #[arg(long, value_name = "URL", value_parser = SecretUrl::REDIS)]
     redis: Option<String>,
     /// What --redis does with each line: list or lpush (LPUSH), rpush, channel or publish (PUBLISH), stream or xadd (XADD key MAXLEN ~ N * eve LINE)
@@ -277,6 +295,9 @@ struct AnalysisArgs {
     /// UDP destination ports decoded as GENEVE, comma-separated (empty: none)
     #[arg(long, value_name = "PORT,...", default_value = "6081", value_parser = settings::tunnel_ports)]
     geneve_ports: PortList,
+    /// This sensor's name, written as "host" at the end of every EVE record (Suricata's sensor-name); default: no such field
+    #[arg(long, value_name = "NAME", value_parser = settings::sensor_name)]
+    sensor_name: Option<SensorName>,
 }
 
 /// A byte size, shown in help as it is written (`64MiB`).
@@ -378,6 +399,7 @@ impl AnalysisArgs {
                 vxlan_ports: self.vxlan_ports,
                 geneve_ports: self.geneve_ports,
             },
+            sensor_name: self.sensor_name,
         }
     }
 }

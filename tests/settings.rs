@@ -312,6 +312,10 @@ fn analysis_settings_get_one_verdict() {
         (&["--rule-var", "=x"], "[detect]\nrule_vars = [\"=x\"]", Some("write NAME=VALUE")),
         (&["--rules", ""], "[detect]\nrules = [\"\"]", Some("the path is empty")),
         (&["--signatures", ""], "[detect]\nsignatures = [\"\"]", Some("the path is empty")),
+        (&["--sensor-name", "runner-17.ci"], "sensor_name = \"runner-17.ci\"", None),
+        (&["--sensor-name", "ci \"east\""], "sensor_name = 'ci \"east\"'", None),
+        (&["--sensor-name", ""], "sensor_name = \"\"", Some("the name is empty")),
+        (&["--sensor-name", "a\tb"], "sensor_name = \"a\\tb\"", Some("the name holds a control character ('\\t')")),
     ];
     check_rows("settings-analysis", &["live", "replay"], ROWS);
 }

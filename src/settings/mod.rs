@@ -23,6 +23,6 @@ pub(crate) use analysis::{home_net, resolvers};
 pub use capture::{bpf, buffer_size, capture_threads, interface, interfaces, promisc, snaplen};
 pub use outputs::{
     distinct_outputs, file_path, learn_file, redis_batch_size, redis_ca_file_applies, redis_key,
-    redis_mode, redis_stream_maxlen, redis_url, socket_path, webhook_url,
+    redis_mode, redis_stream_maxlen, redis_url, sensor_name, socket_path, webhook_url,
 };
 pub(crate) use value::{count_in, duration, Zero};

@@ -1,6 +1,7 @@
-//! The output settings: EVE file paths, Unix socket paths, webhook and Redis URLs and the Redis
-//! key, and the rule that no output is given twice.
+//! The output settings: the sensor's name, EVE file paths, Unix socket paths, webhook and Redis
+//! URLs and the Redis key, and the rule that no output is given twice.
 
+use crate::output::sensor_name::SensorName;
 use crate::output::targets::{
     check_redis_url, check_socket_path, check_webhook_url, OutputSpec, RedisMode,
 };
@@ -34,6 +35,12 @@ pub fn learn_file(text: &str) -> Result<PathBuf, String> {
             "{name:?}: name the file allow-domains.txt or NAME.allow-domains.txt, so that --signatures reads it as an allowlist"
         ))
     }
+}
+
+/// The sensor's name, written as `host` in every EVE record: not empty, no control characters,
+/// at most [`crate::output::sensor_name::MAX_SENSOR_NAME`] bytes.
+pub fn sensor_name(text: &str) -> Result<SensorName, String> {
+    SensorName::new(text)
 }
 
 /// A Unix socket path: not empty, and short enough for a socket address.

@@ -47,6 +47,8 @@ pub(super) struct RawConfig {
     pub(super) engine: RawEngine,
     pub(super) output: Option<Spanned<Vec<Spanned<RawOutput>>>>,
     pub(super) privileges: RawPrivileges,
+    /// The top-level `sensor_name` (Suricata's global `sensor-name`).
+    pub(super) sensor_name: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -67,6 +67,17 @@ fn the_documented_defaults_are_the_defaults() {
 #[test]
 fn the_commented_examples_are_valid_and_the_webhook_ones_are_its_defaults() {
     let c = parse(&uncommented(default_toml())).unwrap();
+    // The top-level key, before the first table; the sensor runs with it.
+    assert_eq!(
+        c.sensor_name.as_ref().map(|n| n.as_str()),
+        Some("runner-17.ci.example")
+    );
+    assert_eq!(c.sensor_options().analysis.sensor_name, c.sensor_name);
+    assert_eq!(DaemonConfig::default().sensor_name, None);
+    assert_eq!(
+        refused("sensor_name = \"\"\n"),
+        format!("{FILE}:1:15: sensor_name: the name is empty")
+    );
     assert_eq!(
         c.capture.bpf.as_deref(),
         Some("not (host 10.0.0.2 and port 9000)")
@@ -320,7 +331,7 @@ fn syntax_and_type_errors_name_file_line_column_and_key() {
         ),
         (
             "[captur]\n",
-            ":1:2: unknown key `captur` at the top level; the keys there are `capture`, `detect`, `engine`, `output`, `privileges`",
+            ":1:2: unknown key `captur` at the top level; the keys there are `capture`, `detect`, `engine`, `output`, `privileges`, `sensor_name`",
         ),
         (
             "[[output]]\ntype = \"file\"\npath = \"/x\"\ncolour = 1\n",

@@ -46,6 +46,10 @@ command -v tcpreplay >/dev/null || need+=(tcpreplay)
 # object; nothing else is needed to build it (kernel types come from a committed header relocated
 # by CO-RE, the loader is aya, pure Rust: no libbpf, libelf or kernel headers).
 command -v clang    >/dev/null || need+=(clang)
+# redis-server (and redis-cli, in redis-tools): tests/redis.rs runs the Redis output against a
+# real server, with TLS and ACL users (Debian's build has TLS).
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v redis-cli    >/dev/null || need+=(redis-tools)
 # GNU time (peak RSS for bench/run.sh; `time` alone is the shell keyword).
 [ -x /usr/bin/time ]         || need+=(time)
 if [ "$bench" -eq 1 ]; then
@@ -55,6 +59,17 @@ if [ "$bench" -eq 1 ]; then
 fi
 # fincore (util-linux): bench/run.sh reports how much of each capture the page cache holds.
 command -v fincore >/dev/null || need+=(util-linux)
+# python3-yaml (PyYAML, for Debian's /usr/bin/python3): tests/shipping.rs parses
+# contrib/shipping/filebeat.yml.
+/usr/bin/python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
+# groff and man-db: tests/manual.rs and scripts/package-test.sh render the generated man pages.
+command -v groff >/dev/null || need+=(groff)
+command -v man   >/dev/null || need+=(man-db)
+# dpkg-dev (dpkg-shlibdeps): cargo-deb finds the package's library dependencies with it.
+command -v dpkg-shlibdeps >/dev/null || need+=(dpkg-dev)
+# lintian: scripts/package-test.sh checks the Debian package with it (about 4 s here; the
+# install is large, about 130 packages, but only once).
+command -v lintian >/dev/null || need+=(lintian)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   echo "install-deps: installing ${need[*]}" >&2
@@ -65,6 +80,13 @@ if [ ${#need[@]} -gt 0 ]; then
       echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections ;;
   esac
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# cargo-deb (crates.io): scripts/package.sh builds the Debian package with it. Pinned; 3.8.0
+# builds with the toolchain here (it needs Rust 1.85).
+if ! cargo deb --version 2>/dev/null | grep -qx 'cargo-deb 3.8.0'; then
+  echo "install-deps: installing cargo-deb 3.8.0" >&2
+  cargo install --locked --version 3.8.0 cargo-deb
 fi
 
 # aioquic (PyPI; Debian has none): the real QUIC client and server of pcaps/make-captures.sh.

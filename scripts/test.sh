@@ -22,5 +22,7 @@ bash bench/run.sh --quick >/dev/null
 # The A/B benchmark (bench/run.sh just built the release binary): the build against itself.
 release=${CARGO_TARGET_DIR:-target}/release/egress-ids
 bash bench/ab.sh --quick "$release" "$release" >/dev/null
+# The Debian package of that release binary, installed into scratch roots (dpkg -x, dpkg --root).
+bash scripts/package-test.sh
 # The live benchmark captures on a veth in a namespace of its own: root only.
 if [ "$(id -u)" -eq 0 ]; then bash bench/live.sh --quick >/dev/null; fi

@@ -1,6 +1,9 @@
 //! The command line's arguments (clap) and their conversion into the library's options. Each
 //! value is checked by its setting's function in `egress_ids::settings`, the same one the
 //! daemon's file goes through, so a value gets the same verdict and the same words in both.
+//! [`manual`] turns these definitions into man pages and shell completions.
+
+pub(crate) mod manual;
 
 use clap::builder::TypedValueParser;
 use clap::error::ErrorKind;
@@ -14,7 +17,8 @@ use egress_ids::flow::table::DEFAULT_MEMCAP;
 use egress_ids::flow::Timeouts;
 use egress_ids::options::AnalysisOptions;
 use egress_ids::output::attribute::AttributeMode;
-use egress_ids::output::targets::{OutputSpec, WebhookSpec};
+use egress_ids::output::sensor_name::SensorName;
+use egress_ids::output::targets::{OutputSpec, RedisMode, RedisSpec, WebhookSpec};
 use egress_ids::pipeline::DEFAULT_STATS_INTERVAL;
 use egress_ids::replay::{EveTarget, ReplayOptions};
 use egress_ids::run::RunOptions;
@@ -75,6 +79,20 @@ pub(crate) enum Command {
     /// lockfile against it (phantom dependencies)
     #[command(subcommand)]
     Inventory(InventoryCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout, e.g.
+    /// `egress-ids completions bash > /usr/share/bash-completion/completions/egress-ids`
+    Completions {
+        /// The shell to complete in
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages: egress-ids.1 and one page per subcommand (the package build runs it)
+    #[command(hide = true)]
+    Man {
+        /// The directory to write the pages into; without it, egress-ids.1 goes to stdout
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Print the daemon's default configuration, or check a configuration file
     #[command(after_help = CONFIG_EXIT_CODES, group(clap::ArgGroup::new("action").required(true).args(["print_default", "check"])))]
     Config {
@@ -220,8 +238,23 @@ pub(crate) struct LiveArgs {
     #[arg(long, value_name = "PATH", value_parser = settings::socket_path)]
     unix_socket: Vec<PathBuf>,
     /// Also POST each alert as JSON to this http(s) URL (bounded queue, retries with backoff); repeatable
-    #[arg(long, value_name = "URL", value_parser = WebhookUrl)]
+    #[arg(long, value_name = "URL", value_parser = SecretUrl::WEBHOOK)]
     webhook: Vec<String>,
+    /// Also write EVE lines into Redis, as Suricata's redis output does (bounded queue, pipelined, reconnects): redis://[user:password@]host[:port][/db], rediss://... (TLS) or unix:///path
+    #[arg(long, value_name = "URL", value_parser = SecretUrl::REDIS)]
+    redis: Option<String>,
+    /// What --redis does with each line: list or lpush (LPUSH), rpush, channel or publish (PUBLISH), stream or xadd (XADD key MAXLEN ~ N * eve LINE)
+    #[arg(long, value_name = "MODE", default_value = "list", value_parser = settings::redis_mode, requires = "redis")]
+    redis_mode: RedisMode,
+    /// The --redis list, channel or stream
+    #[arg(long, value_name = "KEY", default_value = RedisSpec::DEFAULT_KEY, value_parser = settings::redis_key, requires = "redis")]
+    redis_key: String,
+    /// --redis-mode stream: the length XADD trims the stream to, about (MAXLEN ~); 0 never trims
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = settings::redis_stream_maxlen, requires = "redis")]
+    redis_stream_maxlen: u64,
+    /// The PEM file of the CA that signed a rediss:// server's certificate (default: the web PKI's roots)
+    #[arg(long, value_name = "FILE", value_parser = settings::file_path, requires = "redis")]
+    redis_ca_file: Option<PathBuf>,
     #[command(flatten)]
     analysis: AnalysisArgs,
     /// Do not print the summary on stderr
@@ -296,6 +329,9 @@ struct AnalysisArgs {
     /// UDP destination ports decoded as GENEVE, comma-separated (empty: none)
     #[arg(long, value_name = "PORT,...", default_value = "6081", value_parser = settings::tunnel_ports)]
     geneve_ports: PortList,
+    /// This sensor's name, written as "host" at the end of every EVE record (Suricata's sensor-name); default: no such field
+    #[arg(long, value_name = "NAME", value_parser = settings::sensor_name)]
+    sensor_name: Option<SensorName>,
 }
 
 /// A byte size, shown in help as it is written (`64MiB`).
@@ -315,13 +351,27 @@ fn size(
     move |text| check(text).map(Size)
 }
 
-/// `--webhook`'s value parser: [`settings::webhook_url`], with a refusal worded without the
-/// value itself (clap would repeat it, and a URL may hold a password or a token; the reason
-/// shows it without them).
+/// `--webhook`'s and `--redis`'s value parser: [`settings::webhook_url`] or
+/// [`settings::redis_url`], with a refusal worded without the value itself (clap would repeat
+/// it, and a URL may hold a password or a token; the reason shows it without them).
 #[derive(Clone)]
-struct WebhookUrl;
+struct SecretUrl {
+    flag: &'static str,
+    check: fn(&str) -> Result<String, String>,
+}
 
-impl TypedValueParser for WebhookUrl {
+impl SecretUrl {
+    const WEBHOOK: SecretUrl = SecretUrl {
+        flag: "--webhook",
+        check: settings::webhook_url,
+    };
+    const REDIS: SecretUrl = SecretUrl {
+        flag: "--redis",
+        check: settings::redis_url,
+    };
+}
+
+impl TypedValueParser for SecretUrl {
     type Value = String;
 
     fn parse_ref(
@@ -330,7 +380,7 @@ impl TypedValueParser for WebhookUrl {
         arg: Option<&clap::Arg>,
         value: &OsStr,
     ) -> Result<String, clap::Error> {
-        let flag = arg.map_or_else(|| "--webhook".to_string(), ToString::to_string);
+        let flag = arg.map_or_else(|| self.flag.to_string(), ToString::to_string);
         let refuse = |reason: String| {
             cmd.clone()
                 .error(ErrorKind::ValueValidation, format!("{flag}: {reason}"))
@@ -338,7 +388,7 @@ impl TypedValueParser for WebhookUrl {
         let text = value
             .to_str()
             .ok_or_else(|| refuse("the URL is not UTF-8".into()))?;
-        settings::webhook_url(text).map_err(refuse)
+        (self.check)(text).map_err(refuse)
     }
 }
 
@@ -383,6 +433,7 @@ impl AnalysisArgs {
                 vxlan_ports: self.vxlan_ports,
                 geneve_ports: self.geneve_ports,
             },
+            sensor_name: self.sensor_name,
         }
     }
 }
@@ -419,10 +470,15 @@ impl LiveArgs {
             .map_err(|(_, reason)| invalid("--interface", &reason))?;
         let promisc = settings::promisc(self.promisc, &self.interfaces)
             .map_err(|reason| invalid("--promisc", &reason))?;
+        if let (Some(url), Some(_)) = (&self.redis, &self.redis_ca_file) {
+            settings::redis_ca_file_applies(url)
+                .map_err(|reason| invalid("--redis-ca-file", &reason))?;
+        }
         let outputs = self.outputs();
         settings::distinct_outputs(&outputs).map_err(|(i, reason)| {
             let flag = match outputs.get(i) {
                 Some(OutputSpec::Webhook(_)) => "--webhook",
+                Some(OutputSpec::Redis(_)) => "--redis",
                 _ => "--unix-socket",
             };
             invalid(flag, &reason)
@@ -452,7 +508,7 @@ impl LiveArgs {
         Ok((opts, outputs))
     }
 
-    /// `--eve`, then every `--unix-socket`, then every `--webhook`.
+    /// `--eve`, then every `--unix-socket`, then every `--webhook`, then `--redis`.
     fn outputs(&self) -> Vec<OutputSpec> {
         let eve = if is_stdout(&self.eve) {
             OutputSpec::Stdout
@@ -469,9 +525,18 @@ impl LiveArgs {
             .webhook
             .iter()
             .map(|url| OutputSpec::Webhook(WebhookSpec::new(url.as_str())));
+        let redis = self.redis.iter().map(|url| {
+            let mut spec = RedisSpec::new(url.as_str());
+            spec.mode = self.redis_mode;
+            spec.key = self.redis_key.clone();
+            spec.stream_maxlen = self.redis_stream_maxlen;
+            spec.ca_file = self.redis_ca_file.clone();
+            OutputSpec::Redis(spec)
+        });
         std::iter::once(eve)
             .chain(sockets)
             .chain(webhooks)
+            .chain(redis)
             .collect()
     }
 }

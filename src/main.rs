@@ -41,6 +41,13 @@ fn main() -> ExitCode {
             eve,
             lockfiles,
         }) => inventory_check(&inventory, eve.as_deref(), &lockfiles),
+        Command::Completions { shell } => {
+            match cli::manual::completions(shell, &mut std::io::stdout().lock()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => error(format!("writing the completion script: {e}")),
+            }
+        }
+        Command::Man { out } => man(out.as_deref()),
     }
 }
 
@@ -126,6 +133,23 @@ fn merge_learned(out: &std::path::Path, inputs: &[std::path::PathBuf]) -> ExitCo
             eprintln!("egress-ids: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// `egress-ids man [--out DIR]`: the pages written (their paths on stdout), or the main page on
+/// stdout.
+fn man(dir: Option<&Path>) -> ExitCode {
+    let result = match dir {
+        None => cli::manual::render_main_page(&mut std::io::stdout().lock()),
+        Some(dir) => cli::manual::write_pages(dir).map(|pages| {
+            for page in pages {
+                println!("{}", page.display());
+            }
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => error(format!("writing the man pages: {e}")),
     }
 }
 

@@ -1,6 +1,7 @@
 //! What every mode (replay, live, daemon) sets the same way: signatures, home networks, the
-//! runners' resolvers, the egress policy, the package inventory, DNS grace, threads, flow timeouts and memcap, `stats`
-//! interval, event types, once checked (`crate::settings`). Turns them into the detector and the pipeline configuration.
+//! runners' resolvers, the egress policy, the package inventory, DNS grace, threads, flow
+//! timeouts and memcap, `stats` interval, event types, the sensor's name, once checked
+//! (`crate::settings`). Turns them into the detector and the pipeline configuration.
 
 use crate::detect::direct_ip::DEFAULT_DNS_GRACE_SECS;
 use crate::detect::egress_policy::EgressPolicy;
@@ -11,6 +12,7 @@ use crate::detect::Detector;
 use crate::eve::EveTypes;
 use crate::flow::table::DEFAULT_MEMCAP;
 use crate::flow::Timeouts;
+use crate::output::sensor_name::SensorName;
 use crate::pipeline::{PipelineConfig, DEFAULT_STATS_INTERVAL};
 use crate::settings::ChecksumValidation;
 use crate::settings::{worker_threads, DEFAULT_THREADS};
@@ -54,6 +56,8 @@ pub struct AnalysisOptions {
     pub checksum_validation: ChecksumValidation,
     /// The UDP ports decoded as VXLAN and GENEVE.
     pub tunnel_ports: DecodeConfig,
+    /// Written as `host` in every EVE record (Suricata's `sensor-name`); `None`: no field.
+    pub sensor_name: Option<SensorName>,
 }
 
 impl Default for AnalysisOptions {
@@ -74,6 +78,7 @@ impl Default for AnalysisOptions {
             eve_types: EveTypes::ALL,
             checksum_validation: ChecksumValidation::Auto,
             tunnel_ports: DecodeConfig::default(),
+            sensor_name: None,
         }
     }
 }

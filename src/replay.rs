@@ -7,6 +7,7 @@ use crate::counters::Counters;
 use crate::detect::signatures::SignatureError;
 use crate::options::AnalysisOptions;
 use crate::output::progress::{self, CountingAlerts, CountingFrames, Progress};
+use crate::output::sensor_name::HostField;
 use crate::output::EveWriter;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -104,7 +105,8 @@ pub fn replay(opts: &ReplayOptions) -> Result<ReplayOutcome, ReplayError> {
         .sum();
     let progress = Progress::new(total);
     let bar = opts.progress.then(|| progress::draw(progress.clone()));
-    let sink = CountingAlerts::new(EveWriter::new(out), progress.clone());
+    let writer = HostField::new(EveWriter::new(out), opts.analysis.sensor_name.as_ref());
+    let sink = CountingAlerts::new(writer, progress.clone());
     // With worker threads the reading thread is the one to keep free: the mapping's page-table
     // work goes to a thread of its own. One thread means one core.
     let paging = if config.threads > 1 {
@@ -130,7 +132,7 @@ pub fn replay(opts: &ReplayOptions) -> Result<ReplayOutcome, ReplayError> {
     if let Some(bar) = bar {
         progress::finish(&progress, bar);
     }
-    let mut writer = finished.sink.inner;
+    let mut writer = finished.sink.inner.into_inner();
     let counters = finished.counters;
     writer.finish().map_err(|source| ReplayError::Eve {
         path: eve_name,

@@ -312,6 +312,10 @@ fn analysis_settings_get_one_verdict() {
         (&["--rule-var", "=x"], "[detect]\nrule_vars = [\"=x\"]", Some("write NAME=VALUE")),
         (&["--rules", ""], "[detect]\nrules = [\"\"]", Some("the path is empty")),
         (&["--signatures", ""], "[detect]\nsignatures = [\"\"]", Some("the path is empty")),
+        (&["--sensor-name", "runner-17.ci"], "sensor_name = \"runner-17.ci\"", None),
+        (&["--sensor-name", "ci \"east\""], "sensor_name = 'ci \"east\"'", None),
+        (&["--sensor-name", ""], "sensor_name = \"\"", Some("the name is empty")),
+        (&["--sensor-name", "a\tb"], "sensor_name = \"a\\tb\"", Some("the name holds a control character ('\\t')")),
     ];
     check_rows("settings-analysis", &["live", "replay"], ROWS);
 }
@@ -333,6 +337,15 @@ fn live_only_settings_get_one_verdict() {
         (&["--webhook", "alerts.example.com/hook"], "[[output]]\ntype = \"webhook\"\nurl = \"alerts.example.com/hook\"", Some("it has no scheme")),
         (&["--webhook", ""], "[[output]]\ntype = \"webhook\"\nurl = \"\"", Some("\"\" is not a usable webhook URL: it has no scheme")),
         (&["--webhook", "http://h/x", "--webhook", "http://h/x"], "[[output]]\ntype = \"webhook\"\nurl = \"http://h/x\"\n[[output]]\ntype = \"webhook\"\nurl = \"http://h/x\"", Some("the same output is given twice")),
+        (&["--redis", "redis://127.0.0.1:6379/2"], "[[output]]\ntype = \"redis\"\nurl = \"redis://127.0.0.1:6379/2\"", None),
+        (&["--redis", "unix:///run/redis/redis.sock", "--redis-mode", "stream", "--redis-key", "ci:eve", "--redis-stream-maxlen", "0"], "[[output]]\ntype = \"redis\"\nurl = \"unix:///run/redis/redis.sock\"\nmode = \"stream\"\nkey = \"ci:eve\"\nstream_maxlen = 0", None),
+        (&["--redis", "rediss://eids:s3cret@h", "--redis-ca-file", "/etc/ssl/ca.pem"], "[[output]]\ntype = \"redis\"\nurl = \"rediss://eids:s3cret@h\"\nca_file = \"/etc/ssl/ca.pem\"", None),
+        (&["--redis", "redis://h", "--redis-ca-file", "/etc/ssl/ca.pem"], "[[output]]\ntype = \"redis\"\nurl = \"redis://h\"\nca_file = \"/etc/ssl/ca.pem\"", Some("a CA file is only used with TLS; write rediss://")),
+        (&["--redis", "redis://eids:s3cret@h:0"], "[[output]]\ntype = \"redis\"\nurl = \"redis://eids:s3cret@h:0\"", Some("\"redis://h:0\" is not a usable Redis URL: the port \"0\" is not 1 to 65535")),
+        (&["--redis", "http://h"], "[[output]]\ntype = \"redis\"\nurl = \"http://h\"", Some("the scheme http:// is not supported")),
+        (&["--redis", "redis://h", "--redis-mode", "queue"], "[[output]]\ntype = \"redis\"\nurl = \"redis://h\"\nmode = \"queue\"", Some("unknown Redis mode \"queue\"; use list, lpush, rpush, channel, publish, stream or xadd")),
+        (&["--redis", "redis://h", "--redis-key", "a b"], "[[output]]\ntype = \"redis\"\nurl = \"redis://h\"\nkey = \"a b\"", Some("has spaces")),
+        (&["--redis", "redis://h", "--redis-stream-maxlen", "2000000000"], "[[output]]\ntype = \"redis\"\nurl = \"redis://h\"\nstream_maxlen = 2000000000", Some("use 0 (never trimmed) to 1000000000")),
         (&["--unix-socket", "/run/collector/eve.sock"], "[[output]]\ntype = \"unix-socket\"\npath = \"/run/collector/eve.sock\"", None),
         (&["--unix-socket", ""], "[[output]]\ntype = \"unix-socket\"\npath = \"\"", Some("the path is empty")),
         (&["--unix-socket", "/run/a-socket-path-far-too-long-for-sun-path/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock"], "[[output]]\ntype = \"unix-socket\"\npath = \"/run/a-socket-path-far-too-long-for-sun-path/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\"", Some("a Unix socket path is at most 107 bytes")),
@@ -375,22 +388,26 @@ fn relative_paths_are_for_the_command_line_only() {
 #[test]
 fn secrets_in_a_refused_url_are_never_shown() {
     let dir = scratch("settings-secrets");
-    let url = "ftp://user:pw@h/x?token=s3cret";
-    let cli = egress_ids(&["live", "-i", "egress-none0", "--webhook", url]);
-    let path = dir.join("egress-ids.toml");
-    std::fs::write(
-        &path,
-        format!("[[output]]\ntype = \"webhook\"\nurl = {url:?}\n"),
-    )
-    .unwrap();
-    let toml = egress_ids(&["config", "--check", path.to_str().unwrap()]);
-    for out in [cli, toml] {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{stderr}");
-        assert!(stderr.contains("is not a usable webhook URL"), "{stderr}");
-        assert!(
-            !stderr.contains("s3cret") && !stderr.contains(":pw"),
-            "{stderr}"
-        );
+    for (kind, url) in [
+        ("webhook", "ftp://user:pw@h/x?token=s3cret"),
+        ("redis", "redis://user:pw@h:0/s3cret"),
+    ] {
+        let cli = egress_ids(&["live", "-i", "egress-none0", &format!("--{kind}"), url]);
+        let path = dir.join("egress-ids.toml");
+        std::fs::write(
+            &path,
+            format!("[[output]]\ntype = \"{kind}\"\nurl = {url:?}\n"),
+        )
+        .unwrap();
+        let toml = egress_ids(&["config", "--check", path.to_str().unwrap()]);
+        for out in [cli, toml] {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{stderr}");
+            assert!(stderr.contains("is not a usable"), "{stderr}");
+            assert!(!stderr.contains(":pw"), "{stderr}");
+            if kind == "webhook" {
+                assert!(!stderr.contains("s3cret"), "{stderr}");
+            }
+        }
     }
 }

@@ -13,6 +13,7 @@ pub mod report;
 use crate::eve::EventSink;
 use crate::options::AnalysisOptions;
 use crate::output::attribute::MaybeAttributing;
+use crate::output::sensor_name::HostField;
 use crate::output::writer::EveWriter;
 use crate::sensor::{self, SensorError, SensorOptions};
 use child::{ChildError, Step};
@@ -140,7 +141,7 @@ impl RunOutcome {
 
 /// The EVE lines of the step: written to the `--eve` file when there is one, alerts kept.
 struct StepSink {
-    file: Option<EveWriter>,
+    file: Option<HostField<EveWriter>>,
     alerts: Vec<Value>,
     alerts_total: u64,
     /// With `--learn`: the names of the step's events.
@@ -230,7 +231,10 @@ pub fn run(opts: &RunOptions, log: &(dyn Fn(&str) + Sync)) -> Result<RunOutcome,
                 source,
             })?;
             let w: Box<dyn Write + Send> = Box::new(std::io::BufWriter::new(f));
-            Some(EveWriter::new(w))
+            Some(HostField::new(
+                EveWriter::new(w),
+                sensor_opts.analysis.sensor_name.as_ref(),
+            ))
         }
     };
     // The host collector, before the command starts: every exec and connect of the step is
@@ -300,7 +304,7 @@ pub fn run(opts: &RunOptions, log: &(dyn Fn(&str) + Sync)) -> Result<RunOutcome,
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         let mut sink = outcome.sink.into_inner();
         if let (Some(f), Some(path)) = (&mut sink.file, &opts.eve) {
-            f.finish().map_err(|source| RunError::Eve {
+            f.inner_mut().finish().map_err(|source| RunError::Eve {
                 path: path.clone(),
                 source,
             })?;

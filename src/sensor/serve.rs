@@ -6,6 +6,7 @@
 use super::{open_captures, run, SensorError, SensorOptions, Signals};
 use crate::capture::live::LiveError;
 use crate::counters::Counters;
+use crate::output::sensor_name::HostField;
 use crate::output::targets::{OutputError, OutputReport, OutputSpec, Outputs};
 use crate::privileges::{drop_capabilities, PrivilegeError, RunAs};
 use std::time::Duration;
@@ -67,6 +68,7 @@ pub fn serve(
         .map_err(StartError::Attribution)?;
     let captures = open_captures(opts)?;
     let sink = Outputs::open(outputs, signals.reopen.clone())?;
+    let sink = HostField::new(sink, opts.analysis.sensor_name.as_ref());
     let sink = crate::output::attribute::MaybeAttributing::new(sink, collector);
     match &privileges {
         Privileges::Keep => {}
@@ -106,7 +108,7 @@ pub fn serve(
     Ok(Stopped {
         counters: outcome.counters,
         elapsed: outcome.elapsed,
-        outputs: outcome.sink.into_inner().finish(OUTPUT_DRAIN),
+        outputs: outcome.sink.into_inner().into_inner().finish(OUTPUT_DRAIN),
         capture_error: outcome.capture_error,
     })
 }

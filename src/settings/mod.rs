@@ -21,5 +21,8 @@ pub use analysis::{
 };
 pub(crate) use analysis::{home_net, resolvers};
 pub use capture::{bpf, buffer_size, capture_threads, interface, interfaces, promisc, snaplen};
-pub use outputs::{distinct_outputs, file_path, learn_file, socket_path, webhook_url};
+pub use outputs::{
+    distinct_outputs, file_path, learn_file, redis_batch_size, redis_ca_file_applies, redis_key,
+    redis_mode, redis_stream_maxlen, redis_url, sensor_name, socket_path, webhook_url,
+};
 pub(crate) use value::{count_in, duration, Zero};

@@ -1,7 +1,10 @@
-//! The output settings: EVE file paths, Unix socket paths and webhook URLs, and the rule that no
-//! output is given twice.
+//! The output settings: the sensor's name, EVE file paths, Unix socket paths, webhook and Redis
+//! URLs and the Redis key, and the rule that no output is given twice.
 
-use crate::output::targets::{check_socket_path, check_webhook_url, OutputSpec};
+use crate::output::sensor_name::SensorName;
+use crate::output::targets::{
+    check_redis_url, check_socket_path, check_webhook_url, OutputSpec, RedisMode,
+};
 use std::path::PathBuf;
 
 /// A file path (an EVE file, a signature list): not empty. Whether it may be relative is the
@@ -34,6 +37,12 @@ pub fn learn_file(text: &str) -> Result<PathBuf, String> {
     }
 }
 
+/// The sensor's name, written as `host` in every EVE record: not empty, no control characters,
+/// at most [`crate::output::sensor_name::MAX_SENSOR_NAME`] bytes.
+pub fn sensor_name(text: &str) -> Result<SensorName, String> {
+    SensorName::new(text)
+}
+
 /// A Unix socket path: not empty, and short enough for a socket address.
 pub fn socket_path(text: &str) -> Result<PathBuf, String> {
     let path = file_path(text)?;
@@ -48,6 +57,57 @@ pub fn webhook_url(text: &str) -> Result<String, String> {
     Ok(text.to_string())
 }
 
+/// A Redis URL: `redis://`, `rediss://` (TLS) or `unix://`. Messages show it without user and
+/// password.
+pub fn redis_url(text: &str) -> Result<String, String> {
+    check_redis_url(text)?;
+    Ok(text.to_string())
+}
+
+/// A Redis mode, as Suricata's `eve-log` redis `mode` names it.
+pub fn redis_mode(text: &str) -> Result<RedisMode, String> {
+    text.parse()
+}
+
+/// A Redis key (list, channel or stream name): not empty, printable, no spaces (a key that
+/// `redis-cli` can be given as typed).
+pub fn redis_key(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err("the key is empty; e.g. egress-ids".into());
+    }
+    if !text.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(format!(
+            "the key {text:?} has spaces or characters that are not printable ASCII; e.g. egress-ids:eve"
+        ));
+    }
+    Ok(text.to_string())
+}
+
+/// The length a Redis stream is trimmed to (0: never trimmed), as Suricata's `stream-maxlen`.
+pub fn redis_stream_maxlen(text: &str) -> Result<u64, String> {
+    crate::settings::count_in(
+        text,
+        0,
+        1_000_000_000,
+        "use 0 (never trimmed) to 1000000000",
+    )
+}
+
+/// A CA file goes with a `rediss://` URL only: over plain TCP or a Unix socket it would be
+/// silently unused.
+pub fn redis_ca_file_applies(url: &str) -> Result<(), String> {
+    if url.to_ascii_lowercase().starts_with("rediss://") {
+        Ok(())
+    } else {
+        Err("a CA file is only used with TLS; write rediss:// in the URL".into())
+    }
+}
+
+/// Commands in one pipelined batch at most, as Suricata's `pipelining: batch-size`.
+pub fn redis_batch_size(text: &str) -> Result<usize, String> {
+    crate::settings::count_in(text, 1, 10_000, "use 1 to 10000")
+}
+
 /// No output twice: every EVE line would be written to it twice. The error names the second one
 /// (its index) and the reason.
 pub fn distinct_outputs(specs: &[OutputSpec]) -> Result<(), (usize, String)> {
@@ -56,6 +116,7 @@ pub fn distinct_outputs(specs: &[OutputSpec]) -> Result<(), (usize, String)> {
         (OutputSpec::File { path: a }, OutputSpec::File { path: b }) => a == b,
         (OutputSpec::UnixSocket { path: a }, OutputSpec::UnixSocket { path: b }) => a == b,
         (OutputSpec::Webhook(a), OutputSpec::Webhook(b)) => a.url == b.url,
+        (OutputSpec::Redis(a), OutputSpec::Redis(b)) => a.url == b.url && a.key == b.key,
         _ => false,
     };
     for (i, spec) in specs.iter().enumerate() {
@@ -73,7 +134,7 @@ pub fn distinct_outputs(specs: &[OutputSpec]) -> Result<(), (usize, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::targets::WebhookSpec;
+    use crate::output::targets::{RedisSpec, WebhookSpec};
 
     #[test]
     fn paths_urls_and_duplicates() {
@@ -91,6 +152,28 @@ mod tests {
             "{e}"
         );
         assert!(!e.contains("s3cret") && !e.contains("pw"), "{e}");
+        let e = redis_url("redis://eids:s3cret@h:0").unwrap_err();
+        assert!(
+            e.starts_with("\"redis://h:0\" is not a usable Redis URL"),
+            "{e}"
+        );
+        assert!(!e.contains("s3cret"), "{e}");
+        assert_eq!(redis_mode("stream"), Ok(RedisMode::Xadd));
+        assert_eq!(redis_stream_maxlen("0"), Ok(0));
+        assert!(redis_stream_maxlen("-1").is_err());
+        assert!(redis_batch_size("0").is_err());
+        assert!(redis_key("").is_err() && redis_key("a b").is_err());
+        assert_eq!(redis_key("egress-ids:eve"), Ok("egress-ids:eve".into()));
+        let redis = |key: &str| {
+            let mut spec = RedisSpec::new("redis://h");
+            spec.key = key.into();
+            OutputSpec::Redis(spec)
+        };
+        assert_eq!(distinct_outputs(&[redis("a"), redis("b")]), Ok(()));
+        assert_eq!(
+            distinct_outputs(&[redis("a"), redis("a")]).unwrap_err().0,
+            1
+        );
         let hook = || OutputSpec::Webhook(WebhookSpec::new("https://h/x"));
         assert_eq!(distinct_outputs(&[OutputSpec::Stdout, hook()]), Ok(()));
         assert_eq!(

@@ -51,7 +51,12 @@ impl RawConfig {
             None => DaemonConfig::default().outputs,
             Some(list) => super::outputs::check(doc, list)?,
         };
+        let sensor_name = match &self.sensor_name {
+            None => None,
+            Some(v) => Some(checked(doc, "sensor_name", v, settings::sensor_name)?),
+        };
         Ok(DaemonConfig {
+            sensor_name,
             capture: self.capture.check(doc)?,
             detect: self.detect.check(doc)?,
             engine: self.engine.check(doc)?,

@@ -29,6 +29,7 @@ use crate::flow::table::DEFAULT_MEMCAP;
 use crate::flow::Timeouts;
 use crate::options::AnalysisOptions;
 use crate::output::attribute::AttributeMode;
+use crate::output::sensor_name::SensorName;
 use crate::output::targets::OutputSpec;
 use crate::pipeline::DEFAULT_STATS_INTERVAL;
 use crate::sensor::SensorOptions;
@@ -48,6 +49,9 @@ pub(crate) const DEFAULT_EVE_PATH: &str = "/var/log/egress-ids/eve.json";
 /// The daemon's whole configuration, typed and checked.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DaemonConfig {
+    /// `sensor_name` (top level): written as `host` in every EVE record; default none (no
+    /// field), as Suricata's `sensor-name`.
+    pub(crate) sensor_name: Option<SensorName>,
     /// `[capture]`: what to capture.
     pub(crate) capture: CaptureSection,
     /// `[detect]`: what counts as egress, which signatures, and when `direct-ip` fires.
@@ -148,6 +152,7 @@ pub struct PrivilegesSection {
 impl Default for DaemonConfig {
     fn default() -> Self {
         DaemonConfig {
+            sensor_name: None,
             capture: CaptureSection::default(),
             detect: DetectSection::default(),
             engine: EngineSection::default(),
@@ -280,6 +285,7 @@ impl DaemonConfig {
                 eve_types: self.engine.eve_types,
                 checksum_validation: self.engine.checksum_validation,
                 tunnel_ports: self.engine.tunnel_ports,
+                sensor_name: self.sensor_name.clone(),
             },
             warmup_secs: self.detect.warmup,
             attribute: c.attribute,

@@ -1,16 +1,16 @@
-//! The `[[output]]` tables: each one's type and the keys that type takes, its paths, URL and
-//! webhook delivery settings, and no output given twice.
+//! The `[[output]]` tables: each one's type and the keys that type takes, its paths, URL,
+//! webhook delivery and Redis settings, and no output given twice.
 
 use super::check::{absolute, checked};
 use super::errors::{ConfigError, Doc};
 use super::raw::RawOutput;
-use crate::output::targets::{OutputSpec, WebhookSpec};
+use crate::output::targets::{OutputSpec, RedisSpec, WebhookSpec};
 use crate::settings::{self, count_in, duration, Zero};
 use std::ops::Range;
 use toml::Spanned;
 
 /// The output types, as `type` takes them, with the keys each one takes besides `type`.
-const OUTPUT_TYPES: [(&str, &[&str]); 4] = [
+const OUTPUT_TYPES: [(&str, &[&str]); 5] = [
     ("file", &["path"]),
     ("stdout", &[]),
     ("unix-socket", &["path"]),
@@ -23,6 +23,19 @@ const OUTPUT_TYPES: [(&str, &[&str]); 4] = [
             "max_attempts",
             "backoff",
             "max_backoff",
+        ],
+    ),
+    (
+        "redis",
+        &[
+            "url",
+            "mode",
+            "key",
+            "stream_maxlen",
+            "stream_trim_exact",
+            "batch_size",
+            "queue",
+            "ca_file",
         ],
     ),
 ];
@@ -96,6 +109,7 @@ impl RawOutput {
                 )?,
             },
             "stdout" => OutputSpec::Stdout,
+            "redis" => OutputSpec::Redis(self.redis(doc, at, &required(&self.url, "url")?)?),
             _ => OutputSpec::Webhook(self.webhook(doc, at, &required(&self.url, "url")?)?),
         })
     }
@@ -106,10 +120,10 @@ impl RawOutput {
             return Err(doc.error(
                 self.kind.span(),
                 &format!("{at}.type"),
-                format!("unknown output type {kind:?}; use \"file\", \"stdout\", \"unix-socket\" or \"webhook\""),
+                format!("unknown output type {kind:?}; use \"file\", \"stdout\", \"unix-socket\", \"webhook\" or \"redis\""),
             ));
         };
-        let given: [(&str, Option<Range<usize>>); 7] = [
+        let given: [(&str, Option<Range<usize>>); 13] = [
             ("path", self.path.as_ref().map(Spanned::span)),
             ("url", self.url.as_ref().map(Spanned::span)),
             ("queue", self.queue.as_ref().map(Spanned::span)),
@@ -120,6 +134,18 @@ impl RawOutput {
             ),
             ("backoff", self.backoff.as_ref().map(Spanned::span)),
             ("max_backoff", self.max_backoff.as_ref().map(Spanned::span)),
+            ("mode", self.mode.as_ref().map(Spanned::span)),
+            ("key", self.key.as_ref().map(Spanned::span)),
+            (
+                "stream_maxlen",
+                self.stream_maxlen.as_ref().map(Spanned::span),
+            ),
+            (
+                "stream_trim_exact",
+                self.stream_trim_exact.as_ref().map(Spanned::span),
+            ),
+            ("batch_size", self.batch_size.as_ref().map(Spanned::span)),
+            ("ca_file", self.ca_file.as_ref().map(Spanned::span)),
         ];
         for (name, span) in given {
             let Some(span) = span else { continue };
@@ -137,6 +163,44 @@ impl RawOutput {
             }
         }
         Ok(())
+    }
+
+    /// A Redis output: its URL, and its mode, key, trimming and batching over the defaults.
+    fn redis(
+        &self,
+        doc: &Doc<'_>,
+        at: &str,
+        url: &Spanned<String>,
+    ) -> Result<RedisSpec, ConfigError> {
+        let key = |name: &str| format!("{at}.{name}");
+        let mut r = RedisSpec::new(checked(doc, &key("url"), url, settings::redis_url)?);
+        if let Some(v) = &self.mode {
+            r.mode = checked(doc, &key("mode"), v, settings::redis_mode)?;
+        }
+        if let Some(v) = &self.key {
+            r.key = checked(doc, &key("key"), v, settings::redis_key)?;
+        }
+        if let Some(v) = &self.stream_maxlen {
+            r.stream_maxlen =
+                checked(doc, &key("stream_maxlen"), v, settings::redis_stream_maxlen)?;
+        }
+        if let Some(v) = &self.stream_trim_exact {
+            r.stream_trim_exact = *v.get_ref();
+        }
+        if let Some(v) = &self.batch_size {
+            r.batch_size = checked(doc, &key("batch_size"), v, settings::redis_batch_size)?;
+        }
+        if let Some(v) = &self.queue {
+            r.queue = checked(doc, &key("queue"), v, |t| {
+                count_in(t, 1, 1 << 20, "use 1 to 1048576")
+            })?;
+        }
+        if let Some(v) = &self.ca_file {
+            r.ca_file = Some(absolute(doc, &key("ca_file"), v, settings::file_path)?);
+            settings::redis_ca_file_applies(url.get_ref())
+                .map_err(|reason| doc.error(v.span(), &key("ca_file"), reason))?;
+        }
+        Ok(r)
     }
 
     /// A webhook output: its URL, and its queue and retry settings over the defaults.

@@ -47,6 +47,8 @@ pub(super) struct RawConfig {
     pub(super) engine: RawEngine,
     pub(super) output: Option<Spanned<Vec<Spanned<RawOutput>>>>,
     pub(super) privileges: RawPrivileges,
+    /// The top-level `sensor_name` (Suricata's global `sensor-name`).
+    pub(super) sensor_name: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -114,6 +116,12 @@ pub(super) struct RawOutput {
     pub(super) max_attempts: Option<Spanned<i64>>,
     pub(super) backoff: Option<Spanned<Scalar>>,
     pub(super) max_backoff: Option<Spanned<Scalar>>,
+    pub(super) mode: Option<Spanned<String>>,
+    pub(super) key: Option<Spanned<String>>,
+    pub(super) stream_maxlen: Option<Spanned<i64>>,
+    pub(super) stream_trim_exact: Option<Spanned<bool>>,
+    pub(super) batch_size: Option<Spanned<i64>>,
+    pub(super) ca_file: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::output::attribute::AttributeMode;
-use crate::output::targets::WebhookSpec;
+use crate::output::targets::{RedisSpec, WebhookSpec};
 use std::time::Duration;
 
 const FILE: &str = "/etc/egress-ids/egress-ids.toml";
@@ -67,6 +67,17 @@ fn the_documented_defaults_are_the_defaults() {
 #[test]
 fn the_commented_examples_are_valid_and_the_webhook_ones_are_its_defaults() {
     let c = parse(&uncommented(default_toml())).unwrap();
+    // The top-level key, before the first table; the sensor runs with it.
+    assert_eq!(
+        c.sensor_name.as_ref().map(|n| n.as_str()),
+        Some("runner-17.ci.example")
+    );
+    assert_eq!(c.sensor_options().analysis.sensor_name, c.sensor_name);
+    assert_eq!(DaemonConfig::default().sensor_name, None);
+    assert_eq!(
+        refused("sensor_name = \"\"\n"),
+        format!("{FILE}:1:15: sensor_name: the name is empty")
+    );
     assert_eq!(
         c.capture.bpf.as_deref(),
         Some("not (host 10.0.0.2 and port 9000)")
@@ -80,6 +91,10 @@ fn the_commented_examples_are_valid_and_the_webhook_ones_are_its_defaults() {
                 path: DEFAULT_EVE_PATH.into()
             },
             OutputSpec::Webhook(WebhookSpec::new("https://alerts.example.com/egress-ids")),
+            OutputSpec::Redis(RedisSpec {
+                ca_file: Some("/etc/egress-ids/redis-ca.pem".into()),
+                ..RedisSpec::new("rediss://egress-ids:CHANGE-ME@redis.example.com:6380/0")
+            }),
         ]
     );
 }
@@ -316,7 +331,7 @@ fn syntax_and_type_errors_name_file_line_column_and_key() {
         ),
         (
             "[captur]\n",
-            ":1:2: unknown key `captur` at the top level; the keys there are `capture`, `detect`, `engine`, `output`, `privileges`",
+            ":1:2: unknown key `captur` at the top level; the keys there are `capture`, `detect`, `engine`, `output`, `privileges`, `sensor_name`",
         ),
         (
             "[[output]]\ntype = \"file\"\npath = \"/x\"\ncolour = 1\n",
@@ -509,4 +524,36 @@ fn assert_refused(cases: &[(&str, &str)]) {
             "{text:?}\n  gave {message}\n  not {expected}"
         );
     }
+}
+
+#[test]
+fn a_redis_output_takes_suricatas_modes_and_its_own_keys() {
+    let c = parse("[[output]]\ntype = \"redis\"\nurl = \"redis://:pw@10.0.0.9/1\"\nmode = \"stream\"\nkey = \"ci:eve\"\nstream_maxlen = 500\nstream_trim_exact = true\nbatch_size = 10\nqueue = 100\n").unwrap();
+    let OutputSpec::Redis(r) = &c.outputs[0] else {
+        panic!("{c:?}")
+    };
+    assert_eq!(r.mode, crate::output::targets::RedisMode::Xadd);
+    assert_eq!(
+        (r.key.as_str(), r.stream_maxlen, r.stream_trim_exact),
+        ("ci:eve", 500, true)
+    );
+    assert_eq!((r.batch_size, r.queue, r.ca_file.as_ref()), (10, 100, None));
+    assert_refused(&[
+        (
+            "[[output]]\ntype = \"redis\"\n",
+            ":1:1: output[0].url: a \"redis\" output needs `url`",
+        ),
+        (
+            "[[output]]\ntype = \"redis\"\nurl = \"redis://h\"\npath = \"/x\"\n",
+            ":4:8: output[0].path: a \"redis\" output has no `path`",
+        ),
+        (
+            "[[output]]\ntype = \"redis\"\nurl = \"redis://h\"\nbatch_size = 0\n",
+            ":4:14: output[0].batch_size: 0 is out of range; use 1 to 10000",
+        ),
+        (
+            "[[output]]\ntype = \"webhook\"\nurl = \"https://h\"\nkey = \"k\"\n",
+            ":4:7: output[0].key: a \"webhook\" output has no `key`",
+        ),
+    ]);
 }

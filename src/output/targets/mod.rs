@@ -1,17 +1,21 @@
 //! Where a live sensor's EVE lines go: files, stdout, a Unix stream socket, an HTTP webhook for
-//! alerts. [`OutputSpec`] says what to open; [`Outputs`] opens them all and fans every line out
+//! alerts, Redis (a list, a channel or a stream). [`OutputSpec`] says what to open; [`Outputs`] opens them all and fans every line out
 //! to each one, and [`OutputReport`] says what each did.
 //!
-//! Files and stdout are written from the pipeline's thread through a buffer; the socket and the
-//! webhook each have a writer thread behind a bounded queue, so neither can hold up the pipeline.
+//! Files and stdout are written from the pipeline's thread through a buffer; the socket, the
+//! webhook and Redis each have a writer thread behind a bounded queue, so none can hold up the
+//! pipeline.
 
 mod backoff;
 mod file;
 mod queue;
+mod redis;
 mod report;
 mod socket;
 mod webhook;
 
+pub(crate) use redis::check_redis_url;
+pub use redis::{RedisMode, RedisSpec};
 pub use report::{OutputReport, TargetKind, TargetReport};
 pub(crate) use socket::check_socket_path;
 pub(crate) use webhook::check_webhook_url;
@@ -19,6 +23,7 @@ pub(crate) use webhook::check_webhook_url;
 use crate::eve::{event::StatsRecord, EventSink};
 use file::StreamTarget;
 use proto::Timestamp;
+use redis::RedisTarget;
 use socket::SocketTarget;
 use std::io;
 use std::path::PathBuf;
@@ -38,6 +43,8 @@ pub enum OutputSpec {
     UnixSocket { path: PathBuf },
     /// Alerts POSTed as JSON to an HTTP(S) URL.
     Webhook(WebhookSpec),
+    /// EVE lines into a Redis list, channel or stream; reconnects.
+    Redis(RedisSpec),
 }
 
 /// How alerts are delivered to a webhook.
@@ -90,6 +97,11 @@ pub enum OutputError {
     WebhookUrl(String),
     #[error("webhook {url}: {reason}; fix the webhook settings")]
     WebhookSettings { url: String, reason: String },
+    /// The reason shows the URL without secrets and says what to write instead.
+    #[error("redis: {0}")]
+    RedisUrl(String),
+    #[error("redis {url}: {reason}; fix the redis settings")]
+    RedisSettings { url: String, reason: String },
     #[error(
         "cannot start the writer thread of {target}: {source}; the system is short of threads or \
          memory"
@@ -107,6 +119,7 @@ enum Target {
     Stream(StreamTarget),
     Socket(SocketTarget),
     Webhook(WebhookTarget),
+    Redis(RedisTarget),
 }
 
 /// Every configured output: each EVE line goes to each of them (alerts only, to a webhook).
@@ -135,12 +148,13 @@ impl Outputs {
                 OutputSpec::Stdout => Target::Stream(StreamTarget::stdout()),
                 OutputSpec::UnixSocket { path } => Target::Socket(SocketTarget::open(path)?),
                 OutputSpec::Webhook(spec) => Target::Webhook(WebhookTarget::open(spec)?),
+                OutputSpec::Redis(spec) => Target::Redis(RedisTarget::open(spec)?),
             });
         }
         Ok(Outputs { targets, reopen })
     }
 
-    /// Flushes everything, lets the socket and webhook threads deliver what is queued for at
+    /// Flushes everything, lets the socket, webhook and Redis threads deliver what is queued for at
     /// most `deadline` (together, not each), stops them, and reports. What is still queued
     /// then is counted as dropped.
     pub fn finish(mut self, deadline: Duration) -> OutputReport {
@@ -153,6 +167,7 @@ impl Outputs {
                 Target::Stream(t) => t.flush(),
                 Target::Socket(t) => t.worker().begin_finish(until),
                 Target::Webhook(t) => t.worker().begin_finish(until),
+                Target::Redis(t) => t.worker().begin_finish(until),
             }
         }
         let mut report = OutputReport::default();
@@ -161,6 +176,7 @@ impl Outputs {
                 Target::Stream(t) => (Ok(()), t.report()),
                 Target::Socket(t) => (t.worker().join(until), t.report()),
                 Target::Webhook(t) => (t.worker().join(until), t.report()),
+                Target::Redis(t) => (t.worker().join(until), t.report()),
             };
             if let Err(e) = joined {
                 // What the thread still held is lost with it.
@@ -183,6 +199,7 @@ impl Outputs {
                     Target::Stream(t) => t.report(),
                     Target::Socket(t) => t.report(),
                     Target::Webhook(t) => t.report(),
+                    Target::Redis(t) => t.report(),
                 })
                 .collect(),
         }
@@ -208,6 +225,7 @@ impl EventSink for Outputs {
             match target {
                 Target::Stream(t) => t.line(json, is_alert),
                 Target::Socket(t) => t.line(json),
+                Target::Redis(t) => t.line(json),
                 Target::Webhook(t) if is_alert => t.alert(json),
                 Target::Webhook(_) => {}
             }

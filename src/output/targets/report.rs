@@ -12,6 +12,7 @@ pub enum TargetKind {
     Stdout,
     UnixSocket,
     Webhook,
+    Redis,
 }
 
 /// Counters of one output target. `offered == written + dropped() + queued` always holds.
@@ -35,10 +36,13 @@ pub struct TargetReport {
     pub(crate) dropped_at_finish: u64,
     /// Waiting in a buffer or queue (or being delivered) at the time of the report.
     pub queued: u64,
-    /// Webhook: POSTs repeated after a failure. Unix socket: failed connection attempts.
+    /// Webhook: POSTs repeated after a failure. Unix socket, Redis: failed connection attempts.
     pub retries: u64,
-    /// Unix socket: connections made again after one was lost. File: reopens (logrotate).
+    /// Unix socket, Redis: connections made again after one was lost. File: reopens (logrotate).
     pub reconnects: u64,
+    /// Redis: lines sent again after a connection failed before the server's replies to them
+    /// were read (the server may have stored them once already: at-least-once delivery).
+    pub resent: u64,
     /// The last error seen, if any.
     pub last_error: Option<String>,
 }
@@ -57,6 +61,7 @@ impl TargetReport {
             queued: 0,
             retries: 0,
             reconnects: 0,
+            resent: 0,
             last_error: None,
         }
     }
@@ -136,6 +141,20 @@ impl fmt::Display for TargetReport {
                     Count(self.retries, "failed connect", "failed connects")
                 )?;
             }
+            TargetKind::Redis => {
+                write!(f, "{} written", Count(self.written, "line", "lines"))?;
+                write!(
+                    f,
+                    ", {} dropped (queue full {}, refused by the server {}, at shutdown {}), {}, {}, {} sent again",
+                    self.dropped(),
+                    self.dropped_queue_full,
+                    self.dropped_failed,
+                    self.dropped_at_finish,
+                    Count(self.reconnects, "reconnect", "reconnects"),
+                    Count(self.retries, "failed connect", "failed connects"),
+                    self.resent
+                )?;
+            }
             TargetKind::Webhook => {
                 write!(f, "{} delivered", Count(self.written, "alert", "alerts"))?;
                 write!(
@@ -182,6 +201,7 @@ pub struct Counters {
     pub(crate) dropped_at_finish: AtomicU64,
     pub(crate) retries: AtomicU64,
     pub(crate) reconnects: AtomicU64,
+    pub(crate) resent: AtomicU64,
     last_error: Mutex<Option<String>>,
 }
 
@@ -207,6 +227,7 @@ impl Counters {
         r.dropped_at_finish = self.dropped_at_finish.load(Relaxed);
         r.retries = self.retries.load(Relaxed);
         r.reconnects = self.reconnects.load(Relaxed);
+        r.resent = self.resent.load(Relaxed);
         r.offered = self.offered.load(Relaxed);
         r.queued = r.offered.saturating_sub(r.written + r.dropped());
         // A counter read a moment late may exceed `offered`; keep the identity exact.

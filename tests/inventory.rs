@@ -547,6 +547,11 @@ fn run_inventory_audit_reports_and_npm_ci_starts() {
         report.contains("ALERT phantom-dependency plain-crypto-js: in "),
         "{report}"
     );
+    assert!(
+        report
+            .contains("its lockfile names packages absent from the inventory (1 alerts); --audit"),
+        "{report}"
+    );
     let events = parse_and_validate(&std::fs::read_to_string(&eve).unwrap(), "run --audit");
     let phantom: Vec<_> = events
         .iter()

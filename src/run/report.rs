@@ -86,14 +86,25 @@ pub fn render(
         let _ = writeln!(s, "  warning: capture ended on an error: {e}");
     }
     let code = outcome.exit_code(audit);
+    // `--inventory --audit`: alerts from the lockfile alone are not a call home.
+    let from_lockfile = outcome
+        .alerts
+        .iter()
+        .filter(|a| a["alert"]["metadata"]["lockfile"].is_array())
+        .count() as u64;
+    let what = if from_lockfile == outcome.alerts_total {
+        "its lockfile names packages absent from the inventory"
+    } else {
+        "the step called home"
+    };
     let verdict = match (outcome.alerts_total > 0, audit) {
         (false, _) => format!("no alert; exit status {code}, the command's"),
         (true, false) => format!(
-            "the step called home ({} alerts); exit status {EXIT_CALLED_HOME}",
+            "{what} ({} alerts); exit status {EXIT_CALLED_HOME}",
             outcome.alerts_total
         ),
         (true, true) => format!(
-            "the step called home ({} alerts); --audit: exit status {code}, the command's",
+            "{what} ({} alerts); --audit: exit status {code}, the command's",
             outcome.alerts_total
         ),
     };

@@ -90,6 +90,13 @@ fn inventory_check(
         Ok(i) => i,
         Err(e) => return error(e),
     };
+    if inventory.folders() > 0 {
+        eprintln!(
+            "egress-ids: {}: {}",
+            inventory.path().display(),
+            inventory.describe()
+        );
+    }
     let checked = check::check(&inventory, lockfiles);
     let lines = checked.eve_lines(&check::CiContext::from_env(), check::now());
     let to_stdout = eve == Some(Path::new("-"));

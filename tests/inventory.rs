@@ -211,6 +211,25 @@ fn inventory_build_agrees_with_the_seed_modulo_its_defects() {
         seed_only,
         set(&["", "b/node_modules/shared", "my-shared", "w", "packages/w"])
     );
+    // The seed's own inventory of that tree is read as it is: `b/node_modules/shared` as
+    // `shared`, the workspace folder `packages/w` skipped and said; every lockfile checks clean.
+    let lockfile = v3.join("package-lock.json");
+    let out = ids(
+        &[
+            "inventory",
+            "check",
+            "--inventory",
+            known.to_str().unwrap(),
+            lockfile.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("1 workspace folder lines skipped"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -7,7 +7,10 @@
 //! comments are allowed, so a person may annotate it; any other line must be one package name
 //! ([`check_name`]), else the file is refused with its path, line and reason. One exception, for
 //! inventories the seed's script already wrote: its `jq ... ltrimstr("node_modules/")` leaves
-//! a nested package as `a/node_modules/b`, which is read as `b`, the package it is.
+//! a nested package as `a/node_modules/b`, which is read as `b`, the package it is, and a
+//! workspace folder of a monorepo as its path (`packages/cli`), which names no registry package:
+//! such lines are skipped and counted ([`Inventory::folders`]), and every place that loads an
+//! inventory says how many.
 //!
 //! Names are compared exactly: the registry treats `JSONStream` and `jsonstream` as two
 //! packages (legacy names kept their capitals), so the inventory does too.
@@ -25,6 +28,8 @@ pub struct Inventory {
     names: FxHashSet<Box<str>>,
     /// The file it was read from, for messages.
     path: PathBuf,
+    /// Workspace folder paths (`packages/cli`) the seed's script wrote, skipped.
+    folders: usize,
 }
 
 impl Inventory {
@@ -41,6 +46,7 @@ impl Inventory {
     /// Parses inventory `text` read from `path` (named in errors).
     pub(crate) fn parse(path: &Path, text: &str) -> Result<Self, SignatureError> {
         let mut names = FxHashSet::default();
+        let mut folders = 0;
         for (i, raw) in text.lines().enumerate() {
             let line = raw.split('#').next().unwrap_or("").trim();
             if line.is_empty() {
@@ -50,6 +56,10 @@ impl Inventory {
             let line = line
                 .rsplit_once("/node_modules/")
                 .map_or(line, |(_, name)| name);
+            if is_seed_folder(line) {
+                folders += 1;
+                continue;
+            }
             check_name(line).map_err(|reason| SignatureError::BadLine {
                 path: path.to_owned(),
                 line: i + 1,
@@ -63,6 +73,7 @@ impl Inventory {
         Ok(Inventory {
             names,
             path: path.to_owned(),
+            folders,
         })
     }
 
@@ -71,6 +82,7 @@ impl Inventory {
         Inventory {
             names: names.into_iter().map(Box::from).collect(),
             path: PathBuf::new(),
+            folders: 0,
         }
     }
 
@@ -89,10 +101,38 @@ impl Inventory {
         self.names.is_empty()
     }
 
+    /// How many workspace folder lines of the seed's script were skipped.
+    pub fn folders(&self) -> usize {
+        self.folders
+    }
+
+    /// What was read, for a log line: `1630 packages` or `1630 packages (2 workspace folder
+    /// lines skipped: ...)`.
+    pub fn describe(&self) -> String {
+        match self.folders {
+            0 => format!("{} packages", self.len()),
+            n => format!(
+                "{} packages ({n} workspace folder lines skipped: the seed's script writes a monorepo's folders, which name no registry package)",
+                self.len()
+            ),
+        }
+    }
+
     /// The file it was read from (empty for [`Inventory::from_names`]).
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Whether an inventory line is a workspace folder path the seed's `jq ... ltrimstr(...)`
+/// writes for a monorepo (`packages/cli`, `apps/web/ui`): a `/` outside a scope, every segment
+/// a valid bare name.
+fn is_seed_folder(line: &str) -> bool {
+    !line.starts_with('@')
+        && line.contains('/')
+        && line
+            .split('/')
+            .all(|part| !part.is_empty() && check_name(part).is_ok())
 }
 
 /// Whether `name` can be an npm package name: `name` or `@scope/name`, at most
@@ -184,9 +224,18 @@ mod tests {
         assert_eq!(inv.len(), 3);
         assert!(inv.contains("axios") && inv.contains("@types/node") && inv.contains("JSONStream"));
         assert!(!inv.contains("jsonstream") && !inv.contains("plain-crypto-js"));
-        let seed = Inventory::parse(path, "axios\naxios/node_modules/form-data\n").unwrap();
+        let seed = Inventory::parse(
+            path,
+            "\naxios\naxios/node_modules/form-data\npackages/cli\napps/web/ui\n",
+        )
+        .unwrap();
         assert!(seed.contains("form-data") && seed.len() == 2);
-        let e = Inventory::parse(path, "axios\npackages/cli\n")
+        assert!(!seed.contains("packages/cli") && !seed.contains("cli"));
+        assert_eq!(seed.folders(), 2);
+        assert!(seed
+            .describe()
+            .starts_with("2 packages (2 workspace folder lines skipped"));
+        let e = Inventory::parse(path, "axios\npackages//cli\n")
             .unwrap_err()
             .to_string();
         assert!(

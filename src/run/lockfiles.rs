@@ -34,6 +34,12 @@ pub enum PreflightError {
 /// Checks the lockfiles in `dir` against the inventory at `inventory`.
 pub fn preflight(inventory: &Path, dir: &Path) -> Result<Preflight, PreflightError> {
     let inventory = Inventory::load(inventory).map_err(PreflightError::Inventory)?;
+    // Said once: lines of the seed's script that name a workspace folder, not a package.
+    let note = if inventory.folders() > 0 {
+        format!("{}: {}\n", inventory.path().display(), inventory.describe())
+    } else {
+        String::new()
+    };
     let lockfiles: Vec<PathBuf> = FILE_NAMES
         .iter()
         .map(|name| dir.join(name))
@@ -42,7 +48,7 @@ pub fn preflight(inventory: &Path, dir: &Path) -> Result<Preflight, PreflightErr
     if lockfiles.is_empty() {
         return Ok(Preflight {
             report: format!(
-                "no lockfile in {} ({}): nothing to check before the command\n",
+                "{note}no lockfile in {} ({}): nothing to check before the command\n",
                 dir.display(),
                 FILE_NAMES.join(", ")
             ),
@@ -55,7 +61,7 @@ pub fn preflight(inventory: &Path, dir: &Path) -> Result<Preflight, PreflightErr
         return Err(PreflightError::Lockfile(checked.render()));
     }
     Ok(Preflight {
-        report: checked.render(),
+        report: note + &checked.render(),
         unknown: checked.unknown(),
         lines: checked.eve_lines(&CiContext::from_env(), check::now()),
     })

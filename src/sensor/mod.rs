@@ -123,7 +123,7 @@ fn reload_signatures(
                 format!(", an egress policy of {n} rules")
             });
             let inventory = detector.inventory().map_or(String::new(), |i| {
-                format!(", an inventory of {} packages", i.len())
+                format!(", an inventory of {}", i.describe())
             });
             log(&format!(
                 "signatures reloaded: {} IOC domains, {} IOC addresses, {} allowed domains, {} allowed addresses, {} DoH endpoints{policy}{inventory}",

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes the npm lockfiles of tests/data/lockfiles/npm-* with a real `npm install` against a
-# local registry (registry.py on 127.0.0.1, the packages made here by `npm pack`): nothing is
+# local registry (../registry/serve.py on 127.0.0.1, the packages made here by `npm pack`): nothing is
 # fetched from any other registry. Run by hand when they need remaking; tests/inventory.rs
 # reads the committed results. Needs node, npm and python3.
 set -euo pipefail
@@ -28,9 +28,10 @@ pkg axios 1.14.0 '{"form-data":"^4.0.0"}'
 pkg plain-crypto-js 4.2.1
 pkg axios 1.14.1 '{"form-data":"^4.0.0","plain-crypto-js":"^4.2.1"}'
 
-python3 "$here/registry.py" "$work/tgz" & reg_pid=$!
-for _ in $(seq 50); do [ -s "$work/tgz/port" ] && break; sleep 0.1; done
-registry="http://127.0.0.1:$(cat "$work/tgz/port")/"
+python3 "$here/../registry/serve.py" --dir "$work/tgz" --host 127.0.0.1 --port 0 \
+  --port-file "$work/port" >"$work/registry.log" & reg_pid=$!
+for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+registry="http://127.0.0.1:$(cat "$work/port")/"
 
 # install DIR LOCKFILE-VERSION DEPS...: a real npm install; keeps package.json and the lockfile.
 install() {

@@ -7,7 +7,8 @@ gives name, version and dependencies) and logs, flushed, one line per request it
     REQ <path as sent> <metadata|tarball|other> <package or -> <status>
 
 so that a test knows which packages the registry really served (the receiver decides).
-Standard library only. Prints "registry ready" when it listens.
+Standard library only. Prints "registry ready" when it listens. `--port 0` takes a free port;
+`--port-file FILE` receives the port it listens on (tests/data/lockfiles/make-npm-lockfiles.sh).
 """
 import argparse
 import base64
@@ -41,6 +42,7 @@ def load(directory, base):
         doc["versions"][version] = {
             "name": name,
             "version": version,
+            **({"license": manifest["license"]} if "license" in manifest else {}),
             "dependencies": manifest.get("dependencies", {}),
             "dist": {
                 "tarball": base + path,
@@ -83,10 +85,15 @@ def main():
     parser.add_argument("--dir", required=True)
     parser.add_argument("--host", required=True)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port-file")
     args = parser.parse_args()
-    base = f"http://{args.host}:{args.port}"
     server = ThreadingHTTPServer((args.host, args.port), Registry)
+    port = server.server_address[1]
+    base = f"http://{args.host}:{port}"
     server.packuments, server.tarballs = load(args.dir, base)
+    if args.port_file:
+        with open(args.port_file, "w") as f:
+            f.write(f"{port}\n")
     print(f"registry ready: {len(server.packuments)} packages on {base}", flush=True)
     server.serve_forever()
 

@@ -78,10 +78,7 @@ impl std::fmt::Debug for EgressPolicy {
 impl EgressPolicy {
     /// Reads the policy file at `path`.
     pub fn load(path: &Path) -> Result<Self, SignatureError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SignatureError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = SignatureError::read(path)?;
         Self::parse(path, &text)
     }
 

@@ -36,10 +36,7 @@ impl Inventory {
     /// Reads the inventory at `path`; a line that is not a package name is refused with its
     /// path, line and reason.
     pub fn load(path: &Path) -> Result<Self, SignatureError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SignatureError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = SignatureError::read(path)?;
         Self::parse(path, &text)
     }
 

@@ -65,6 +65,16 @@ pub enum SignatureError {
     Rules(#[from] super::rules::RulesError),
 }
 
+impl SignatureError {
+    /// The text of the list, policy or inventory file at `path`, or why it cannot be read.
+    pub(crate) fn read(path: &Path) -> Result<String, SignatureError> {
+        std::fs::read_to_string(path).map_err(|source| SignatureError::Read {
+            path: path.to_owned(),
+            source,
+        })
+    }
+}
+
 /// Every list the detections use.
 #[derive(Debug, Default)]
 pub struct Signatures {
@@ -149,10 +159,7 @@ impl Builder {
         let kind = ListKind::from_path(path).ok_or_else(|| SignatureError::UnknownList {
             path: path.to_owned(),
         })?;
-        let text = std::fs::read_to_string(path).map_err(|source| SignatureError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = SignatureError::read(path)?;
         self.add_text(path, kind, &text)
     }
 

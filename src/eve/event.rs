@@ -62,6 +62,22 @@ pub struct AlertObject {
     pub(crate) metadata: Option<AlertMetadata>,
 }
 
+impl AlertObject {
+    /// The `alert` object of a built-in detection's `hit`, with `metadata`.
+    fn of_hit(hit: &Hit, metadata: AlertMetadata) -> Self {
+        AlertObject {
+            action: "allowed",
+            gid: 1,
+            signature_id: hit.detection.signature_id(),
+            rev: 1,
+            signature: hit.signature(),
+            category: hit.detection.category(),
+            severity: hit.detection.severity(),
+            metadata: Some(metadata),
+        }
+    }
+}
+
 /// `alert.metadata`: which built-in detection fired and on what, or a rule's own metadata.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
@@ -312,19 +328,13 @@ fn write_tunnel(out: &mut Vec<u8>, t: &Tunnel, pcap_cnt: Option<u64>) {
 impl Event {
     /// The `alert` object Suricata writes for `hit`.
     pub fn alert_object(hit: &Hit) -> Object {
-        Object::Alert(AlertObject {
-            action: "allowed",
-            gid: 1,
-            signature_id: hit.detection.signature_id(),
-            rev: 1,
-            signature: hit.signature(),
-            category: hit.detection.category(),
-            severity: hit.detection.severity(),
-            metadata: Some(AlertMetadata::Detection {
+        Object::Alert(AlertObject::of_hit(
+            hit,
+            AlertMetadata::Detection {
                 detection: [hit.detection.name()],
                 indicator: [hit.indicator.clone()],
-            }),
-        })
+            },
+        ))
     }
 
     /// The `alert` object Suricata writes for a match of `rule`.
@@ -365,22 +375,16 @@ impl FlowlessAlert {
         let record = FlowlessAlert {
             timestamp,
             event_type: EventType::Alert,
-            alert: AlertObject {
-                action: "allowed",
-                gid: 1,
-                signature_id: hit.detection.signature_id(),
-                rev: 1,
-                signature: hit.signature(),
-                category: hit.detection.category(),
-                severity: hit.detection.severity(),
-                metadata: Some(AlertMetadata::File {
+            alert: AlertObject::of_hit(
+                hit,
+                AlertMetadata::File {
                     detection: [hit.detection.name()],
                     indicator: [hit.indicator.clone()],
                     lockfile: [lockfile.to_owned()],
                     ci_repository: ci_repository.map(|r| [r.to_owned()]),
                     ci_pipeline: ci_pipeline.map(|p| [p.to_owned()]),
-                }),
-            },
+                },
+            ),
         };
         let mut out = Vec::new();
         json::serde(&mut out, &record);

@@ -6,6 +6,7 @@ mod cli;
 use clap::Parser;
 use cli::{Cli, Command, InventoryCommand, LiveArgs, ReplayArgs, RunArgs};
 use egress_ids::daemon::{default_toml, DaemonConfig};
+use egress_ids::inventory::command;
 use egress_ids::output::summary;
 use egress_ids::output::targets::OutputSpec;
 use egress_ids::privileges::RunAs;
@@ -34,13 +35,17 @@ fn main() -> ExitCode {
         Command::Run(args) => run_step(args),
         Command::MergeLearned { out, inputs } => merge_learned(&out, &inputs),
         Command::Inventory(InventoryCommand::Build { out, paths }) => {
-            inventory_build(out.as_deref(), &paths)
+            inventory_exit(command::build_command(out.as_deref(), &paths))
         }
         Command::Inventory(InventoryCommand::Check {
             inventory,
             eve,
             lockfiles,
-        }) => inventory_check(&inventory, eve.as_deref(), &lockfiles),
+        }) => inventory_exit(command::check_command(
+            &inventory,
+            eve.as_deref(),
+            &lockfiles,
+        )),
         Command::Completions { shell } => {
             match cli::manual::completions(shell, &mut std::io::stdout().lock()) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -51,77 +56,12 @@ fn main() -> ExitCode {
     }
 }
 
-/// `egress-ids inventory build [--out FILE] PATH...`: 0, 1 when something was skipped, 2 when
-/// nothing was written.
-fn inventory_build(out: Option<&Path>, paths: &[std::path::PathBuf]) -> ExitCode {
-    use egress_ids::inventory::build;
-    let built = build::build(paths);
-    eprint!("{}", built.summary());
-    if built.files.iter().all(|f| f.outcome.is_err()) {
-        return error("no lockfile read: no inventory written");
-    }
-    let text = built.text();
-    let written = match out {
-        Some(path) => build::write_atomic(path, &text)
-            .map_err(|e| format!("{}: cannot write: {e}", path.display())),
-        None => {
-            use std::io::Write;
-            std::io::stdout()
-                .write_all(text.as_bytes())
-                .map_err(|e| format!("standard output: {e}"))
-        }
-    };
-    match written {
+/// `egress-ids inventory build` and `inventory check`: their exit code, or 2 with the reason.
+fn inventory_exit(result: Result<u8, String>) -> ExitCode {
+    match result {
+        Ok(code) => ExitCode::from(code),
         Err(e) => error(e),
-        Ok(()) => ExitCode::from(u8::from(!built.complete())),
     }
-}
-
-/// `egress-ids inventory check --inventory FILE [--eve FILE|-] LOCKFILE...`: 0, 1 (unknown
-/// packages) or 2 (bad input).
-fn inventory_check(
-    inventory: &Path,
-    eve: Option<&Path>,
-    lockfiles: &[std::path::PathBuf],
-) -> ExitCode {
-    use egress_ids::inventory::check;
-    use std::io::Write;
-    let inventory = match egress_ids::detect::inventory::Inventory::load(inventory) {
-        Ok(i) => i,
-        Err(e) => return error(e),
-    };
-    if inventory.folders() > 0 {
-        eprintln!(
-            "egress-ids: {}: {}",
-            inventory.path().display(),
-            inventory.describe()
-        );
-    }
-    let checked = check::check(&inventory, lockfiles);
-    let lines = checked.eve_lines(&check::CiContext::from_env(), check::now());
-    let to_stdout = eve == Some(Path::new("-"));
-    let report = checked.render();
-    if to_stdout {
-        eprint!("{report}");
-    } else {
-        print!("{report}");
-    }
-    if let Some(path) = eve {
-        let mut text = Vec::new();
-        for line in &lines {
-            text.extend_from_slice(line);
-            text.push(b'\n');
-        }
-        let written = if to_stdout {
-            std::io::stdout().write_all(&text)
-        } else {
-            std::fs::write(path, &text)
-        };
-        if let Err(e) = written {
-            return error(format!("{}: cannot write EVE: {e}", path.display()));
-        }
-    }
-    ExitCode::from(checked.exit_code())
 }
 
 /// `egress-ids merge-learned -o OUT A B ...`: 0, or 2 naming the file (and line) it could not

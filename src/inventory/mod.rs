@@ -7,12 +7,14 @@
 //! - [`build`]: `egress-ids inventory build`: every name of every lockfile found, sorted, each
 //!   once, written atomically;
 //! - [`check`]: `egress-ids inventory check` and `run --inventory`: the names a lockfile has and
-//!   the inventory lacks, for a person and as `phantom-dependency` EVE alerts.
+//!   the inventory lacks, for a person and as `phantom-dependency` EVE alerts;
+//! - [`command`]: the two subcommands' output and exit codes.
 //!
 //! The inventory file itself (format, reading) is [`crate::detect::inventory`], which the
 //! sensor uses for registry requests.
 
 pub mod build;
 pub mod check;
+pub mod command;
 pub mod lockfile;
 pub mod walk;

@@ -710,7 +710,14 @@ impl FlowState {
             || h2 == h2::Probe::NeedMore
             || socks == socks::Probe::NeedMore
             || data.len() < 14;
-        if waiting && data.len() < CLASSIFY_LIMIT {
+        // A request line of a method the probe does not know is matched by its shape, which
+        // may take the whole line: wait for it as long as the probe says it may still be one.
+        let limit = if http == http::Probe::NeedMore {
+            http::MAX_PROBE_LINE
+        } else {
+            CLASSIFY_LIMIT
+        };
+        if waiting && data.len() < limit {
             return false;
         }
         self.set_app(AppProto::Failed);

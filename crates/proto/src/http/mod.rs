@@ -55,10 +55,21 @@ pub(crate) const PROBE_METHODS: [&str; 9] = [
     "GET", "POST", "PUT", "HEAD", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
 ];
 
+/// Longest method token the probe accepts (`VERSION-CONTROL`, `BASELINE-CONTROL` and
+/// `X-MS-ENUMATTS` are the longest in use).
+pub const MAX_METHOD_LEN: usize = 32;
+
+/// Longest request line the probe waits for before it gives up on a method it does not know.
+pub const MAX_PROBE_LINE: usize = 8192;
+
 /// Does this client->server TCP stream start like an HTTP/1.x request?
 ///
-/// A known method token in any case (see [`PROBE_METHODS`]) followed by a space, after any empty lines
-/// (CR/LF), gives [`Probe::Match`]; [`Probe::NeedMore`] while the prefix is still ambiguous.
+/// After any empty lines (CR/LF): a known method token in any case (see [`PROBE_METHODS`])
+/// followed by a space gives [`Probe::Match`] at once. Any other method is an RFC 9110 token
+/// (WebDAV's `PROPFIND`, UPnP's `SUBSCRIBE` and `NOTIFY`, ...): the request line must then have
+/// its shape, `TOKEN SP TARGET SP HTTP/1.`, before it matches (so that `EHLO host`, an SSH
+/// banner or the HTTP/2 preface `PRI * HTTP/2.0` do not). [`Probe::NeedMore`] while the prefix
+/// is still ambiguous, at most [`MAX_PROBE_LINE`] bytes.
 pub fn probe_request(stream: &[u8]) -> Probe {
     let s = head::skip_empty_lines(stream);
     if s.is_empty() {
@@ -72,11 +83,53 @@ pub fn probe_request(stream: &[u8]) -> Probe {
             Probe::NoMatch => {}
         }
     }
-    if need_more {
-        Probe::NeedMore
-    } else {
-        Probe::NoMatch
+    match probe_line_shape(s) {
+        Probe::NoMatch if need_more => Probe::NeedMore,
+        shape => shape,
     }
+}
+
+/// `TOKEN SP TARGET SP HTTP/1.` at the start of `s`, RFC 9112's request line with any token
+/// method (tchar of RFC 9110 section 5.6.2) and a target without spaces or control bytes.
+fn probe_line_shape(s: &[u8]) -> Probe {
+    let token = s.iter().take_while(|&&b| is_tchar(b)).count();
+    if token == s.len() {
+        return if token <= MAX_METHOD_LEN {
+            Probe::NeedMore
+        } else {
+            Probe::NoMatch
+        };
+    }
+    if token == 0 || token > MAX_METHOD_LEN || s[token] != b' ' {
+        return Probe::NoMatch;
+    }
+    let rest = &s[token + 1..];
+    let target = rest.iter().take_while(|&&b| b > b' ' && b != 0x7f).count();
+    if target == rest.len() {
+        return if s.len() < MAX_PROBE_LINE {
+            Probe::NeedMore
+        } else {
+            Probe::NoMatch
+        };
+    }
+    if target == 0 || rest[target] != b' ' {
+        return Probe::NoMatch;
+    }
+    let version = &rest[target + 1..];
+    let expected = b"HTTP/1.";
+    let n = version.len().min(expected.len());
+    if !version[..n].eq_ignore_ascii_case(&expected[..n]) {
+        Probe::NoMatch
+    } else if n == expected.len() {
+        Probe::Match
+    } else {
+        Probe::NeedMore
+    }
+}
+
+/// A token character (RFC 9110 section 5.6.2).
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// Compares `s` with `method` followed by one space.

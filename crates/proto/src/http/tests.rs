@@ -84,12 +84,52 @@ fn probe_known_methods_and_prefixes() {
     assert_eq!(probe_request(b"get / HTTP/1.1"), Probe::Match);
     assert_eq!(probe_request(b"pOsT /x HTTP/1.1"), Probe::Match);
     assert_eq!(probe_request(b"ge"), Probe::NeedMore);
-    assert_eq!(probe_request(b"GETX / HTTP/1.1"), Probe::NoMatch);
-    assert_eq!(probe_request(b"PROPFIND / HTTP/1.1"), Probe::NoMatch);
     assert_eq!(probe_request(b"\x16\x03\x01\x00"), Probe::NoMatch);
-    assert_eq!(probe_request(b"SSH-2.0-OpenSSH"), Probe::NoMatch);
     assert_eq!(probe_request(b"P"), Probe::NeedMore);
     assert_eq!(probe_request(b"PA"), Probe::NeedMore);
+}
+
+#[test]
+fn probe_any_token_method_by_the_request_line_shape() {
+    for line in [
+        "PROPFIND /dav/ HTTP/1.1\r\n",
+        "MKCOL /dav/new/ HTTP/1.1\r\n",
+        "SUBSCRIBE /upnp/event/cm HTTP/1.1\r\n",
+        "NOTIFY /cb HTTP/1.1\r\n",
+        "M-SEARCH * HTTP/1.1\r\n",
+        "GETX / HTTP/1.1\r\n",
+        "VERSION-CONTROL /x http/1.0\r\n",
+    ] {
+        let b = line.as_bytes();
+        assert_eq!(probe_request(b), Probe::Match, "{line}");
+        // Every prefix short of `HTTP/1.` is still undecided.
+        let decided = line
+            .find("HTTP/1.")
+            .or_else(|| line.find("http/1."))
+            .unwrap()
+            + 7;
+        for k in 0..decided {
+            assert_eq!(probe_request(&b[..k]), Probe::NeedMore, "{line:?} {k}");
+        }
+    }
+    for not_http in [
+        &b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"[..],
+        b"EHLO mail.example.com\r\n",
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        b"*3\r\n$3\r\nSET\r\n",
+        b"PROPFIND  / HTTP/1.1\r\n",
+        b"PROP(FIND / HTTP/1.1\r\n",
+        b"PROPFIND /a\x01b HTTP/1.1\r\n",
+        b"PROPFIND / FTP/1.1\r\n",
+    ] {
+        assert_eq!(probe_request(not_http), Probe::NoMatch, "{not_http:?}");
+    }
+    // A token longer than any method, a target past the line limit: given up.
+    assert_eq!(probe_request(&[b'A'; MAX_METHOD_LEN + 1]), Probe::NoMatch);
+    let mut long = b"PROPFIND /".to_vec();
+    long.resize(MAX_PROBE_LINE, b'a');
+    assert_eq!(probe_request(&long), Probe::NoMatch);
+    assert_eq!(probe_request(&long[..MAX_PROBE_LINE - 1]), Probe::NeedMore);
 }
 
 // ---- real captures ----

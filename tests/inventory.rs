@@ -126,6 +126,19 @@ fn seed_build(seed: &Seed, known: &Path, dir: &Path) -> BTreeSet<String> {
     lines(&std::fs::read(known).unwrap())
 }
 
+/// `inventory check --inventory INVENTORY EXTRA... LOCKFILES...` with `env` added.
+fn check(inventory: &Path, extra: &[&str], lockfiles: &[&Path], env: &[(&str, &str)]) -> Output {
+    let mut args = vec![
+        "inventory",
+        "check",
+        "--inventory",
+        inventory.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    args.extend(lockfiles.iter().map(|p| p.to_str().unwrap()));
+    ids(&args, env)
+}
+
 /// `inventory build --out OUT PATHS`: exit code, names, stderr.
 fn build(out: &Path, paths: &[&Path]) -> (i32, BTreeSet<String>, String) {
     let mut args = vec!["inventory", "build", "--out", out.to_str().unwrap()];
@@ -214,16 +227,7 @@ fn inventory_build_agrees_with_the_seed_modulo_its_defects() {
     // The seed's own inventory of that tree is read as it is: `b/node_modules/shared` as
     // `shared`, the workspace folder `packages/w` skipped and said; every lockfile checks clean.
     let lockfile = v3.join("package-lock.json");
-    let out = ids(
-        &[
-            "inventory",
-            "check",
-            "--inventory",
-            known.to_str().unwrap(),
-            lockfile.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let out = check(&known, &[], &[&lockfile], &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
@@ -244,21 +248,12 @@ fn inventory_check_agrees_with_the_seed() {
     assert_eq!(code, 0);
     let compromised = data().join("npm-v2-compromised/package-lock.json");
     let app = data().join("npm-v3-app/package-lock.json");
-    let check = |lockfile: &Path| {
-        let ours = ids(
-            &[
-                "inventory",
-                "check",
-                "--inventory",
-                known.to_str().unwrap(),
-                lockfile.to_str().unwrap(),
-            ],
-            &[],
-        );
+    let both = |lockfile: &Path| {
+        let ours = check(&known, &[], &[lockfile], &[]);
         (ours, bash(&seed.check, &[lockfile]))
     };
     // A. The compromised build: plain-crypto-js, exit 1 from both.
-    let (ours, theirs) = check(&compromised);
+    let (ours, theirs) = both(&compromised);
     assert_eq!(unknown_names(&ours), set(&["plain-crypto-js"]), "{ours:?}");
     assert_eq!(unknown_names(&theirs), unknown_names(&ours), "{theirs:?}");
     assert_eq!(
@@ -274,7 +269,7 @@ fn inventory_check_agrees_with_the_seed() {
     );
     // B. The organisation's own app: ours 0; the seed flags its own key forms (the seed's
     // defects), exit 1.
-    let (ours, theirs) = check(&app);
+    let (ours, theirs) = both(&app);
     assert_eq!(ours.status.code(), Some(0), "{ours:?}");
     assert!(String::from_utf8_lossy(&ours.stdout)
         .contains("All packages present in organisation inventory."));
@@ -286,7 +281,7 @@ fn inventory_check_agrees_with_the_seed() {
     // C. An inventory that knows every package: 0 from both.
     let (code, _, _) = build(&known, &[&data()]);
     assert_eq!(code, 0);
-    let (ours, theirs) = check(&compromised);
+    let (ours, theirs) = both(&compromised);
     assert_eq!(
         (ours.status.code(), theirs.status.code()),
         (Some(0), Some(0))
@@ -296,7 +291,7 @@ fn inventory_check_agrees_with_the_seed() {
     // D. The seed's own inventory (its build script, over the compromised build's folder)
     // read by ours: its `""` line is blank; the app's lockfile is checked by both.
     seed_build(&seed, &known, &data().join("npm-v2-compromised"));
-    let (ours, theirs) = check(&app);
+    let (ours, theirs) = both(&app);
     assert_eq!(
         (ours.status.code(), theirs.status.code()),
         (Some(1), Some(1))
@@ -315,7 +310,7 @@ fn inventory_check_agrees_with_the_seed() {
     );
     // E. A missing lockfile: the seed exits 1 ("aborting build"), ours 2 (bad input).
     let missing = dir.join("none/package-lock.json");
-    let (ours, theirs) = check(&missing);
+    let (ours, theirs) = both(&missing);
     assert_eq!(
         (ours.status.code(), theirs.status.code()),
         (Some(2), Some(1))
@@ -391,17 +386,11 @@ fn a_bad_lockfile_is_named_and_skipped() {
     assert!(!dir.join("none.txt").exists());
     // check: a bad lockfile is bad input (2), still after checking the others.
     let known = dir.join("out.txt");
-    let o = ids(
-        &[
-            "inventory",
-            "check",
-            "--inventory",
-            known.to_str().unwrap(),
-            dir.join("good/package-lock.json").to_str().unwrap(),
-            dir.join("bad/package-lock.json").to_str().unwrap(),
-        ],
-        &[],
+    let (good, bad) = (
+        dir.join("good/package-lock.json"),
+        dir.join("bad/package-lock.json"),
     );
+    let o = check(&known, &[], &[&good, &bad], &[]);
     assert_eq!(o.status.code(), Some(2));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
@@ -434,18 +423,7 @@ fn the_eve_alert_names_the_package_lockfile_and_ci_job_and_fits_the_schema() {
         (&[("CI_REPO", "app")][..], Some("app"), None),
         (&[][..], None, None),
     ] {
-        let o = ids(
-            &[
-                "inventory",
-                "check",
-                "--inventory",
-                known.to_str().unwrap(),
-                "--eve",
-                "-",
-                lockfile.to_str().unwrap(),
-            ],
-            env,
-        );
+        let o = check(&known, &["--eve", "-"], &[&lockfile], env);
         assert_eq!(o.status.code(), Some(1));
         // With --eve -, the person's report goes to stderr.
         assert!(String::from_utf8_lossy(&o.stderr).contains("  plain-crypto-js\n"));

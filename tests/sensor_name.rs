@@ -30,6 +30,21 @@ fn captures() -> Vec<PathBuf> {
 }
 
 /// The raw EVE lines of `egress-ids replay ARGS PCAPS`.
+/// Every event carries `host` = `name`, as its last field.
+fn assert_host_last(events: &[Value], name: &str) {
+    for e in events {
+        assert_eq!(e["host"], name, "{e}");
+        assert_eq!(
+            e.as_object()
+                .unwrap()
+                .keys()
+                .next_back()
+                .map(String::as_str),
+            Some("host")
+        );
+    }
+}
+
 fn replay_lines(tag: &str, pcaps: &[&Path], args: &[&str]) -> Vec<String> {
     let dir = scratch(tag);
     let eve = dir.join("eve.json");
@@ -151,17 +166,7 @@ fn live_capture_appends_host_to_every_record() {
             live.stderr
         );
     }
-    for e in &live.events {
-        assert_eq!(e["host"], "span-sensor-1", "{e}");
-        assert_eq!(
-            e.as_object()
-                .unwrap()
-                .keys()
-                .next_back()
-                .map(String::as_str),
-            Some("host")
-        );
-    }
+    assert_host_last(&live.events, "span-sensor-1");
     let alerts: Vec<&Value> = live
         .events
         .iter()
@@ -207,17 +212,7 @@ fn a_run_step_writes_host_in_its_eve_file() {
             .any(|r| r.starts_with(&format!("ioc-domain\t{}\t", IOC.0))),
         "{report}"
     );
-    for e in &events {
-        assert_eq!(e["host"], "runner-7", "{e}");
-        assert_eq!(
-            e.as_object()
-                .unwrap()
-                .keys()
-                .next_back()
-                .map(String::as_str),
-            Some("host")
-        );
-    }
+    assert_host_last(&events, "runner-7");
     eprintln!(
         "sensor-name run: {} records, each with host last",
         events.len()

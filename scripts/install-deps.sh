@@ -59,10 +59,10 @@ if [ "$bench" -eq 1 ]; then
 fi
 # fincore (util-linux): bench/run.sh reports how much of each capture the page cache holds.
 command -v fincore >/dev/null || need+=(util-linux)
-# python3-yaml (PyYAML, for Debian's /usr/bin/python3): tests/shipping.rs parses
+# python3-yaml (PyYAML, for Debian's /usr/bin/python3): tests/delivery/shipping.rs parses
 # contrib/shipping/filebeat.yml.
 /usr/bin/python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
-# groff and man-db: tests/manual.rs and scripts/package-test.sh render the generated man pages.
+# groff and man-db: tests/delivery/manual.rs and scripts/package-test.sh render the generated man pages.
 command -v groff >/dev/null || need+=(groff)
 command -v man   >/dev/null || need+=(man-db)
 # dpkg-dev (dpkg-shlibdeps): cargo-deb finds the package's library dependencies with it.

@@ -7,10 +7,8 @@
 //! for every request the server got, with its method, and raise `ioc-domain` (and, for the
 //! `node` User-Agent, `node-http-ua`) on each of their flows, as for a GET.
 
-mod common;
-
-use common::netns::{root_or_skip, run_ok, start_logged, Netns};
-use common::*;
+use crate::common::netns::{root_or_skip, run_ok, start_logged, Netns};
+use crate::common::*;
 use std::collections::BTreeSet;
 use std::time::Duration;
 

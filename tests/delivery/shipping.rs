@@ -4,9 +4,7 @@
 //! writes, and every EVE field it names is one egress-ids writes (in the records of a real
 //! replay with `--sensor-name`).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;

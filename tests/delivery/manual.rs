@@ -3,9 +3,7 @@
 //! and man render every page without a warning, and bash, with the completion script sourced,
 //! completes a subcommand.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::Path;
 use std::process::Command;
 

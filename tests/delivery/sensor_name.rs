@@ -5,12 +5,10 @@
 //! between two network namespaces of the test's own, and one `egress-ids run` of a real curl
 //! calling an IOC name (tests/common/runner.rs: its namespaces, resolver and TLS server).
 
-mod common;
-
-use common::live::live_over;
-use common::netns::root_or_skip;
-use common::runner::{run, world, Step, IOC};
-use common::*;
+use crate::common::live::live_over;
+use crate::common::netns::root_or_skip;
+use crate::common::runner::{run, world, Step, IOC};
+use crate::common::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -199,8 +199,14 @@ impl Verdicts {
         }
     }
 
-    /// Decides `candidate` of `shard` against the answers seen so far.
-    pub(crate) fn on_flow_start(&mut self, shard: usize, candidate: &Candidate) -> Verdict {
+    /// Decides `candidate` of `shard` against the answers seen so far; a flow found resolved is
+    /// marked for its shard only when `mark` (otherwise its speculative alert still comes).
+    pub(crate) fn on_flow_start(
+        &mut self,
+        shard: usize,
+        candidate: &Candidate,
+        mark: bool,
+    ) -> Verdict {
         let verdict = if self.from.is_some_and(|from| candidate.ts < from) {
             Verdict::WarmUp
         } else if self.dns.resolved(candidate.server, candidate.ts) {
@@ -210,7 +216,7 @@ impl Verdicts {
         };
         if verdict == Verdict::Unresolved {
             self.unresolved.insert(candidate.flow_id);
-        } else {
+        } else if mark {
             self.marks.set(shard).insert(candidate.flow_id);
         }
         verdict
@@ -348,7 +354,7 @@ mod tests {
         /// The merge stage reaches the flow's start in the capture.
         fn verdict(&mut self) -> Verdict {
             let candidate = self.candidate.expect("a direct-ip candidate");
-            self.merge.on_flow_start(self.shard, &candidate)
+            self.merge.on_flow_start(self.shard, &candidate, true)
         }
 
         /// The flow's candidate, as its alert carries it.
@@ -439,7 +445,7 @@ mod tests {
             server: server(),
             ts: T0.plus_secs(1),
         };
-        assert_eq!(run.merge.on_flow_start(0, &next), Verdict::Resolved);
+        assert_eq!(run.merge.on_flow_start(0, &next, true), Verdict::Resolved);
     }
 
     #[test]
@@ -539,7 +545,7 @@ mod tests {
             server: server(),
             ts: T0,
         };
-        assert_eq!(merge.on_flow_start(1, &c), Verdict::Resolved);
+        assert_eq!(merge.on_flow_start(1, &c, true), Verdict::Resolved);
         assert!(!merge.marks().shard(0).take(5));
         assert!(merge.marks().shard(1).take(5));
         assert!(!merge.marks().shard(1).take(5), "taken once");

@@ -6,6 +6,7 @@
 pub mod cidr;
 pub mod direct_ip;
 mod dns_bypass;
+pub(crate) mod dns_chain;
 pub mod egress_policy;
 pub mod hidden;
 pub mod inventory;
@@ -168,6 +169,8 @@ pub(crate) enum Source {
     /// The DNS server a query went to.
     DnsServer,
     DnsQuery,
+    /// The chain of names (CNAME, DNAME, SVCB/HTTPS targets) a DNS answer resolved through.
+    DnsAnswerChain,
     HttpHost,
     HttpConnect,
     HttpUserAgent,
@@ -189,6 +192,7 @@ impl Source {
             Source::QuicClientHello => "QUIC ClientHello",
             Source::DnsServer => "DNS server",
             Source::DnsQuery => "DNS query",
+            Source::DnsAnswerChain => "DNS answer chain",
             Source::HttpHost => "HTTP Host",
             Source::HttpConnect => "HTTP CONNECT target",
             Source::HttpUserAgent => "HTTP User-Agent",
@@ -211,6 +215,9 @@ pub struct Hit {
     /// `direct-ip` of a destination the client named by address to a proxy or in a Host
     /// (SOCKS, CONNECT, an IP-literal Host): judged by that address, not the flow's server.
     pub(crate) target: Option<IpAddr>,
+    /// A flow's own `direct-ip`: the name its client sent for the server, by which the merge
+    /// stage judges the DNS chains that resolved the server ([`dns_chain`]).
+    pub(crate) flow_name: Option<Box<dns_chain::FlowName>>,
 }
 
 impl Hit {
@@ -221,6 +228,7 @@ impl Hit {
             source,
             ech: None,
             target: None,
+            flow_name: None,
         }
     }
 

@@ -5,6 +5,7 @@
 use super::context::{event, Ctx, FlowAlerts};
 use super::output::{FlowRecord, OutKind};
 use crate::detect::direct_ip::Held;
+use crate::detect::dns_chain::NamedBy;
 use crate::detect::hidden::AnsweredName;
 use crate::detect::rules::buffer::App;
 use crate::detect::rules::flowbits::Flowbits;
@@ -256,22 +257,25 @@ impl FlowState {
         self.held.drop_resolved(ctx.marks, meta.id);
     }
 
-    /// Alerts the held flow-start detections, with the flow's app-layer object when there is one.
+    /// Alerts the held flow-start detections, with the flow's app-layer object when there is one
+    /// and the name its client sent for the server (SNI, Host), which the merge stage judges
+    /// the server's DNS chains by ([`crate::detect::dns_chain`]).
     pub(crate) fn release_held(
         &mut self,
         ctx: &mut Ctx<'_>,
         meta: &FlowMeta,
         app: Option<(EventType, &Object)>,
+        name: Option<(&str, NamedBy)>,
     ) {
         let released = self.held.take();
-        ctx.release(meta, &mut self.alerts, released, app);
+        ctx.release(meta, &mut self.alerts, released, app, name);
     }
 
     /// Releases held detections whose wait is over: the app layer will not produce an object
     /// (bypassed, not recognised) or the flow is old enough.
     pub(crate) fn release_held_if_due(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta) {
         if self.held.due(ctx.ts, meta.first_ts, self.inspecting) {
-            self.release_held(ctx, meta, None);
+            self.release_held(ctx, meta, None, None);
         }
     }
 
@@ -772,7 +776,8 @@ impl FlowState {
                     return true;
                 }
                 let object = Object::Raw(hello.eve_json());
-                self.release_held(ctx, meta, Some((EventType::Tls, &object)));
+                let name = hello.sni.as_deref().map(|s| (s, NamedBy::Sni));
+                self.release_held(ctx, meta, Some((EventType::Tls, &object)), name);
                 for rule in rules {
                     ctx.alert_rule(
                         meta,
@@ -872,7 +877,8 @@ impl FlowState {
         let rules = self.rules_on_http(ctx, meta, view);
         if !hits.is_empty() || !rules.is_empty() || self.held.is_waiting() {
             let object = object();
-            self.release_held(ctx, meta, Some((EventType::Http, &object)));
+            let name = facts.host.map(|h| (h, NamedBy::Host));
+            self.release_held(ctx, meta, Some((EventType::Http, &object)), name);
             for rule in rules {
                 ctx.alert_rule(
                     meta,
@@ -1018,8 +1024,17 @@ impl FlowState {
         };
         self.drop_resolved_direct_ip(ctx, meta);
         let scope = ctx.scope(meta);
+        // The names the response resolved through (CNAME cloaking), when they matter.
+        let chain = msg
+            .is_response
+            .then(|| ctx.detector.judge_chain(scope, &msg.answer_chain()))
+            .flatten();
         let hits: Vec<Hit> = if msg.is_response {
-            Vec::new()
+            chain
+                .as_deref()
+                .and_then(|c| ctx.detector.on_dns_answer(c))
+                .into_iter()
+                .collect()
         } else {
             msg.queries
                 .iter()
@@ -1050,7 +1065,7 @@ impl FlowState {
             })
         });
         if let Some(object) = &object {
-            self.release_held(ctx, meta, Some((EventType::Dns, object)));
+            self.release_held(ctx, meta, Some((EventType::Dns, object)), None);
         }
         if msg.is_response {
             let addrs: Vec<_> = msg.answer_addrs().collect();
@@ -1071,9 +1086,11 @@ impl FlowState {
                     ts,
                     addrs,
                     answered,
+                    chain,
                 });
             }
-        } else if let Some(object) = &object {
+        }
+        if let Some(object) = &object {
             for rule in rules {
                 ctx.alert_rule(meta, &mut self.alerts, rule, Some((EventType::Dns, object)));
             }

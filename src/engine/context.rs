@@ -5,6 +5,7 @@ use super::output::{FlowRecord, LineRef, OutBuf, OutKind, Output, RuleCheck};
 use crate::counters::Counters;
 use crate::detect::direct_ip::Candidate;
 use crate::detect::direct_ip::{Held, ShardMarks};
+use crate::detect::dns_chain::{FlowName, NamedBy};
 use crate::detect::hidden::EchCandidate;
 use crate::detect::rules::{self, compile::Rule, threshold::Match};
 use crate::detect::{Detection, DetectionSet, Detector, Hit, Scope};
@@ -206,9 +207,18 @@ impl Ctx<'_> {
         alerts: &mut FlowAlerts,
         released: DetectionSet,
         app: Option<(EventType, &Object)>,
+        name: Option<(&str, NamedBy)>,
     ) {
         for detection in released.iter() {
-            let hit = Detector::flow_hit(detection, meta.server, meta.proto);
+            let mut hit = Detector::flow_hit(detection, meta.server, meta.proto);
+            if detection == Detection::DirectIp {
+                hit.flow_name = name.map(|(name, by)| {
+                    Box::new(FlowName {
+                        name: name.into(),
+                        by,
+                    })
+                });
+            }
             self.alert(meta, alerts, &hit, app);
         }
     }
@@ -261,6 +271,7 @@ impl Ctx<'_> {
                 },
                 line,
                 by_target: hit.target.is_some(),
+                name: hit.flow_name.clone(),
             }
         } else {
             OutKind::Alert(hit.detection, line)

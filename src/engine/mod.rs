@@ -255,7 +255,7 @@ impl Engine {
             rule_scratch: &mut self.rule_scratch,
         };
         flow.state.on_flow_end(&mut ctx, &flow.meta);
-        flow.state.release_held(&mut ctx, &flow.meta, None);
+        flow.state.release_held(&mut ctx, &flow.meta, None, None);
         if ctx.logs(EventType::Http) {
             for object in flow.state.take_pending_http() {
                 ctx.emit_app(

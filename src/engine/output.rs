@@ -11,6 +11,7 @@
 
 use crate::counters::Counters;
 use crate::detect::direct_ip::Candidate;
+use crate::detect::dns_chain::{ChainFacts, FlowName};
 use crate::detect::hidden::{AnsweredName, EchCandidate};
 use crate::detect::rules::threshold::{Match, Spec};
 use crate::detect::{Detection, Detector};
@@ -154,6 +155,8 @@ pub(crate) enum OutKind {
         candidate: Candidate,
         line: LineRef,
         by_target: bool,
+        /// The name the flow's client sent for its server (SNI, Host), when it sent one.
+        name: Option<Box<FlowName>>,
     },
     /// Addresses a DNS response resolved at `ts`, with their TTLs; the name it answered and
     /// the ECH configuration ids it published (for `hidden-destination`).
@@ -161,6 +164,9 @@ pub(crate) enum OutKind {
         ts: Timestamp,
         addrs: Vec<(IpAddr, u32)>,
         answered: Option<Box<AnsweredName>>,
+        /// The chain of names the response resolved through, when it matters
+        /// ([`crate::detect::dns_chain`]).
+        chain: Option<Arc<ChainFacts>>,
     },
     /// A `hidden-destination` alert: written, with the names DNS resolved to the server as its
     /// indicator, only when the merge stage finds the ECH real and those names not allowlisted.

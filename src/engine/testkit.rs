@@ -266,12 +266,13 @@ impl Shard {
                 | OutKind::Alert(_, line)
                 | OutKind::RuleAlert { line, .. } => Said::Line(json(line.get(&self.out.lines))),
                 OutKind::FlowStart(candidate) => {
-                    Said::Verdict(self.verdicts.on_flow_start(0, &candidate))
+                    Said::Verdict(self.verdicts.on_flow_start(0, &candidate, true))
                 }
                 OutKind::DirectIp {
                     candidate,
                     line,
                     by_target,
+                    ..
                 } => {
                     let line = json(line.get(&self.out.lines));
                     let written = if by_target {

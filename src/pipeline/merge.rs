@@ -11,6 +11,7 @@
 use super::stats::stats_object;
 use crate::counters::Counters;
 use crate::detect::direct_ip::{ResolvedFlows, Verdict, Verdicts};
+use crate::detect::dns_chain::ChainVerdicts;
 use crate::detect::hidden::HiddenVerdicts;
 use crate::detect::rules::threshold::{Spec, Thresholds};
 use crate::detect::{Detection, Detector};
@@ -39,6 +40,8 @@ pub(crate) struct Merger<W: EventSink> {
     direct_ip: Verdicts,
     /// `hidden-destination` verdicts (DNS names by address, published ECH configurations).
     hidden: HiddenVerdicts,
+    /// CNAME cloaking: flows judged by the DNS chains that resolved their server.
+    chains: ChainVerdicts,
     /// The signatures in force at the item being handled (the allowlist judges
     /// `hidden-destination`); a reload's `OutKind::Detector` replaces them.
     detector: Arc<Detector>,
@@ -77,6 +80,7 @@ impl<W: EventSink> Merger<W> {
             progress: vec![0; shards],
             direct_ip: Verdicts::new(shards, dns_grace_secs, direct_ip_from),
             hidden: HiddenVerdicts::new(dns_grace_secs),
+            chains: ChainVerdicts::new(dns_grace_secs),
             detector,
             thresholds: Thresholds::default(),
             rule_alerted: FxHashSet::default(),
@@ -166,7 +170,12 @@ impl<W: EventSink> Merger<W> {
                 self.write(line.get(lines), true);
             }
             OutKind::FlowStart(candidate) => {
-                if self.direct_ip.on_flow_start(shard, &candidate) == Verdict::WarmUp {
+                // A server that DNS chains which matter resolved: the flow's speculative
+                // `direct-ip` alert is wanted (not marked resolved), to be judged by them.
+                let chained =
+                    self.chains
+                        .on_flow_start(candidate.flow_id, candidate.server, candidate.ts);
+                if self.direct_ip.on_flow_start(shard, &candidate, !chained) == Verdict::WarmUp {
                     self.counters.direct_ip_warmup += 1;
                 }
             }
@@ -174,6 +183,7 @@ impl<W: EventSink> Merger<W> {
                 candidate,
                 line,
                 by_target,
+                name,
             } => {
                 let written = if by_target {
                     self.direct_ip.on_target_alert(&candidate)
@@ -183,6 +193,18 @@ impl<W: EventSink> Merger<W> {
                 if written {
                     self.counters.alert(Detection::DirectIp);
                     self.write(line.get(lines), true);
+                } else if let Some(hit) = (!by_target)
+                    .then(|| {
+                        let signatures = &self.detector.signatures;
+                        self.chains
+                            .on_alert(candidate.flow_id, name.as_deref(), signatures)
+                    })
+                    .flatten()
+                {
+                    // Resolved, but through a chain that names an IOC or leaves the allowlist.
+                    self.counters.alert(hit.detection);
+                    let line = with_alert(line.get(lines), &hit);
+                    self.write(&line, true);
                 }
                 self.counters.direct_ip_resolved_late = self.direct_ip.resolved_late;
             }
@@ -190,8 +212,12 @@ impl<W: EventSink> Merger<W> {
                 ts,
                 addrs,
                 answered,
+                chain,
             } => {
                 self.direct_ip.on_dns_answers(ts, &addrs);
+                if let Some(chain) = &chain {
+                    self.chains.on_dns_answers(ts, &addrs, chain);
+                }
                 if let Some(answered) = answered {
                     self.hidden.on_dns_answers(ts, &addrs, &answered);
                 }
@@ -221,7 +247,7 @@ impl<W: EventSink> Merger<W> {
                 self.write(line.get(lines), true);
             }
             OutKind::FlowEnd { flow_id, record } => {
-                let hidden = self.hidden.on_flow_end(flow_id);
+                let hidden = self.hidden.on_flow_end(flow_id) | self.chains.on_flow_end(flow_id);
                 let rule = self.rule_alerted.remove(&flow_id);
                 let direct_ip = self.direct_ip.on_flow_end(shard, flow_id) || hidden || rule;
                 if let Some(record) = record {
@@ -293,6 +319,25 @@ impl<W: EventSink> Merger<W> {
 
 /// An alert line with `alert.metadata.indicator` replaced (a rare alert: parsed and written
 /// again, key order kept).
+/// `line`, a shard's alert, with the `alert` object of `hit` in place of its own (a speculative
+/// `direct-ip` alert the DNS chains turned into another detection; the rest of the event, its
+/// app-layer object included, stays).
+fn with_alert(line: &[u8], hit: &crate::detect::Hit) -> Vec<u8> {
+    let Ok(mut ev) = serde_json::from_slice::<serde_json::Value>(line) else {
+        return line.to_vec();
+    };
+    let crate::eve::Object::Alert(alert) = crate::eve::Event::alert_object(hit) else {
+        return line.to_vec();
+    };
+    let Ok(alert) = serde_json::to_value(alert) else {
+        return line.to_vec();
+    };
+    if let Some(slot) = ev.get_mut("alert") {
+        *slot = alert;
+    }
+    serde_json::to_vec(&ev).unwrap_or_else(|_| line.to_vec())
+}
+
 fn with_indicator(line: &[u8], indicator: &str) -> Vec<u8> {
     let Ok(mut ev) = serde_json::from_slice::<serde_json::Value>(line) else {
         return line.to_vec();
@@ -402,6 +447,7 @@ mod tests {
                         ts: t,
                     },
                     line: crate::engine::output::LineRef::new(0, 5),
+                    name: None,
                 },
             });
             m.accept(0, flow, 20);
@@ -413,6 +459,7 @@ mod tests {
                     ts: t,
                     addrs: vec![(ip(), 60)],
                     answered: None,
+                    chain: None,
                 },
             });
             m.accept(1, dns, 20);
@@ -467,6 +514,7 @@ mod tests {
                     ts: syn.ts,
                     addrs: vec![(ip(), 60)],
                     answered: None,
+                    chain: None,
                 },
             });
             m.accept(1, dns, u64::MAX);

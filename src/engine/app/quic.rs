@@ -5,6 +5,7 @@
 
 use super::rules::HelloView;
 use super::{AppProto, FlowState};
+use crate::detect::dns_chain::NamedBy;
 use crate::detect::rules::buffer::App;
 use crate::detect::rules::compile::Rule;
 use crate::detect::{HelloFacts, HelloTransport, Hit};
@@ -186,7 +187,7 @@ impl FlowState {
                         },
                     );
                 } else {
-                    self.log_quic(ctx, meta, object, Vec::new(), Vec::new());
+                    self.log_quic(ctx, meta, object, Vec::new(), Vec::new(), None);
                 }
                 self.stop_quic();
             }
@@ -203,7 +204,8 @@ impl FlowState {
             hello: done.hello,
         };
         let rules = self.rules_on_hello(ctx, meta, App::Quic, view);
-        self.log_quic(ctx, meta, done.object, hits, rules);
+        let name = done.facts.sni.map(|s| (s, NamedBy::Sni));
+        self.log_quic(ctx, meta, done.object, hits, rules, name);
     }
 
     /// Releases held detections and alerts `hits` and `rules` with the `quic` object; logs it.
@@ -214,8 +216,9 @@ impl FlowState {
         object: Object,
         hits: Vec<Hit>,
         rules: Vec<&Rule>,
+        name: Option<(&str, NamedBy)>,
     ) {
-        self.release_held(ctx, meta, Some((EventType::Quic, &object)));
+        self.release_held(ctx, meta, Some((EventType::Quic, &object)), name);
         for rule in rules {
             ctx.alert_rule(
                 meta,

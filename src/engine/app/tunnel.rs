@@ -134,7 +134,7 @@ impl FlowState {
         // SOCKS has no EVE object: the flow-start detections go now, without one, so that they
         // keep the flow's one alert per detection (the proxy's address), then the target's.
         if !hits.is_empty() {
-            self.release_held(ctx, meta, None);
+            self.release_held(ctx, meta, None, None);
         }
         for hit in hits {
             ctx.alert(meta, &mut self.alerts, &hit, None);

@@ -14,6 +14,7 @@
 //! * [`split_tcp`] cuts a DNS-over-TCP byte stream into messages and
 //!   [`probe_udp`] recognises DNS on non-standard ports.
 
+mod chain;
 mod eve;
 mod eve_direct;
 mod names;

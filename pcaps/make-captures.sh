@@ -35,7 +35,8 @@ ALL_SCENARIOS=(benign-registry ioc-sni npm-postinstall-ioc tls-ip-literal non-re
   node-http-ua dns-ioc-udp-tcp ipv6-ioc split-clienthello tls-port-8443 http-ip-host
   dns-fragmented-answer quic-ioc quic-v2 quic-retry quic-large-hello quic-ip-literal ech-hidden ech-grease
   dns-over-tls dns-over-https dns-over-quic
-  socks-proxy h2c-node h2c-upgrade phantom-registry)
+  socks-proxy h2c-node h2c-upgrade phantom-registry
+  dns-cname-cloak http-methods)
 
 [ $# -ge 1 ] || die "usage: $0 OUTDIR [SCENARIO...]  (scenarios: ${ALL_SCENARIOS[*]})"
 OUTDIR=$1; shift
@@ -72,7 +73,16 @@ declare -A HOST4=(
   [secret-c2.example-cdn.net]=203.0.113.40
   [dns.google]=203.0.113.53          [ci-cache.example-cdn.net]=203.0.113.34
   [socks.example-proxy.net]=198.51.100.80
+  [x.pkg-validate.net]=203.0.113.24 [nodejs.org.evil-cdn.example]=203.0.113.25
 )
+# CNAME chains dnsmasq answers (alias -> target; the target is in HOST4, the alias gets a
+# certificate SAN too): a benign-looking name into an IOC domain (CNAME cloaking), an
+# allowlisted name out of the allowlist, and an allowlisted name into another allowlisted one.
+declare -A CNAMES=([cdn.example-assets.com]=x.pkg-validate.net
+  [nodejs.org]=nodejs.org.evil-cdn.example [cdn.jsdelivr.net]=api.github.com)
+# An HTTPS record (RFC 9460) in AliasMode whose TargetName is the IOC name x.pkg-validate.net.
+HTTPS_ALIAS=svc.example-assets.com
+HTTPS_ALIAS_RDATA=000001780c706b672d76616c6964617465036e657400
 declare -A HOST6=([axios-update-service.com]=2001:db8::23)
 TLS_IP_LITERAL=203.0.113.7     # HTTPS by IP, no DNS, no SNI
 HTTP_IP_LITERAL=203.0.113.9    # plain HTTP by IP, no DNS
@@ -146,7 +156,7 @@ prepare_fixtures() {
 make_certs() {
   local d=$WORK/tls san=""
   mkdir -p "$d"
-  for h in "${!HOST4[@]}"; do san+="DNS:$h,"; done
+  for h in "${!HOST4[@]}" "${!CNAMES[@]}"; do san+="DNS:$h,"; done
   san+="IP:$TLS_IP_LITERAL"
   {
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
@@ -239,6 +249,8 @@ start_servers() {
   ECH_RDATA=$("$QUIC_PY" "$FIX/ech_client.py" config --name cover.example-cdn.net --config-id 42 \
     --key-out "$WORK/ech.key") || die "ech_client.py could not make an ECH configuration"
   args+=("--dns-rr=secret-c2.example-cdn.net,65,$ECH_RDATA")
+  for h in "${!CNAMES[@]}"; do args+=("--cname=$h,${CNAMES[$h]}" "--local=/$h/"); done
+  args+=("--dns-rr=$HTTPS_ALIAS,65,$HTTPS_ALIAS_RDATA" "--local=/$HTTPS_ALIAS/")
   # A name in several --host-record lines gets all their addresses.
   for a in "${MIRROR4[@]}"; do args+=("--host-record=$MIRROR,$a"); done
   args+=("--local=/$MIRROR/")
@@ -333,7 +345,8 @@ finish() {
   } >"$exp"
   EXPECTED=()
   # Check 1: ioc-domain lines for DNS queries == what the capture really holds.
-  diff <(grep -v '^#' "$exp" | awk -F'\t' '$1 == "ioc-domain" && $5 == "53"') <(dns_ioc_lines "$pcap") >"$WORK/diff.log" \
+  # (An answer chain's alert, indicator "alias -> ioc", is about the answer, not a query.)
+  diff <(grep -v '^#' "$exp" | awk -F'\t' '$1 == "ioc-domain" && $5 == "53" && $2 !~ / -> /') <(dns_ioc_lines "$pcap") >"$WORK/diff.log" \
     || die "$name: DNS queries for IOC names in the capture differ from $name.expected:
 $(cat "$WORK/diff.log")"
   # Check 2: the TCP connections are exactly the ones the expected file was written for.
@@ -850,6 +863,68 @@ $RUN4 $reg 80"
 SOCKS_PORT=1080
 H2C_PORT=8080
 TUNNEL_SERVERS=
+sc_dns-cname-cloak() {
+  local alias=cdn.example-assets.com ip=${HOST4[x.pkg-validate.net]} chain
+  chain="$alias -> ${CNAMES[$alias]}"
+  start_capture dns-cname-cloak
+  # dig shows the chain the resolver really gave; curl then follows it over HTTPS and HTTP.
+  rx dig +short +time=2 +tries=1 "$alias" A >"$WORK/cname-dig.txt" || die "dns-cname-cloak: dig failed"
+  [ "$(tr '\n' ' ' <"$WORK/cname-dig.txt")" = "${CNAMES[$alias]}. $ip " ] \
+    || die "dns-cname-cloak: dnsmasq did not answer the CNAME chain: $(cat "$WORK/cname-dig.txt")"
+  client "${CURL[@]}" -4 --cacert "$CA" "https://$alias/" || die "dns-cname-cloak: curl https failed"
+  client "${CURL[@]}" -4 "http://$alias/" || die "dns-cname-cloak: curl http failed"
+  # An HTTPS record aliasing a benign name to the IOC name (no address: only the DNS flow).
+  rx dig +short +time=2 +tries=1 "$HTTPS_ALIAS" HTTPS >"$WORK/cname-dig.txt" || die "dns-cname-cloak: dig HTTPS failed"
+  grep -q ' x.pkg-validate.net.$' "$WORK/cname-dig.txt" \
+    || die "dns-cname-cloak: dnsmasq did not answer the HTTPS alias: $(cat "$WORK/cname-dig.txt")"
+  # An allowlisted name aliased out of the allowlist, and one aliased into another allowlisted.
+  local out=${HOST4[nodejs.org.evil-cdn.example]} inside=${HOST4[api.github.com]}
+  client "${CURL[@]}" -4 --cacert "$CA" https://nodejs.org/ || die "dns-cname-cloak: curl nodejs.org failed"
+  client "${CURL[@]}" -4 --cacert "$CA" https://cdn.jsdelivr.net/ || die "dns-cname-cloak: curl cdn.jsdelivr.net failed"
+  stop_capture
+  # Three DNS flows (dig, then each curl), each answered with the chain; the TLS flow (SNI: the
+  # alias, which is outside the allowlist too) and the HTTP flow (Host: the alias) to the
+  # address the chain resolved; the HTTPS alias's DNS flow.
+  local n
+  for n in 1 2 3; do expect ioc-domain "$chain" "$RUN4" "$RES4" 53; done
+  expect ioc-domain "$chain" "$RUN4" "$ip" 443
+  expect non-registry-tls "$alias" "$RUN4" "$ip" 443
+  expect ioc-domain "$chain" "$RUN4" "$ip" 80
+  expect ioc-domain "$HTTPS_ALIAS -> ${CNAMES[$alias]}" "$RUN4" "$RES4" 53
+  # nodejs.org's server is not the registry: its chain left the allowlist. cdn.jsdelivr.net's
+  # stayed inside it: nothing.
+  expect non-registry-tls "nodejs.org -> ${CNAMES[nodejs.org]}" "$RUN4" "$out" 443
+  finish dns-cname-cloak "dig, curl https:// and curl http:// to cdn.example-assets.com, which dnsmasq answers with
+a CNAME to the IOC name x.pkg-validate.net (CNAME cloaking): every DNS answer, the TLS flow and the
+HTTP flow name the chain. dig HTTPS svc.example-assets.com: an AliasMode record whose target is the
+IOC name. curl https://nodejs.org/ (allowlisted) answered with a CNAME out of the allowlist: not the
+registry. curl https://cdn.jsdelivr.net/ answered with a CNAME to api.github.com: allowlisted
+throughout, no alert." "$RUN4 $ip 443
+$RUN4 $ip 80
+$RUN4 $out 443
+$RUN4 $inside 443"
+}
+
+sc_http-methods() {
+  local ip=${HOST4[npm-health-check.io]} host=npm-health-check.io
+  start_capture http-methods
+  # WebDAV with curl -X; the receiving server answers any method (servers.py answers 501 to
+  # methods it does not know: curl --fail is not used, the request is what matters).
+  local m
+  for m in PROPFIND MKCOL; do
+    client curl -q -sS --max-time 10 --noproxy '*' -o /dev/null -4 -X "$m" "http://$host/" \
+      || die "http-methods: curl -X $m failed"
+  done
+  stop_capture
+  expect ioc-domain "$host" "$RUN4" "$RES4" 53
+  expect ioc-domain "$host" "$RUN4" "$RES4" 53
+  expect ioc-domain "$host" "$RUN4" "$ip" 80
+  expect ioc-domain "$host" "$RUN4" "$ip" 80
+  finish http-methods "curl -X PROPFIND and curl -X MKCOL to http://npm-health-check.io/ (an IOC name): WebDAV
+methods are HTTP requests, judged by their Host like a GET." "$RUN4 $ip 80
+$RUN4 $ip 80"
+}
+
 start_tunnel_servers() {
   [ -n "$TUNNEL_SERVERS" ] && return 0
   /usr/bin/python3 -c 'import h2' 2>/dev/null || die "python3-h2 is missing for /usr/bin/python3 (run scripts/install-deps.sh)"

@@ -9,6 +9,7 @@ mod dns_bypass;
 pub mod egress_policy;
 pub mod hidden;
 pub mod inventory;
+pub(crate) mod lan_discovery;
 pub mod names;
 pub(crate) mod registry;
 pub mod rules;
@@ -295,6 +296,8 @@ pub struct Detector {
     inventory: Option<Inventory>,
     /// Loaded Suricata rules (`--rules`).
     pub(crate) rules: Option<RuleSet>,
+    /// mDNS and LLMNR are logged as `dns` events (`--log-lan-discovery`; [`lan_discovery`]).
+    log_lan_discovery: bool,
 }
 
 impl Detector {
@@ -307,6 +310,7 @@ impl Detector {
             policy: None,
             inventory: None,
             rules: None,
+            log_lan_discovery: false,
         }
     }
 

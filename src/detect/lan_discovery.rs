@@ -89,9 +89,7 @@ impl LanDiscovery {
 /// Whether either port is a NetBIOS name or datagram service port (137, 138), whose messages
 /// are never DNS, whatever the addresses: the non-standard-port DNS probe skips them.
 pub(crate) fn is_netbios(a: u16, b: u16) -> bool {
-    [a, b]
-        .iter()
-        .any(|p| *p == NBNS_PORT || *p == NBDGM_PORT)
+    [a, b].iter().any(|p| *p == NBNS_PORT || *p == NBDGM_PORT)
 }
 
 impl Detector {
@@ -143,17 +141,67 @@ mod tests {
         let d = detector();
         let cases = [
             // dig -p 5353 @224.0.0.251: a legacy unicast query from an ephemeral port.
-            (Proto::Udp, end("10.0.0.5", 41000), end("224.0.0.251", 5353), LanDiscovery::Mdns),
+            (
+                Proto::Udp,
+                end("10.0.0.5", 41000),
+                end("224.0.0.251", 5353),
+                LanDiscovery::Mdns,
+            ),
             // Its answer, unicast from the responder's 5353 (the responder is the flow's client).
-            (Proto::Udp, end("10.0.0.9", 5353), end("10.0.0.5", 41000), LanDiscovery::Mdns),
-            (Proto::Udp, end("fe80::1", 5353), end("ff02::fb", 5353), LanDiscovery::Mdns),
-            (Proto::Udp, end("10.0.0.5", 41000), end("224.0.0.252", 5355), LanDiscovery::Llmnr),
-            (Proto::Udp, end("fd00::5", 41000), end("ff02::1:3", 5355), LanDiscovery::Llmnr),
-            (Proto::Tcp, end("10.0.0.5", 41000), end("10.0.0.9", 5355), LanDiscovery::Llmnr),
-            (Proto::Udp, end("10.0.0.5", 137), end("10.0.0.255", 137), LanDiscovery::Nbns),
-            (Proto::Udp, end("10.0.0.5", 41000), end("255.255.255.255", 137), LanDiscovery::Nbns),
-            (Proto::Udp, end("10.0.0.5", 138), end("10.0.0.255", 138), LanDiscovery::NbDatagram),
-            (Proto::Udp, end("127.0.0.1", 41000), end("127.0.0.53", 5355), LanDiscovery::Llmnr),
+            (
+                Proto::Udp,
+                end("10.0.0.9", 5353),
+                end("10.0.0.5", 41000),
+                LanDiscovery::Mdns,
+            ),
+            (
+                Proto::Udp,
+                end("fe80::1", 5353),
+                end("ff02::fb", 5353),
+                LanDiscovery::Mdns,
+            ),
+            (
+                Proto::Udp,
+                end("10.0.0.5", 41000),
+                end("224.0.0.252", 5355),
+                LanDiscovery::Llmnr,
+            ),
+            (
+                Proto::Udp,
+                end("fd00::5", 41000),
+                end("ff02::1:3", 5355),
+                LanDiscovery::Llmnr,
+            ),
+            (
+                Proto::Tcp,
+                end("10.0.0.5", 41000),
+                end("10.0.0.9", 5355),
+                LanDiscovery::Llmnr,
+            ),
+            (
+                Proto::Udp,
+                end("10.0.0.5", 137),
+                end("10.0.0.255", 137),
+                LanDiscovery::Nbns,
+            ),
+            (
+                Proto::Udp,
+                end("10.0.0.5", 41000),
+                end("255.255.255.255", 137),
+                LanDiscovery::Nbns,
+            ),
+            (
+                Proto::Udp,
+                end("10.0.0.5", 138),
+                end("10.0.0.255", 138),
+                LanDiscovery::NbDatagram,
+            ),
+            (
+                Proto::Udp,
+                end("127.0.0.1", 41000),
+                end("127.0.0.53", 5355),
+                LanDiscovery::Llmnr,
+            ),
         ];
         for (proto, client, server, want) in cases {
             assert_eq!(
@@ -175,10 +223,18 @@ mod tests {
             (Proto::Udp, end("10.0.0.5", 137), end("198.51.100.7", 137)),
             (Proto::Tcp, end("10.0.0.5", 41000), end("2001:db8::5", 5355)),
             // An outside client is no LAN host either.
-            (Proto::Udp, end("203.0.113.5", 5353), end("224.0.0.251", 5353)),
+            (
+                Proto::Udp,
+                end("203.0.113.5", 5353),
+                end("224.0.0.251", 5353),
+            ),
         ];
         for (proto, client, server) in cases {
-            assert_eq!(d.lan_discovery(proto, client, server), None, "{client:?} -> {server:?}");
+            assert_eq!(
+                d.lan_discovery(proto, client, server),
+                None,
+                "{client:?} -> {server:?}"
+            );
         }
     }
 
@@ -188,8 +244,14 @@ mod tests {
         let (a, b) = (end("10.0.0.5", 41000), end("10.0.0.9", 53));
         assert_eq!(d.lan_discovery(Proto::Udp, a, b), None);
         // SSDP, DHCP: multicast and broadcast, but not name discovery.
-        assert_eq!(d.lan_discovery(Proto::Udp, a, end("239.255.255.250", 1900)), None);
-        assert_eq!(d.lan_discovery(Proto::Udp, end("0.0.0.0", 68), end("255.255.255.255", 67)), None);
+        assert_eq!(
+            d.lan_discovery(Proto::Udp, a, end("239.255.255.250", 1900)),
+            None
+        );
+        assert_eq!(
+            d.lan_discovery(Proto::Udp, end("0.0.0.0", 68), end("255.255.255.255", 67)),
+            None
+        );
         // NetBIOS session service (TCP 139) is SMB, and mDNS is UDP only.
         assert_eq!(d.lan_discovery(Proto::Tcp, a, end("10.0.0.9", 139)), None);
         assert_eq!(d.lan_discovery(Proto::Tcp, a, end("10.0.0.9", 5353)), None);
@@ -210,6 +272,8 @@ mod tests {
         assert!(is_netbios(137, 41000) && is_netbios(41000, 138) && is_netbios(137, 137));
         assert!(!is_netbios(53, 41000) && !is_netbios(5353, 139));
         assert!(!detector().logs_lan_discovery());
-        assert!(detector().with_lan_discovery_logged(true).logs_lan_discovery());
+        assert!(detector()
+            .with_lan_discovery_logged(true)
+            .logs_lan_discovery());
     }
 }

@@ -15,7 +15,7 @@ use crate::eve::EventType;
 use crate::eve::Object;
 use crate::flow::stream::{Added, Overlap, Stream, MAX_BUFFERED};
 use crate::flow::{Direction, EndReason, FlowMeta};
-use proto::decode::{Packet, Proto};
+use proto::decode::Packet;
 use proto::{dns, h2, http, socks, tls};
 use rules::{HelloView, HttpView};
 use serde_json::Value;
@@ -30,6 +30,7 @@ const MAX_PENDING_REQUESTS: usize = 32;
 /// networks: on them, mDNS and LLMNR are LAN discovery, `AppProto::Lan`).
 const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
 
+mod lan;
 mod quic;
 mod rules;
 mod tunnel;
@@ -1034,42 +1035,6 @@ impl FlowState {
             AppProto::Quic => self.on_quic(ctx, meta, dir, pkt.payload),
             _ => {}
         }
-    }
-
-    /// One message of a LAN discovery flow: counted, and, mDNS and LLMNR only, logged as a
-    /// `dns` event when `--log-lan-discovery` asks. Never a detection, a rule, or an answer for
-    /// the DNS answer cache that `direct-ip` and `hidden-destination` judge later flows by.
-    fn on_lan_message(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        meta: &FlowMeta,
-        dir: Direction,
-        bytes: &[u8],
-        kind: LanDiscovery,
-    ) {
-        ctx.counters.lan_discovery[kind.index()] += 1;
-        if meta.proto == Proto::Tcp {
-            ctx.counters.llmnr_tcp += 1;
-        }
-        if !(kind.is_dns_format() && ctx.detector.logs_lan_discovery() && ctx.logs(EventType::Dns))
-        {
-            return;
-        }
-        let Ok(msg) = dns::parse_message(bytes) else {
-            ctx.counters.dns_parse_errors += 1;
-            return;
-        };
-        let tx_id = if msg.is_response {
-            self.dns_requests.saturating_sub(1)
-        } else {
-            self.dns_requests = self.dns_requests.saturating_add(1);
-            self.dns_requests - 1
-        };
-        // `app_proto` names the protocol ("mdns", "llmnr"), as Suricata 8 does for its parsers.
-        let line = ctx.app_line(meta, dir, (EventType::Dns, kind.name()), |out| {
-            msg.write_eve(tx_id.into(), out)
-        });
-        ctx.send(OutKind::Event(line));
     }
 
     fn on_dns_message(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta, dir: Direction, bytes: &[u8]) {

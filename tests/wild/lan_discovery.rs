@@ -23,9 +23,10 @@ const RUNNER: &str = "10.78.0.2";
 const HOST: &str = "10.78.0.3";
 const BROADCAST: &str = "10.78.0.255";
 
-/// Runs a client that may time out by design (dig ignores a multicast query's unicast answer,
-/// which comes from the responder's own address: RFC 6762 section 6.7 legacy unicast), within
-/// `limit`; its exit status does not matter, only what went over the link.
+/// Runs a client that may time out by design within `limit`: a multicast query's answer comes
+/// unicast from the responder's own address (RFC 6762 section 6.7, legacy unicast), and dig's
+/// socket, connected to the group, never gets it (the kernel answers ICMP port unreachable).
+/// Its exit status does not matter, only what went over the link.
 fn run_any(cmd: &mut Command, limit: Duration) -> String {
     let what = format!("{cmd:?}");
     let mut child = Child::spawn(

@@ -20,6 +20,8 @@ import sys
 import time
 
 MDNS_GROUP, LLMNR_GROUP = "224.0.0.251", "224.0.0.252"
+# Linux's IP_PKTINFO (<linux/in.h>); Python's socket module does not name it.
+IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
 
 
 def read_name(msg, pos):
@@ -95,7 +97,9 @@ def main():
             name = reply[0] if reply else "-"
             print("RECV %s %s %d %s" % (proto, src, sport, name), flush=True)
             if reply:
-                s.sendto(reply[1], (src, sport))
+                # From its own address, whatever else the host has (IP_PKTINFO's ipi_spec_dst).
+                info = struct.pack("=I4s4s", 0, socket.inet_aton(own), bytes(4))
+                s.sendmsg([reply[1]], [(socket.IPPROTO_IP, IP_PKTINFO, info)], 0, (src, sport))
                 print("SENT %s %s %d %s" % (proto, src, sport, name), flush=True)
 
 

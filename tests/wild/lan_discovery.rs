@@ -197,8 +197,30 @@ fn mdns_llmnr_and_nbns_never_alert_are_counted_and_logged_only_when_asked() {
         assert!(flows.iter().any(|p| p == proto), "{proto}: {flows:?}");
     }
 
-    // Opted in: mDNS and LLMNR as dns events, NBNS still not; still no alert.
-    let z = replay("lan-discovery-logged", &[&pcap], &["--log-lan-discovery"]);
+    // Opted in: mDNS and LLMNR as dns events, NBNS still not; still no alert, also with every
+    // setting that judges more (before issue 16 this replay raised 4 ioc-domain, 2 dns-bypass
+    // for the NBNS broadcasts and 6 rule alerts).
+    let rules = dir.join("lan.rules");
+    std::fs::write(
+        &rules,
+        "alert dns any any -> any any (msg:\"IOC query\"; dns.query; content:\"pkg-validate\"; sid:1000001; rev:1;)\n",
+    )
+    .unwrap();
+    let policy = dir.join("egress.policy");
+    std::fs::write(&policy, "203.0.113.10/32 tcp/443\n").unwrap();
+    let z = replay(
+        "lan-discovery-logged",
+        &[&pcap],
+        &[
+            "--log-lan-discovery",
+            "--resolvers",
+            "10.78.0.53",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--egress-policy",
+            policy.to_str().unwrap(),
+        ],
+    );
     let alerts = z.of_type("alert");
     assert!(alerts.is_empty(), "LAN discovery alerted: {alerts:#?}");
     let logged = |proto: &str| {

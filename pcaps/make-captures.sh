@@ -36,7 +36,8 @@ ALL_SCENARIOS=(benign-registry ioc-sni npm-postinstall-ioc tls-ip-literal non-re
   dns-fragmented-answer quic-ioc quic-v2 quic-retry quic-large-hello quic-ip-literal ech-hidden ech-grease
   dns-over-tls dns-over-https dns-over-quic
   socks-proxy h2c-node h2c-upgrade phantom-registry
-  dns-cname-cloak http-methods)
+  dns-cname-cloak http-methods
+  lan-discovery)
 
 [ $# -ge 1 ] || die "usage: $0 OUTDIR [SCENARIO...]  (scenarios: ${ALL_SCENARIOS[*]})"
 OUTDIR=$1; shift
@@ -923,6 +924,45 @@ sc_http-methods() {
   finish http-methods "curl -X PROPFIND and curl -X MKCOL to http://npm-health-check.io/ (an IOC name): WebDAV
 methods are HTTP requests, judged by their Host like a GET." "$RUN4 $ip 80
 $RUN4 $ip 80"
+}
+
+sc_lan-discovery() {
+  # A LAN host (10.77.0.3, on the internet end of the veth: one link, as an office LAN) runs
+  # tests/data/lan/responder.py, which answers mDNS, LLMNR and NBNS and logs what it got.
+  local lan=10.77.0.3 rlog=$WORK/lan-responder.log out
+  ix ip addr add "$lan/24" brd + noprefixroute dev inet0
+  rx ip neigh replace "$lan" lladdr "$INET_MAC" dev runner0 nud permanent
+  rx ip route replace 224.0.0.0/4 dev runner0
+  ip netns exec "$INS" "$PY" "$HERE/../tests/data/lan/responder.py" "$lan" 30 >"$rlog" 2>&1 &
+  local rpid=$!; BG_PIDS+=($rpid)
+  wait_for_log "$rlog" 'responder ready' 10 || die "lan-discovery: the responder did not start: $(cat "$rlog")"
+  sleep 1.5   # its IGMP membership reports (sent twice) go out before the capture starts
+  start_capture lan-discovery
+  # The answer to a multicast query comes from the host's own address (RFC 6762 legacy unicast):
+  # dig's socket is connected to the group, so the runner's kernel refuses it (ICMP port
+  # unreachable) and dig times out after 1 s. Only what went over the link matters.
+  client dig +tries=1 +time=1 -p 5353 @224.0.0.251 pkg-validate.net A >/dev/null || true
+  client dig +tries=1 +time=2 +short -p 5353 "@$lan" pkg-validate.net A | grep -qxF "$lan" \
+    || die "lan-discovery: no unicast mDNS answer"
+  client dig +tries=1 +time=1 -p 5355 @224.0.0.252 pkg-validate.net A >/dev/null || true
+  out=$(client "$PY" "$HERE/../tests/data/lan/nbns_query.py" 10.77.0.255 WPAD pkg-validate.net) \
+    || die "lan-discovery: the NBNS query failed: $out"
+  [ "$out" = "ANSWER $lan $lan" ] || die "lan-discovery: no NBNS answer: $out"
+  stop_capture
+  kill "$rpid" 2>/dev/null; wait "$rpid" 2>/dev/null || true
+  rx ip route del 224.0.0.0/4 dev runner0
+  rx ip neigh del "$lan" dev runner0
+  ix ip addr del "$lan/24" dev inet0
+  # The receiver decides: the responder got each query once and answered it.
+  [ "$(grep -c '^RECV mdns .* pkg-validate.net$' "$rlog")" = 2 ] \
+    && [ "$(grep -c '^RECV llmnr .* pkg-validate.net$' "$rlog")" = 1 ] \
+    && [ "$(grep -c '^RECV nbns .* WPAD<00>.pkg-validate.net$' "$rlog")" = 1 ] \
+    && [ "$(grep -c '^SENT ' "$rlog")" = 4 ] || die "lan-discovery: the responder did not get what was asked: $(cat "$rlog")"
+  finish lan-discovery "LAN name discovery from the runner to a LAN host (10.77.0.3, tests/data/lan/responder.py):
+dig -p 5353 @224.0.0.251 pkg-validate.net (mDNS multicast), dig -p 5353 @10.77.0.3 pkg-validate.net
+(mDNS unicast), dig -p 5355 @224.0.0.252 pkg-validate.net (LLMNR), and an NBNS broadcast name query for
+WPAD with the NetBIOS scope pkg-validate.net (tests/data/lan/nbns_query.py), each answered by the host.
+Not egress: no alert at all, whatever the names (before issue 16 these were 4 ioc-domain alerts)." ""
 }
 
 start_tunnel_servers() {

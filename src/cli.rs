@@ -293,6 +293,9 @@ struct AnalysisArgs {
     /// Any refused rule is an error (exit 2) instead of a warning
     #[arg(long)]
     rules_strict: bool,
+    /// Log LAN name discovery (mDNS on 5353, LLMNR on 5355) as dns events, as Zeek does; by default it is only counted. It never alerts either way, and NetBIOS is never logged as DNS
+    #[arg(long)]
+    log_lan_discovery: bool,
     /// Seconds a DNS answer still counts past its TTL for direct-ip
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_DNS_GRACE_SECS, value_parser = settings::dns_grace)]
     dns_grace: u64,
@@ -434,6 +437,7 @@ impl AnalysisArgs {
                 geneve_ports: self.geneve_ports,
             },
             sensor_name: self.sensor_name,
+            log_lan_discovery: self.log_lan_discovery,
         }
     }
 }

@@ -33,6 +33,11 @@ pub struct Counters {
     pub(crate) quic_restarts: u64,
     pub(crate) dns_messages: u64,
     pub(crate) dns_parse_errors: u64,
+    /// Messages of LAN name discovery flows (never alerted), by protocol in the order of
+    /// `LanDiscovery::ALL`: mDNS, LLMNR, NetBIOS name service, NetBIOS datagrams.
+    pub(crate) lan_discovery: [u64; 4],
+    /// The LLMNR messages among them that came over TCP.
+    pub(crate) llmnr_tcp: u64,
     pub(crate) http_requests: u64,
     /// SOCKS handshakes read up to their request, and streams that looked like SOCKS but broke
     /// its rules (client or proxy side).
@@ -114,6 +119,10 @@ impl Counters {
         self.quic_restarts += other.quic_restarts;
         self.dns_messages += other.dns_messages;
         self.dns_parse_errors += other.dns_parse_errors;
+        for (mine, theirs) in self.lan_discovery.iter_mut().zip(other.lan_discovery) {
+            *mine += theirs;
+        }
+        self.llmnr_tcp += other.llmnr_tcp;
         self.http_requests += other.http_requests;
         self.socks_requests += other.socks_requests;
         self.socks_parse_errors += other.socks_parse_errors;

@@ -58,6 +58,9 @@ pub struct AnalysisOptions {
     pub tunnel_ports: DecodeConfig,
     /// Written as `host` in every EVE record (Suricata's `sensor-name`); `None`: no field.
     pub sensor_name: Option<SensorName>,
+    /// Log mDNS and LLMNR messages as `dns` events (LAN name discovery is otherwise only
+    /// counted; it never alerts either way).
+    pub log_lan_discovery: bool,
 }
 
 impl Default for AnalysisOptions {
@@ -79,6 +82,7 @@ impl Default for AnalysisOptions {
             checksum_validation: ChecksumValidation::Auto,
             tunnel_ports: DecodeConfig::default(),
             sensor_name: None,
+            log_lan_discovery: false,
         }
     }
 }
@@ -101,7 +105,8 @@ impl AnalysisOptions {
                 &Detector::builtin_sids(),
             )?)
         };
-        let mut detector = Detector::new(signatures, home);
+        let mut detector =
+            Detector::new(signatures, home).with_lan_discovery_logged(self.log_lan_discovery);
         if let Some(rules) = rules {
             detector = detector.with_rules(rules);
         }

@@ -10,6 +10,7 @@ pub(crate) mod dns_chain;
 pub mod egress_policy;
 pub mod hidden;
 pub mod inventory;
+pub(crate) mod lan_discovery;
 pub mod names;
 pub(crate) mod registry;
 pub mod rules;
@@ -303,6 +304,8 @@ pub struct Detector {
     inventory: Option<Inventory>,
     /// Loaded Suricata rules (`--rules`).
     pub(crate) rules: Option<RuleSet>,
+    /// mDNS and LLMNR are logged as `dns` events (`--log-lan-discovery`; [`lan_discovery`]).
+    log_lan_discovery: bool,
 }
 
 impl Detector {
@@ -315,6 +318,7 @@ impl Detector {
             policy: None,
             inventory: None,
             rules: None,
+            log_lan_discovery: false,
         }
     }
 

@@ -7,6 +7,7 @@ use super::output::{FlowRecord, OutKind};
 use crate::detect::direct_ip::Held;
 use crate::detect::dns_chain::NamedBy;
 use crate::detect::hidden::AnsweredName;
+use crate::detect::lan_discovery::{self, LanDiscovery};
 use crate::detect::rules::buffer::App;
 use crate::detect::rules::flowbits::Flowbits;
 use crate::detect::{Detection, HelloFacts, HelloTransport, Hit, HttpFacts, Scope};
@@ -26,9 +27,11 @@ const CLASSIFY_LIMIT: usize = 64;
 /// HTTP requests kept waiting for their response at most.
 const MAX_PENDING_REQUESTS: usize = 32;
 /// DNS ports: DNS is assumed there without a content probe, and a flow to one is no
-/// `direct-ip` candidate (DNS, mDNS, LLMNR).
+/// `direct-ip` candidate (DNS, and mDNS and LLMNR ports towards an address outside the local
+/// networks: on them, mDNS and LLMNR are LAN discovery, `AppProto::Lan`).
 const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
 
+mod lan;
 mod quic;
 mod rules;
 mod tunnel;
@@ -46,6 +49,9 @@ pub(crate) enum AppProto {
     Socks,
     /// Cleartext HTTP/2, by prior knowledge or after `Upgrade: h2c` (`tunnel.rs`).
     Http2,
+    /// LAN name discovery (mDNS, LLMNR, NetBIOS): counted, never a detection
+    /// ([`lan_discovery`]).
+    Lan(LanDiscovery),
     /// Nothing we parse: the flow is bypassed.
     Failed,
 }
@@ -62,6 +68,10 @@ impl AppProto {
             // Suricata has no SOCKS parser (it would say "failed"); Zeek's service is "socks".
             AppProto::Socks => Some("socks"),
             AppProto::Http2 => Some("http2"),
+            // Suricata 8's names for its mDNS and LLMNR parsers; it has none for NetBIOS.
+            AppProto::Lan(LanDiscovery::Mdns) => Some("mdns"),
+            AppProto::Lan(LanDiscovery::Llmnr) => Some("llmnr"),
+            AppProto::Lan(LanDiscovery::Nbns | LanDiscovery::NbDatagram) => Some("failed"),
             AppProto::Failed => Some("failed"),
         }
     }
@@ -247,7 +257,18 @@ impl FlowState {
     }
 
     /// Holds the flow-start detections of a new flow (see [`Ctx::flow_start`]).
+    /// A LAN discovery flow holds none: it is never egress, whatever its addresses or names.
     pub(crate) fn start(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta, is_dns: bool) {
+        let lan = match self.app {
+            AppProto::Lan(kind) => Some(kind),
+            _ => ctx
+                .detector
+                .lan_discovery(meta.proto, meta.client, meta.server),
+        };
+        if let Some(kind) = lan {
+            self.set_app(AppProto::Lan(kind));
+            return;
+        }
         self.held = ctx.flow_start(meta, is_dns);
     }
 
@@ -590,7 +611,7 @@ impl FlowState {
     /// parsed, so a gap there changes nothing.
     fn on_gap(&mut self, i: usize) {
         match (self.app, i) {
-            (AppProto::Dns, _) => {}
+            (AppProto::Dns | AppProto::Lan(_), _) => {}
             (AppProto::Http, 1) => self.http_mut().responses_ok = false,
             (AppProto::Http2, 1) => self.h2_server_gap(),
             (_, 1) => {}
@@ -619,7 +640,10 @@ impl FlowState {
                 },
                 AppProto::Tls => self.tls_step(ctx, meta, s),
                 AppProto::Http => self.http_request_step(ctx, meta, s),
-                AppProto::Dns => self.dns_tcp_step(ctx, meta, Direction::ToServer, s),
+                // LLMNR over TCP (RFC 4795 section 2.4) is framed as DNS over TCP.
+                AppProto::Dns | AppProto::Lan(_) => {
+                    self.dns_tcp_step(ctx, meta, Direction::ToServer, s)
+                }
                 AppProto::Socks => self.socks_client_step(ctx, meta, s),
                 AppProto::Http2 => self.h2_step(ctx, meta, Direction::ToServer, s),
                 // QUIC is UDP: a TCP flow is never classified so.
@@ -643,7 +667,7 @@ impl FlowState {
             if s.data().is_empty() || !self.inspecting {
                 return;
             }
-            let progressed = if self.app == AppProto::Dns {
+            let progressed = if matches!(self.app, AppProto::Dns | AppProto::Lan(_)) {
                 self.dns_tcp_step(ctx, meta, Direction::ToClient, s)
             } else if self.app == AppProto::Socks {
                 // The proxy's bytes wait for the client's request (see `tunnel.rs`).
@@ -983,12 +1007,21 @@ impl FlowState {
         if self.app == AppProto::Unknown {
             let port_says_dns =
                 DNS_PORTS.contains(&meta.server.1) || DNS_PORTS.contains(&meta.client.1);
-            if port_says_dns {
+            let lan = ctx
+                .detector
+                .lan_discovery(meta.proto, meta.client, meta.server);
+            if let Some(kind) = lan {
+                self.set_app(AppProto::Lan(kind));
+            } else if port_says_dns {
                 self.set_app(AppProto::Dns);
             } else if let Some(q) = quic::QuicFlow::probe(dir, pkt.payload) {
                 self.set_app(AppProto::Quic);
                 self.data.get_or_insert_with(Box::default).quic = Some(q);
-            } else if dns::probe_udp(pkt.payload) {
+            } else if !lan_discovery::is_netbios(meta.client.1, meta.server.1)
+                && dns::probe_udp(pkt.payload)
+            {
+                // NetBIOS names are encoded (RFC 1001 section 14.1): a name query is DNS-shaped
+                // but no DNS, also towards an outside address.
                 self.set_app(AppProto::Dns);
             } else {
                 self.set_app(AppProto::Failed);
@@ -1002,12 +1035,20 @@ impl FlowState {
             AppProto::Dns if !pkt.payload.is_empty() => {
                 self.on_dns_message(ctx, meta, dir, pkt.payload);
             }
+            AppProto::Lan(kind) if !pkt.payload.is_empty() => {
+                self.on_lan_message(ctx, meta, dir, pkt.payload, kind);
+            }
             AppProto::Quic => self.on_quic(ctx, meta, dir, pkt.payload),
             _ => {}
         }
     }
 
     fn on_dns_message(&mut self, ctx: &mut Ctx<'_>, meta: &FlowMeta, dir: Direction, bytes: &[u8]) {
+        if let AppProto::Lan(kind) = self.app {
+            // LLMNR over TCP, framed as DNS.
+            self.on_lan_message(ctx, meta, dir, bytes, kind);
+            return;
+        }
         let mut msg = match dns::parse_message(bytes) {
             Ok(m) => m,
             Err(_) => {

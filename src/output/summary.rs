@@ -2,6 +2,7 @@
 //! detection, time and throughput, and every count worth a look.
 
 use crate::counters::Counters;
+use crate::detect::lan_discovery::LanDiscovery;
 use crate::detect::Detection;
 use std::fmt::Write;
 use std::time::Duration;
@@ -86,6 +87,17 @@ fn write_totals(s: &mut String, counters: &Counters, elapsed: Duration) {
 
 /// The lines that appear only when their count is not zero.
 fn write_exceptions(s: &mut String, counters: &Counters) {
+    if counters.lan_discovery.iter().any(|n| *n > 0) {
+        let by: Vec<String> = LanDiscovery::ALL
+            .iter()
+            .map(|k| format!("{} {}", k.name(), counters.lan_discovery[k.index()]))
+            .collect();
+        let _ = writeln!(
+            s,
+            "  LAN name discovery messages (not egress, never alerted): {}",
+            by.join(", ")
+        );
+    }
     if counters.direct_ip_warmup > 0 {
         let _ = writeln!(
             s,

@@ -4,9 +4,11 @@
 //! (`event.ipv4.frag_overlap`, `event.ipv6.frag_overlap`). `flow.memcap` counts the flows evicted because the flow memcap was
 //! reached (each one a time the cap was hit), `flow.wrk.flows_evicted` the same flows, and
 //! `flow.mgr.flows_timeout` the flows ended by their idle timeout. `app_layer` has the HTTP/2 requests
-//! (`tx.http2`) and directions abandoned on an error (`error.http2.parser`). Live captures add `capture`
+//! (`tx.http2`), the mDNS and LLMNR messages of LAN discovery flows (`tx.mdns`, `tx.llmnr_udp`,
+//! `tx.llmnr_tcp`) and directions abandoned on an error (`error.http2.parser`). Live captures add `capture`
 //! (`kernel_packets`, `kernel_drops`, `kernel_ifdrops`, all interfaces together).
 
+use crate::detect::lan_discovery::LanDiscovery;
 use crate::engine::output::ShardStats;
 use serde_json::{json, Value};
 
@@ -21,6 +23,7 @@ pub(crate) fn stats_object(
     let c = &total.counters;
     let t = &total.table;
     let invalid: u64 = c.skipped.values().sum();
+    let llmnr = c.lan_discovery[LanDiscovery::Llmnr.index()];
     let mut object = json!({
         "uptime": uptime,
         "decoder": {
@@ -54,10 +57,16 @@ pub(crate) fn stats_object(
             "reassembly_overlap_different_data": c.tcp_overlap_different,
         },
         "detect": { "alert": c.total_alerts() },
-        // Suricata's app-layer counters for HTTP/2; SOCKS has no key in its schema (no parser):
-        // the summary shows it.
+        // Suricata's app-layer counters for HTTP/2, and for mDNS and LLMNR (its transactions:
+        // each message is one, as in Suricata 8); SOCKS and NetBIOS have no key in its schema
+        // (no parser): the summary shows them.
         "app_layer": {
-            "tx": { "http2": c.h2_requests },
+            "tx": {
+                "http2": c.h2_requests,
+                "mdns": c.lan_discovery[LanDiscovery::Mdns.index()],
+                "llmnr_udp": llmnr - c.llmnr_tcp,
+                "llmnr_tcp": c.llmnr_tcp,
+            },
             "error": { "http2": { "parser": c.h2_parse_errors } },
         },
         "memcap": { "pressure": pressure, "pressure_max": pressure_max },

@@ -193,6 +193,9 @@ impl RawDetect {
         if let Some(v) = &self.warmup {
             d.warmup = checked(doc, "detect.warmup", v, settings::warmup)?;
         }
+        if let Some(v) = self.log_lan_discovery {
+            d.log_lan_discovery = v;
+        }
         Ok(d)
     }
 }

@@ -109,6 +109,8 @@ pub(crate) struct DetectSection {
     pub(crate) dns_grace: u64,
     /// Seconds after start without `direct-ip`; default [`DEFAULT_WARMUP_SECS`].
     pub(crate) warmup: u64,
+    /// Log mDNS and LLMNR as `dns` events; default false (counted only, never alerted).
+    pub(crate) log_lan_discovery: bool,
 }
 
 /// `[engine]`.
@@ -190,6 +192,7 @@ impl Default for DetectSection {
             rules: RuleSources::default(),
             dns_grace: DEFAULT_DNS_GRACE_SECS,
             warmup: DEFAULT_WARMUP_SECS,
+            log_lan_discovery: false,
         }
     }
 }
@@ -286,6 +289,7 @@ impl DaemonConfig {
                 checksum_validation: self.engine.checksum_validation,
                 tunnel_ports: self.engine.tunnel_ports,
                 sensor_name: self.sensor_name.clone(),
+                log_lan_discovery: self.detect.log_lan_discovery,
             },
             warmup_secs: self.detect.warmup,
             attribute: c.attribute,

@@ -85,6 +85,7 @@ pub(super) struct RawDetect {
     pub(super) rules_strict: Option<bool>,
     pub(super) dns_grace: Option<Spanned<Scalar>>,
     pub(super) warmup: Option<Spanned<Scalar>>,
+    pub(super) log_lan_discovery: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]

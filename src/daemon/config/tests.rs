@@ -157,6 +157,7 @@ rule_vars = ["DNS_SERVERS=[10.20.0.53]"]
 rules_strict = true
 dns_grace = "10m"
 warmup = 0
+log_lan_discovery = true
 
 [engine]
 threads = 4
@@ -226,6 +227,7 @@ group = "nogroup"
             },
             dns_grace: 600,
             warmup: 0,
+            log_lan_discovery: true,
         }
     );
     assert_eq!(

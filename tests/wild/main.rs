@@ -7,3 +7,4 @@
 mod common;
 
 mod http_methods;
+mod sni_junk;

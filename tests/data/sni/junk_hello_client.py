@@ -7,7 +7,7 @@ or cut the name), so this one writes the ClientHello itself with the standard li
 X25519, AES-GCM, ECDSA or RSA signatures), and the name's bytes exactly as given.
 
 Usage: junk_hello_client.py HOST PORT NAME_HEX [NAME_HEX ...]
-One connection per name. For each it prints one line:
+HOST is an address or a name (resolved once, A only). One connection per name. For each it prints one line:
     NAME <hex> REPLY <what the server answered>
 where the answer is `server_hello`, `alert <level> <description>` (RFC 8446 numbers),
 `closed` or `timeout`. Exits 0 when every connection was made.
@@ -85,9 +85,11 @@ def reply(sock):
 
 def main():
     host, port = sys.argv[1], int(sys.argv[2])
+    # A name is resolved once, IPv4 only (one A query), as a client that then connects would.
+    address = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_STREAM)[0][4]
     for name_hex in sys.argv[3:]:
         name = bytes.fromhex(name_hex)
-        with socket.create_connection((host, port), timeout=5) as sock:
+        with socket.create_connection(address, timeout=5) as sock:
             sock.sendall(client_hello(name))
             answer = reply(sock)
         print("NAME %s REPLY %s" % (name_hex, answer), flush=True)

@@ -36,7 +36,7 @@ pub enum TlsError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientHello {
     /// First `host_name` of the server_name extension, as sent, in Suricata's text (UTF-8 as is,
-    /// other bytes from 0x80 up as `\xNN`: [`server_name`](super::server_name)); `None` when
+    /// other bytes from 0x80 up as `\xNN`: [`server_name`]); `None` when
     /// absent or empty.
     pub sni: Option<String>,
     /// Every other non-empty `host_name`: later entries of the list, and the entries of a

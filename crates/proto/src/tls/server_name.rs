@@ -4,6 +4,8 @@
 //! uses for `sni`): bytes that are valid UTF-8 are kept as they are (the JSON writer then
 //! escapes control bytes, a NUL as `\u0000`); otherwise every ASCII byte is kept and every byte
 //! from 0x80 up becomes the four characters `\xNN` (lowercase hex). A NUL does not cut the name.
+//! The bytes can be read back from the text, but for the one case the rule leaves open: a name
+//! holding the characters `\xNN` itself reads like one holding that byte (both are invalid).
 //!
 //! Host name: what a name must look like to be matched as it is, RFC 1123 section 2.1 with the
 //! tolerance real traffic needs: labels of 1 to 63 letters, digits, hyphens or underscores

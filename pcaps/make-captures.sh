@@ -37,7 +37,8 @@ ALL_SCENARIOS=(benign-registry ioc-sni npm-postinstall-ioc tls-ip-literal non-re
   dns-over-tls dns-over-https dns-over-quic
   socks-proxy h2c-node h2c-upgrade phantom-registry
   dns-cname-cloak http-methods
-  lan-discovery)
+  lan-discovery
+  sni-junk)
 
 [ $# -ge 1 ] || die "usage: $0 OUTDIR [SCENARIO...]  (scenarios: ${ALL_SCENARIOS[*]})"
 OUTDIR=$1; shift
@@ -860,10 +861,39 @@ $RUN4 $reg 80
 $RUN4 $reg 80"
 }
 
-# The SOCKS proxy and the h2c server, started once, on every address of the internet namespace.
-SOCKS_PORT=1080
-H2C_PORT=8080
-TUNNEL_SERVERS=
+sc_sni-junk() {
+  local ip=${HOST4[pkg-validate.net]} reg=${HOST4[registry.npmjs.org]} out
+  local client_py=$HERE/../tests/data/sni/junk_hello_client.py
+  start_capture sni-junk
+  # No real client sends junk in server_name: a raw ClientHello from Python's stdlib. Names in
+  # hex: pkg-validate.net + NUL, + BEL "junk", + ff fe (not UTF-8), clean; the registry + NUL.
+  out=$(client timeout 30 "$PY" "$client_py" pkg-validate.net 443 \
+        706b672d76616c69646174652e6e657400 706b672d76616c69646174652e6e6574076a756e6b \
+        706b672d76616c69646174652e6e6574fffe 706b672d76616c69646174652e6e6574 2>&1) \
+    || die "sni-junk: client failed: $out"
+  out+=$'\n'$(client timeout 30 "$PY" "$client_py" registry.npmjs.org 443 \
+        72656769737472792e6e706d6a732e6f726700 2>&1) || die "sni-junk: client failed: $out"
+  stop_capture
+  # The server's TLS stack (Python's ssl: OpenSSL) refuses a NUL with unrecognized_name (112).
+  [ "$(grep -c 'REPLY alert 2 112$' <<<"$out")" = 2 ] || die "sni-junk: the NUL names were not refused: $out"
+  grep -q '^NAME 706b672d76616c69646174652e6e6574 REPLY server_hello$' <<<"$out" \
+    || die "sni-junk: the clean name got no ServerHello: $out"
+  expect ioc-domain pkg-validate.net "$RUN4" "$RES4" 53
+  local i
+  for i in 1 2 3 4; do expect ioc-domain pkg-validate.net "$RUN4" "$ip" 443; done
+  expect non-registry-tls registry.npmjs.org "$RUN4" "$reg" 443
+  finish sni-junk "tests/data/sni/junk_hello_client.py (Python stdlib, raw ClientHello): server_name
+pkg-validate.net followed by a NUL, by BEL + junk, by bytes ff fe, then clean (to pkg-validate.net),
+and registry.npmjs.org followed by a NUL (to the registry). The server refuses both NULs with an
+unrecognized_name alert. Every name is logged as sent (sni_invalid on the four with junk) and
+matched on its longest valid prefix: ioc-domain pkg-validate.net four times; the registry's name
+with junk is not the registry: non-registry-tls." "$RUN4 $ip 443
+$RUN4 $ip 443
+$RUN4 $ip 443
+$RUN4 $ip 443
+$RUN4 $reg 443"
+}
+
 sc_dns-cname-cloak() {
   local alias=cdn.example-assets.com ip=${HOST4[x.pkg-validate.net]} chain
   chain="$alias -> ${CNAMES[$alias]}"
@@ -965,6 +995,10 @@ WPAD with the NetBIOS scope pkg-validate.net (tests/data/lan/nbns_query.py), eac
 Not egress: no alert at all, whatever the names (before issue 16 these were 4 ioc-domain alerts)." ""
 }
 
+# The SOCKS proxy and the h2c server, started once, on every address of the internet namespace.
+SOCKS_PORT=1080
+H2C_PORT=8080
+TUNNEL_SERVERS=
 start_tunnel_servers() {
   [ -n "$TUNNEL_SERVERS" ] && return 0
   /usr/bin/python3 -c 'import h2' 2>/dev/null || die "python3-h2 is missing for /usr/bin/python3 (run scripts/install-deps.sh)"

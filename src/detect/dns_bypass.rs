@@ -17,7 +17,7 @@
 
 use super::cidr::IpSet;
 use super::{is_broadcast_or_multicast, Detection, Detector, HelloFacts, HelloTransport, Hit};
-use super::{normalise_name, Scope, Source};
+use super::{normalise_name, Scope, ServerName, Source};
 use std::net::IpAddr;
 
 /// The port of DNS over TLS and DNS over QUIC (RFC 7858, RFC 9250).
@@ -44,15 +44,17 @@ impl Detector {
             HelloTransport::Tcp => (Source::TlsSni, Source::TlsClientHello, "dot"),
             HelloTransport::Quic => (Source::QuicSni, Source::QuicClientHello, "doq"),
         };
+        // A name with junk after it is matched on its longest valid prefix, as for the IOCs.
         if let Some(name) = hello
             .sni
             .into_iter()
             .chain(hello.other_names.iter().map(String::as_str))
-            .find(|n| self.signatures.doh_endpoints.contains(n))
+            .map(ServerName::of)
+            .find(|n| !n.clean.is_empty() && self.signatures.doh_endpoints.contains(n.clean))
         {
             return Some(Hit::new(
                 Detection::DnsBypass,
-                normalise_name(name),
+                normalise_name(name.clean),
                 sni_source,
             ));
         }
@@ -200,6 +202,12 @@ mod tests {
         assert_eq!(kinds, [Detection::NonRegistryTls, Detection::DnsBypass]);
         let h = hello(HelloTransport::Tcp, 443, Some("google.com"), &h2);
         assert_eq!(bypass(&d, Scope::Egress, &h), None);
+        // Junk after the name: matched on its longest valid prefix.
+        let h = hello(HelloTransport::Tcp, 443, Some("dns.google\0x"), &h2);
+        assert_eq!(
+            bypass(&d, Scope::Egress, &h),
+            Some(("dns.google".into(), Source::TlsSni))
+        );
     }
 
     #[test]

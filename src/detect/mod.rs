@@ -22,6 +22,7 @@ use egress_policy::EgressPolicy;
 use inventory::Inventory;
 use ipnet::IpNet;
 use proto::decode::Proto;
+use proto::tls::server_name;
 use rules::RuleSet;
 use signatures::Signatures;
 use std::net::IpAddr;
@@ -495,11 +496,14 @@ impl Detector {
         let names = || {
             sni.into_iter()
                 .chain(hello.other_names.iter().map(String::as_str))
+                .map(ServerName::of)
         };
-        if let Some(name) = names().find(|n| self.signatures.ioc_domains.contains(n)) {
+        if let Some(name) =
+            names().find(|n| !n.clean.is_empty() && self.signatures.ioc_domains.contains(n.clean))
+        {
             hits.push(Hit::new(
                 Detection::IocDomain,
-                normalise_name(name),
+                normalise_name(name.clean),
                 sni_source,
             ));
             return hits;
@@ -507,10 +511,12 @@ impl Detector {
         if scope != Scope::Egress {
             return hits;
         }
-        match names().find(|n| !self.signatures.allow_domains.contains(n)) {
+        // A name with junk is never the registry, whatever its prefix: a real registry's TLS
+        // stack refuses it (OpenSSL answers a NUL with an alert), so whoever accepts it is not.
+        match names().find(|n| !n.valid || !self.signatures.allow_domains.contains(n.clean)) {
             Some(name) => hits.push(Hit::new(
                 Detection::NonRegistryTls,
-                normalise_name(name),
+                name.indicator(),
                 sni_source,
             )),
             None if sni.is_none() => hits.push(Hit::new(
@@ -694,6 +700,38 @@ pub(crate) struct HttpFacts<'a> {
     pub(crate) target: Option<&'a str>,
 }
 
+/// A ClientHello's server name as the name sets read it: the name itself when it is a host
+/// name, else its longest valid prefix (`pkg-validate.net\0` is matched as `pkg-validate.net`;
+/// EVE keeps the whole name, escaped, and flags it).
+#[derive(Clone, Copy, Debug)]
+struct ServerName<'a> {
+    /// The name as logged.
+    raw: &'a str,
+    /// The longest prefix that is a host name, no trailing dot (`""`: none).
+    clean: &'a str,
+    /// Whether the whole name is a host name.
+    valid: bool,
+}
+
+impl<'a> ServerName<'a> {
+    fn of(raw: &'a str) -> Self {
+        ServerName {
+            raw,
+            clean: server_name::host_name_prefix(raw),
+            valid: server_name::is_host_name(raw),
+        }
+    }
+
+    /// The alert's indicator: the clean name; the name as logged when no prefix is valid.
+    fn indicator(&self) -> String {
+        if self.clean.is_empty() {
+            normalise_name(self.raw)
+        } else {
+            normalise_name(self.clean)
+        }
+    }
+}
+
 /// Lowercase, no trailing dot: how names appear in `indicator`.
 fn normalise_name(name: &str) -> String {
     name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase()
@@ -765,6 +803,79 @@ mod tests {
                 .detection,
             Detection::IocDomain
         );
+    }
+
+    #[test]
+    fn a_name_with_junk_is_matched_on_its_longest_valid_prefix_and_is_never_the_registry() {
+        let d = detector();
+        let judge = |scope: Scope, sni: &str, others: &[String]| {
+            d.on_client_hello(
+                scope,
+                &HelloFacts {
+                    client: ip("10.0.0.5"),
+                    server: ip("203.0.113.1"),
+                    server_port: 443,
+                    transport: HelloTransport::Tcp,
+                    sni: Some(sni),
+                    other_names: others,
+                    alpns: &[],
+                    ech_config: None,
+                },
+            )
+            .into_iter()
+            .map(|h| (h.detection, h.indicator))
+            .collect::<Vec<_>>()
+        };
+        let ioc = |name: &str| vec![(Detection::IocDomain, name.to_owned())];
+        let e = Scope::Egress;
+        for sni in [
+            "pkg-validate.net\0",
+            "pkg-validate.net.\0",
+            "pkg-validate.net\u{7}junk",
+            "Pkg-Validate.NET\\xff\\xfe",
+        ] {
+            assert_eq!(judge(e, sni, &[]), ioc("pkg-validate.net"), "{sni:?}");
+            assert_eq!(judge(Scope::Other, sni, &[]), ioc("pkg-validate.net"));
+        }
+        assert_eq!(
+            judge(e, "c2.pkg-validate.net\0x", &[]),
+            ioc("c2.pkg-validate.net")
+        );
+        // A later name of the list with junk counts too.
+        let others = ["npm-health-check.io\0".to_owned()];
+        assert_eq!(
+            judge(e, "registry.npmjs.org", &others),
+            ioc("npm-health-check.io")
+        );
+        // The junk is not part of an entry: an IOC cut inside a label is no longer that IOC.
+        assert_eq!(
+            judge(e, "pkg-validate.n\0et", &[]),
+            vec![(Detection::NonRegistryTls, "pkg-validate.n".to_owned())]
+        );
+        // An allowlisted name with junk after it is not the registry.
+        for sni in [
+            "registry.npmjs.org\0",
+            "github.com\u{7}x",
+            "registry.npmjs.org.\0",
+        ] {
+            assert_eq!(
+                judge(e, sni, &[]),
+                vec![(Detection::NonRegistryTls, sni_prefix(sni))],
+                "{sni:?}"
+            );
+            assert_eq!(judge(Scope::Other, sni, &[]), vec![]);
+        }
+        // No valid prefix: the indicator is the name as logged.
+        assert_eq!(
+            judge(e, "\0registry.npmjs.org", &[]),
+            vec![(Detection::NonRegistryTls, "\0registry.npmjs.org".to_owned())]
+        );
+        // A clean registry name stays quiet; a trailing dot is a host name.
+        assert_eq!(judge(e, "registry.npmjs.org.", &[]), vec![]);
+    }
+
+    fn sni_prefix(sni: &str) -> String {
+        server_name::host_name_prefix(sni).to_owned()
     }
 
     #[test]

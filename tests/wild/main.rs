@@ -8,3 +8,4 @@ mod common;
 
 mod http_methods;
 mod lan_discovery;
+mod sni_junk;

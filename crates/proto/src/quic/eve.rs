@@ -4,6 +4,7 @@
 
 use super::{gquic::Chlo, version_name, Hello};
 use crate::tls::ech::EchEve;
+use crate::tls::server_name;
 use serde::Serialize;
 use tls_parser::{
     parse_tls_client_hello_extension, parse_tls_handshake_client_hello, SNIType, TlsExtension,
@@ -40,7 +41,7 @@ pub(crate) fn extensions_of(msg: &[u8]) -> Vec<Extension> {
             TlsExtension::SNI(names) => names
                 .iter()
                 .filter(|(t, _)| *t == SNIType::HostName)
-                .map(|(_, n)| String::from_utf8_lossy(n).into_owned())
+                .map(|(_, n)| server_name::text(n))
                 .collect(),
             TlsExtension::ALPN(protos) => protos
                 .iter()
@@ -70,6 +71,9 @@ pub struct QuicEve<'a> {
     version: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     sni: Option<&'a str>,
+    /// egress-ids' extension: the SNI is not a host name (`tls::server_name`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    sni_invalid: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     ja3: Option<Ja3<'a>>,
     ja4: &'a str,
@@ -90,6 +94,7 @@ impl<'a> QuicEve<'a> {
         QuicEve {
             version: version_name(h.version),
             sni: h.hello.sni.as_deref(),
+            sni_invalid: h.hello.sni_invalid(),
             ja3: match (h.hello.ja3_hash(), h.hello.ja3_string()) {
                 (Some(hash), Some(string)) => Some(Ja3 { hash, string }),
                 _ => None,

@@ -5,7 +5,7 @@ use super::header::{VERSION_1, VERSION_2};
 use super::keys::{tests::protect, Side};
 use super::*;
 use crate::testutil::{hex, XorShift};
-use crate::tls::vectors::JA4REPO_TLS12;
+use crate::tls::vectors::{hello_naming, JA4REPO_TLS12};
 
 /// The ClientHello handshake message of a real hello (FoxIO's tls12 capture).
 fn hello_message() -> Vec<u8> {
@@ -184,4 +184,24 @@ fn version_names_are_suricatas() {
     assert_eq!(version_name(VERSION_2), "v2");
     assert_eq!(version_name(u32::from_be_bytes(*b"Q046")), "Q046");
     assert_eq!(version_name(0xff00_001d), "ff00001d");
+}
+
+#[test]
+fn a_server_name_with_junk_is_logged_in_suricatas_text_and_flagged_as_over_tls() {
+    let msg = hello_naming(&[b"pkg-validate.net\0\xff"]);
+    let d = protect(
+        VERSION_1,
+        &DCID,
+        &[9],
+        Side::Client,
+        0,
+        &padded(crypto_frame(0, &msg)),
+    );
+    let ClientStep::Hello(h) = Initials::default().on_client_datagram(&d) else {
+        panic!("no hello")
+    };
+    let eve: serde_json::Value = serde_json::from_str(h.eve_json().get()).unwrap();
+    assert_eq!(eve["sni"], "pkg-validate.net\0\\xff");
+    assert_eq!(eve["sni_invalid"], true);
+    assert_eq!(eve["extensions"][0]["values"][0], eve["sni"]);
 }

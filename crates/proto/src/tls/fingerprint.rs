@@ -281,6 +281,9 @@ pub fn version_name(v: u16) -> String {
 pub(crate) struct TlsEve<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     sni: Option<&'a str>,
+    /// egress-ids' extension: the SNI is not a host name ([`server_name`](super::server_name)).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    sni_invalid: bool,
     version: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     ja3: Option<Ja3<'a>>,
@@ -303,6 +306,9 @@ impl<'a> TlsEve<'a> {
         out.push(b'{');
         if let Some(sni) = self.sni {
             json::field_str(out, "sni", sni);
+        }
+        if self.sni_invalid {
+            json::field_bool(out, "sni_invalid", true);
         }
         json::field_str(out, "version", &self.version);
         if let Some(ja3) = &self.ja3 {
@@ -327,6 +333,7 @@ impl<'a> TlsEve<'a> {
     pub(crate) fn of(h: &'a ClientHello) -> Self {
         TlsEve {
             sni: h.sni.as_deref(),
+            sni_invalid: h.sni_invalid(),
             version: version_name(offered_version(h)),
             ja3: match (h.ja3_hash(), h.ja3_string()) {
                 (Some(hash), Some(string)) => Some(Ja3 { hash, string }),
@@ -343,6 +350,9 @@ pub(crate) fn eve(h: &ClientHello) -> Value {
     let mut m = Map::new();
     if let Some(sni) = &h.sni {
         m.insert("sni".into(), json!(sni));
+    }
+    if h.sni_invalid() {
+        m.insert("sni_invalid".into(), json!(true));
     }
     m.insert("version".into(), json!(version_name(offered_version(h))));
     if let (Some(hash), Some(string)) = (h.ja3_hash(), h.ja3_string()) {

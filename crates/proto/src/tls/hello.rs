@@ -13,6 +13,7 @@ use tls_parser::{
 
 use super::ech::{Ech, ECH_EXTENSION};
 use super::fingerprint;
+use super::server_name;
 
 /// Handshake message type of a ClientHello (TLS and SSLv2 alike).
 pub(super) const CLIENT_HELLO: u8 = 1;
@@ -34,7 +35,9 @@ pub enum TlsError {
 /// What one ClientHello offered, owned, with its fingerprints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientHello {
-    /// First `host_name` of the server_name extension, as sent (lossy UTF-8); `None` when absent or empty.
+    /// First `host_name` of the server_name extension, as sent, in Suricata's text (UTF-8 as is,
+    /// other bytes from 0x80 up as `\xNN`: [`server_name`]); `None` when
+    /// absent or empty.
     pub sni: Option<String>,
     /// Every other non-empty `host_name`: later entries of the list, and the entries of a
     /// repeated server_name extension. A server may act on any of them (RFC 6066 allows one
@@ -99,6 +102,14 @@ impl ClientHello {
     pub(crate) fn set_quic(&mut self) {
         self.transport = 'q';
         self.fingerprints = OnceCell::new();
+    }
+
+    /// Whether the first server name is not a host name (EVE's `sni_invalid`; the detections
+    /// match its [`host_name_prefix`](server_name::host_name_prefix)).
+    pub fn sni_invalid(&self) -> bool {
+        self.sni
+            .as_deref()
+            .is_some_and(|n| !server_name::is_host_name(n))
     }
 
     /// The ALPN protocols offered, in order.
@@ -245,12 +256,12 @@ fn record_extension(out: &mut Extensions, ext_type: u16, ext: &TlsExtension<'_>)
     }
 }
 
-/// The non-empty `host_name` entries, lossy UTF-8.
+/// The non-empty `host_name` entries, in Suricata's text.
 fn host_names<'a>(names: &'a [(SNIType, &[u8])]) -> impl Iterator<Item = String> + 'a {
     names
         .iter()
         .filter(|(t, name)| *t == SNIType::HostName && !name.is_empty())
-        .map(|(_, name)| String::from_utf8_lossy(name).into_owned())
+        .map(|(_, name)| server_name::text(name))
 }
 
 /// Parse an SSLv2-format CLIENT-HELLO message body (starting at the msg-type byte, after the

@@ -12,6 +12,7 @@ pub mod ech;
 mod fingerprint;
 mod hello;
 mod recent;
+pub mod server_name;
 
 #[cfg(test)]
 mod tests;

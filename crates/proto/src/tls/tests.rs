@@ -544,3 +544,33 @@ fn remembered_fingerprints_are_the_computed_ones() {
         assert_eq!(h.ja4(), ja4);
     }
 }
+
+#[test]
+fn a_server_name_with_junk_is_logged_whole_in_suricatas_text_and_flagged() {
+    for (raw, text) in [
+        (&b"pkg-validate.net\0"[..], "pkg-validate.net\0"),
+        (b"pkg-validate.net\x07junk", "pkg-validate.net\u{7}junk"),
+        (b"pkg-validate.net\xff\xfe", "pkg-validate.net\\xff\\xfe"),
+        (b"pkg-validate.net.\0", "pkg-validate.net.\0"),
+    ] {
+        let h = parse_client_hello_message(&hello_naming(&[raw])).expect("a hello");
+        assert_eq!(h.sni.as_deref(), Some(text));
+        assert!(h.sni_invalid(), "{text:?}");
+        let eve = h.eve();
+        assert_eq!(eve["sni"], text);
+        assert_eq!(eve["sni_invalid"], true);
+        assert_eq!(h.eve_json().get(), eve.to_string());
+        if raw.contains(&0) {
+            assert!(
+                h.eve_json().get().contains(r#"\u0000""#),
+                "{}",
+                h.eve_json().get()
+            );
+        }
+    }
+    let h = parse_client_hello_message(&hello_naming(&[b"registry.npmjs.org", b"a\0b"])).unwrap();
+    assert!(!h.sni_invalid());
+    assert_eq!(h.other_names, ["a\0b"]);
+    let eve = h.eve_json();
+    assert!(!eve.get().contains("sni_invalid"), "{}", eve.get());
+}

@@ -99,3 +99,27 @@ pub(crate) const HELLO_FRAG_01: &str = concat!(
     "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
     "00000000000000000000000000000000000000000000000000000000000000000000000000",
 );
+
+/// A minimal ClientHello message whose server_name extension lists `names` (raw bytes).
+pub(crate) fn hello_naming(names: &[&[u8]]) -> Vec<u8> {
+    let mut entries = Vec::new();
+    for n in names {
+        entries.push(0u8);
+        entries.extend_from_slice(&(n.len() as u16).to_be_bytes());
+        entries.extend_from_slice(n);
+    }
+    let mut ext = vec![0u8, 0];
+    ext.extend_from_slice(&((entries.len() + 2) as u16).to_be_bytes());
+    ext.extend_from_slice(&(entries.len() as u16).to_be_bytes());
+    ext.extend_from_slice(&entries);
+    let mut body = vec![3u8, 3];
+    body.extend_from_slice(&[7u8; 32]);
+    body.push(0);
+    body.extend_from_slice(&[0, 2, 0x13, 0x01, 1, 0]);
+    body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+    body.extend_from_slice(&ext);
+    let mut msg = vec![super::CLIENT_HELLO, 0];
+    msg.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    msg.extend_from_slice(&body);
+    msg
+}

@@ -113,6 +113,24 @@ pub(crate) enum NamedBy {
     Sni,
     /// An HTTP request's Host.
     Host,
+    /// A server name that is not a host name (junk after it): its longest valid prefix is
+    /// carried, judged against IOC chains but never by the allowlist (such a name is never the
+    /// registry, and raised `non-registry-tls` on its own).
+    JunkSni,
+}
+
+impl NamedBy {
+    /// How a ClientHello's server name `sni` (as logged) names the server: the name itself when
+    /// it is a host name, else its longest valid prefix (the name as logged when none is).
+    pub(crate) fn sni(sni: &str) -> (&str, NamedBy) {
+        if proto::tls::server_name::is_host_name(sni) {
+            return (sni, NamedBy::Sni);
+        }
+        match proto::tls::server_name::host_name_prefix(sni) {
+            "" => (sni, NamedBy::JunkSni),
+            prefix => (prefix, NamedBy::JunkSni),
+        }
+    }
 }
 
 /// The name a flow's client sent, carried by its speculative `direct-ip` alert.
@@ -397,6 +415,29 @@ mod tests {
         assert!(d
             .judge_chain(Scope::Egress, &chain(&["github.com", "lb.github.com"]))
             .is_none());
+    }
+
+    #[test]
+    fn a_server_name_with_junk_is_judged_by_its_valid_prefix_never_by_the_allowlist() {
+        let (name, by) = NamedBy::sni("cdn.example-assets.com\u{0}");
+        assert_eq!((name, by), ("cdn.example-assets.com", NamedBy::JunkSni));
+        assert_eq!(NamedBy::sni("a.example."), ("a.example.", NamedBy::Sni));
+        let mut v = after(&["cdn.example-assets.com", "x.pkg-validate.net"]);
+        let junk = FlowName {
+            name: name.into(),
+            by,
+        };
+        assert_eq!(
+            v.on_alert(1, Some(&junk), &sigs()).unwrap().detection,
+            Detection::IocDomain
+        );
+        let mut v = after(&["registry.npmjs.org", "registry.npmjs.org.evil-cdn.example"]);
+        let (name, by) = NamedBy::sni("registry.npmjs.org\u{0}");
+        let junk = FlowName {
+            name: name.into(),
+            by,
+        };
+        assert!(v.on_alert(1, Some(&junk), &sigs()).is_none());
     }
 
     #[test]

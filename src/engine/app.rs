@@ -800,7 +800,7 @@ impl FlowState {
                     return true;
                 }
                 let object = Object::Raw(hello.eve_json());
-                let name = hello.sni.as_deref().map(|s| (s, NamedBy::Sni));
+                let name = hello.sni.as_deref().map(NamedBy::sni);
                 self.release_held(ctx, meta, Some((EventType::Tls, &object)), name);
                 for rule in rules {
                     ctx.alert_rule(

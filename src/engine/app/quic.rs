@@ -204,7 +204,7 @@ impl FlowState {
             hello: done.hello,
         };
         let rules = self.rules_on_hello(ctx, meta, App::Quic, view);
-        let name = done.facts.sni.map(|s| (s, NamedBy::Sni));
+        let name = done.facts.sni.map(NamedBy::sni);
         self.log_quic(ctx, meta, done.object, hits, rules, name);
     }
 

@@ -7,7 +7,8 @@
 //!   compression pointers, names over 255 octets) and how they are handled.
 //! * Every section is decoded, with any record type: the types Suricata
 //!   prints get typed data, EDNS OPT its options, SVCB/HTTPS its parameters,
-//!   and any other type (TKEY, TSIG, unknown numbers) is kept as raw bytes.
+//!   and any other type (TKEY, TSIG, unknown numbers) is kept with its name,
+//!   type and TTL (Suricata prints nothing of its data either).
 //! * A record whose data does not decode as its type says is skipped by its
 //!   RDLENGTH and counted ([`DnsMessage::bad_records`]); the records after it
 //!   are still decoded.
@@ -182,6 +183,8 @@ fn parse_rest(msg: &[u8], pos: usize, an: u16, ns: u16, ar: u16, out: &mut DnsMe
     let mut pos = pos;
     let mut tally = Tally::default();
     for (count, section) in sections {
+        // Only an OPT record of the additional section is EDNS (RFC 6891 §6.1.1).
+        tally.opt_ttl = None;
         let mut records = Vec::new();
         let next = parse_records(msg, pos, count, &mut records, &mut tally);
         match section {
@@ -193,6 +196,9 @@ fn parse_rest(msg: &[u8], pos: usize, an: u16, ns: u16, ar: u16, out: &mut DnsMe
             Some(next) => pos = next,
             None => {
                 out.damaged = Some(section);
+                if section != Section::Additional {
+                    tally.opt_ttl = None;
+                }
                 break;
             }
         }

@@ -5,8 +5,8 @@
 //! than 255 octets), the few layouts EVE prints (CNAME/NS/PTR, MX, SOA, SRV,
 //! TXT) are read field by field with the lenient name decoder. EDNS OPT
 //! options and SVCB/HTTPS parameters have readers of their own. Any other
-//! type (TKEY, TSIG, DNSSEC, unknown numbers) is kept as raw bytes, as
-//! Suricata keeps it. Data that does not decode as a type EVE prints gives
+//! type (TKEY, TSIG, DNSSEC, unknown numbers) is [`Rdata::Other`]: Suricata
+//! prints nothing of its data. Data that does not decode as a type EVE prints gives
 //! `None`: the caller skips that record and counts it.
 
 use std::net::{Ipv4Addr, Ipv6Addr};

@@ -38,7 +38,8 @@ ALL_SCENARIOS=(benign-registry ioc-sni npm-postinstall-ioc tls-ip-literal non-re
   socks-proxy h2c-node h2c-upgrade phantom-registry
   dns-cname-cloak http-methods
   lan-discovery
-  sni-junk)
+  sni-junk
+  dns-every-kind)
 
 [ $# -ge 1 ] || die "usage: $0 OUTDIR [SCENARIO...]  (scenarios: ${ALL_SCENARIOS[*]})"
 OUTDIR=$1; shift
@@ -993,6 +994,40 @@ dig -p 5353 @224.0.0.251 pkg-validate.net (mDNS multicast), dig -p 5353 @10.77.0
 (mDNS unicast), dig -p 5355 @224.0.0.252 pkg-validate.net (LLMNR), and an NBNS broadcast name query for
 WPAD with the NetBIOS scope pkg-validate.net (tests/data/lan/nbns_query.py), each answered by the host.
 Not egress: no alert at all, whatever the names (before issue 16 these were 4 ioc-domain alerts)." ""
+}
+
+# DNS messages of every kind, against tests/data/dns_kinds/server.py on a resolver address of
+# its own (dnsmasq neither answers TKEY queries nor knows TSIG): the server logs every message it
+# read and answers TKEY with a TKEY and a TSIG, any other unknown type with 4 bytes of data.
+sc_dns-every-kind() {
+  local srv=198.51.100.54 ioc=pkg-validate.net i n
+  local key=hmac-sha256:ci-update-key:c2VjcmV0LXRzaWcta2V5LWZvci10aGUtdGVzdHMtb25seQ==
+  ix ip addr add "$srv/32" dev lo || die "dns-every-kind: cannot add $srv"
+  ip netns exec "$INS" "$PY" "$HERE/../tests/data/dns_kinds/server.py" "$srv" "$ioc=${HOST4[$ioc]}" \
+     >"$WORK/dns-kinds.log" 2>&1 &
+  BG_PIDS+=($!)
+  for i in $(seq 1 100); do grep -q 'server ready' "$WORK/dns-kinds.log" && break; sleep 0.1; done
+  grep -q 'server ready' "$WORK/dns-kinds.log" || die "dns-every-kind: the DNS server did not start: $(cat "$WORK/dns-kinds.log")"
+  start_capture dns-every-kind
+  client dig "@$srv" +tries=1 +time=5 +short -y "$key" "$ioc" A | grep -qxF "${HOST4[$ioc]}" \
+    || die "dns-every-kind: TSIG-signed dig over UDP failed"
+  client dig "@$srv" +tcp +tries=1 +time=5 +short -y "$key" "$ioc" A | grep -qxF "${HOST4[$ioc]}" \
+    || die "dns-every-kind: TSIG-signed dig over TCP failed"
+  client dig "@$srv" +tries=1 +time=5 +noall +answer -t TKEY 3141592653.sig-dc1.ad.example | awk '$4 == "TKEY" { f = 1 } END { exit !f }' \
+    || die "dns-every-kind: the TKEY query got no TKEY answer"
+  client dig "@$srv" +tries=1 +time=5 +short -t TYPE65400 blob.example-ci.net | grep -qxF '\# 4 DEADBEEF' \
+    || die "dns-every-kind: the TYPE65400 query got no answer"
+  stop_capture
+  n=$(grep -c '^MSG ' "$WORK/dns-kinds.log" || true)
+  [ "$n" = 4 ] || die "dns-every-kind: the server read $n messages, not 4: $(cat "$WORK/dns-kinds.log")"
+  n=$(grep -c "^MSG .* $ioc 1 .*250" "$WORK/dns-kinds.log" || true)
+  [ "$n" = 2 ] || die "dns-every-kind: the server read $n TSIG-signed IOC queries, not 2"
+  expect ioc-domain "$ioc" "$RUN4" "$srv" 53
+  expect ioc-domain "$ioc" "$RUN4" "$srv" 53
+  finish dns-every-kind "dig -y hmac-sha256:... pkg-validate.net A over UDP and over TCP (TSIG-signed, with an EDNS
+cookie), dig -t TKEY (answered with a TKEY record and a TSIG) and dig -t TYPE65400 (answered with
+4 bytes of unknown-type data), all to $srv (tests/data/dns_kinds/server.py). The signed IOC
+queries raise ioc-domain; every message is logged with its TKEY/TSIG/OPT/65400 records." "$RUN4 $srv 53"
 }
 
 # The SOCKS proxy and the h2c server, started once, on every address of the internet namespace.

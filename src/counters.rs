@@ -38,6 +38,10 @@ pub struct Counters {
     pub(crate) lan_discovery: [u64; 4],
     /// The LLMNR messages among them that came over TCP.
     pub(crate) llmnr_tcp: u64,
+    /// DNS records skipped because their data did not decode as their type (the rest of the
+    /// message is logged), and messages logged up to a section whose wire form broke off.
+    pub(crate) dns_bad_records: u64,
+    pub(crate) dns_damaged: u64,
     pub(crate) http_requests: u64,
     /// SOCKS handshakes read up to their request, and streams that looked like SOCKS but broke
     /// its rules (client or proxy side).
@@ -123,6 +127,8 @@ impl Counters {
             *mine += theirs;
         }
         self.llmnr_tcp += other.llmnr_tcp;
+        self.dns_bad_records += other.dns_bad_records;
+        self.dns_damaged += other.dns_damaged;
         self.http_requests += other.http_requests;
         self.socks_requests += other.socks_requests;
         self.socks_parse_errors += other.socks_parse_errors;

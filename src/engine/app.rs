@@ -1057,6 +1057,8 @@ impl FlowState {
             }
         };
         ctx.counters.dns_messages += 1;
+        ctx.counters.dns_bad_records += u64::from(msg.bad_records);
+        ctx.counters.dns_damaged += u64::from(msg.damaged.is_some());
         let tx_id = if msg.is_response {
             self.dns_requests.saturating_sub(1)
         } else {

@@ -50,7 +50,7 @@ fn write_totals(s: &mut String, counters: &Counters, elapsed: Duration) {
     );
     let _ = writeln!(
         *s,
-        "  app layer: {} TLS ClientHellos, {} QUIC ClientHellos ({} Initials undecryptable, {} unreadable, {} Retry/Version Negotiation), {} DNS messages ({} unparsable), {} HTTP requests",
+        "  app layer: {} TLS ClientHellos, {} QUIC ClientHellos ({} Initials undecryptable, {} unreadable, {} Retry/Version Negotiation), {} DNS messages ({} unparsable, {} cut short at damage, {} undecodable records skipped), {} HTTP requests",
         counters.tls_client_hellos,
         counters.quic_client_hellos,
         counters.quic_undecryptable,
@@ -58,6 +58,8 @@ fn write_totals(s: &mut String, counters: &Counters, elapsed: Duration) {
         counters.quic_restarts,
         counters.dns_messages,
         counters.dns_parse_errors,
+        counters.dns_damaged,
+        counters.dns_bad_records,
         counters.http_requests
     );
     let _ = writeln!(

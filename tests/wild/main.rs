@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod dns_kinds;
 mod http_methods;
 mod lan_discovery;
 mod sni_junk;

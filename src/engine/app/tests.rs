@@ -523,3 +523,70 @@ fn where_overlapping_copies_differ_both_versions_are_inspected() {
     );
     assert_eq!(shard.engine.counters.tcp_overlap_different, 1);
 }
+
+/// A GSS-TSIG TKEY query (RFC 2930/3645: question `<key>.<zone>` TKEY ANY, a TKEY record with
+/// a GSS-API token in the additional section) or its response (the TKEY as the answer),
+/// DNS-over-TCP framed.
+fn tkey_message(response: bool, token_len: usize) -> Vec<u8> {
+    fn name(m: &mut Vec<u8>, text: &str) {
+        for l in text.split('.') {
+            m.push(l.len() as u8);
+            m.extend(l.as_bytes());
+        }
+        m.push(0);
+    }
+    let (flags, an, ar) = if response { (0x80, 1, 0) } else { (0, 0, 1) };
+    let mut m = vec![0x4d, 0x2a, flags, 0, 0, 1, 0, an, 0, 0, 0, ar];
+    name(&mut m, "3141592653.sig-dc1.ad.example");
+    m.extend([0, 249, 0, 255]);
+    let mut tkey = Vec::new();
+    name(&mut tkey, "gss-tsig");
+    tkey.extend([0x65, 0x53, 0xf1, 0, 0x65, 0x55, 0x42, 0x80, 0, 3, 0, 0]);
+    tkey.extend((token_len as u16).to_be_bytes());
+    tkey.extend((0..token_len).map(|i| (i * 7 + 3) as u8));
+    tkey.extend([0, 0]);
+    m.extend([0xc0, 0x0c, 0, 249, 0, 255, 0, 0, 0, 0]);
+    m.extend((tkey.len() as u16).to_be_bytes());
+    m.extend(tkey);
+    let mut framed = (m.len() as u16).to_be_bytes().to_vec();
+    framed.extend(m);
+    framed
+}
+
+#[test]
+fn a_gss_tsig_tkey_exchange_over_tcp_is_logged() {
+    let t = Timestamp::from_parts(1_795_315_142, 0, 1);
+    let mut c = Conversation::new(("10.77.0.2", 49_720), ("198.51.100.53", 53));
+    let mut shard = Shard::new();
+    for p in c.handshake() {
+        shard.packet(t, 1, &p);
+    }
+    // The query's token makes it longer than one segment.
+    let query = tkey_message(false, 1400);
+    let (a, b) = query.split_at(1200);
+    shard.packet(t, 4, &c.data(ToServer, a));
+    shard.packet(t, 5, &c.data(ToServer, b));
+    shard.packet(t, 6, &c.data(ToClient, &tkey_message(true, 160)));
+    let dns = shard.lines("dns");
+    let got: Vec<(&Value, &Value, &Value)> = dns
+        .iter()
+        .map(|d| {
+            (
+                &d["dns"]["type"],
+                &d["dns"]["queries"][0]["rrtype"],
+                &d["proto"],
+            )
+        })
+        .collect();
+    let (req, resp, tcp) = (
+        &Value::from("request"),
+        &Value::from("response"),
+        &Value::from("TCP"),
+    );
+    let tkey = &Value::from("TKEY");
+    assert_eq!(got, [(req, tkey, tcp), (resp, tkey, tcp)], "{dns:#?}");
+    assert_eq!(dns[0]["dns"]["additionals"][0]["rrtype"], "TKEY");
+    assert_eq!(dns[1]["dns"]["answers"][0]["rrtype"], "TKEY");
+    let counters = &shard.engine.counters;
+    assert_eq!((counters.dns_messages, counters.dns_bad_records), (2, 0));
+}

@@ -16,9 +16,6 @@ use super::{Answer, DnsMessage};
 /// most 11 CNAMEs).
 pub(crate) const MAX_CHAIN: usize = 16;
 
-/// DNAME: a whole subtree aliased (RFC 6672).
-const DNAME: u16 = 39;
-
 /// Lowercase, no trailing dot.
 fn normal(name: &str) -> String {
     let name = name.strip_suffix('.').unwrap_or(name);
@@ -43,10 +40,7 @@ fn next_name(record: &Answer, current: &str) -> Option<String> {
     let owner = normal(&record.name);
     match (&record.rdata, record.rtype) {
         (Rdata::Name(target), rtype::CNAME) if owner == current => Some(normal(target)),
-        (Rdata::Name(target), DNAME) => dname_rewrite(current, &owner, &normal(target)),
-        (Rdata::Other(raw), DNAME) => {
-            dname_rewrite(current, &owner, &normal(&uncompressed_name(raw)?))
-        }
+        (Rdata::Dname(target), _) => dname_rewrite(current, &owner, &normal(target)),
         (Rdata::Svcb(svcb), rtype::SVCB | rtype::HTTPS) if owner == current => {
             let target = normal(&svcb.target);
             // "." (empty here) is the owner itself: no new name.
@@ -68,25 +62,6 @@ fn dname_rewrite(current: &str, owner: &str, target: &str) -> Option<String> {
     } else {
         format!("{prefix}.{target}")
     })
-}
-
-/// An uncompressed wire-format name (a DNAME target may not be compressed, RFC 6672 section
-/// 2.5), as text; `None` when it is malformed.
-fn uncompressed_name(raw: &[u8]) -> Option<String> {
-    let mut labels: Vec<String> = Vec::new();
-    let mut pos = 0;
-    loop {
-        let len = usize::from(*raw.get(pos)?);
-        if len == 0 {
-            return Some(labels.join("."));
-        }
-        if len > 63 {
-            return None;
-        }
-        let label = raw.get(pos + 1..pos + 1 + len)?;
-        labels.push(super::bytes_to_string(label));
-        pos += 1 + len;
-    }
 }
 
 impl DnsMessage {
@@ -145,6 +120,8 @@ mod tests {
             }],
             answers,
             authorities: Vec::new(),
+            additionals: Vec::new(),
+            bad_records: 0,
             dropped_queries: 0,
             dropped_records: 0,
             damaged: None,
@@ -205,11 +182,14 @@ mod tests {
 
     #[test]
     fn dname_rewrites_the_labels_below_its_owner() {
-        let wire = b"\x0cpkg-validate\x03net\x00".to_vec();
         let msg = response(
             "www.assets.example",
             vec![
-                record("assets.example", DNAME, Rdata::Other(wire)),
+                record(
+                    "assets.example",
+                    rtype::DNAME,
+                    Rdata::Dname("pkg-validate.net".into()),
+                ),
                 cname("www.assets.example", "www.pkg-validate.net"),
             ],
         );
@@ -222,8 +202,8 @@ mod tests {
             "www.assets.example",
             vec![record(
                 "assets.example",
-                DNAME,
-                Rdata::Name("pkg-validate.net.".into()),
+                rtype::DNAME,
+                Rdata::Dname("pkg-validate.net.".into()),
             )],
         );
         assert_eq!(
@@ -235,8 +215,8 @@ mod tests {
             "assets.example",
             vec![record(
                 "assets.example",
-                DNAME,
-                Rdata::Name("pkg-validate.net".into()),
+                rtype::DNAME,
+                Rdata::Dname("pkg-validate.net".into()),
             )],
         );
         assert_eq!(msg.answer_chain(), ["assets.example"]);
@@ -282,14 +262,29 @@ mod tests {
         );
     }
 
+    /// A response on the wire: `www.assets.example` A, answered by a DNAME of `assets.example`
+    /// to `rdata` (record data bytes) and nothing else.
+    fn dname_response(rdata: &[u8]) -> Vec<u8> {
+        let mut m = vec![0, 1, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
+        m.extend_from_slice(b"\x03www\x06assets\x07example\x00\x00\x01\x00\x01");
+        // Owner: "assets.example" by a pointer into the question (offset 16).
+        m.extend_from_slice(&[0xc0, 16, 0, 39, 0, 1, 0, 0, 0, 60]);
+        m.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        m.extend_from_slice(rdata);
+        m
+    }
+
     #[test]
-    fn malformed_dname_data_is_not_followed() {
-        for wire in [&b"\x05ab"[..], b"\x40aaaa", b""] {
-            let msg = response(
-                "www.assets.example",
-                vec![record("assets.example", DNAME, Rdata::Other(wire.to_vec()))],
-            );
-            assert_eq!(msg.answer_chain(), ["www.assets.example"]);
+    fn dname_on_the_wire_is_followed_and_malformed_data_costs_only_the_record() {
+        let msg =
+            crate::dns::parse_message(&dname_response(b"\x0cpkg-validate\x03net\x00")).unwrap();
+        assert_eq!(
+            msg.answer_chain(),
+            ["www.assets.example", "www.pkg-validate.net"]
+        );
+        for bad in [&b"\x05ab"[..], b"\x40aaaa", b"", b"\x01a\x00junk"] {
+            let msg = crate::dns::parse_message(&dname_response(bad)).unwrap();
+            assert_eq!(msg.answer_chain(), ["www.assets.example"], "{bad:?}");
         }
     }
 }

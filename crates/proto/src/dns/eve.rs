@@ -3,14 +3,17 @@
 //! Mirrors Suricata 8's `rust/src/dns/log.rs` (v3 logging with the detailed
 //! and grouped answer formats), restricted to the keys the EVE schema allows
 //! (`additionalProperties: false`): answers carry no `*_truncated` flags,
-//! authorities carry no `srv`/`sshfp`, SOA carries no `rname_truncated`,
-//! and empty arrays are left out. Additionals are not logged.
+//! authorities carry no `srv`/`sshfp`, additionals only `rdata` and `opt`,
+//! SOA carries no `rname_truncated`, and empty arrays are left out. As in
+//! Suricata, an OPT additional without options is not logged, and records of
+//! other types (TKEY, TSIG, unknown numbers) are logged with their name,
+//! type and TTL only.
 
 use std::borrow::Cow;
 
 use serde_json::{json, Map, Value};
 
-use super::rdata::Soa;
+use super::rdata::{EdnsOption, Soa};
 use super::{Answer, DnsMessage, Rdata};
 use crate::text::SuricataIp;
 
@@ -29,6 +32,7 @@ pub(super) const FLAG_BITS: [(u16, &str); 6] = [
 enum Part {
     Answers,
     Authorities,
+    Additionals,
 }
 
 impl DnsMessage {
@@ -64,6 +68,15 @@ impl DnsMessage {
             .collect();
         if !auths.is_empty() {
             obj.insert("authorities".into(), Value::Array(auths));
+        }
+        let adds: Vec<Value> = self
+            .additionals
+            .iter()
+            .filter(|a| logs_additional(a))
+            .flat_map(|a| record_entries(a, Part::Additionals))
+            .collect();
+        if !adds.is_empty() {
+            obj.insert("additionals".into(), Value::Array(adds));
         }
         Value::Object(obj)
     }
@@ -115,6 +128,11 @@ impl DnsMessage {
     }
 }
 
+/// Whether an additional record is logged: all but an OPT record without options (Suricata).
+pub(super) fn logs_additional(a: &Answer) -> bool {
+    !matches!(&a.rdata, Rdata::Opt(options) if options.is_empty())
+}
+
 /// Detailed entries for one record: one per TXT string, otherwise one.
 fn record_entries(answer: &Answer, part: Part) -> Vec<Value> {
     match &answer.rdata {
@@ -148,8 +166,12 @@ fn insert_rdata(entry: &mut Map<String, Value>, answer: &Answer, part: Part) {
         Rdata::Aaaa(v6) => Some(SuricataIp((*v6).into()).to_string()),
         Rdata::Name(name) | Rdata::Mx { exchange: name, .. } => Some(name.clone()),
         Rdata::Null(bytes) => Some(super::bytes_to_string(bytes)),
-        Rdata::Soa(soa) => {
+        Rdata::Soa(soa) if part != Part::Additionals => {
             entry.insert("soa".into(), soa_value(soa));
+            None
+        }
+        Rdata::Opt(options) if part == Part::Additionals => {
+            entry.insert("opt".into(), opt_value(options));
             None
         }
         Rdata::Srv {
@@ -204,8 +226,22 @@ fn grouped_values(rdata: &Rdata) -> Vec<Value> {
             fp_type,
             fingerprint,
         } => vec![sshfp_value(*algo, *fp_type, fingerprint)],
-        Rdata::Svcb(_) | Rdata::Other(_) => Vec::new(),
+        Rdata::Svcb(_) | Rdata::Opt(_) | Rdata::Dname(_) | Rdata::Other => Vec::new(),
     }
+}
+
+/// EDNS options as Suricata logs them: the code, and the data in lowercase hex.
+fn opt_value(options: &[EdnsOption]) -> Value {
+    let list: Vec<Value> = options
+        .iter()
+        .map(|o| json!({"code": o.code, "data": hex(&o.data)}))
+        .collect();
+    Value::Array(list)
+}
+
+/// Lowercase hex of `bytes`, no separators.
+pub(super) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn srv_value(priority: u16, weight: u16, port: u16, target: &str) -> Value {
@@ -237,7 +273,8 @@ fn soa_value(soa: &Soa) -> Value {
     Value::Object(obj)
 }
 
-/// Record type mnemonic as Suricata prints it, else the number.
+/// Record type mnemonic as Suricata prints it, else the number (Suricata 8 knows no SVCB: 64
+/// prints as "64", as does any type without a mnemonic, TYPE65400 as "65400").
 pub(crate) fn rrtype_name(t: u16) -> Cow<'static, str> {
     let name = match t {
         1 => "A",
@@ -292,7 +329,6 @@ pub(crate) fn rrtype_name(t: u16) -> Cow<'static, str> {
         55 => "HIP",
         59 => "CDS",
         60 => "CDNSKEY",
-        64 => "SVCB",
         65 => "HTTPS",
         99 => "SPF",
         249 => "TKEY",

@@ -3,12 +3,13 @@
 //! Logging every DNS message is the largest share of work on handshake-heavy traffic: the value
 //! tree (one map and one `String` key per field) cost four times the parse, and serde_json's
 //! serialiser (`core::fmt` for addresses, a growing buffer per message) still twice the writer
-//! of [`crate::json`] used here. The rare record types (SOA, SRV, SSHFP, SVCB) go through serde.
+//! of [`crate::json`] used here. The rare record types (SOA, SRV, SSHFP, SVCB, OPT) go through
+//! serde.
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::eve::{rcode_name, rrtype_name, FLAG_BITS};
-use super::rdata::Soa;
+use super::eve::{hex, logs_additional, rcode_name, rrtype_name, FLAG_BITS};
+use super::rdata::{EdnsOption, Soa};
 use super::{Answer, DnsMessage, Question, Rdata};
 use crate::json::{self, RawJson};
 
@@ -59,6 +60,13 @@ impl DnsMessage {
             json::key(out, "authorities");
             write_records(out, &m.authorities, Part::Authorities);
         }
+        if m.additionals
+            .iter()
+            .any(|a| logs_additional(a) && entry_count(a) > 0)
+        {
+            json::key(out, "additionals");
+            write_records(out, &m.additionals, Part::Additionals);
+        }
         out.push(b'}');
     }
 }
@@ -92,6 +100,7 @@ fn write_query(out: &mut Vec<u8>, q: &Question) {
 enum Part {
     Answers,
     Authorities,
+    Additionals,
 }
 
 /// Detailed entries a record gives: one per TXT string, otherwise one.
@@ -105,6 +114,9 @@ fn entry_count(a: &Answer) -> usize {
 fn write_records(out: &mut Vec<u8>, answers: &[Answer], part: Part) {
     out.push(b'[');
     for a in answers {
+        if part == Part::Additionals && !logs_additional(a) {
+            continue;
+        }
         match &a.rdata {
             Rdata::Txt(strings) => {
                 for text in strings {
@@ -144,10 +156,15 @@ fn write_record(out: &mut Vec<u8>, a: &Answer, part: Part, text: Option<&String>
         }
         Rdata::Name(name) | Rdata::Mx { exchange: name, .. } => json::field_str(out, "rdata", name),
         Rdata::Null(bytes) => json::field_str(out, "rdata", &super::bytes_to_string(bytes)),
-        Rdata::Soa(soa) => {
+        Rdata::Soa(soa) if part != Part::Additionals => {
             text_rdata = false;
             json::key(out, "soa");
             json::serde(out, &SoaEntry(soa));
+        }
+        Rdata::Opt(options) if part == Part::Additionals => {
+            text_rdata = false;
+            json::key(out, "opt");
+            json::serde(out, &OptEntries(options));
         }
         Rdata::Srv {
             priority,
@@ -186,7 +203,7 @@ fn write_record(out: &mut Vec<u8>, a: &Answer, part: Part, text: Option<&String>
 fn grouped_count(rdata: &Rdata) -> usize {
     match rdata {
         Rdata::Txt(strings) => strings.len(),
-        Rdata::Svcb(_) | Rdata::Other(_) => 0,
+        Rdata::Svcb(_) | Rdata::Opt(_) | Rdata::Dname(_) | Rdata::Other => 0,
         _ => 1,
     }
 }
@@ -265,7 +282,7 @@ fn write_grouped_values(out: &mut Vec<u8>, answers: &[Answer], t: u16) {
                 json::comma(out);
                 json::serde(out, &SshfpEntry(*algo, *fp_type, fingerprint));
             }
-            Rdata::Svcb(_) | Rdata::Other(_) => {}
+            Rdata::Svcb(_) | Rdata::Opt(_) | Rdata::Dname(_) | Rdata::Other => {}
         }
     }
     out.push(b']');
@@ -314,5 +331,18 @@ impl Serialize for SshfpEntry<'_> {
         map.serialize_entry("algo", &self.0)?;
         map.serialize_entry("type", &self.1)?;
         map.end()
+    }
+}
+
+struct OptEntries<'a>(&'a [EdnsOption]);
+
+impl Serialize for OptEntries<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for o in self.0 {
+            seq.serialize_element(&serde_json::json!({"code": o.code, "data": hex(&o.data)}))?;
+        }
+        seq.end()
     }
 }

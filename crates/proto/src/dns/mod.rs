@@ -5,9 +5,17 @@
 //!   without its 2-byte length). Parsing uses the `domain` crate; see
 //!   `names` and `rdata` for the two cases `domain` refuses (forward
 //!   compression pointers, names over 255 octets) and how they are handled.
-//! * It never panics, and on a damaged section it stops and keeps what
-//!   parsed so far ([`DnsMessage::damaged`] says where it stopped), so a
-//!   corrupt additional section does not lose the answers.
+//! * Every section is decoded, with any record type: the types Suricata
+//!   prints get typed data, EDNS OPT its options, SVCB/HTTPS its parameters,
+//!   and any other type (TKEY, TSIG, unknown numbers) is kept with its name,
+//!   type and TTL (Suricata prints nothing of its data either).
+//! * A record whose data does not decode as its type says is skipped by its
+//!   RDLENGTH and counted ([`DnsMessage::bad_records`]); the records after it
+//!   are still decoded.
+//! * It never panics, and where the wire form itself is broken (a record
+//!   running past the message, an owner name that cannot even be skipped) it
+//!   stops and keeps what parsed so far ([`DnsMessage::damaged`] says where),
+//!   so a corrupt additional section does not lose the answers.
 //! * Work is bounded: at most [`MAX_QUESTIONS`] questions and
 //!   [`MAX_RECORDS`] records per section are decoded (the rest are skipped
 //!   without decoding and counted), each name at most 256 steps.
@@ -17,6 +25,8 @@
 mod chain;
 mod eve;
 mod eve_direct;
+#[cfg(test)]
+mod kinds_tests;
 mod names;
 mod rdata;
 pub mod svcb;
@@ -94,10 +104,13 @@ pub struct DnsMessage {
     pub queries: Vec<Question>,
     pub answers: Vec<Answer>,
     pub(crate) authorities: Vec<Answer>,
+    pub(crate) additionals: Vec<Answer>,
     /// Questions beyond [`MAX_QUESTIONS`] that were skipped, not decoded.
     pub(crate) dropped_queries: u32,
-    /// Answer/authority records beyond [`MAX_RECORDS`] skipped, not decoded.
+    /// Records beyond [`MAX_RECORDS`] per section skipped, not decoded.
     pub(crate) dropped_records: u32,
+    /// Records skipped (by their RDLENGTH) because their data did not decode as their type.
+    pub bad_records: u32,
     /// The section where parsing stopped on malformed data, if any.
     pub damaged: Option<Section>,
 }
@@ -115,8 +128,10 @@ pub fn parse_message(msg: &[u8]) -> Result<DnsMessage, DnsError> {
         queries: Vec::new(),
         answers: Vec::new(),
         authorities: Vec::new(),
+        additionals: Vec::new(),
         dropped_queries: 0,
         dropped_records: 0,
+        bad_records: 0,
         damaged: None,
     };
     let pos = parse_questions(msg, usize::from(counts.qdcount()), &mut out)?;
@@ -161,58 +176,89 @@ fn parse_rest(msg: &[u8], pos: usize, an: u16, ns: u16, ar: u16, out: &mut DnsMe
     if out.damaged.is_some() {
         return;
     }
-    let mut answers = Vec::new();
-    let Some(pos) = parse_records(msg, pos, an, &mut answers, &mut out.dropped_records) else {
-        out.answers = answers;
-        out.damaged = Some(Section::Answer);
-        return;
-    };
-    out.answers = answers;
-    let mut auths = Vec::new();
-    let parsed = parse_records(msg, pos, ns, &mut auths, &mut out.dropped_records);
-    out.authorities = auths;
-    let Some(pos) = parsed else {
-        out.damaged = Some(Section::Authority);
-        return;
-    };
-    if scan_additionals(msg, pos, ar, out).is_none() {
-        out.damaged = Some(Section::Additional);
+    let sections = [
+        (an, Section::Answer),
+        (ns, Section::Authority),
+        (ar, Section::Additional),
+    ];
+    let mut pos = pos;
+    let mut tally = Tally::default();
+    for (count, section) in sections {
+        // Only an OPT record of the additional section is EDNS (RFC 6891 §6.1.1).
+        tally.opt_ttl = None;
+        let mut records = Vec::new();
+        let next = parse_records(msg, pos, count, &mut records, &mut tally);
+        match section {
+            Section::Answer => out.answers = records,
+            Section::Authority => out.authorities = records,
+            _ => out.additionals = records,
+        }
+        match next {
+            Some(next) => pos = next,
+            None => {
+                out.damaged = Some(section);
+                if section != Section::Additional {
+                    tally.opt_ttl = None;
+                }
+                break;
+            }
+        }
+    }
+    out.dropped_records = tally.dropped;
+    out.bad_records = tally.bad;
+    // The EDNS OPT record's TTL carries the upper 8 bits of the response code.
+    if let Some(ttl) = tally.opt_ttl {
+        let ext = (ttl >> 24) as u16;
+        out.rcode = (ext << 4) | (out.flags & 0x000F);
     }
 }
 
-/// Decodes up to [`MAX_RECORDS`] records into `into`, skips the rest.
-/// Returns the position after the section, `None` when it is damaged.
+/// What the record sections add up to besides their records.
+#[derive(Default)]
+struct Tally {
+    /// Records beyond [`MAX_RECORDS`] in a section, skipped.
+    dropped: u32,
+    /// Records whose data did not decode, skipped.
+    bad: u32,
+    /// TTL of the first OPT record (extended rcode and flags).
+    opt_ttl: Option<u32>,
+}
+
+/// Decodes up to [`MAX_RECORDS`] records into `into`, skips the rest; a record whose data does
+/// not decode is skipped and counted. Returns the position after the section, `None` when its
+/// wire form is damaged.
 fn parse_records(
     msg: &[u8],
     mut pos: usize,
     count: u16,
     into: &mut Vec<Answer>,
-    dropped: &mut u32,
+    tally: &mut Tally,
 ) -> Option<usize> {
     for i in 0..usize::from(count) {
-        if i < MAX_RECORDS {
-            let (answer, next) = read_record(msg, pos)?;
-            into.push(answer);
-            pos = next;
+        let (rtype, ttl, next) = if i < MAX_RECORDS {
+            let (read, next) = read_record(msg, pos)?;
+            match read {
+                Read::Record(answer) => {
+                    let seen = (answer.rtype, answer.ttl);
+                    into.push(answer);
+                    (seen.0, seen.1, next)
+                }
+                Read::Bad(header) => {
+                    tally.bad += 1;
+                    (header.rtype, header.ttl, next)
+                }
+            }
         } else {
-            pos = skip_record(msg, pos)?.1;
-            *dropped += 1;
-        }
-    }
-    Some(pos)
-}
-
-/// Additional section: only the EDNS OPT record matters (extended rcode).
-fn scan_additionals(msg: &[u8], mut pos: usize, count: u16, out: &mut DnsMessage) -> Option<()> {
-    for _ in 0..count {
-        let (header, next) = skip_record(msg, pos)?;
-        if header.rtype == rtype::OPT {
-            let ext = (header.ttl >> 24) as u16;
-            out.rcode = (ext << 4) | (out.flags & 0x000F);
+            tally.dropped += 1;
+            let (header, next) = skip_record(msg, pos)?;
+            (header.rtype, header.ttl, next)
+        };
+        if rtype == rtype::OPT && tally.opt_ttl.is_none() {
+            tally.opt_ttl = Some(ttl);
         }
         pos = next;
     }
-    Some(())
+    Some(pos)
 }
 
 /// Checks that `len` bytes follow `pos`; returns the position after them.
@@ -256,10 +302,26 @@ fn record_header(msg: &[u8], pos: usize) -> Option<(RecordHeader, usize)> {
     Some((header, parser.pos()))
 }
 
-fn read_record(msg: &[u8], pos: usize) -> Option<(Answer, usize)> {
-    let (name, pos) = read_name(msg, pos)?;
-    let (header, start) = record_header(msg, pos)?;
+/// One record read: decoded, or skipped because its owner name or data did not decode.
+enum Read {
+    Record(Answer),
+    Bad(RecordHeader),
+}
+
+/// Reads the record at `pos`; returns it and the position after it, `None` when even its wire
+/// extent (owner name, header, RDLENGTH) is broken.
+fn read_record(msg: &[u8], pos: usize) -> Option<(Read, usize)> {
+    let owner = read_name(msg, pos);
+    let after_name = match &owner {
+        Some((_, next)) => *next,
+        None => skip_name(msg, pos)?,
+    };
+    let (header, start) = record_header(msg, after_name)?;
+    let end = start + header.rdlen;
     let parsed = parse_rdata(msg, header.rtype, start, header.rdlen);
+    let (Some((name, _)), Some(parsed)) = (owner, parsed) else {
+        return Some((Read::Bad(header), end));
+    };
     let answer = Answer {
         name: name.text,
         rtype: header.rtype,
@@ -269,7 +331,7 @@ fn read_record(msg: &[u8], pos: usize) -> Option<(Answer, usize)> {
         name_truncated: name.truncated,
         rdata_truncated: parsed.truncated,
     };
-    Some((answer, start + header.rdlen))
+    Some((Read::Record(answer), end))
 }
 
 /// Skips a record without decoding names; returns its header and the end.

@@ -3,8 +3,11 @@
 //! Record data is parsed with `domain`'s [`AllRecordData`]. If `domain`
 //! refuses it (typically a name inside it with a forward pointer or longer
 //! than 255 octets), the few layouts EVE prints (CNAME/NS/PTR, MX, SOA, SRV,
-//! TXT) are read field by field with the lenient name decoder; anything
-//! else is kept as raw bytes.
+//! TXT) are read field by field with the lenient name decoder. EDNS OPT
+//! options and SVCB/HTTPS parameters have readers of their own. Any other
+//! type (TKEY, TSIG, DNSSEC, unknown numbers) is [`Rdata::Other`]: Suricata
+//! prints nothing of its data. Data that does not decode as a type EVE prints gives
+//! `None`: the caller skips that record and counts it.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -19,14 +22,19 @@ use super::svcb::{self, Svcb};
 
 /// Record types this module gives a typed value.
 pub(crate) mod rtype {
+    pub(crate) const A: u16 = 1;
     pub(crate) const NS: u16 = 2;
     pub(crate) const CNAME: u16 = 5;
     pub(crate) const SOA: u16 = 6;
     pub(crate) const PTR: u16 = 12;
     pub(crate) const MX: u16 = 15;
+    pub(crate) const NULL: u16 = 10;
     pub(crate) const TXT: u16 = 16;
+    pub(crate) const AAAA: u16 = 28;
     pub(crate) const SRV: u16 = 33;
+    pub(crate) const DNAME: u16 = 39;
     pub(crate) const OPT: u16 = 41;
+    pub(crate) const SSHFP: u16 = 44;
     pub(crate) const SVCB: u16 = 64;
     pub(crate) const HTTPS: u16 = 65;
 }
@@ -73,8 +81,21 @@ pub(crate) enum Rdata {
     },
     /// SVCB or HTTPS (boxed: the rarest and largest).
     Svcb(Box<Svcb>),
-    /// Any other type, or data that did not parse: the raw bytes.
-    Other(Vec<u8>),
+    /// EDNS OPT (RFC 6891): its options, code and data.
+    Opt(Vec<EdnsOption>),
+    /// DNAME's target (RFC 6672): followed in a response's chain of names, printed as nothing,
+    /// as Suricata prints nothing of a DNAME.
+    Dname(String),
+    /// Any other type (TKEY, TSIG, DNSSEC, unknown numbers): nothing of it is printed, as
+    /// Suricata prints none of it.
+    Other,
+}
+
+/// One EDNS option of an OPT record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EdnsOption {
+    pub(crate) code: u16,
+    pub(crate) data: Vec<u8>,
 }
 
 /// Record data plus whether a name inside it was truncated.
@@ -92,18 +113,45 @@ impl ParsedRdata {
     }
 }
 
-/// Parses the `len` bytes of record data at `start` of `msg`.
-pub(crate) fn parse_rdata(msg: &[u8], rtype: u16, start: usize, len: usize) -> ParsedRdata {
-    if rtype == rtype::SVCB || rtype == rtype::HTTPS {
-        let raw = msg
-            .get(start..start.saturating_add(len))
-            .unwrap_or_default();
-        return ParsedRdata::plain(match svcb::parse(raw) {
-            Some(s) => Rdata::Svcb(Box::new(s)),
-            None => Rdata::Other(raw.to_vec()),
-        });
+/// Parses the `len` bytes of record data at `start` of `msg`; `None` when they do not decode as
+/// `rtype` says (for a type EVE prints: other types are kept as raw bytes).
+pub(crate) fn parse_rdata(msg: &[u8], rtype: u16, start: usize, len: usize) -> Option<ParsedRdata> {
+    let raw = msg.get(start..start.saturating_add(len))?;
+    match rtype {
+        rtype::SVCB | rtype::HTTPS => {
+            svcb::parse(raw).map(|s| ParsedRdata::plain(Rdata::Svcb(Box::new(s))))
+        }
+        rtype::OPT => edns_options(raw).map(|o| ParsedRdata::plain(Rdata::Opt(o))),
+        rtype::DNAME => {
+            let mut rd = RdataReader {
+                msg,
+                pos: start,
+                end: start + len,
+            };
+            let name = rd.name()?;
+            (rd.pos == rd.end).then_some(ParsedRdata {
+                rdata: Rdata::Dname(name.text),
+                truncated: name.truncated,
+            })
+        }
+        _ => strict_rdata(msg, rtype, start, len).or_else(|| lenient_rdata(msg, rtype, start, len)),
     }
-    strict_rdata(msg, rtype, start, len).unwrap_or_else(|| lenient_rdata(msg, rtype, start, len))
+}
+
+/// The options of OPT record data: code, length, data, to the end (RFC 6891 §6.1.2).
+fn edns_options(mut raw: &[u8]) -> Option<Vec<EdnsOption>> {
+    let mut options = Vec::new();
+    while let Some(head) = raw.get(..4) {
+        let code = u16::from_be_bytes([head[0], head[1]]);
+        let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
+        let data = raw.get(4..4 + len)?;
+        options.push(EdnsOption {
+            code,
+            data: data.to_vec(),
+        });
+        raw = &raw[4 + len..];
+    }
+    raw.is_empty().then_some(options)
 }
 
 fn strict_rdata(msg: &[u8], rtype: u16, start: usize, len: usize) -> Option<ParsedRdata> {
@@ -116,11 +164,10 @@ fn strict_rdata(msg: &[u8], rtype: u16, start: usize, len: usize) -> Option<Pars
     if parser.remaining() != 0 {
         return None;
     }
-    let raw = &msg[start..start + len];
-    Some(ParsedRdata::plain(from_domain(data, raw)))
+    Some(ParsedRdata::plain(from_domain(data)))
 }
 
-fn from_domain(data: AllRecordData<&[u8], ParsedName<&[u8]>>, raw: &[u8]) -> Rdata {
+fn from_domain(data: AllRecordData<&[u8], ParsedName<&[u8]>>) -> Rdata {
     match data {
         AllRecordData::A(a) => Rdata::A(a.addr()),
         AllRecordData::Aaaa(a) => Rdata::Aaaa(a.addr()),
@@ -155,7 +202,7 @@ fn from_domain(data: AllRecordData<&[u8], ParsedName<&[u8]>>, raw: &[u8]) -> Rda
             fp_type: s.fingerprint_type().to_int(),
             fingerprint: s.fingerprint().to_vec(),
         },
-        _ => Rdata::Other(raw.to_vec()),
+        _ => Rdata::Other,
     }
 }
 
@@ -195,7 +242,7 @@ impl RdataReader<'_> {
     }
 }
 
-fn lenient_rdata(msg: &[u8], rtype: u16, start: usize, len: usize) -> ParsedRdata {
+fn lenient_rdata(msg: &[u8], rtype: u16, start: usize, len: usize) -> Option<ParsedRdata> {
     let end = start.saturating_add(len).min(msg.len());
     let raw = msg.get(start..end).unwrap_or_default();
     let mut rd = RdataReader {
@@ -203,15 +250,16 @@ fn lenient_rdata(msg: &[u8], rtype: u16, start: usize, len: usize) -> ParsedRdat
         pos: start,
         end,
     };
-    let parsed = match rtype {
+    match rtype {
         rtype::CNAME | rtype::NS | rtype::PTR => lenient_name_rdata(&mut rd),
         rtype::MX => lenient_mx(&mut rd),
         rtype::SOA => lenient_soa(&mut rd),
         rtype::SRV => lenient_srv(&mut rd),
         rtype::TXT => lenient_txt(raw),
-        _ => None,
-    };
-    parsed.unwrap_or_else(|| ParsedRdata::plain(Rdata::Other(raw.to_vec())))
+        // Fixed layouts `domain` refused: no other reading of them.
+        rtype::A | rtype::AAAA | rtype::NULL | rtype::SSHFP => None,
+        _ => Some(ParsedRdata::plain(Rdata::Other)),
+    }
 }
 
 fn lenient_name_rdata(rd: &mut RdataReader) -> Option<ParsedRdata> {

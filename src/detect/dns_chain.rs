@@ -25,6 +25,7 @@
 //! Only chains seen before the flow's first packet count, so the verdict does not depend on
 //! the threads' timing.
 
+use super::by_address::ByAddress;
 use super::signatures::Signatures;
 use super::{Detection, Detector, Hit, Scope, Source};
 use proto::Timestamp;
@@ -140,18 +141,11 @@ pub(crate) struct FlowName {
     pub(crate) by: NamedBy,
 }
 
-/// One remembered chain, until when (packet time).
-#[derive(Clone, Debug)]
-struct Remembered {
-    facts: Arc<ChainFacts>,
-    until: Timestamp,
-}
-
 /// The merge stage's side: the chains that matter by address, the flows that started towards
 /// one, and the alerts written.
 #[derive(Debug)]
 pub(crate) struct ChainVerdicts {
-    by_address: FxHashMap<IpAddr, Vec<Remembered>>,
+    by_address: ByAddress<Arc<ChainFacts>>,
     /// Flows that started towards an address such chains resolved: the chains then in force.
     flows: FxHashMap<u64, Vec<Arc<ChainFacts>>>,
     written: FxHashSet<u64>,
@@ -162,7 +156,7 @@ impl ChainVerdicts {
     /// Answers count `grace_secs` past their TTL (as for `direct-ip`).
     pub(crate) fn new(grace_secs: u64) -> Self {
         ChainVerdicts {
-            by_address: FxHashMap::default(),
+            by_address: ByAddress::new(MAX_CHAINS_PER_ADDRESS, MAX_ADDRESSES),
             flows: FxHashMap::default(),
             written: FxHashSet::default(),
             grace_secs,
@@ -176,31 +170,10 @@ impl ChainVerdicts {
         addrs: &[(IpAddr, u32)],
         facts: &Arc<ChainFacts>,
     ) {
-        if self.by_address.len() >= MAX_ADDRESSES {
-            self.by_address
-                .retain(|_, v| v.iter().any(|r| r.until >= ts));
-            if self.by_address.len() >= MAX_ADDRESSES {
-                self.by_address.clear();
-            }
-        }
         for &(ip, ttl) in addrs {
             let until = ts.plus_secs(u64::from(ttl) + self.grace_secs);
-            let list = self.by_address.entry(ip).or_default();
-            match list.iter_mut().find(|r| r.facts == *facts) {
-                Some(r) => r.until = r.until.max(until),
-                None => {
-                    if list.len() >= MAX_CHAINS_PER_ADDRESS {
-                        list.retain(|r| r.until >= ts);
-                    }
-                    if list.len() >= MAX_CHAINS_PER_ADDRESS {
-                        list.remove(0);
-                    }
-                    list.push(Remembered {
-                        facts: Arc::clone(facts),
-                        until,
-                    });
-                }
-            }
+            self.by_address
+                .remember(ts, ip, until, |f| f == facts, || Arc::clone(facts));
         }
     }
 
@@ -208,14 +181,7 @@ impl ChainVerdicts {
     /// the server (then the merge stage must not mark the flow resolved: its speculative alert
     /// is needed).
     pub(crate) fn on_flow_start(&mut self, flow_id: u64, server: IpAddr, ts: Timestamp) -> bool {
-        let Some(list) = self.by_address.get(&server) else {
-            return false;
-        };
-        let live: Vec<Arc<ChainFacts>> = list
-            .iter()
-            .filter(|r| r.until >= ts)
-            .map(|r| Arc::clone(&r.facts))
-            .collect();
+        let live: Vec<Arc<ChainFacts>> = self.by_address.live(server, ts).cloned().collect();
         if live.is_empty() {
             return false;
         }
@@ -466,6 +432,6 @@ mod tests {
                 .unwrap();
             v.on_dns_answers(T0, &[(server(), 60)], &facts);
         }
-        assert_eq!(v.by_address[&server()].len(), MAX_CHAINS_PER_ADDRESS);
+        assert_eq!(v.by_address.kept(server()), MAX_CHAINS_PER_ADDRESS);
     }
 }

@@ -15,6 +15,7 @@
 //! shard sends its alert with an [`EchCandidate`]; [`HiddenVerdicts`] writes it, with the names
 //! found as its indicator, or drops it.
 
+use super::by_address::ByAddress;
 use super::names::DomainSet;
 use proto::Timestamp;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -53,17 +54,11 @@ pub(crate) struct EchCandidate {
     pub(crate) config_id: u8,
 }
 
-/// One name resolved to an address, until when (packet time).
-#[derive(Clone, Debug)]
-struct Resolved {
-    name: Box<str>,
-    until: Timestamp,
-}
-
 /// The merge stage's side: names by address, published ECH configuration ids, alerts written.
 #[derive(Debug)]
 pub(crate) struct HiddenVerdicts {
-    names: FxHashMap<IpAddr, Vec<Resolved>>,
+    /// The names DNS answers resolved to each address.
+    names: ByAddress<Box<str>>,
     /// `config_id` → until when a DNS answer published it.
     ech_ids: FxHashMap<u8, Timestamp>,
     grace_secs: u64,
@@ -74,7 +69,7 @@ impl HiddenVerdicts {
     /// Answers count `grace_secs` past their TTL (as for `direct-ip`).
     pub(crate) fn new(grace_secs: u64) -> Self {
         HiddenVerdicts {
-            names: FxHashMap::default(),
+            names: ByAddress::new(MAX_NAMES_PER_ADDRESS, MAX_ADDRESSES),
             ech_ids: FxHashMap::default(),
             grace_secs,
             written: FxHashSet::default(),
@@ -94,30 +89,15 @@ impl HiddenVerdicts {
             let slot = self.ech_ids.entry(id).or_insert(until);
             *slot = (*slot).max(until);
         }
-        if self.names.len() >= MAX_ADDRESSES {
-            self.names.retain(|_, v| v.iter().any(|r| r.until >= ts));
-            if self.names.len() >= MAX_ADDRESSES {
-                self.names.clear();
-            }
-        }
         for &(ip, ttl) in addrs {
             let until = ts.plus_secs(u64::from(ttl) + self.grace_secs);
-            let list = self.names.entry(ip).or_default();
-            match list.iter_mut().find(|r| *r.name == *name.name) {
-                Some(r) => r.until = r.until.max(until),
-                None => {
-                    if list.len() >= MAX_NAMES_PER_ADDRESS {
-                        list.retain(|r| r.until >= ts);
-                    }
-                    if list.len() >= MAX_NAMES_PER_ADDRESS {
-                        list.remove(0);
-                    }
-                    list.push(Resolved {
-                        name: name.name.as_str().into(),
-                        until,
-                    });
-                }
-            }
+            self.names.remember(
+                ts,
+                ip,
+                until,
+                |known| **known == *name.name,
+                || name.name.as_str().into(),
+            );
         }
     }
 
@@ -125,25 +105,21 @@ impl HiddenVerdicts {
     /// now: `Some(indicator)` (the names DNS resolved to the server, or `unresolved`) when it
     /// stands, `None` when it is dropped.
     pub(crate) fn on_alert(&mut self, c: &EchCandidate, allow: &DomainSet) -> Option<String> {
-        let names: Vec<&Resolved> = self
-            .names
-            .get(&c.server)
-            .map(|v| v.iter().filter(|r| r.until >= c.ts).collect())
-            .unwrap_or_default();
+        let names: Vec<&str> = self.names.live(c.server, c.ts).map(|n| &**n).collect();
         let published = self.ech_ids.get(&c.config_id).is_some_and(|u| *u >= c.ts);
         let cover_sni = c.sni.as_deref().is_none_or(|sni| {
             let sni = sni.strip_suffix('.').unwrap_or(sni);
-            !names.iter().any(|r| r.name.eq_ignore_ascii_case(sni))
+            !names.iter().any(|n| n.eq_ignore_ascii_case(sni))
         });
         let real = published || (!names.is_empty() && cover_sni);
-        if !real || names.iter().any(|r| allow.contains(&r.name)) {
+        if !real || names.iter().any(|n| allow.contains(n)) {
             return None;
         }
         self.written.insert(c.flow_id);
         Some(if names.is_empty() {
             "unresolved".to_owned()
         } else {
-            names.iter().map(|r| &*r.name).collect::<Vec<_>>().join(",")
+            names.join(",")
         })
     }
 

@@ -3,6 +3,7 @@
 //! Networks: HOME_NET holds the runners; loopback is ignored; egress is a flow whose client is in
 //! HOME_NET and whose server is not.
 
+mod by_address;
 pub mod cidr;
 pub mod direct_ip;
 mod dns_bypass;

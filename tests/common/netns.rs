@@ -27,6 +27,15 @@ pub fn root_or_skip(what: &str) -> bool {
 /// would block the command until the timeout).
 pub fn run_ok(cmd: &mut Command, timeout: Duration) -> String {
     let what = format!("{cmd:?}");
+    let (status, out) = run_finished(cmd, timeout);
+    assert!(status.success(), "{what} failed ({status}): {out}");
+    out
+}
+
+/// Runs `cmd` to completion within `timeout` (panics when it does not finish), whatever its exit
+/// status: the status and its output (the same limits as [`run_ok`]).
+pub fn run_finished(cmd: &mut Command, timeout: Duration) -> (std::process::ExitStatus, String) {
+    let what = format!("{cmd:?}");
     let mut child = Child::spawn(
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -36,9 +45,7 @@ pub fn run_ok(cmd: &mut Command, timeout: Duration) -> String {
     let status = child
         .wait_timeout(timeout)
         .unwrap_or_else(|| panic!("{what} did not finish within {timeout:?}"));
-    let out = child.take_output();
-    assert!(status.success(), "{what} failed ({status}): {out}");
-    out
+    (status, child.take_output())
 }
 
 /// A network namespace named `eids-<tag>-<pid>`, deleted on drop.

@@ -9,7 +9,7 @@
 //! its number, as Suricata 8 prints it), the client's TSIG and OPT in `additionals`, and raise
 //! `ioc-domain` for each signed IOC query, every line valid against the EVE schema.
 
-use crate::common::netns::{root_or_skip, run_ok, start_logged, Netns};
+use crate::common::netns::{root_or_skip, run_ok, start_logged};
 use crate::common::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -36,13 +36,7 @@ fn tsig_tkey_svcb_and_unknown_types_are_logged_as_the_server_read_them() {
         return;
     }
     let dir = scratch("dns-kinds");
-    let runner = Netns::new("kinds-r");
-    let inet = Netns::new("kinds-i");
-    runner.veth_to("eth0", &inet, "eth0", 1500);
-    runner.ip(&["addr", "add", &format!("{RUNNER}/24"), "dev", "eth0"]);
-    runner.ip(&["route", "add", "default", "dev", "eth0"]);
-    inet.ip(&["addr", "add", &format!("{SERVER}/32"), "dev", "eth0"]);
-    inet.ip(&["route", "add", &format!("{RUNNER}/32"), "dev", "eth0"]);
+    let (runner, inet) = crate::runner_and_internet("kinds", RUNNER, &[SERVER]);
     let log = dir.join("server.log");
     let _server = start_logged(
         inet.exec("python3")

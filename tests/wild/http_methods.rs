@@ -7,7 +7,7 @@
 //! for every request the server got, with its method, and raise `ioc-domain` (and, for the
 //! `node` User-Agent, `node-http-ua`) on each of their flows, as for a GET.
 
-use crate::common::netns::{root_or_skip, run_ok, start_logged, Netns};
+use crate::common::netns::{root_or_skip, run_ok, start_logged};
 use crate::common::*;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -23,13 +23,7 @@ fn every_token_method_is_logged_and_judged_like_a_get() {
         return;
     }
     let dir = scratch("http-methods");
-    let runner = Netns::new("meth-r");
-    let inet = Netns::new("meth-i");
-    runner.veth_to("eth0", &inet, "eth0", 1500);
-    runner.ip(&["addr", "add", &format!("{RUNNER}/24"), "dev", "eth0"]);
-    runner.ip(&["route", "add", "default", "dev", "eth0"]);
-    inet.ip(&["addr", "add", &format!("{SERVER}/32"), "dev", "eth0"]);
-    inet.ip(&["route", "add", &format!("{RUNNER}/32"), "dev", "eth0"]);
+    let (runner, inet) = crate::runner_and_internet("meth", RUNNER, &[SERVER]);
     let log = dir.join("server.log");
     let _server = start_logged(
         inet.exec("python3")

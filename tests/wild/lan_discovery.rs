@@ -12,11 +12,11 @@
 //! `--log-lan-discovery`, the mDNS and LLMNR messages are `dns` events (still no alert); the
 //! NetBIOS ones never are.
 
-use crate::common::netns::{root_or_skip, run_ok, start_logged, Child, Netns};
+use crate::common::netns::{root_or_skip, run_finished, run_ok, start_logged, Netns};
 use crate::common::*;
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 const RUNNER: &str = "10.78.0.2";
@@ -28,18 +28,7 @@ const BROADCAST: &str = "10.78.0.255";
 /// socket, connected to the group, never gets it (the kernel answers ICMP port unreachable).
 /// Its exit status does not matter, only what went over the link.
 fn run_any(cmd: &mut Command, limit: Duration) -> String {
-    let what = format!("{cmd:?}");
-    let mut child = Child::spawn(
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped()),
-        &what,
-    );
-    assert!(
-        child.wait_timeout(limit).is_some(),
-        "{what} did not finish within {limit:?}"
-    );
-    child.take_output()
+    run_finished(cmd, limit).1
 }
 
 /// What the responder logged: (RECV or SENT, protocol, name) per message.

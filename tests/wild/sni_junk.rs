@@ -11,7 +11,7 @@
 //! prefix), or `non-registry-tls` for the registry's name with junk after it. Every line is
 //! validated against Suricata's schema merged with docs/eve-extensions.schema.json.
 
-use crate::common::netns::{root_or_skip, run_ok, self_signed_cert, start_logged, Netns};
+use crate::common::netns::{root_or_skip, run_ok, self_signed_cert, start_logged};
 use crate::common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -96,15 +96,7 @@ fn a_server_name_with_junk_is_logged_as_received_flagged_and_matched_on_its_clea
         return;
     }
     let dir = scratch("sni-junk");
-    let runner = Netns::new("snij-r");
-    let inet = Netns::new("snij-i");
-    runner.veth_to("eth0", &inet, "eth0", 1500);
-    runner.ip(&["addr", "add", &format!("{RUNNER}/24"), "dev", "eth0"]);
-    runner.ip(&["route", "add", "default", "dev", "eth0"]);
-    for server in [OPENSSL, RECORDER] {
-        inet.ip(&["addr", "add", &format!("{server}/32"), "dev", "eth0"]);
-    }
-    inet.ip(&["route", "add", &format!("{RUNNER}/32"), "dev", "eth0"]);
+    let (runner, inet) = crate::runner_and_internet("snij", RUNNER, &[OPENSSL, RECORDER]);
     let (cert, key) = self_signed_cert(&dir, "pkg-validate.net");
     let n = CASES.len().to_string();
     let openssl_log = dir.join("s_server.log");

@@ -38,6 +38,28 @@ impl<T: fmt::Display> Serialize for JsonText<T> {
     }
 }
 
+/// Bytes as Suricata writes a byte string in EVE (`SCJbSetStringFromBytes`: TLS server names,
+/// DNS names and record text): valid UTF-8 as it is (the JSON writer escapes control bytes, a
+/// NUL as `\u0000`); otherwise every ASCII byte as it is and every byte from 0x80 up as the
+/// four characters `\xNN` (lowercase hex).
+pub(crate) fn bytes_text(bytes: &[u8]) -> String {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return text.to_owned();
+    }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        if b.is_ascii() {
+            out.push(char::from(b));
+        } else {
+            out.push_str("\\x");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0x0f)]));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -63,20 +63,7 @@ pub(crate) fn parsed_name_text(name: &ParsedName<&[u8]>) -> String {
 
 /// Suricata's byte-to-string rule: valid UTF-8 is kept as is; otherwise
 /// ASCII bytes are kept and every byte >= 0x80 becomes the text `\xNN`.
-pub(crate) fn bytes_to_string(bytes: &[u8]) -> String {
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        return text.to_owned();
-    }
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        if b < 0x80 {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    out
-}
+pub(crate) use crate::text::bytes_text as bytes_to_string;
 
 /// The normal path: `domain` parses (and bounds) the name.
 fn strict_name(msg: &[u8], pos: usize) -> Option<(DnsName, usize)> {

@@ -25,24 +25,7 @@ const MAX_NAME: usize = 253;
 const MAX_LABEL: usize = 63;
 
 /// The EVE text of a server name's bytes (see the module doc).
-pub(crate) fn text(bytes: &[u8]) -> String {
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        return text.to_owned();
-    }
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        if b.is_ascii() {
-            out.push(char::from(b));
-        } else {
-            out.push_str("\\x");
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
-        }
-    }
-    out
-}
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
+pub(crate) use crate::text::bytes_text as text;
 
 /// Whether `name` is a host name by the rule of the module doc.
 pub fn is_host_name(name: &str) -> bool {

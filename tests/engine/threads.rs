@@ -3,9 +3,7 @@
 //! `--threads 4` are the same multiset of lines. Also the repository's captures replayed as one
 //! stream, where DNS answers of one capture and flows of another meet in different shards.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 
 fn captures() -> Vec<PathBuf> {
@@ -89,7 +87,7 @@ fn captures_replayed_as_one_stream_agree_across_thread_counts() {
 
 #[test]
 fn a_system_that_refuses_threads_gets_the_same_events_on_one_thread() {
-    if !common::netns::root_or_skip("the thread refusal (it switches to nobody with setpriv)") {
+    if !crate::common::netns::root_or_skip("the thread refusal (it switches to nobody with setpriv)") {
         return;
     }
     // nobody, allowed one process: the binary itself, so no thread can start.

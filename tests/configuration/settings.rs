@@ -7,9 +7,7 @@
 //! reaches the signature files, and the probe's own `--signatures` names one that does not
 //! exist, so the run stops there (before any interface or output is opened) with that error.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::Path;
 
 /// The probe's signature file: its absence is the sign that every flag was accepted.

@@ -2,9 +2,7 @@
 //! smallest cap (1 MiB) evict the flows idle longest, and the evictions the cap implies are what
 //! the summary, the `stats` events and the `flow` events (`"reason": "forced"`) all report.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 const FLOWS: u32 = 30_000;

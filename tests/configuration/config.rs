@@ -1,9 +1,7 @@
 //! `egress-ids config`, as an operator drives it: print the documented defaults, edit them, check
 //! the result before restarting the daemon.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn the_printed_default_configuration_checks_ok() {

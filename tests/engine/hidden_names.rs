@@ -6,10 +6,8 @@
 //! raw requests come from a Python socket (no client sends them on its own), the TLS client is
 //! `openssl s_client`.
 
-mod common;
-
-use common::netns::{root_or_skip, run_ok, self_signed_cert, start_logged, Netns};
-use common::*;
+use crate::common::netns::{root_or_skip, run_ok, self_signed_cert, start_logged, Netns};
+use crate::common::*;
 use std::time::Duration;
 
 const SERVER: &str = "203.0.113.33";

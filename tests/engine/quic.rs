@@ -3,9 +3,7 @@
 //! ClientHello is the one the receiver parsed: make-captures.sh checks its log names the same
 //! SNI, so here the events must name it too.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn quic_events(r: &Replay) -> Vec<&Value> {

@@ -2,9 +2,7 @@
 //! replacing the built-in signatures, several captures as one stream, and an answer's lifetime
 //! (TTL plus grace).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::PathBuf;
 
 /// A DNS response: `name` A `addr` with `ttl`, from the resolver 198.51.100.53 to the runner.

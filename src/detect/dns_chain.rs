@@ -95,6 +95,11 @@ impl Detector {
         judge(&self.signatures, chain).map(Arc::new)
     }
 
+    /// Whether `name` is in the IOC domains.
+    pub(crate) fn is_ioc_domain(&self, name: &str) -> bool {
+        self.signatures.ioc_domains.contains(name)
+    }
+
     /// `ioc-domain` on the DNS flow for an IOC name the response aliased the question's name
     /// to (an IOC question name alerted on the query).
     pub(crate) fn on_dns_answer(&self, facts: &ChainFacts) -> Option<Hit> {
@@ -124,12 +129,10 @@ impl NamedBy {
     /// How a ClientHello's server name `sni` (as logged) names the server: the name itself when
     /// it is a host name, else its longest valid prefix (the name as logged when none is).
     pub(crate) fn sni(sni: &str) -> (&str, NamedBy) {
-        if proto::tls::server_name::is_host_name(sni) {
-            return (sni, NamedBy::Sni);
-        }
-        match proto::tls::server_name::host_name_prefix(sni) {
-            "" => (sni, NamedBy::JunkSni),
-            prefix => (prefix, NamedBy::JunkSni),
+        match proto::tls::server_name::scan(sni) {
+            (prefix, true) if !prefix.is_empty() => (sni, NamedBy::Sni),
+            ("", _) => (sni, NamedBy::JunkSni),
+            (prefix, _) => (prefix, NamedBy::JunkSni),
         }
     }
 }

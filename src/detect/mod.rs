@@ -716,10 +716,11 @@ struct ServerName<'a> {
 
 impl<'a> ServerName<'a> {
     fn of(raw: &'a str) -> Self {
+        let (clean, whole) = server_name::scan(raw);
         ServerName {
             raw,
-            clean: server_name::host_name_prefix(raw),
-            valid: server_name::is_host_name(raw),
+            clean,
+            valid: whole && !clean.is_empty(),
         }
     }
 

@@ -1068,10 +1068,17 @@ impl FlowState {
         self.drop_resolved_direct_ip(ctx, meta);
         let scope = ctx.scope(meta);
         // The names the response resolved through (CNAME cloaking), when they matter.
-        let chain = msg
-            .is_response
-            .then(|| ctx.detector.judge_chain(scope, &msg.answer_chain()))
-            .flatten();
+        // Without an alias in the answers the chain is the question's name alone, which matters
+        // only when it is an IOC name (the flows to its addresses are judged by it): no chain
+        // is built for the usual response.
+        let chain = (msg.is_response
+            && (msg.has_aliases()
+                || msg
+                    .queries
+                    .first()
+                    .is_some_and(|q| ctx.detector.is_ioc_domain(&q.name))))
+        .then(|| ctx.detector.judge_chain(scope, &msg.answer_chain()))
+        .flatten();
         let hits: Vec<Hit> = if msg.is_response {
             chain
                 .as_deref()

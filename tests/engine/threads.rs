@@ -87,7 +87,9 @@ fn captures_replayed_as_one_stream_agree_across_thread_counts() {
 
 #[test]
 fn a_system_that_refuses_threads_gets_the_same_events_on_one_thread() {
-    if !crate::common::netns::root_or_skip("the thread refusal (it switches to nobody with setpriv)") {
+    if !crate::common::netns::root_or_skip(
+        "the thread refusal (it switches to nobody with setpriv)",
+    ) {
         return;
     }
     // nobody, allowed one process: the binary itself, so no thread can start.

@@ -65,6 +65,17 @@ fn dname_rewrite(current: &str, owner: &str, target: &str) -> Option<String> {
 }
 
 impl DnsMessage {
+    /// Whether the answer section holds a record that may alias a name (CNAME, DNAME, SVCB,
+    /// HTTPS): without one, [`answer_chain`](Self::answer_chain) is the question's name alone.
+    pub fn has_aliases(&self) -> bool {
+        self.answers.iter().any(|a| {
+            matches!(
+                a.rtype,
+                rtype::CNAME | rtype::DNAME | rtype::SVCB | rtype::HTTPS
+            )
+        })
+    }
+
     /// The chain of names a response resolved through, from its first question's name (see the
     /// module doc). Empty for a query or a response without a question.
     pub fn answer_chain(&self) -> Vec<String> {

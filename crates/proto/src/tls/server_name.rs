@@ -44,9 +44,9 @@ pub fn host_name_prefix(name: &str) -> &str {
     scan(name).0
 }
 
-/// The longest valid prefix (no trailing dot) and whether it is the whole name (trailing dot
-/// allowed).
-fn scan(name: &str) -> (&str, bool) {
+/// [`host_name_prefix`] and [`is_host_name`] in one pass: the longest valid prefix (no
+/// trailing dot) and whether the whole name is a host name (trailing dot allowed).
+pub fn scan(name: &str) -> (&str, bool) {
     let bytes = name.as_bytes();
     // End of the prefix accepted so far (after its last complete label).
     let mut good = 0;

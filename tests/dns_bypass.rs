@@ -110,8 +110,9 @@ fn plain_dns_to_a_server_other_than_the_resolvers_is_dns_bypass() {
     let dir = scratch("dns-bypass");
     let pcap = capture(&dir);
 
-    // What the capture holds, from the EVE dns and flow events of a plain replay.
-    let plain = replay("dns-bypass-plain", &[&pcap], &[]);
+    // What the capture holds, from the EVE dns and flow events of a plain replay (mDNS and
+    // LLMNR, LAN name discovery, are `dns` events only when asked for).
+    let plain = replay("dns-bypass-plain", &[&pcap], &["--log-lan-discovery"]);
     let queries: Vec<String> = plain
         .of_type("dns")
         .iter()
@@ -171,6 +172,19 @@ fn plain_dns_to_a_server_other_than_the_resolvers_is_dns_bypass() {
     assert!(
         judged.stderr.contains("dns-bypass 2,"),
         "the summary counts dns-bypass: {}",
+        judged.stderr
+    );
+    // LAN name discovery is never judged: by default not even a `dns` event, only counted.
+    assert!(
+        judged
+            .of_type("dns")
+            .iter()
+            .all(|e| e["dest_port"] == 53 || e["src_port"] == 53),
+        "mDNS and LLMNR are not dns events by default"
+    );
+    assert!(
+        judged.stderr.contains("mdns 1, llmnr 1,"),
+        "the summary counts the LAN name discovery: {}",
         judged.stderr
     );
 

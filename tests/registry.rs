@@ -289,7 +289,9 @@ fn npm_from_a_cleartext_mirror_alerts_each_package_the_inventory_lacks_until_a_r
         all_unknown.len() - wanted.len()
     );
 
-    // Replay of tcpdump's capture with the first inventory: both installs alerted alike.
+    // Replay of tcpdump's capture with the first inventory: both installs alerted, once per
+    // unknown package and flow (npm spreads its requests over connections as it likes, so the
+    // two installs need not use as many flows).
     let inv_first = dir.join("known-first.txt");
     std::fs::write(&inv_first, KNOWN.join("\n") + "\n").unwrap();
     let replayed = replay(
@@ -304,7 +306,9 @@ fn npm_from_a_cleartext_mirror_alerts_each_package_the_inventory_lacks_until_a_r
         .collect();
     assert_eq!(replay_set.len(), replay_alerts.len());
     assert_eq!(replay_set, unknown_by_flow(&replayed.events, &served_at));
-    assert_eq!(replay_alerts.len(), 2 * live.len(), "{replay_alerts:?}");
+    assert!(replay_alerts.len() >= 2 * names.len(), "{replay_alerts:?}");
+    let replay_names: BTreeSet<&str> = replay_alerts.iter().map(|(_, p, _)| p.as_str()).collect();
+    assert_eq!(replay_names, BTreeSet::from(UNKNOWN));
     // No other alert on this traffic (internal mirror: no egress).
     let others: Vec<_> = replayed
         .of_type("alert")

@@ -317,35 +317,37 @@ impl<W: EventSink> Merger<W> {
     }
 }
 
-/// An alert line with `alert.metadata.indicator` replaced (a rare alert: parsed and written
-/// again, key order kept).
-/// `line`, a shard's alert, with the `alert` object of `hit` in place of its own (a speculative
-/// `direct-ip` alert the DNS chains turned into another detection; the rest of the event, its
-/// app-layer object included, stays).
-fn with_alert(line: &[u8], hit: &crate::detect::Hit) -> Vec<u8> {
+/// A shard's alert line with `edit` applied to the event (a rare alert the merge stage decides:
+/// parsed and written again, key order kept); the line as it was if it does not parse.
+fn edit_alert_line(line: &[u8], edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
     let Ok(mut ev) = serde_json::from_slice::<serde_json::Value>(line) else {
         return line.to_vec();
     };
-    let crate::eve::Object::Alert(alert) = crate::eve::Event::alert_object(hit) else {
-        return line.to_vec();
-    };
-    let Ok(alert) = serde_json::to_value(alert) else {
-        return line.to_vec();
-    };
-    if let Some(slot) = ev.get_mut("alert") {
-        *slot = alert;
-    }
+    edit(&mut ev);
     serde_json::to_vec(&ev).unwrap_or_else(|_| line.to_vec())
 }
 
-fn with_indicator(line: &[u8], indicator: &str) -> Vec<u8> {
-    let Ok(mut ev) = serde_json::from_slice::<serde_json::Value>(line) else {
+/// `line` with the `alert` object of `hit` in place of its own (a speculative `direct-ip` alert
+/// the DNS chains turned into another detection; the rest of the event, its app-layer object
+/// included, stays).
+fn with_alert(line: &[u8], hit: &crate::detect::Hit) -> Vec<u8> {
+    let crate::eve::Object::Alert(alert) = crate::eve::Event::alert_object(hit) else {
         return line.to_vec();
     };
-    if let Some(slot) = ev.pointer_mut("/alert/metadata/indicator") {
-        *slot = serde_json::json!([indicator]);
-    }
-    serde_json::to_vec(&ev).unwrap_or_else(|_| line.to_vec())
+    edit_alert_line(line, |ev| {
+        if let (Some(slot), Ok(alert)) = (ev.get_mut("alert"), serde_json::to_value(alert)) {
+            *slot = alert;
+        }
+    })
+}
+
+/// `line` with `alert.metadata.indicator` replaced.
+fn with_indicator(line: &[u8], indicator: &str) -> Vec<u8> {
+    edit_alert_line(line, |ev| {
+        if let Some(slot) = ev.pointer_mut("/alert/metadata/indicator") {
+            *slot = serde_json::json!([indicator]);
+        }
+    })
 }
 
 #[cfg(test)]

@@ -129,10 +129,11 @@ impl NamedBy {
     /// How a ClientHello's server name `sni` (as logged) names the server: the name itself when
     /// it is a host name, else its longest valid prefix (the name as logged when none is).
     pub(crate) fn sni(sni: &str) -> (&str, NamedBy) {
-        match proto::tls::server_name::scan(sni) {
-            (prefix, true) if !prefix.is_empty() => (sni, NamedBy::Sni),
-            ("", _) => (sni, NamedBy::JunkSni),
-            (prefix, _) => (prefix, NamedBy::JunkSni),
+        let name = super::ServerName::of(sni);
+        match (name.valid, name.clean) {
+            (true, _) => (sni, NamedBy::Sni),
+            (false, "") => (sni, NamedBy::JunkSni),
+            (false, prefix) => (prefix, NamedBy::JunkSni),
         }
     }
 }
